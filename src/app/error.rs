@@ -1,0 +1,90 @@
+//! The application layer's one error type. The gRPC layer maps it to status codes in exactly one
+//! place; nothing else decides what a caller sees.
+
+use crate::domain::{CommandKind, DomainError, FieldViolation, ProposalId, ProposalState};
+use crate::store::StoreError;
+
+/// Which uniqueness rule a command broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// (committee, session, number) already names a proposal.
+    ProposalNumber {
+        committee: String,
+        session: String,
+        number: u32,
+        existing: ProposalId,
+    },
+    /// The document number was already issued, for this or another proposal.
+    DocumentNumber {
+        document_number: String,
+        existing: ProposalId,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("proposal {0} not found")]
+    NotFound(ProposalId),
+    #[error("{}", conflict_message(.0))]
+    AlreadyExists(Conflict),
+    #[error("{} is not allowed while the proposal is {}", .command.rpc_name(), .state.map_or("not yet received", ProposalState::as_str))]
+    InvalidTransition {
+        command: CommandKind,
+        state: Option<ProposalState>,
+    },
+    #[error("the proposal is at version {actual}, not the expected version {expected}")]
+    VersionMismatch { expected: u64, actual: u64 },
+    #[error("request_id {request_id:?} was already used for a different request")]
+    RequestIdReused { request_id: String },
+    #[error("the service is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(violations) => Self::InvalidArgument(violations),
+            DomainError::InvalidTransition { command, state } => {
+                Self::InvalidTransition { command, state }
+            }
+        }
+    }
+}
+
+impl AppError {
+    /// A single field's problem.
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{} {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn conflict_message(conflict: &Conflict) -> String {
+    match conflict {
+        Conflict::ProposalNumber {
+            committee,
+            session,
+            number,
+            existing,
+        } => format!(
+            "proposal No. {number} of {committee} {session} is already registered as {existing}"
+        ),
+        Conflict::DocumentNumber {
+            document_number,
+            existing,
+        } => {
+            format!("document number {document_number} was already issued for proposal {existing}")
+        }
+    }
+}

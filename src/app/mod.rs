@@ -1,0 +1,176 @@
+//! The application layer: runs commands through the single writer (which decides with the
+//! domain core and commits with the store), and serves reads straight from the store. Knows
+//! neither protobuf nor sled.
+
+mod error;
+mod paging;
+mod writer;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::domain::{Command, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
+use crate::store::{ListQuery, Store};
+
+pub use error::{AppError, Conflict};
+pub use paging::PageRequest;
+
+/// A command with everything the workflow needs to apply it once and exactly once.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// The proposal to act on; `None` only for [`Command::Receive`], which creates one.
+    pub proposal_id: Option<ProposalId>,
+    pub command: Command,
+    /// When set, the command applies only if the proposal is at exactly this version.
+    pub expected_version: Option<u64>,
+    pub request_id: Option<RequestId>,
+    pub actor: String,
+}
+
+/// Filters for [`Workflow::list`]; unset ones match everything.
+#[derive(Clone, Debug, Default)]
+pub struct ProposalFilter {
+    pub state: Option<ProposalState>,
+    pub handling_unit: Option<String>,
+    pub committee: Option<String>,
+    pub session: Option<String>,
+}
+
+/// A page of results and the token for the next one (`None` on the last page).
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+}
+
+/// The proposal workflow: what the gRPC layer (and any other front end) calls.
+pub struct Workflow {
+    store: Arc<dyn Store>,
+    submissions: Mutex<Option<mpsc::Sender<writer::Pending>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Listing page sizes: the default, and the most one page may hold.
+const LIST_PAGE: (usize, usize) = (50, 1000);
+const HISTORY_PAGE: (usize, usize) = (100, 1000);
+
+impl Workflow {
+    /// Starts the writer thread over `store`.
+    pub fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
+        let (sender, thread) = writer::spawn(Arc::clone(&store))?;
+        Ok(Self {
+            store,
+            submissions: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Applies a command and returns the proposal as it is after it, once its events are durable.
+    /// A retried request (same `request_id`, same content) returns the original result instead.
+    pub async fn execute(&self, submission: Submission) -> Result<Proposal, AppError> {
+        let sender = lock(&self.submissions)
+            .clone()
+            .ok_or(AppError::ShuttingDown)?;
+        let (respond, response) = tokio::sync::oneshot::channel();
+        sender
+            .send(writer::Pending {
+                submission,
+                respond,
+            })
+            .await
+            .map_err(|_| AppError::ShuttingDown)?;
+        response.await.map_err(|_| AppError::ShuttingDown)?
+    }
+
+    pub fn get(&self, id: ProposalId) -> Result<Proposal, AppError> {
+        self.store.proposal(id)?.ok_or(AppError::NotFound(id))
+    }
+
+    pub fn list(
+        &self,
+        filter: ProposalFilter,
+        page: PageRequest,
+    ) -> Result<Page<Proposal>, AppError> {
+        let ProposalFilter {
+            state,
+            handling_unit,
+            committee,
+            session,
+        } = filter;
+        let scope = paging::scope(&[
+            state.map_or("", |s| s.as_str()),
+            handling_unit.as_deref().unwrap_or(""),
+            committee.as_deref().unwrap_or(""),
+            session.as_deref().unwrap_or(""),
+        ]);
+        let (limit, after) = page.resolve(LIST_PAGE, scope)?;
+        let query = ListQuery {
+            state,
+            handling_unit,
+            committee,
+            session,
+            limit,
+            after,
+        };
+        let listed = self.store.list(&query)?;
+        Ok(Page {
+            items: listed.proposals,
+            next_page_token: listed.next.map(|cursor| paging::token(scope, &cursor)),
+        })
+    }
+
+    pub fn history(
+        &self,
+        id: ProposalId,
+        page: PageRequest,
+    ) -> Result<Page<RecordedEvent>, AppError> {
+        let current = self.get(id)?;
+        let scope = paging::scope(&[&id.to_string()]);
+        let (limit, after) = page.resolve(HISTORY_PAGE, scope)?;
+        let after_sequence = match after {
+            None => 0,
+            Some(cursor) => cursor
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| paging::bad_token())?,
+        };
+        let events = self.store.history(id, after_sequence, limit)?;
+        let next_page_token = events
+            .last()
+            .filter(|last| last.sequence < current.version && events.len() == limit)
+            .map(|last| paging::token(scope, &last.sequence.to_be_bytes()));
+        Ok(Page {
+            items: events,
+            next_page_token,
+        })
+    }
+
+    /// Stops taking commands, lets the writer finish those already queued, and flushes.
+    /// Idempotent; commands submitted afterwards fail with [`AppError::ShuttingDown`].
+    pub fn shutdown(&self) -> Result<(), AppError> {
+        drop(lock(&self.submissions).take());
+        if let Some(thread) = lock(&self.writer).take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
+        self.store.flush()?;
+        Ok(())
+    }
+}
+
+impl Drop for Workflow {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, "flushing at shutdown failed");
+        }
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: the guarded values stay valid if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

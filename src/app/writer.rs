@@ -1,0 +1,320 @@
+//! The single writer: one OS thread that takes every command waiting, decides each in arrival
+//! order against the state left by the ones before it (committed or earlier in the same batch),
+//! commits the whole batch in one store transaction with one flush, and only then answers.
+//!
+//! A single writer means positions are assigned without contention, uniqueness checks cannot
+//! race, and sled's flush is never called concurrently. A lone command is committed at once: the
+//! writer never waits to fill a batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AppError, Conflict, Submission};
+use crate::domain::{
+    Command, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp,
+    apply, decide, fold, transition,
+};
+use crate::store::{Change, RequestRecord, Store};
+
+/// Commands waiting for the writer; a full queue makes callers wait (backpressure).
+const QUEUE_CAPACITY: usize = 4096;
+/// The most commands committed together.
+const MAX_BATCH: usize = 512;
+
+/// A command waiting for the writer, and where to send its outcome.
+pub(super) struct Pending {
+    pub(super) submission: Submission,
+    pub(super) respond: oneshot::Sender<Result<Proposal, AppError>>,
+}
+
+pub(super) fn spawn(
+    store: Arc<dyn Store>,
+) -> Result<(mpsc::Sender<Pending>, std::thread::JoinHandle<()>), AppError> {
+    let next_position = store.last_position()? + 1;
+    let (sender, mut receiver) = mpsc::channel::<Pending>(QUEUE_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("proposal-writer".into())
+        .spawn(move || {
+            let mut writer = Writer {
+                store,
+                next_position,
+                last_timestamp: Timestamp::from_unix_nanos(0),
+            };
+            while let Some(first) = receiver.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(pending) => batch.push(pending),
+                        Err(_) => break,
+                    }
+                }
+                writer.run(batch);
+            }
+        })
+        .map_err(|e| {
+            AppError::Storage(crate::store::StoreError::Io(format!(
+                "starting the writer: {e}"
+            )))
+        })?;
+    Ok((sender, thread))
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    next_position: u64,
+    last_timestamp: Timestamp,
+}
+
+/// What the commands decided so far in this batch have changed, so that later commands in the
+/// batch see it exactly as if the earlier ones had been committed one by one.
+#[derive(Default)]
+struct Overlay {
+    proposals: HashMap<ProposalId, Proposal>,
+    numbers: HashMap<(String, String, u32), ProposalId>,
+    documents: HashMap<String, ProposalId>,
+    requests: HashMap<RequestId, (RequestRecord, Proposal)>,
+}
+
+impl Writer {
+    fn run(&mut self, batch: Vec<Pending>) {
+        let mut overlay = Overlay::default();
+        let mut changes = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let first_position = self.next_position;
+        for pending in &batch {
+            let outcome = self.prepare(&pending.submission, &mut overlay, &mut changes);
+            outcomes.push(outcome);
+        }
+        if !changes.is_empty()
+            && let Err(e) = self.store.commit(&changes)
+        {
+            tracing::error!(error = %e, commands = batch.len(), "commit failed; nothing in the batch was stored");
+            // Positions handed out to the failed batch are reused by the next one.
+            self.next_position = first_position;
+            let message = e.to_string();
+            for pending in batch {
+                let error = crate::store::StoreError::Io(message.clone());
+                let _ = pending.respond.send(Err(AppError::Storage(error)));
+            }
+            return;
+        }
+        for (pending, outcome) in batch.into_iter().zip(outcomes) {
+            // The caller may have gone away (deadline, cancelled); the change stands regardless.
+            let _ = pending.respond.send(outcome);
+        }
+    }
+
+    /// Decides one command against the committed state plus this batch's overlay. On success
+    /// the change is queued for the batch's commit and the resulting proposal returned.
+    fn prepare(
+        &mut self,
+        submission: &Submission,
+        overlay: &mut Overlay,
+        changes: &mut Vec<Change>,
+    ) -> Result<Proposal, AppError> {
+        let Submission {
+            proposal_id,
+            command,
+            expected_version,
+            request_id,
+            actor,
+        } = submission;
+        let fingerprint = fingerprint(submission);
+        if let Some(request_id) = request_id
+            && let Some(replayed) = self.replay(request_id, &fingerprint, overlay)?
+        {
+            return Ok(replayed);
+        }
+
+        let before = match proposal_id {
+            Some(id) => Some(self.current(*id, overlay)?.ok_or(AppError::NotFound(*id))?),
+            None => None,
+        };
+        if let (Some(expected), Some(current)) = (expected_version, &before)
+            && *expected != current.version
+        {
+            return Err(AppError::VersionMismatch {
+                expected: *expected,
+                actual: current.version,
+            });
+        }
+        let decided = decide(before.as_ref(), command)?;
+        self.check_unique(command, overlay)?;
+
+        let id = before.as_ref().map_or_else(ProposalId::generate, |p| p.id);
+        let occurred_at = self.now();
+        let mut after = before.clone();
+        let mut events = Vec::with_capacity(decided.len());
+        for data in decided {
+            let from_state = after.as_ref().map(|p| p.state);
+            let to_state = transition(command.kind(), from_state)
+                .expect("decide accepted the command, so the transition exists");
+            let event = RecordedEvent {
+                schema: EVENT_SCHEMA_VERSION,
+                proposal_id: id,
+                sequence: after.as_ref().map_or(0, |p| p.version) + 1,
+                position: self.next_position,
+                occurred_at,
+                actor: actor.clone(),
+                request_id: request_id.as_ref().map(|r| r.as_str().to_owned()),
+                from_state,
+                to_state,
+                data,
+            };
+            self.next_position += 1;
+            after = Some(apply(after, &event));
+            events.push(event);
+        }
+        let after = after.expect("decide returns at least one event");
+
+        if let Command::Receive(r) = command {
+            overlay
+                .numbers
+                .insert((r.committee.clone(), r.session.clone(), r.number), id);
+        }
+        if let Command::Issue {
+            document_number, ..
+        } = command
+        {
+            overlay.documents.insert(document_number.clone(), id);
+        }
+        let request = request_id.as_ref().map(|request_id| {
+            let record = RequestRecord {
+                fingerprint: fingerprint.clone(),
+                proposal_id: id,
+                version: after.version,
+            };
+            overlay
+                .requests
+                .insert(request_id.clone(), (record.clone(), after.clone()));
+            (request_id.clone(), record)
+        });
+        overlay.proposals.insert(id, after.clone());
+        changes.push(Change {
+            before,
+            after: after.clone(),
+            events,
+            request,
+        });
+        Ok(after)
+    }
+
+    /// The original result of an earlier request with this key, or `None` if the key is new.
+    fn replay(
+        &self,
+        request_id: &RequestId,
+        fingerprint: &str,
+        overlay: &Overlay,
+    ) -> Result<Option<Proposal>, AppError> {
+        let (record, snapshot) = match overlay.requests.get(request_id) {
+            Some((record, snapshot)) => (record.clone(), Some(snapshot.clone())),
+            None => match self.store.request(request_id)? {
+                Some(record) => (record, None),
+                None => return Ok(None),
+            },
+        };
+        if record.fingerprint != fingerprint {
+            return Err(AppError::RequestIdReused {
+                request_id: request_id.as_str().to_owned(),
+            });
+        }
+        if let Some(snapshot) = snapshot {
+            return Ok(Some(snapshot));
+        }
+        // The proposal exactly as the original request left it: its history up to that version.
+        let history = self
+            .store
+            .history(record.proposal_id, 0, record.version as usize)?;
+        let proposal = fold(history.iter()).filter(|p| p.version == record.version);
+        match proposal {
+            Some(proposal) => Ok(Some(proposal)),
+            None => Err(AppError::Storage(crate::store::StoreError::Corrupt(
+                format!(
+                    "request {:?} names version {} of proposal {}, which its history does not reach",
+                    request_id.as_str(),
+                    record.version,
+                    record.proposal_id
+                ),
+            ))),
+        }
+    }
+
+    fn current(&self, id: ProposalId, overlay: &Overlay) -> Result<Option<Proposal>, AppError> {
+        match overlay.proposals.get(&id) {
+            Some(proposal) => Ok(Some(proposal.clone())),
+            None => Ok(self.store.proposal(id)?),
+        }
+    }
+
+    /// Enforces the rules that span proposals: one proposal per (committee, session, number),
+    /// one document per document number.
+    fn check_unique(&self, command: &Command, overlay: &Overlay) -> Result<(), AppError> {
+        match command {
+            Command::Receive(r) => {
+                let key = (r.committee.clone(), r.session.clone(), r.number);
+                let existing = match overlay.numbers.get(&key) {
+                    Some(id) => Some(*id),
+                    None => self
+                        .store
+                        .proposal_numbered(&r.committee, &r.session, r.number)?,
+                };
+                if let Some(existing) = existing {
+                    return Err(AppError::AlreadyExists(Conflict::ProposalNumber {
+                        committee: r.committee.clone(),
+                        session: r.session.clone(),
+                        number: r.number,
+                        existing,
+                    }));
+                }
+            }
+            Command::Issue {
+                document_number, ..
+            } => {
+                let existing = match overlay.documents.get(document_number) {
+                    Some(id) => Some(*id),
+                    None => self.store.proposal_with_document(document_number)?,
+                };
+                if let Some(existing) = existing {
+                    return Err(AppError::AlreadyExists(Conflict::DocumentNumber {
+                        document_number: document_number.clone(),
+                        existing,
+                    }));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The wall clock, nudged forward when needed so that event times never run backwards.
+    fn now(&mut self) -> Timestamp {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let now = Timestamp::from_unix_nanos(nanos.max(self.last_timestamp.unix_nanos() + 1));
+        self.last_timestamp = now;
+        now
+    }
+}
+
+/// SHA-256 of everything a request asks for, so a reused idempotency key with different
+/// content is told apart from a true retry.
+fn fingerprint(submission: &Submission) -> String {
+    let Submission {
+        proposal_id,
+        command,
+        expected_version,
+        request_id: _,
+        actor,
+    } = submission;
+    let content = serde_json::to_vec(&(proposal_id, command, expected_version, actor))
+        .expect("commands always serialize");
+    Sha256::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! What callers ask the workflow to do. A command carries only typed, parsed values; its text
+//! fields are checked against [`Limits`] by [`Command::validate`].
+
+use serde::Serialize;
+
+use super::limits::{FieldViolation, Limits, Violations};
+use super::model::{CalendarDate, Reply};
+
+/// The registration of a new proposal (立案).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    pub committee: String,
+    pub session: String,
+    pub number: u32,
+    pub title: String,
+    pub proposers: Vec<String>,
+    pub content: String,
+}
+
+/// One step of the workflow. Serialized only to fingerprint requests for idempotency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Command {
+    Receive(Registration),
+    Assign {
+        handling_unit: String,
+        due_date: Option<CalendarDate>,
+    },
+    Return {
+        reason: String,
+    },
+    Draft {
+        reply: Reply,
+    },
+    RejectDraft {
+        reason: String,
+    },
+    Sign {
+        signer: String,
+    },
+    Issue {
+        document_number: String,
+        issue_date: CalendarDate,
+        issuing_office: String,
+    },
+    Copy {
+        recipients: Vec<String>,
+    },
+}
+
+/// The name of a command without its data: for error details, logs and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    Receive,
+    Assign,
+    Return,
+    Draft,
+    RejectDraft,
+    Sign,
+    Issue,
+    Copy,
+}
+
+impl CommandKind {
+    pub const ALL: [CommandKind; 8] = [
+        Self::Receive,
+        Self::Assign,
+        Self::Return,
+        Self::Draft,
+        Self::RejectDraft,
+        Self::Sign,
+        Self::Issue,
+        Self::Copy,
+    ];
+
+    /// The RPC that carries this command.
+    pub fn rpc_name(self) -> &'static str {
+        match self {
+            Self::Receive => "ReceiveProposal",
+            Self::Assign => "AssignProposal",
+            Self::Return => "ReturnProposal",
+            Self::Draft => "DraftReply",
+            Self::RejectDraft => "RejectDraft",
+            Self::Sign => "SignReply",
+            Self::Issue => "IssueReply",
+            Self::Copy => "CopyReply",
+        }
+    }
+}
+
+impl Command {
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Self::Receive(_) => CommandKind::Receive,
+            Self::Assign { .. } => CommandKind::Assign,
+            Self::Return { .. } => CommandKind::Return,
+            Self::Draft { .. } => CommandKind::Draft,
+            Self::RejectDraft { .. } => CommandKind::RejectDraft,
+            Self::Sign { .. } => CommandKind::Sign,
+            Self::Issue { .. } => CommandKind::Issue,
+            Self::Copy { .. } => CommandKind::Copy,
+        }
+    }
+
+    /// Checks every text field against [`Limits`]; field names are those of the RPC request.
+    pub fn validate(&self) -> Result<(), Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        match self {
+            Self::Receive(Registration {
+                committee,
+                session,
+                number,
+                title,
+                proposers,
+                content,
+            }) => {
+                v.line("committee", committee, Limits::NAME_CHARS);
+                v.line("session", session, Limits::NAME_CHARS);
+                if *number == 0 {
+                    v.add("number", "must be at least 1");
+                }
+                v.line("title", title, Limits::TITLE_CHARS);
+                v.names("proposers", proposers, Limits::MAX_PROPOSERS);
+                v.text("content", content, Limits::TEXT_CHARS);
+            }
+            Self::Assign {
+                handling_unit,
+                due_date: _,
+            } => v.line("handling_unit", handling_unit, Limits::NAME_CHARS),
+            Self::Return { reason } | Self::RejectDraft { reason } => {
+                v.text("reason", reason, Limits::REASON_CHARS)
+            }
+            Self::Draft {
+                reply:
+                    Reply {
+                        body,
+                        result_code: _,
+                        contact_unit,
+                        contact_phone,
+                    },
+            } => {
+                v.text("reply.body", body, Limits::TEXT_CHARS);
+                v.optional_line("reply.contact_unit", contact_unit, Limits::NAME_CHARS);
+                v.optional_line("reply.contact_phone", contact_phone, Limits::PHONE_CHARS);
+            }
+            Self::Sign { signer } => v.line("signer", signer, Limits::NAME_CHARS),
+            Self::Issue {
+                document_number,
+                issue_date: _,
+                issuing_office,
+            } => {
+                v.line(
+                    "document_number",
+                    document_number,
+                    Limits::DOCUMENT_NUMBER_CHARS,
+                );
+                v.line("issuing_office", issuing_office, Limits::NAME_CHARS);
+            }
+            Self::Copy { recipients } => v.names("recipients", recipients, Limits::MAX_RECIPIENTS),
+        }
+        v.into_result()
+    }
+}
+
+/// Checks the fields every mutating request shares: who acts and the optional idempotency key.
+pub fn validate_envelope(actor: &str, request_id: &str) -> Result<(), Vec<FieldViolation>> {
+    let mut v = Violations::default();
+    v.line("actor", actor, Limits::NAME_CHARS);
+    v.optional_line("request_id", request_id, Limits::REQUEST_ID_CHARS);
+    v.into_result()
+}

@@ -1,0 +1,403 @@
+//! The state machine: `decide` holds every business rule and does no I/O; `apply` only folds and
+//! never fails on an event that was stored.
+
+use super::command::{Command, CommandKind, Registration};
+use super::event::{EventData, RecordedEvent};
+use super::limits::FieldViolation;
+use super::model::{Proposal, ProposalState};
+
+/// Why the core refused a command. Uniqueness across proposals (committee/session/number,
+/// document numbers) is not decided here: only the store can see every proposal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid command: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    #[error("{} is not allowed while the proposal is {}", .command.rpc_name(), state_name(*.state))]
+    InvalidTransition {
+        command: CommandKind,
+        /// `None` when the proposal does not exist yet.
+        state: Option<ProposalState>,
+    },
+}
+
+fn state_name(state: Option<ProposalState>) -> &'static str {
+    state.map_or("not yet received", ProposalState::as_str)
+}
+
+/// The state a command moves a proposal to from `state`, or `None` if it is not allowed there.
+/// This table is the whole lifecycle, backward moves included.
+pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<ProposalState> {
+    use CommandKind as C;
+    use ProposalState as S;
+    match (command, state) {
+        (C::Receive, None) => Some(S::Received),
+        (C::Assign, Some(S::Received)) => Some(S::Assigned),
+        (C::Return, Some(S::Assigned)) => Some(S::Received),
+        (C::Draft, Some(S::Assigned | S::Drafted)) => Some(S::Drafted),
+        (C::RejectDraft, Some(S::Drafted)) => Some(S::Assigned),
+        (C::Sign, Some(S::Drafted)) => Some(S::Signed),
+        (C::Issue, Some(S::Signed)) => Some(S::Issued),
+        (C::Copy, Some(S::Issued)) => Some(S::Copied),
+        _ => None,
+    }
+}
+
+/// Decides what a command does to a proposal (`None`: not received yet): the events to record,
+/// or why not.
+pub fn decide(
+    proposal: Option<&Proposal>,
+    command: &Command,
+) -> Result<Vec<EventData>, DomainError> {
+    command.validate().map_err(DomainError::Invalid)?;
+    let state = proposal.map(|p| p.state);
+    if transition(command.kind(), state).is_none() {
+        return Err(DomainError::InvalidTransition {
+            command: command.kind(),
+            state,
+        });
+    }
+    let event = match command.clone() {
+        Command::Receive(Registration {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+        }) => EventData::ProposalReceived {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+        },
+        Command::Assign {
+            handling_unit,
+            due_date,
+        } => EventData::ProposalAssigned {
+            handling_unit,
+            due_date,
+        },
+        Command::Return { reason } => EventData::ProposalReturned { reason },
+        Command::Draft { reply } => EventData::ReplyDrafted {
+            reply,
+            revision: state == Some(ProposalState::Drafted),
+        },
+        Command::RejectDraft { reason } => EventData::DraftRejected { reason },
+        Command::Sign { signer } => EventData::ReplySigned { signer },
+        Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+        } => EventData::ReplyIssued {
+            document_number,
+            issue_date,
+            issuing_office,
+        },
+        Command::Copy { recipients } => EventData::ReplyCopied { recipients },
+    };
+    Ok(vec![event])
+}
+
+/// Folds one recorded event into the proposal it belongs to. Total: an event that was stored is
+/// always applied, even if (through damage) it arrives out of order; verifying the history is a
+/// separate concern.
+pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
+    let mut p = proposal.unwrap_or_else(|| Proposal {
+        id: event.proposal_id,
+        committee: String::new(),
+        session: String::new(),
+        number: 0,
+        title: String::new(),
+        proposers: Vec::new(),
+        content: String::new(),
+        state: event.to_state,
+        handling_unit: None,
+        due_date: None,
+        reply: None,
+        signer: None,
+        document_number: None,
+        issue_date: None,
+        issuing_office: None,
+        copied_to: Vec::new(),
+        version: 0,
+        received_at: event.occurred_at,
+        updated_at: event.occurred_at,
+    });
+    match &event.data {
+        EventData::ProposalReceived {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+        } => {
+            p.committee.clone_from(committee);
+            p.session.clone_from(session);
+            p.number = *number;
+            p.title.clone_from(title);
+            p.proposers.clone_from(proposers);
+            p.content.clone_from(content);
+            p.received_at = event.occurred_at;
+        }
+        EventData::ProposalAssigned {
+            handling_unit,
+            due_date,
+        } => {
+            p.handling_unit = Some(handling_unit.clone());
+            p.due_date = *due_date;
+        }
+        EventData::ProposalReturned { reason: _ } => {
+            p.handling_unit = None;
+            p.due_date = None;
+        }
+        EventData::ReplyDrafted { reply, revision: _ } => p.reply = Some(reply.clone()),
+        EventData::DraftRejected { reason: _ } => p.reply = None,
+        EventData::ReplySigned { signer } => p.signer = Some(signer.clone()),
+        EventData::ReplyIssued {
+            document_number,
+            issue_date,
+            issuing_office,
+        } => {
+            p.document_number = Some(document_number.clone());
+            p.issue_date = Some(*issue_date);
+            p.issuing_office = Some(issuing_office.clone());
+        }
+        EventData::ReplyCopied { recipients } => p.copied_to.clone_from(recipients),
+    }
+    p.state = event.to_state;
+    p.version = event.sequence;
+    p.updated_at = event.occurred_at;
+    p
+}
+
+/// The proposal a history describes (`None` for an empty history).
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Option<Proposal> {
+    events
+        .into_iter()
+        .fold(None, |proposal, event| Some(apply(proposal, event)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        CalendarDate, EVENT_SCHEMA_VERSION, ProposalId, Reply, ResultCode, Timestamp,
+    };
+
+    fn sample(kind: CommandKind) -> Command {
+        match kind {
+            CommandKind::Receive => Command::Receive(Registration {
+                committee: "许昌市政协".into(),
+                session: "七届三次会议".into(),
+                number: 228,
+                title: "关于加强我市环境保护的提案".into(),
+                proposers: vec!["苏会兴".into()],
+                content: "加强环境保护。".into(),
+            }),
+            CommandKind::Assign => Command::Assign {
+                handling_unit: "许昌市生态环境局".into(),
+                due_date: CalendarDate::parse("2019-08-31"),
+            },
+            CommandKind::Return => Command::Return {
+                reason: "不属于本单位职责".into(),
+            },
+            CommandKind::Draft => Command::Draft {
+                reply: Reply {
+                    body: "现答复如下：\n一、工作开展情况".into(),
+                    result_code: ResultCode::A,
+                    contact_unit: "许昌市生态环境局综合科".into(),
+                    contact_phone: "6069516".into(),
+                },
+            },
+            CommandKind::RejectDraft => Command::RejectDraft {
+                reason: "请补充下一步打算".into(),
+            },
+            CommandKind::Sign => Command::Sign {
+                signer: "李光亚".into(),
+            },
+            CommandKind::Issue => Command::Issue {
+                document_number: "许环〔2019〕13号".into(),
+                issue_date: CalendarDate::parse("2019-09-29").unwrap(),
+                issuing_office: "许昌市生态环境局办公室".into(),
+            },
+            CommandKind::Copy => Command::Copy {
+                recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+            },
+        }
+    }
+
+    /// Records `command`'s events on top of `history`, as the application layer does.
+    fn record(history: &mut Vec<RecordedEvent>, command: &Command) -> Result<(), DomainError> {
+        let current = fold(history.iter());
+        let id = current.as_ref().map_or(ProposalId::generate(), |p| p.id);
+        for data in decide(current.as_ref(), command)? {
+            let from_state = fold(history.iter()).map(|p| p.state);
+            let sequence = history.len() as u64 + 1;
+            history.push(RecordedEvent {
+                schema: EVENT_SCHEMA_VERSION,
+                proposal_id: id,
+                sequence,
+                position: sequence,
+                occurred_at: Timestamp::from_unix_nanos(sequence as i64),
+                actor: "tester".into(),
+                request_id: None,
+                from_state,
+                to_state: transition(command.kind(), from_state).unwrap(),
+                data,
+            });
+        }
+        Ok(())
+    }
+
+    /// A history that leaves the proposal in `state` (`None`: no history).
+    fn history_in(state: Option<ProposalState>) -> Vec<RecordedEvent> {
+        use CommandKind as C;
+        let path: &[CommandKind] = match state {
+            None => &[],
+            Some(ProposalState::Received) => &[C::Receive],
+            Some(ProposalState::Assigned) => &[C::Receive, C::Assign],
+            Some(ProposalState::Drafted) => &[C::Receive, C::Assign, C::Draft],
+            Some(ProposalState::Signed) => &[C::Receive, C::Assign, C::Draft, C::Sign],
+            Some(ProposalState::Issued) => &[C::Receive, C::Assign, C::Draft, C::Sign, C::Issue],
+            Some(ProposalState::Copied) => {
+                &[C::Receive, C::Assign, C::Draft, C::Sign, C::Issue, C::Copy]
+            }
+        };
+        let mut history = Vec::new();
+        for kind in path {
+            record(&mut history, &sample(*kind)).unwrap();
+        }
+        assert_eq!(fold(history.iter()).map(|p| p.state), state);
+        history
+    }
+
+    /// Given a proposal in each state, when each command: then exactly the lifecycle's moves are
+    /// allowed, they reach the right state, and every other pair is an invalid transition.
+    #[test]
+    fn every_state_and_command_pair() {
+        use ProposalState as S;
+        let expected = |kind: CommandKind, state: Option<S>| -> Option<S> {
+            match (kind, state) {
+                (CommandKind::Receive, None) => Some(S::Received),
+                (CommandKind::Assign, Some(S::Received)) => Some(S::Assigned),
+                (CommandKind::Return, Some(S::Assigned)) => Some(S::Received),
+                (CommandKind::Draft, Some(S::Assigned)) => Some(S::Drafted),
+                (CommandKind::Draft, Some(S::Drafted)) => Some(S::Drafted),
+                (CommandKind::RejectDraft, Some(S::Drafted)) => Some(S::Assigned),
+                (CommandKind::Sign, Some(S::Drafted)) => Some(S::Signed),
+                (CommandKind::Issue, Some(S::Signed)) => Some(S::Issued),
+                (CommandKind::Copy, Some(S::Issued)) => Some(S::Copied),
+                _ => None,
+            }
+        };
+        let states = std::iter::once(None).chain(S::ALL.into_iter().map(Some));
+        let mut allowed = 0;
+        for state in states {
+            for kind in CommandKind::ALL {
+                let mut history = history_in(state);
+                let before = history.clone();
+                let outcome = record(&mut history, &sample(kind));
+                match expected(kind, state) {
+                    Some(target) => {
+                        outcome.unwrap_or_else(|e| panic!("{kind:?} in {state:?}: {e}"));
+                        assert_eq!(history.len(), before.len() + 1);
+                        let after = fold(history.iter()).unwrap();
+                        assert_eq!(after.state, target, "{kind:?} in {state:?}");
+                        assert_eq!(after.version, history.len() as u64);
+                        allowed += 1;
+                    }
+                    None => {
+                        assert_eq!(
+                            outcome,
+                            Err(DomainError::InvalidTransition {
+                                command: kind,
+                                state
+                            }),
+                            "{kind:?} in {state:?}"
+                        );
+                        assert_eq!(history, before, "a refused command records nothing");
+                    }
+                }
+            }
+        }
+        assert_eq!(allowed, 9, "the lifecycle has nine moves");
+    }
+
+    #[test]
+    fn the_fold_carries_every_field_through_the_lifecycle() {
+        let history = history_in(Some(ProposalState::Copied));
+        let p = fold(history.iter()).unwrap();
+        assert_eq!(p.committee, "许昌市政协");
+        assert_eq!(p.number, 228);
+        assert_eq!(p.handling_unit.as_deref(), Some("许昌市生态环境局"));
+        assert_eq!(p.due_date, CalendarDate::parse("2019-08-31"));
+        assert_eq!(p.reply.as_ref().unwrap().result_code, ResultCode::A);
+        assert_eq!(p.signer.as_deref(), Some("李光亚"));
+        assert_eq!(p.document_number.as_deref(), Some("许环〔2019〕13号"));
+        assert_eq!(p.issue_date.unwrap().to_string(), "2019-09-29");
+        assert_eq!(p.copied_to, ["市政协提案委", "市政府督查室"]);
+        assert_eq!(p.version, 6);
+        assert_eq!(p.received_at, Timestamp::from_unix_nanos(1));
+        assert_eq!(p.updated_at, Timestamp::from_unix_nanos(6));
+    }
+
+    #[test]
+    fn backward_moves_clear_what_no_longer_holds() {
+        let mut history = history_in(Some(ProposalState::Drafted));
+        record(&mut history, &sample(CommandKind::Draft)).unwrap();
+        match &history.last().unwrap().data {
+            EventData::ReplyDrafted { revision, .. } => assert!(revision),
+            other => panic!("unexpected {other:?}"),
+        }
+        record(&mut history, &sample(CommandKind::RejectDraft)).unwrap();
+        let p = fold(history.iter()).unwrap();
+        assert_eq!(
+            (p.state, p.reply.is_none()),
+            (ProposalState::Assigned, true)
+        );
+        record(&mut history, &sample(CommandKind::Return)).unwrap();
+        let p = fold(history.iter()).unwrap();
+        assert_eq!(p.state, ProposalState::Received);
+        assert_eq!((p.handling_unit, p.due_date), (None, None));
+        assert_eq!(p.version, 6);
+    }
+
+    #[test]
+    fn invalid_fields_are_refused_before_the_state_is_considered() {
+        let command = Command::Receive(Registration {
+            committee: " ".into(),
+            session: "七届三次会议".into(),
+            number: 0,
+            title: "x".repeat(501),
+            proposers: vec!["苏会兴".into(), "苏会兴".into()],
+            content: "a\u{0}b".into(),
+        });
+        let Err(DomainError::Invalid(violations)) = decide(None, &command) else {
+            panic!("accepted an invalid registration");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["committee", "number", "title", "proposers[1]", "content"]
+        );
+    }
+
+    #[test]
+    fn dates_are_real_calendar_days() {
+        assert!(CalendarDate::parse("2019-09-29").is_some());
+        assert!(CalendarDate::parse("2020-02-29").is_some());
+        for bad in [
+            "2019-02-29",
+            "2019-13-01",
+            "2019-9-29",
+            "29-09-2019",
+            "",
+            "２０１９-09-29",
+        ] {
+            assert_eq!(CalendarDate::parse(bad), None, "{bad:?}");
+        }
+    }
+}

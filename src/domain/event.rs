@@ -1,0 +1,97 @@
+//! Events: the facts the service records, in the past tense. A stored variant is never renamed
+//! or removed; a new fact is a new variant, and a change of shape is a new schema version.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{CalendarDate, ProposalId, ProposalState, Reply, Timestamp};
+
+/// The schema version written into every event recorded by this build.
+pub const EVENT_SCHEMA_VERSION: u16 = 1;
+
+/// What happened to a proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum EventData {
+    ProposalReceived {
+        committee: String,
+        session: String,
+        number: u32,
+        title: String,
+        proposers: Vec<String>,
+        content: String,
+    },
+    ProposalAssigned {
+        handling_unit: String,
+        due_date: Option<CalendarDate>,
+    },
+    ProposalReturned {
+        reason: String,
+    },
+    ReplyDrafted {
+        reply: Reply,
+        /// True when this draft replaced an earlier one.
+        revision: bool,
+    },
+    DraftRejected {
+        reason: String,
+    },
+    ReplySigned {
+        signer: String,
+    },
+    ReplyIssued {
+        document_number: String,
+        issue_date: CalendarDate,
+        issuing_office: String,
+    },
+    ReplyCopied {
+        recipients: Vec<String>,
+    },
+}
+
+/// The name of an event without its data: for filters, logs and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    ProposalReceived,
+    ProposalAssigned,
+    ProposalReturned,
+    ReplyDrafted,
+    DraftRejected,
+    ReplySigned,
+    ReplyIssued,
+    ReplyCopied,
+}
+
+impl EventData {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::ProposalReceived { .. } => EventKind::ProposalReceived,
+            Self::ProposalAssigned { .. } => EventKind::ProposalAssigned,
+            Self::ProposalReturned { .. } => EventKind::ProposalReturned,
+            Self::ReplyDrafted { .. } => EventKind::ReplyDrafted,
+            Self::DraftRejected { .. } => EventKind::DraftRejected,
+            Self::ReplySigned { .. } => EventKind::ReplySigned,
+            Self::ReplyIssued { .. } => EventKind::ReplyIssued,
+            Self::ReplyCopied { .. } => EventKind::ReplyCopied,
+        }
+    }
+}
+
+/// An event as recorded: the fact plus where, when and by whom. This is the unit of storage and
+/// of the history callers read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// The layout version of this record; see [`EVENT_SCHEMA_VERSION`].
+    pub schema: u16,
+    pub proposal_id: ProposalId,
+    /// 1-based position within the proposal's history; the proposal's version after it.
+    pub sequence: u64,
+    /// 1-based position in the global log, strictly increasing in commit order.
+    pub position: u64,
+    pub occurred_at: Timestamp,
+    pub actor: String,
+    pub request_id: Option<String>,
+    /// `None` for the first event of a proposal.
+    pub from_state: Option<ProposalState>,
+    pub to_state: ProposalState,
+    pub data: EventData,
+}

@@ -1,0 +1,17 @@
+//! The pure core: what a proposal is, which commands it accepts in which state, and which events
+//! those commands produce. No I/O, no async, no protobuf, no storage: it decides, the store
+//! remembers.
+
+mod command;
+mod decide;
+mod event;
+mod limits;
+mod model;
+
+pub use command::{Command, CommandKind, Registration, validate_envelope};
+pub use decide::{DomainError, apply, decide, fold, transition};
+pub use event::{EVENT_SCHEMA_VERSION, EventData, EventKind, RecordedEvent};
+pub use limits::{FieldViolation, Limits};
+pub use model::{
+    CalendarDate, Proposal, ProposalId, ProposalState, Reply, RequestId, ResultCode, Timestamp,
+};

@@ -1,0 +1,234 @@
+//! The values a proposal is made of, and the proposal itself as the fold of its events.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Identifies one proposal for its whole life. UUIDv7, so that ids sort in the order proposals
+/// were received, which gives listings a stable, meaningful order for free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProposalId(Uuid);
+
+impl ProposalId {
+    /// A fresh id for a proposal being received now.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Parses the canonical hyphenated form (what the service hands out), in any letter case.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 36 {
+            return None;
+        }
+        Uuid::try_parse(text).ok().map(Self)
+    }
+
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for ProposalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The caller's idempotency key: a retried request carrying the same key is answered with the
+/// original result instead of being applied again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Wall-clock instant an event was recorded, in nanoseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub fn from_unix_nanos(nanos: i64) -> Self {
+        Self(nanos)
+    }
+
+    pub fn unix_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds and the non-negative nanosecond remainder, as protobuf's Timestamp wants them.
+    pub fn seconds_and_nanos(self) -> (i64, i32) {
+        let seconds = self.0.div_euclid(1_000_000_000);
+        let nanos = self.0.rem_euclid(1_000_000_000) as i32;
+        (seconds, nanos)
+    }
+}
+
+/// A calendar date written `YYYY-MM-DD` (issue dates, due dates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CalendarDate(time::Date);
+
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year repr:full padding:zero]-[month]-[day]");
+
+impl CalendarDate {
+    /// The earliest date the service accepts, 0001-01-01.
+    pub const MIN: Self = Self(time::macros::date!(0001 - 01 - 01));
+
+    /// Parses exactly `YYYY-MM-DD` with a real month and day (2019-02-29 is refused).
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 10 || !text.is_ascii() {
+            return None;
+        }
+        let date = time::Date::parse(text, DATE_FORMAT).ok()?;
+        (1..=9999).contains(&date.year()).then_some(Self(date))
+    }
+
+    pub fn year(self) -> i32 {
+        self.0.year()
+    }
+
+    pub fn month(self) -> u8 {
+        self.0.month() as u8
+    }
+
+    pub fn day(self) -> u8 {
+        self.0.day()
+    }
+}
+
+impl fmt::Display for CalendarDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.year(),
+            self.month(),
+            self.day()
+        )
+    }
+}
+
+impl Serialize for CalendarDate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CalendarDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a YYYY-MM-DD date: {text:?}")))
+    }
+}
+
+/// Where a proposal stands in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProposalState {
+    Received,
+    Assigned,
+    Drafted,
+    Signed,
+    Issued,
+    Copied,
+}
+
+impl ProposalState {
+    pub const ALL: [ProposalState; 6] = [
+        Self::Received,
+        Self::Assigned,
+        Self::Drafted,
+        Self::Signed,
+        Self::Issued,
+        Self::Copied,
+    ];
+
+    /// The stable upper-case name used in error details and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "RECEIVED",
+            Self::Assigned => "ASSIGNED",
+            Self::Drafted => "DRAFTED",
+            Self::Signed => "SIGNED",
+            Self::Issued => "ISSUED",
+            Self::Copied => "COPIED",
+        }
+    }
+}
+
+impl fmt::Display for ProposalState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Handling result (办理结果) the unit declares in its reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResultCode {
+    /// Solved, or the suggestion adopted.
+    A,
+    /// Being solved, or in the plan.
+    B,
+    /// Cannot be solved now for objective reasons, which the reply explains.
+    C,
+}
+
+impl ResultCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::B => "B",
+            Self::C => "C",
+        }
+    }
+}
+
+/// The handling unit's reply, as drafted and later issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub body: String,
+    pub result_code: ResultCode,
+    pub contact_unit: String,
+    pub contact_phone: String,
+}
+
+/// A proposal as it stands now. Always exactly the fold of its events (see [`super::fold`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: ProposalId,
+    pub committee: String,
+    pub session: String,
+    pub number: u32,
+    pub title: String,
+    pub proposers: Vec<String>,
+    pub content: String,
+    pub state: ProposalState,
+    pub handling_unit: Option<String>,
+    pub due_date: Option<CalendarDate>,
+    pub reply: Option<Reply>,
+    pub signer: Option<String>,
+    pub document_number: Option<String>,
+    pub issue_date: Option<CalendarDate>,
+    pub issuing_office: Option<String>,
+    pub copied_to: Vec<String>,
+    /// The number of events so far.
+    pub version: u64,
+    pub received_at: Timestamp,
+    pub updated_at: Timestamp,
+}

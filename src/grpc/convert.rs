@@ -1,0 +1,545 @@
+//! Conversions between protobuf messages and the domain. Every request is destructured field by
+//! field with no `..`, so a field added to the proto is a compile error here until handled.
+//! All problems with a request are reported together, as field violations.
+
+use prost_types::Timestamp as PbTimestamp;
+
+use super::pb;
+use crate::app::{AppError, PageRequest, ProposalFilter, Submission};
+use crate::domain::{
+    CalendarDate, Command, FieldViolation, Proposal, ProposalId, ProposalState, RecordedEvent,
+    Registration, Reply, RequestId, ResultCode, Timestamp, validate_envelope,
+};
+
+/// Collects the problems found while converting one request.
+#[derive(Default)]
+struct Checked(Vec<FieldViolation>);
+
+impl Checked {
+    fn proposal_id(&mut self, field: &str, text: &str) -> Option<ProposalId> {
+        if text.is_empty() {
+            self.0.push(FieldViolation::new(field, "is required"));
+            return None;
+        }
+        let id = ProposalId::parse(text);
+        if id.is_none() {
+            self.0.push(FieldViolation::new(
+                field,
+                "must be a UUID such as 0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e5f",
+            ));
+        }
+        id
+    }
+
+    /// A required date. When it is missing or malformed the violation is recorded and a
+    /// placeholder returned, so the rest of the request is still checked; a request with any
+    /// violation is refused as a whole, so the placeholder is never used.
+    fn date(&mut self, field: &str, text: &str) -> CalendarDate {
+        let date = CalendarDate::parse(text);
+        if date.is_none() {
+            let problem = if text.is_empty() {
+                "is required"
+            } else {
+                "must be a real date written YYYY-MM-DD"
+            };
+            self.0.push(FieldViolation::new(field, problem));
+        }
+        date.unwrap_or(CalendarDate::MIN)
+    }
+
+    fn optional_date(&mut self, field: &str, text: &str) -> Option<CalendarDate> {
+        (!text.is_empty()).then(|| self.date(field, text))
+    }
+
+    /// A required result code; like [`Self::date`], a placeholder stands in for a bad one.
+    fn result_code(&mut self, field: &str, value: i32) -> ResultCode {
+        match pb::ResultCode::try_from(value) {
+            Ok(pb::ResultCode::A) => ResultCode::A,
+            Ok(pb::ResultCode::B) => ResultCode::B,
+            Ok(pb::ResultCode::C) => ResultCode::C,
+            Ok(pb::ResultCode::Unspecified) | Err(_) => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    "is required: RESULT_CODE_A, RESULT_CODE_B or RESULT_CODE_C",
+                ));
+                ResultCode::A
+            }
+        }
+    }
+
+    fn state_filter(&mut self, value: i32) -> Option<ProposalState> {
+        match pb::ProposalState::try_from(value) {
+            Ok(pb::ProposalState::Unspecified) => None,
+            Ok(state) => state_from_pb(state),
+            Err(_) => {
+                self.0.push(FieldViolation::new(
+                    "state",
+                    format!("{value} is not a proposal state"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Finishes a mutating request: checks the shared fields and the command's own limits.
+    fn submission(
+        mut self,
+        proposal_id: Option<ProposalId>,
+        command: Command,
+        expected_version: Option<u64>,
+        request_id: String,
+        actor: String,
+    ) -> Result<Submission, AppError> {
+        if let Err(violations) = validate_envelope(&actor, &request_id) {
+            self.0.extend(violations);
+        }
+        if let Err(violations) = command.validate() {
+            self.0.extend(violations);
+        }
+        self.finish()?;
+        Ok(Submission {
+            proposal_id,
+            command,
+            expected_version,
+            request_id: (!request_id.is_empty()).then(|| RequestId::new(request_id)),
+            actor,
+        })
+    }
+
+    fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::InvalidArgument(self.0))
+        }
+    }
+}
+
+/// Converts an existing proposal's id, which every command but Receive requires.
+fn target(checked: &mut Checked, proposal_id: &str) -> Option<ProposalId> {
+    checked.proposal_id("proposal_id", proposal_id)
+}
+
+impl TryFrom<pb::ReceiveProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::ReceiveProposalRequest) -> Result<Self, AppError> {
+        let pb::ReceiveProposalRequest {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+            request_id,
+            actor,
+        } = request;
+        let command = Command::Receive(Registration {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+        });
+        Checked::default().submission(None, command, None, request_id, actor)
+    }
+}
+
+impl TryFrom<pb::AssignProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::AssignProposalRequest) -> Result<Self, AppError> {
+        let pb::AssignProposalRequest {
+            proposal_id,
+            handling_unit,
+            due_date,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        let due_date = checked.optional_date("due_date", &due_date);
+        let command = Command::Assign {
+            handling_unit,
+            due_date,
+        };
+        checked.submission(id, command, expected_version, request_id, actor)
+    }
+}
+
+impl TryFrom<pb::ReturnProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::ReturnProposalRequest) -> Result<Self, AppError> {
+        let pb::ReturnProposalRequest {
+            proposal_id,
+            reason,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        checked.submission(
+            id,
+            Command::Return { reason },
+            expected_version,
+            request_id,
+            actor,
+        )
+    }
+}
+
+impl TryFrom<pb::DraftReplyRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::DraftReplyRequest) -> Result<Self, AppError> {
+        let pb::DraftReplyRequest {
+            proposal_id,
+            reply,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        let pb::Reply {
+            body,
+            result_code,
+            contact_unit,
+            contact_phone,
+        } = reply.unwrap_or_else(|| {
+            checked.0.push(FieldViolation::new("reply", "is required"));
+            pb::Reply::default()
+        });
+        let result_code = checked.result_code("reply.result_code", result_code);
+        let command = Command::Draft {
+            reply: Reply {
+                body,
+                result_code,
+                contact_unit,
+                contact_phone,
+            },
+        };
+        checked.submission(id, command, expected_version, request_id, actor)
+    }
+}
+
+impl TryFrom<pb::RejectDraftRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::RejectDraftRequest) -> Result<Self, AppError> {
+        let pb::RejectDraftRequest {
+            proposal_id,
+            reason,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        let command = Command::RejectDraft { reason };
+        checked.submission(id, command, expected_version, request_id, actor)
+    }
+}
+
+impl TryFrom<pb::SignReplyRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::SignReplyRequest) -> Result<Self, AppError> {
+        let pb::SignReplyRequest {
+            proposal_id,
+            signer,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        checked.submission(
+            id,
+            Command::Sign { signer },
+            expected_version,
+            request_id,
+            actor,
+        )
+    }
+}
+
+impl TryFrom<pb::IssueReplyRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::IssueReplyRequest) -> Result<Self, AppError> {
+        let pb::IssueReplyRequest {
+            proposal_id,
+            document_number,
+            issue_date,
+            issuing_office,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        let issue_date = checked.date("issue_date", &issue_date);
+        let command = Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+        };
+        checked.submission(id, command, expected_version, request_id, actor)
+    }
+}
+
+impl TryFrom<pb::CopyReplyRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::CopyReplyRequest) -> Result<Self, AppError> {
+        let pb::CopyReplyRequest {
+            proposal_id,
+            recipients,
+            expected_version,
+            request_id,
+            actor,
+        } = request;
+        let mut checked = Checked::default();
+        let id = target(&mut checked, &proposal_id);
+        checked.submission(
+            id,
+            Command::Copy { recipients },
+            expected_version,
+            request_id,
+            actor,
+        )
+    }
+}
+
+/// The id of the proposal a read asks for.
+pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
+    let mut checked = Checked::default();
+    let id = target(&mut checked, proposal_id);
+    checked.finish()?;
+    Ok(id.expect("a missing id was recorded as a violation"))
+}
+
+pub(super) fn list_request(
+    request: pb::ListProposalsRequest,
+) -> Result<(ProposalFilter, PageRequest), AppError> {
+    let pb::ListProposalsRequest {
+        state,
+        handling_unit,
+        committee,
+        session,
+        page_size,
+        page_token,
+    } = request;
+    let mut checked = Checked::default();
+    let state = checked.state_filter(state);
+    checked.finish()?;
+    let set = |text: String| (!text.is_empty()).then_some(text);
+    Ok((
+        ProposalFilter {
+            state,
+            handling_unit: set(handling_unit),
+            committee: set(committee),
+            session: set(session),
+        },
+        PageRequest {
+            page_size,
+            page_token,
+        },
+    ))
+}
+
+pub(super) fn history_request(
+    request: pb::GetProposalHistoryRequest,
+) -> Result<(ProposalId, PageRequest), AppError> {
+    let pb::GetProposalHistoryRequest {
+        proposal_id,
+        page_size,
+        page_token,
+    } = request;
+    Ok((
+        read_target(&proposal_id)?,
+        PageRequest {
+            page_size,
+            page_token,
+        },
+    ))
+}
+
+fn state_from_pb(state: pb::ProposalState) -> Option<ProposalState> {
+    match state {
+        pb::ProposalState::Unspecified => None,
+        pb::ProposalState::Received => Some(ProposalState::Received),
+        pb::ProposalState::Assigned => Some(ProposalState::Assigned),
+        pb::ProposalState::Drafted => Some(ProposalState::Drafted),
+        pb::ProposalState::Signed => Some(ProposalState::Signed),
+        pb::ProposalState::Issued => Some(ProposalState::Issued),
+        pb::ProposalState::Copied => Some(ProposalState::Copied),
+    }
+}
+
+fn state_to_pb(state: Option<ProposalState>) -> pb::ProposalState {
+    match state {
+        None => pb::ProposalState::Unspecified,
+        Some(ProposalState::Received) => pb::ProposalState::Received,
+        Some(ProposalState::Assigned) => pb::ProposalState::Assigned,
+        Some(ProposalState::Drafted) => pb::ProposalState::Drafted,
+        Some(ProposalState::Signed) => pb::ProposalState::Signed,
+        Some(ProposalState::Issued) => pb::ProposalState::Issued,
+        Some(ProposalState::Copied) => pb::ProposalState::Copied,
+    }
+}
+
+fn timestamp(at: Timestamp) -> PbTimestamp {
+    let (seconds, nanos) = at.seconds_and_nanos();
+    PbTimestamp { seconds, nanos }
+}
+
+fn result_code_to_pb(code: ResultCode) -> pb::ResultCode {
+    match code {
+        ResultCode::A => pb::ResultCode::A,
+        ResultCode::B => pb::ResultCode::B,
+        ResultCode::C => pb::ResultCode::C,
+    }
+}
+
+fn reply_to_pb(reply: Reply) -> pb::Reply {
+    let Reply {
+        body,
+        result_code,
+        contact_unit,
+        contact_phone,
+    } = reply;
+    pb::Reply {
+        body,
+        result_code: result_code_to_pb(result_code).into(),
+        contact_unit,
+        contact_phone,
+    }
+}
+
+fn date_text(date: Option<CalendarDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+impl From<Proposal> for pb::Proposal {
+    fn from(proposal: Proposal) -> Self {
+        let Proposal {
+            id,
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+            state,
+            handling_unit,
+            due_date,
+            reply,
+            signer,
+            document_number,
+            issue_date,
+            issuing_office,
+            copied_to,
+            version,
+            received_at,
+            updated_at,
+        } = proposal;
+        pb::Proposal {
+            id: id.to_string(),
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+            state: state_to_pb(Some(state)).into(),
+            handling_unit: handling_unit.unwrap_or_default(),
+            reply: reply.map(reply_to_pb),
+            signer: signer.unwrap_or_default(),
+            document_number: document_number.unwrap_or_default(),
+            issue_date: date_text(issue_date),
+            issuing_office: issuing_office.unwrap_or_default(),
+            copied_to,
+            version,
+            received_at: Some(timestamp(received_at)),
+            updated_at: Some(timestamp(updated_at)),
+            due_date: date_text(due_date),
+        }
+    }
+}
+
+impl From<RecordedEvent> for pb::ProposalEvent {
+    fn from(event: RecordedEvent) -> Self {
+        use crate::domain::EventData as E;
+        use pb::proposal_event::Data;
+        let RecordedEvent {
+            schema: _,
+            proposal_id,
+            sequence,
+            position,
+            occurred_at,
+            actor,
+            request_id,
+            from_state,
+            to_state,
+            data,
+        } = event;
+        let data = match data {
+            E::ProposalReceived {
+                committee,
+                session,
+                number,
+                title,
+                proposers,
+                content,
+            } => Data::Received(pb::ProposalReceived {
+                committee,
+                session,
+                number,
+                title,
+                proposers,
+                content,
+            }),
+            E::ProposalAssigned {
+                handling_unit,
+                due_date,
+            } => Data::Assigned(pb::ProposalAssigned {
+                handling_unit,
+                due_date: date_text(due_date),
+            }),
+            E::ProposalReturned { reason } => Data::Returned(pb::ProposalReturned { reason }),
+            E::ReplyDrafted { reply, revision } => Data::Drafted(pb::ReplyDrafted {
+                reply: Some(reply_to_pb(reply)),
+                revision,
+            }),
+            E::DraftRejected { reason } => Data::DraftRejected(pb::DraftRejected { reason }),
+            E::ReplySigned { signer } => Data::Signed(pb::ReplySigned { signer }),
+            E::ReplyIssued {
+                document_number,
+                issue_date,
+                issuing_office,
+            } => Data::Issued(pb::ReplyIssued {
+                document_number,
+                issue_date: issue_date.to_string(),
+                issuing_office,
+            }),
+            E::ReplyCopied { recipients } => Data::Copied(pb::ReplyCopied { recipients }),
+        };
+        pb::ProposalEvent {
+            proposal_id: proposal_id.to_string(),
+            sequence,
+            position,
+            occurred_at: Some(timestamp(occurred_at)),
+            actor,
+            request_id: request_id.unwrap_or_default(),
+            from_state: state_to_pb(from_state).into(),
+            to_state: state_to_pb(Some(to_state)).into(),
+            data: Some(data),
+        }
+    }
+}

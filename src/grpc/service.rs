@@ -1,0 +1,217 @@
+//! The gRPC service: each method converts its request, calls the workflow, converts back, inside
+//! one tracing span that records the method, the proposal and the outcome.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Code, Request, Response, Status};
+use tracing::Instrument;
+
+use super::convert::{history_request, list_request, read_target};
+use super::pb::{self, proposal_service_server::ProposalService};
+use crate::app::{AppError, Submission, Workflow};
+
+/// Serves `proposal.v1.ProposalService` over a [`Workflow`].
+#[derive(Clone)]
+pub struct ProposalApi {
+    workflow: Arc<Workflow>,
+}
+
+impl ProposalApi {
+    pub fn new(workflow: Arc<Workflow>) -> Self {
+        Self { workflow }
+    }
+
+    /// Converts and executes one mutating request, returning the proposal after it.
+    async fn execute<R>(&self, request: R) -> Result<pb::Proposal, AppError>
+    where
+        R: TryInto<Submission, Error = AppError>,
+    {
+        let submission = request.try_into()?;
+        Ok(self.workflow.execute(submission).await?.into())
+    }
+}
+
+/// Runs one RPC inside its span and logs how it ended: rejections at info (they are expected
+/// outcomes), internal failures at error.
+async fn traced<T>(
+    method: &'static str,
+    proposal_id: &str,
+    work: impl Future<Output = Result<T, AppError>>,
+) -> Result<Response<T>, Status> {
+    let span = tracing::info_span!("rpc", method, proposal_id, code = tracing::field::Empty);
+    async move {
+        let started = Instant::now();
+        let result = work.await.map_err(Status::from);
+        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        tracing::Span::current().record("code", tracing::field::debug(code));
+        match &result {
+            Ok(_) => tracing::debug!(elapsed_us, "ok"),
+            Err(status) if code == Code::Internal || code == Code::Unknown => {
+                tracing::error!(elapsed_us, message = status.message(), "failed")
+            }
+            Err(status) => tracing::info!(elapsed_us, message = status.message(), "rejected"),
+        }
+        result.map(Response::new)
+    }
+    .instrument(span)
+    .await
+}
+
+#[tonic::async_trait]
+impl ProposalService for ProposalApi {
+    async fn receive_proposal(
+        &self,
+        request: Request<pb::ReceiveProposalRequest>,
+    ) -> Result<Response<pb::ReceiveProposalResponse>, Status> {
+        let request = request.into_inner();
+        traced("ReceiveProposal", "", async {
+            let proposal = self.execute(request).await?;
+            tracing::Span::current().record("proposal_id", proposal.id.as_str());
+            Ok(pb::ReceiveProposalResponse {
+                proposal: Some(proposal),
+            })
+        })
+        .await
+    }
+
+    async fn assign_proposal(
+        &self,
+        request: Request<pb::AssignProposalRequest>,
+    ) -> Result<Response<pb::AssignProposalResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("AssignProposal", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::AssignProposalResponse { proposal })
+        })
+        .await
+    }
+
+    async fn return_proposal(
+        &self,
+        request: Request<pb::ReturnProposalRequest>,
+    ) -> Result<Response<pb::ReturnProposalResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("ReturnProposal", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::ReturnProposalResponse { proposal })
+        })
+        .await
+    }
+
+    async fn draft_reply(
+        &self,
+        request: Request<pb::DraftReplyRequest>,
+    ) -> Result<Response<pb::DraftReplyResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("DraftReply", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::DraftReplyResponse { proposal })
+        })
+        .await
+    }
+
+    async fn reject_draft(
+        &self,
+        request: Request<pb::RejectDraftRequest>,
+    ) -> Result<Response<pb::RejectDraftResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("RejectDraft", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::RejectDraftResponse { proposal })
+        })
+        .await
+    }
+
+    async fn sign_reply(
+        &self,
+        request: Request<pb::SignReplyRequest>,
+    ) -> Result<Response<pb::SignReplyResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("SignReply", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::SignReplyResponse { proposal })
+        })
+        .await
+    }
+
+    async fn issue_reply(
+        &self,
+        request: Request<pb::IssueReplyRequest>,
+    ) -> Result<Response<pb::IssueReplyResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("IssueReply", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::IssueReplyResponse { proposal })
+        })
+        .await
+    }
+
+    async fn copy_reply(
+        &self,
+        request: Request<pb::CopyReplyRequest>,
+    ) -> Result<Response<pb::CopyReplyResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("CopyReply", &id, async {
+            let proposal = Some(self.execute(request).await?);
+            Ok(pb::CopyReplyResponse { proposal })
+        })
+        .await
+    }
+
+    async fn get_proposal(
+        &self,
+        request: Request<pb::GetProposalRequest>,
+    ) -> Result<Response<pb::GetProposalResponse>, Status> {
+        let pb::GetProposalRequest { proposal_id } = request.into_inner();
+        traced("GetProposal", &proposal_id, async {
+            let proposal = self.workflow.get(read_target(&proposal_id)?)?;
+            Ok(pb::GetProposalResponse {
+                proposal: Some(proposal.into()),
+            })
+        })
+        .await
+    }
+
+    async fn list_proposals(
+        &self,
+        request: Request<pb::ListProposalsRequest>,
+    ) -> Result<Response<pb::ListProposalsResponse>, Status> {
+        let request = request.into_inner();
+        traced("ListProposals", "", async {
+            let (filter, page) = list_request(request)?;
+            let page = self.workflow.list(filter, page)?;
+            Ok(pb::ListProposalsResponse {
+                proposals: page.items.into_iter().map(Into::into).collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+            })
+        })
+        .await
+    }
+
+    async fn get_proposal_history(
+        &self,
+        request: Request<pb::GetProposalHistoryRequest>,
+    ) -> Result<Response<pb::GetProposalHistoryResponse>, Status> {
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        traced("GetProposalHistory", &id, async {
+            let (id, page) = history_request(request)?;
+            let page = self.workflow.history(id, page)?;
+            Ok(pb::GetProposalHistoryResponse {
+                events: page.items.into_iter().map(Into::into).collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,11 @@
+//! A proposal-workflow service: tracks CPPCC proposals (政协提案) from registration to the
+//! copied official reply, as an event-sourced state machine on an embedded store, served over
+//! gRPC. See `ARCHITECTURE.md` for the map.
+
+pub mod app;
+pub mod domain;
+pub mod grpc;
+pub mod server;
+pub mod store;
+
+pub use grpc::pb;

@@ -1,0 +1,79 @@
+//! `proposal-server`: the proposal workflow service on its embedded store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use proposal_service::server;
+use proposal_service::store::{SledOptions, SledStore};
+use tracing_subscriber::EnvFilter;
+
+/// Tracks CPPCC proposals from registration to the copied official reply, over gRPC.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port, logged at start).
+    #[arg(long, env = "PROPOSAL_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// Directory holding the data; created if missing. One server per directory.
+    #[arg(long, env = "PROPOSAL_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Page cache size in MiB; bounds memory use whatever the data size.
+    #[arg(long, env = "PROPOSAL_CACHE_MB", default_value_t = 256)]
+    cache_mb: u64,
+    /// Log format.
+    #[arg(long, env = "PROPOSAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received"),
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    init_logging(args.log_format);
+
+    let options = SledOptions {
+        cache_capacity: args.cache_mb * 1024 * 1024,
+    };
+    let data_dir = args.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || SledStore::open(&data_dir, &options))
+        .await?
+        .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        data_dir = %args.data_dir.display(),
+        "proposal-server listening"
+    );
+    server::serve(Arc::new(store), listener, shutdown_signal()).await?;
+    Ok(())
+}

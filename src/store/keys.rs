@@ -1,0 +1,127 @@
+//! The key layout of the embedded store. Integers are big-endian and fixed-width so that keys
+//! sort numerically; strings inside composite keys are length-prefixed so that one key can never
+//! be a prefix of another by accident.
+
+use crate::domain::{ProposalId, ProposalState};
+
+/// `position` → the event recorded there.
+pub(super) fn event(position: u64) -> [u8; 8] {
+    position.to_be_bytes()
+}
+
+/// The position encoded by [`event`], if `key` is one.
+pub(super) fn event_position(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.try_into().ok()?))
+}
+
+/// `id ++ sequence` → position: one proposal's history, in order.
+pub(super) fn history(id: ProposalId, sequence: u64) -> [u8; 24] {
+    let mut key = [0; 24];
+    key[..16].copy_from_slice(id.as_bytes());
+    key[16..].copy_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// `id` → the proposal's current state.
+pub(super) fn proposal(id: ProposalId) -> [u8; 16] {
+    *id.as_bytes()
+}
+
+/// The proposal id at the end of an index key.
+pub(super) fn trailing_id(key: &[u8]) -> Option<ProposalId> {
+    let start = key.len().checked_sub(16)?;
+    Some(ProposalId::from_bytes(key[start..].try_into().ok()?))
+}
+
+fn push_str(key: &mut Vec<u8>, text: &str) {
+    let len = u32::try_from(text.len()).expect("field limits keep strings far below 4 GiB");
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(text.as_bytes());
+}
+
+/// Prefix of the number index for a committee, or for a committee and session.
+pub(super) fn number_prefix(committee: &str, session: Option<&str>) -> Vec<u8> {
+    let mut key = Vec::new();
+    push_str(&mut key, committee);
+    if let Some(session) = session {
+        push_str(&mut key, session);
+    }
+    key
+}
+
+/// `committee ++ session ++ number` → id: the proposal's identity, and listings by committee.
+pub(super) fn number(committee: &str, session: &str, number: u32) -> Vec<u8> {
+    let mut key = number_prefix(committee, Some(session));
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+/// `document_number` → id: a document number is issued once.
+pub(super) fn document(document_number: &str) -> Vec<u8> {
+    document_number.as_bytes().to_vec()
+}
+
+fn state_byte(state: ProposalState) -> u8 {
+    match state {
+        ProposalState::Received => 1,
+        ProposalState::Assigned => 2,
+        ProposalState::Drafted => 3,
+        ProposalState::Signed => 4,
+        ProposalState::Issued => 5,
+        ProposalState::Copied => 6,
+    }
+}
+
+/// Prefix of the state index for one state.
+pub(super) fn state_prefix(state: ProposalState) -> [u8; 1] {
+    [state_byte(state)]
+}
+
+/// `state ++ id` → (): proposals in a state, in the order they were received.
+pub(super) fn state(state: ProposalState, id: ProposalId) -> [u8; 17] {
+    let mut key = [0; 17];
+    key[0] = state_byte(state);
+    key[1..].copy_from_slice(id.as_bytes());
+    key
+}
+
+/// Prefix of the unit index for one handling unit.
+pub(super) fn unit_prefix(unit: &str) -> Vec<u8> {
+    let mut key = Vec::new();
+    push_str(&mut key, unit);
+    key
+}
+
+/// `unit ++ id` → (): proposals a unit is handling, in the order they were received.
+pub(super) fn unit(unit: &str, id: ProposalId) -> Vec<u8> {
+    let mut key = unit_prefix(unit);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `request_id` → what the request produced.
+pub(super) fn request(request_id: &str) -> Vec<u8> {
+    request_id.as_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_sort_numerically_past_one_byte() {
+        assert!(event(255) < event(256));
+        assert!(
+            history(ProposalId::from_bytes([7; 16]), 255)
+                < history(ProposalId::from_bytes([7; 16]), 256)
+        );
+        assert_eq!(event_position(&event(300)), Some(300));
+    }
+
+    #[test]
+    fn a_unit_is_never_a_prefix_of_another_units_keys() {
+        let id = ProposalId::from_bytes([1; 16]);
+        assert!(!unit("许昌市生态环境局二", id).starts_with(&unit_prefix("许昌市生态环境局")));
+        assert_eq!(trailing_id(&unit("许昌市生态环境局", id)), Some(id));
+    }
+}

@@ -1,0 +1,111 @@
+//! Storage behind one narrow interface. The application layer decides; a [`Store`] only keeps
+//! events, the current-state projection and the indexes, and commits a batch of changes
+//! atomically and durably. sled is the embedded default ([`SledStore`]); a PostgreSQL backend
+//! would implement the same trait.
+
+mod keys;
+mod sled_store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
+
+pub use sled_store::{SledOptions, SledStore};
+
+/// Why storage failed. Details are for the log; callers only learn that storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "data directory {path} is already in use by another proposal-server (lock held on {path}/LOCK)"
+    )]
+    InUse { path: String },
+    #[error(
+        "data directory {path} has storage format {found}, this build reads format {supported}"
+    )]
+    UnsupportedFormat {
+        path: String,
+        found: String,
+        supported: u32,
+    },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+}
+
+/// One accepted command's effect: the events it appends and the proposal before and after them.
+/// The store derives every index update from `before` and `after`.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub before: Option<Proposal>,
+    pub after: Proposal,
+    pub events: Vec<RecordedEvent>,
+    /// The idempotency key of the request, remembered with what it produced.
+    pub request: Option<(RequestId, RequestRecord)>,
+}
+
+/// What a request with an idempotency key produced, so that a retry can be answered with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// SHA-256 of the request's content, hex: the same key with other content is refused.
+    pub fingerprint: String,
+    pub proposal_id: ProposalId,
+    /// The proposal's version right after the request was applied.
+    pub version: u64,
+}
+
+/// Which proposals to list. Unset filters match everything; set ones must all match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub state: Option<ProposalState>,
+    pub handling_unit: Option<String>,
+    pub committee: Option<String>,
+    pub session: Option<String>,
+    pub limit: usize,
+    /// Resume after this point: a [`ListPage::next`] from the same query.
+    pub after: Option<Vec<u8>>,
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, Default)]
+pub struct ListPage {
+    pub proposals: Vec<Proposal>,
+    /// Where the next page starts; `None` on the last page. Opaque to callers.
+    pub next: Option<Vec<u8>>,
+}
+
+/// The storage interface the application layer is written against.
+pub trait Store: Send + Sync + 'static {
+    /// The current state of one proposal.
+    fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError>;
+    /// Up to `limit` events of one proposal with sequence greater than `after_sequence`, in order.
+    fn history(
+        &self,
+        id: ProposalId,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+    /// A page of proposals matching `query`, served from an index where one fits.
+    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
+    /// The proposal registered as (committee, session, number), if any.
+    fn proposal_numbered(
+        &self,
+        committee: &str,
+        session: &str,
+        number: u32,
+    ) -> Result<Option<ProposalId>, StoreError>;
+    /// The proposal whose reply was issued under `document_number`, if any.
+    fn proposal_with_document(
+        &self,
+        document_number: &str,
+    ) -> Result<Option<ProposalId>, StoreError>;
+    /// What an earlier request with this idempotency key produced, if any.
+    fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError>;
+    /// The global position of the last event stored (0 when there is none).
+    fn last_position(&self) -> Result<u64, StoreError>;
+    /// Appends the changes' events and updates the projection and every index, all or nothing,
+    /// and returns only once all of it is durable on disk.
+    fn commit(&self, changes: &[Change]) -> Result<(), StoreError>;
+    /// Makes everything durable before the process exits.
+    fn flush(&self) -> Result<(), StoreError>;
+}

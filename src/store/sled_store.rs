@@ -1,0 +1,471 @@
+//! The embedded store on sled 0.34: one tree per keyspace, every commit one multi-tree
+//! transaction followed by one explicit flush. Only the single writer of the application layer
+//! calls [`Store::commit`], so transactions never conflict and `flush` is never called from two
+//! threads at once (concurrent `flush_async` deadlocks in sled 0.34.7, issue #1308).
+
+use std::fs::{self, File, TryLockError};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Change, ListPage, ListQuery, RequestRecord, Store, StoreError, keys};
+use crate::domain::{EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId};
+
+/// The on-disk layout version of this store (trees and key encodings), checked at open.
+const FORMAT_VERSION: u32 = 1;
+const FORMAT_KEY: &[u8] = b"format";
+
+/// How to open the embedded store.
+#[derive(Clone, Debug)]
+pub struct SledOptions {
+    /// sled's page cache, in bytes: this, not the data size, bounds resident memory.
+    pub cache_capacity: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 256 * 1024 * 1024,
+        }
+    }
+}
+
+// Indexes into `SledStore::trees`, the order in which they are opened.
+const EVENTS: usize = 0;
+const HISTORY: usize = 1;
+const PROPOSALS: usize = 2;
+const BY_NUMBER: usize = 3;
+const BY_DOCUMENT: usize = 4;
+const BY_STATE: usize = 5;
+const BY_UNIT: usize = 6;
+const REQUESTS: usize = 7;
+const TREE_NAMES: [&str; 8] = [
+    "events",
+    "history",
+    "proposals",
+    "by_number",
+    "by_document",
+    "by_state",
+    "by_unit",
+    "requests",
+];
+
+/// The sled-backed [`Store`]. Holds an exclusive lock on its data directory while open.
+pub struct SledStore {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    // Held for the store's lifetime: the OS releases the lock when the file is closed.
+    _lock: File,
+}
+
+/// One write of a commit, prepared before the transaction so that the transaction closure
+/// (which sled may run more than once) only replays it.
+enum Write {
+    Insert(usize, Vec<u8>, Vec<u8>),
+    Remove(usize, Vec<u8>),
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, refusing a directory another server holds and one
+    /// written in a format this build does not know.
+    pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, StoreError> {
+        let path = dir.display().to_string();
+        fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("creating {path}: {e}")))?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))
+            .map_err(|e| StoreError::Io(format!("opening {path}/LOCK: {e}")))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(StoreError::InUse { path }),
+            Err(TryLockError::Error(e)) => {
+                return Err(StoreError::Io(format!("locking {path}/LOCK: {e}")));
+            }
+        }
+        let db = sled::Config::new()
+            .path(sled_dir(dir))
+            .cache_capacity(options.cache_capacity)
+            .open()
+            .map_err(|e| open_error(&path, e))?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| open_error(&path, e))?;
+        let store = Self {
+            db,
+            trees,
+            _lock: lock,
+        };
+        store.check_format(&path)?;
+        Ok(store)
+    }
+
+    /// Stamps a new store with its format, and refuses one stamped by an unknown format.
+    fn check_format(&self, path: &str) -> Result<(), StoreError> {
+        match self.db.get(FORMAT_KEY).map_err(io)? {
+            Some(found) if found.as_ref() == FORMAT_VERSION.to_be_bytes() => {}
+            Some(found) => {
+                return Err(StoreError::UnsupportedFormat {
+                    path: path.to_owned(),
+                    found: format!("{:?}", found.as_ref()),
+                    supported: FORMAT_VERSION,
+                });
+            }
+            None if self.trees[EVENTS].is_empty() => {
+                self.db
+                    .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(io)?;
+                self.db.flush().map_err(io)?;
+            }
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "{path} holds events but no format stamp"
+                )));
+            }
+        }
+        // The newest event must decode: a cheap check that catches a damaged tail at open.
+        if let Some((key, value)) = self.trees[EVENTS].last().map_err(io)? {
+            let event: RecordedEvent = decode(&value, "the newest event")?;
+            if keys::event_position(&key) != Some(event.position) {
+                return Err(StoreError::Corrupt(format!(
+                    "the newest event is stored at key {key:?} but says position {}",
+                    event.position
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.trees[tree].get(key).map_err(io)? {
+            Some(bytes) => decode(&bytes, what).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn get_id(&self, tree: usize, key: &[u8]) -> Result<Option<ProposalId>, StoreError> {
+        match self.trees[tree].get(key).map_err(io)? {
+            Some(bytes) => {
+                let id: [u8; 16] = bytes.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt(format!("index {} holds a malformed id", TREE_NAMES[tree]))
+                })?;
+                Ok(Some(ProposalId::from_bytes(id)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Every write of one change, derived from the proposal before and after it.
+    fn writes_for(change: &Change, writes: &mut Vec<Write>) -> Result<(), StoreError> {
+        let Change {
+            before,
+            after,
+            events,
+            request,
+        } = change;
+        let id = after.id;
+        for event in events {
+            writes.push(Write::Insert(
+                EVENTS,
+                keys::event(event.position).to_vec(),
+                encode(event)?,
+            ));
+            writes.push(Write::Insert(
+                HISTORY,
+                keys::history(id, event.sequence).to_vec(),
+                event.position.to_be_bytes().to_vec(),
+            ));
+        }
+        writes.push(Write::Insert(
+            PROPOSALS,
+            keys::proposal(id).to_vec(),
+            encode(after)?,
+        ));
+        let id_bytes = id.as_bytes().to_vec();
+        if before.is_none() {
+            writes.push(Write::Insert(
+                BY_NUMBER,
+                keys::number(&after.committee, &after.session, after.number),
+                id_bytes.clone(),
+            ));
+        }
+        if let Some(document) = &after.document_number
+            && before.as_ref().and_then(|b| b.document_number.as_ref()) != Some(document)
+        {
+            writes.push(Write::Insert(
+                BY_DOCUMENT,
+                keys::document(document),
+                id_bytes,
+            ));
+        }
+        if before.as_ref().map(|b| b.state) != Some(after.state) {
+            if let Some(before) = before {
+                writes.push(Write::Remove(
+                    BY_STATE,
+                    keys::state(before.state, id).to_vec(),
+                ));
+            }
+            writes.push(Write::Insert(
+                BY_STATE,
+                keys::state(after.state, id).to_vec(),
+                Vec::new(),
+            ));
+        }
+        let unit_before = before.as_ref().and_then(|b| b.handling_unit.as_deref());
+        if unit_before != after.handling_unit.as_deref() {
+            if let Some(unit) = unit_before {
+                writes.push(Write::Remove(BY_UNIT, keys::unit(unit, id)));
+            }
+            if let Some(unit) = &after.handling_unit {
+                writes.push(Write::Insert(BY_UNIT, keys::unit(unit, id), Vec::new()));
+            }
+        }
+        if let Some((request_id, record)) = request {
+            writes.push(Write::Insert(
+                REQUESTS,
+                keys::request(request_id.as_str()),
+                encode(record)?,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The index (tree and key prefix) that serves `query` best; filters the index does not
+    /// cover are checked on each proposal it yields.
+    fn plan(query: &ListQuery) -> (usize, Vec<u8>) {
+        if let Some(unit) = &query.handling_unit {
+            (BY_UNIT, keys::unit_prefix(unit))
+        } else if let Some(state) = query.state {
+            (BY_STATE, keys::state_prefix(state).to_vec())
+        } else if let Some(committee) = &query.committee {
+            (
+                BY_NUMBER,
+                keys::number_prefix(committee, query.session.as_deref()),
+            )
+        } else {
+            (PROPOSALS, Vec::new())
+        }
+    }
+}
+
+impl SledStore {
+    /// The proposal an index entry points at: index values hold the id for the number index,
+    /// the other indexes end their keys with it.
+    fn indexed_proposal(
+        &self,
+        tree: usize,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<Proposal, StoreError> {
+        let malformed = || StoreError::Corrupt(format!("malformed entry in {}", TREE_NAMES[tree]));
+        let id = if tree == BY_NUMBER {
+            ProposalId::from_bytes(value.try_into().map_err(|_| malformed())?)
+        } else {
+            keys::trailing_id(key).ok_or_else(malformed)?
+        };
+        self.proposal(id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "{} names proposal {id}, which is not stored",
+                TREE_NAMES[tree]
+            ))
+        })
+    }
+}
+
+/// Whether `proposal` passes every filter of `query`.
+fn matches(query: &ListQuery, proposal: &Proposal) -> bool {
+    let ListQuery {
+        state,
+        handling_unit,
+        committee,
+        session,
+        limit: _,
+        after: _,
+    } = query;
+    state.is_none_or(|s| s == proposal.state)
+        && handling_unit
+            .as_deref()
+            .is_none_or(|u| proposal.handling_unit.as_deref() == Some(u))
+        && committee.as_deref().is_none_or(|c| c == proposal.committee)
+        && session.as_deref().is_none_or(|s| s == proposal.session)
+}
+
+fn sled_dir(dir: &Path) -> PathBuf {
+    dir.join("sled")
+}
+
+fn open_error(path: &str, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { at, bt: _ } => StoreError::Corrupt(format!(
+            "sled found corruption in {path} at {at:?}; restore the directory from a backup"
+        )),
+        sled::Error::Unsupported(what) => StoreError::Corrupt(format!("{path}: {what}")),
+        other => StoreError::Io(format!("opening {path}: {other}")),
+    }
+}
+
+fn io(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { at, bt: _ } => {
+            StoreError::Corrupt(format!("sled found corruption at {at:?}"))
+        }
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Decodes a stored event, refusing one written by a newer schema than this build knows.
+fn decode_event(bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+    let event: RecordedEvent = decode(bytes, "an event")?;
+    if event.schema > EVENT_SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "event at position {} has schema {}, newer than this build's {}",
+            event.position, event.schema, EVENT_SCHEMA_VERSION
+        )));
+    }
+    Ok(event)
+}
+
+impl Store for SledStore {
+    fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError> {
+        self.get(PROPOSALS, &keys::proposal(id), "a proposal")
+    }
+
+    fn history(
+        &self,
+        id: ProposalId,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let start = keys::history(id, after_sequence.saturating_add(1));
+        let end = keys::history(id, u64::MAX);
+        let mut events = Vec::new();
+        for entry in self.trees[HISTORY].range(start..=end).take(limit) {
+            let (_, position) = entry.map_err(io)?;
+            let key: [u8; 8] = position.as_ref().try_into().map_err(|_| {
+                StoreError::Corrupt(format!("history of {id} holds a malformed position"))
+            })?;
+            let bytes = self.trees[EVENTS].get(key).map_err(io)?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "history of {id} points at missing position {}",
+                    u64::from_be_bytes(key)
+                ))
+            })?;
+            events.push(decode_event(&bytes)?);
+        }
+        Ok(events)
+    }
+
+    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let (tree, prefix) = Self::plan(query);
+        let start = match &query.after {
+            Some(after) if after.as_slice() >= prefix.as_slice() => Bound::Excluded(after.clone()),
+            _ => Bound::Included(prefix.clone()),
+        };
+        let mut page = ListPage::default();
+        let mut last_key = None;
+        for entry in self.trees[tree].range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            let (key, value) = entry.map_err(io)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let proposal = match tree {
+                PROPOSALS => decode(&value, "a proposal")?,
+                _ => self.indexed_proposal(tree, &key, &value)?,
+            };
+            if !matches(query, &proposal) {
+                continue;
+            }
+            if page.proposals.len() >= query.limit {
+                // A further match exists, so the page is full and another one follows.
+                page.next = last_key;
+                break;
+            }
+            page.proposals.push(proposal);
+            last_key = Some(key.to_vec());
+        }
+        Ok(page)
+    }
+
+    fn proposal_numbered(
+        &self,
+        committee: &str,
+        session: &str,
+        number: u32,
+    ) -> Result<Option<ProposalId>, StoreError> {
+        self.get_id(BY_NUMBER, &keys::number(committee, session, number))
+    }
+
+    fn proposal_with_document(
+        &self,
+        document_number: &str,
+    ) -> Result<Option<ProposalId>, StoreError> {
+        self.get_id(BY_DOCUMENT, &keys::document(document_number))
+    }
+
+    fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {
+        self.get(
+            REQUESTS,
+            &keys::request(request_id.as_str()),
+            "a request record",
+        )
+    }
+
+    fn last_position(&self) -> Result<u64, StoreError> {
+        match self.trees[EVENTS].last().map_err(io)? {
+            Some((key, _)) => keys::event_position(&key)
+                .ok_or_else(|| StoreError::Corrupt("malformed key in the event log".into())),
+            None => Ok(0),
+        }
+    }
+
+    fn commit(&self, changes: &[Change]) -> Result<(), StoreError> {
+        let mut writes = Vec::new();
+        for change in changes {
+            Self::writes_for(change, &mut writes)?;
+        }
+        self.trees
+            .as_slice()
+            .transaction(|trees| {
+                for write in &writes {
+                    match write {
+                        Write::Insert(tree, key, value) => {
+                            trees[*tree].insert(key.as_slice(), value.as_slice())?;
+                        }
+                        Write::Remove(tree, key) => {
+                            trees[*tree].remove(key.as_slice())?;
+                        }
+                    }
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => io(e),
+                TransactionError::Abort(()) => StoreError::Io("transaction aborted".into()),
+            })?;
+        self.flush()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(drop).map_err(io)
+    }
+}
