@@ -1,0 +1,122 @@
+//! Test harness: the production server on 127.0.0.1:0 over a temporary data directory, a
+//! generated client, readiness by polling health (no sleeps), and the seed's proposal No. 228.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod seed;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use proposal_service::pb::proposal_service_client::ProposalServiceClient;
+use proposal_service::server;
+use proposal_service::store::{SledOptions, SledStore};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+pub type Client = ProposalServiceClient<Channel>;
+
+/// A running server over a data directory that outlives restarts.
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub client: Client,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server over a fresh temporary data directory.
+    pub async fn start() -> Self {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let mut server = Self::start_in(temp.path()).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts a server over `data_dir` (created if missing).
+    pub async fn start_in(data_dir: &Path) -> Self {
+        let dir = data_dir.to_path_buf();
+        let store = tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
+            .await
+            .unwrap()
+            .expect("opening the store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server::serve(Arc::new(store), listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server ran and stopped cleanly");
+        });
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connecting to the test server");
+        wait_until_serving(channel.clone()).await;
+        Self {
+            addr,
+            client: ProposalServiceClient::new(channel),
+            data_dir: data_dir.to_path_buf(),
+            _temp: None,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has flushed and released the directory.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let mut next = Self::start_in(&self.data_dir).await;
+        next._temp = self._temp.take();
+        next
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Polls the standard health service until the proposal service reports SERVING.
+pub async fn wait_until_serving(channel: Channel) {
+    let mut health = HealthClient::new(channel);
+    for _ in 0..500 {
+        let request = HealthCheckRequest {
+            service: "proposal.v1.ProposalService".into(),
+        };
+        if let Ok(response) = health.check(request).await
+            && response.into_inner().status == ServingStatus::Serving as i32
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the server never reported SERVING");
+}
