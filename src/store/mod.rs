@@ -3,6 +3,8 @@
 //! atomically and durably. sled is the embedded default ([`SledStore`]); a PostgreSQL backend
 //! would implement the same trait.
 
+#[cfg(test)]
+mod golden;
 mod keys;
 mod sled_store;
 

@@ -469,3 +469,47 @@ impl Store for SledStore {
         self.db.flush().map(drop).map_err(io)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open(dir, &SledOptions::default())
+    }
+
+    #[test]
+    fn a_directory_in_use_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = open(dir.path()).unwrap();
+        let refused = open(dir.path()).err().expect("a second open must fail");
+        assert!(matches!(refused, StoreError::InUse { .. }), "{refused}");
+        assert!(refused.to_string().contains(&dir.path().display().to_string()));
+        drop(first);
+        open(dir.path()).expect("the lock is released with the store");
+    }
+
+    #[test]
+    fn an_unknown_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open(dir.path()).unwrap();
+            store.db.insert(FORMAT_KEY, &99u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+        }
+        let refused = open(dir.path()).err().expect("format 99 must be refused");
+        assert!(matches!(refused, StoreError::UnsupportedFormat { .. }), "{refused}");
+    }
+
+    #[test]
+    fn a_damaged_newest_event_is_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open(dir.path()).unwrap();
+            store.trees[EVENTS].insert(keys::event(1), b"{not json".as_slice()).unwrap();
+            store.db.flush().unwrap();
+        }
+        let refused = open(dir.path()).err().expect("a damaged event must be refused");
+        assert!(matches!(refused, StoreError::Corrupt(_)), "{refused}");
+    }
+}
