@@ -48,11 +48,11 @@ async fn traced<T>(
         let elapsed_us = started.elapsed().as_micros() as u64;
         tracing::Span::current().record("code", tracing::field::debug(code));
         match &result {
-            Ok(_) => tracing::debug!(elapsed_us, "ok"),
+            Ok(_) => tracing::info!(elapsed_us, "completed"),
             Err(status) if code == Code::Internal || code == Code::Unknown => {
-                tracing::error!(elapsed_us, message = status.message(), "failed")
+                tracing::error!(elapsed_us, detail = status.message(), "failed")
             }
-            Err(status) => tracing::info!(elapsed_us, message = status.message(), "rejected"),
+            Err(status) => tracing::info!(elapsed_us, detail = status.message(), "rejected"),
         }
         result.map(Response::new)
     }

@@ -9,7 +9,12 @@ use crate::domain::{
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
 
-fn event(sequence: u64, from: Option<ProposalState>, to: ProposalState, data: EventData) -> RecordedEvent {
+fn event(
+    sequence: u64,
+    from: Option<ProposalState>,
+    to: ProposalState,
+    data: EventData,
+) -> RecordedEvent {
     RecordedEvent {
         schema: 1,
         proposal_id: ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e5f").unwrap(),
@@ -29,63 +34,116 @@ fn expected() -> Vec<RecordedEvent> {
     use ProposalState as S;
     let date = |text| CalendarDate::parse(text).unwrap();
     vec![
-        event(1, None, S::Received, EventData::ProposalReceived {
-            committee: "许昌市政协".into(),
-            session: "七届三次会议".into(),
-            number: 228,
-            title: "关于加强我市环境保护的提案".into(),
-            proposers: vec!["苏会兴".into()],
-            content: "建议加强我市环境保护工作。\n第二段。".into(),
-        }),
-        event(2, Some(S::Received), S::Assigned, EventData::ProposalAssigned {
-            handling_unit: "许昌市生态环境局".into(),
-            due_date: Some(date("2019-08-31")),
-        }),
-        event(3, Some(S::Assigned), S::Received, EventData::ProposalReturned {
-            reason: "不属于本单位职责".into(),
-        }),
-        event(4, Some(S::Received), S::Assigned, EventData::ProposalAssigned {
-            handling_unit: "许昌市生态环境局".into(),
-            due_date: None,
-        }),
-        event(5, Some(S::Assigned), S::Drafted, EventData::ReplyDrafted {
-            reply: Reply {
-                body: "现答复如下：\n一、工作开展情况".into(),
-                result_code: ResultCode::B,
-                contact_unit: "许昌市生态环境局综合科".into(),
-                contact_phone: "6069516".into(),
+        event(
+            1,
+            None,
+            S::Received,
+            EventData::ProposalReceived {
+                committee: "许昌市政协".into(),
+                session: "七届三次会议".into(),
+                number: 228,
+                title: "关于加强我市环境保护的提案".into(),
+                proposers: vec!["苏会兴".into()],
+                content: "建议加强我市环境保护工作。\n第二段。".into(),
             },
-            revision: false,
-        }),
-        event(6, Some(S::Drafted), S::Assigned, EventData::DraftRejected {
-            reason: "请补充下一步打算".into(),
-        }),
-        event(7, Some(S::Assigned), S::Drafted, EventData::ReplyDrafted {
-            reply: Reply {
-                body: "现答复如下。".into(),
-                result_code: ResultCode::A,
-                contact_unit: String::new(),
-                contact_phone: String::new(),
+        ),
+        event(
+            2,
+            Some(S::Received),
+            S::Assigned,
+            EventData::ProposalAssigned {
+                handling_unit: "许昌市生态环境局".into(),
+                due_date: Some(date("2019-08-31")),
             },
-            revision: false,
-        }),
-        event(8, Some(S::Drafted), S::Signed, EventData::ReplySigned {
-            signer: "李光亚".into(),
-        }),
-        event(9, Some(S::Signed), S::Issued, EventData::ReplyIssued {
-            document_number: "许环〔2019〕13号".into(),
-            issue_date: date("2019-09-29"),
-            issuing_office: "许昌市生态环境局办公室".into(),
-        }),
-        event(10, Some(S::Issued), S::Copied, EventData::ReplyCopied {
-            recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
-        }),
+        ),
+        event(
+            3,
+            Some(S::Assigned),
+            S::Received,
+            EventData::ProposalReturned {
+                reason: "不属于本单位职责".into(),
+            },
+        ),
+        event(
+            4,
+            Some(S::Received),
+            S::Assigned,
+            EventData::ProposalAssigned {
+                handling_unit: "许昌市生态环境局".into(),
+                due_date: None,
+            },
+        ),
+        event(
+            5,
+            Some(S::Assigned),
+            S::Drafted,
+            EventData::ReplyDrafted {
+                reply: Reply {
+                    body: "现答复如下：\n一、工作开展情况".into(),
+                    result_code: ResultCode::B,
+                    contact_unit: "许昌市生态环境局综合科".into(),
+                    contact_phone: "6069516".into(),
+                },
+                revision: false,
+            },
+        ),
+        event(
+            6,
+            Some(S::Drafted),
+            S::Assigned,
+            EventData::DraftRejected {
+                reason: "请补充下一步打算".into(),
+            },
+        ),
+        event(
+            7,
+            Some(S::Assigned),
+            S::Drafted,
+            EventData::ReplyDrafted {
+                reply: Reply {
+                    body: "现答复如下。".into(),
+                    result_code: ResultCode::A,
+                    contact_unit: String::new(),
+                    contact_phone: String::new(),
+                },
+                revision: false,
+            },
+        ),
+        event(
+            8,
+            Some(S::Drafted),
+            S::Signed,
+            EventData::ReplySigned {
+                signer: "李光亚".into(),
+            },
+        ),
+        event(
+            9,
+            Some(S::Signed),
+            S::Issued,
+            EventData::ReplyIssued {
+                document_number: "许环〔2019〕13号".into(),
+                issue_date: date("2019-09-29"),
+                issuing_office: "许昌市生态环境局办公室".into(),
+            },
+        ),
+        event(
+            10,
+            Some(S::Issued),
+            S::Copied,
+            EventData::ReplyCopied {
+                recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+            },
+        ),
     ]
 }
 
 #[test]
 fn format_1_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
-    assert_eq!(EVENT_SCHEMA_VERSION, 1, "a new schema version needs its own golden file");
+    assert_eq!(
+        EVENT_SCHEMA_VERSION, 1,
+        "a new schema version needs its own golden file"
+    );
     let lines: Vec<&str> = EVENTS_V1.lines().collect();
     let expected = expected();
     assert_eq!(lines.len(), expected.len());
@@ -103,5 +161,12 @@ fn write_golden_file() {
         .iter()
         .map(|e| serde_json::to_string(e).unwrap() + "\n")
         .collect();
-    std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/golden/events_v1.jsonl"), text).unwrap();
+    std::fs::write(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/store/golden/events_v1.jsonl"
+        ),
+        text,
+    )
+    .unwrap();
 }

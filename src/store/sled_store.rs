@@ -484,7 +484,11 @@ mod tests {
         let first = open(dir.path()).unwrap();
         let refused = open(dir.path()).err().expect("a second open must fail");
         assert!(matches!(refused, StoreError::InUse { .. }), "{refused}");
-        assert!(refused.to_string().contains(&dir.path().display().to_string()));
+        assert!(
+            refused
+                .to_string()
+                .contains(&dir.path().display().to_string())
+        );
         drop(first);
         open(dir.path()).expect("the lock is released with the store");
     }
@@ -498,7 +502,10 @@ mod tests {
             store.db.flush().unwrap();
         }
         let refused = open(dir.path()).err().expect("format 99 must be refused");
-        assert!(matches!(refused, StoreError::UnsupportedFormat { .. }), "{refused}");
+        assert!(
+            matches!(refused, StoreError::UnsupportedFormat { .. }),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -506,10 +513,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = open(dir.path()).unwrap();
-            store.trees[EVENTS].insert(keys::event(1), b"{not json".as_slice()).unwrap();
+            store.trees[EVENTS]
+                .insert(keys::event(1), b"{not json".as_slice())
+                .unwrap();
             store.db.flush().unwrap();
         }
-        let refused = open(dir.path()).err().expect("a damaged event must be refused");
+        let refused = open(dir.path())
+            .err()
+            .expect("a damaged event must be refused");
         assert!(matches!(refused, StoreError::Corrupt(_)), "{refused}");
     }
 }

@@ -15,9 +15,9 @@ use proposal_service::store::{SledOptions, SledStore};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 pub type Client = ProposalServiceClient<Channel>;
 
@@ -43,10 +43,11 @@ impl TestServer {
     /// Starts a server over `data_dir` (created if missing).
     pub async fn start_in(data_dir: &Path) -> Self {
         let dir = data_dir.to_path_buf();
-        let store = tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
-            .await
-            .unwrap()
-            .expect("opening the store");
+        let store =
+            tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
+                .await
+                .unwrap()
+                .expect("opening the store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

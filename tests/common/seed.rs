@@ -35,13 +35,20 @@ fn line_after<'a>(lines: &[&'a str], prefix: &str) -> &'a str {
 /// against what DOMAIN.md says they are, so a damaged fixture fails loudly.
 pub fn proposal_228() -> Seed {
     let lines: Vec<&str> = DOCUMENT.lines().map(str::trim_end).collect();
-    let document_number = lines.iter().find(|l| l.starts_with("许环〔")).unwrap().to_string();
+    let document_number = lines
+        .iter()
+        .find(|l| l.starts_with("许环〔"))
+        .unwrap()
+        .to_string();
     let signer = line_after(&lines, "签发人：").to_string();
     let result = line_after(&lines, "办理结果：");
     let salutation = lines.iter().position(|l| l.ends_with("委员：")).unwrap();
     let proposer = lines[salutation].trim_end_matches("委员：").to_string();
     let date_line = lines.iter().position(|l| *l == "2019年9月29日").unwrap();
-    let body = lines[salutation + 1..date_line].join("\n").trim().to_string();
+    let body = lines[salutation + 1..date_line]
+        .join("\n")
+        .trim()
+        .to_string();
     let title = body
         .split_once('“')
         .and_then(|(_, rest)| rest.split_once('”'))
@@ -92,15 +99,22 @@ pub fn proposal_228() -> Seed {
     assert_eq!(seed.contact_phone, "6069516");
     assert_eq!(seed.issuing_office, "许昌市生态环境局办公室");
     assert_eq!(seed.recipients, ["市政协提案委", "市政府督查室"]);
-    assert!(seed.body.starts_with("您提出的“关于加强我市环境保护的提案”收悉"));
+    assert!(
+        seed.body
+            .starts_with("您提出的“关于加强我市环境保护的提案”收悉")
+    );
     assert!(seed.body.ends_with("生态效益的共赢。"));
-    assert!(seed.body.lines().count() > 20, "the body keeps its paragraphs");
+    assert!(
+        seed.body.lines().count() > 20,
+        "the body keeps its paragraphs"
+    );
     seed
 }
 
 /// The proposal's own text. The seed is the reply, so the content is the proposal as the reply
 /// summarises it.
-pub const CONTENT: &str = "建议加强我市环境保护工作：强化大气、水、土壤污染防治，完善长效机制，加强社会共治。";
+pub const CONTENT: &str =
+    "建议加强我市环境保护工作：强化大气、水、土壤污染防治，完善长效机制，加强社会共治。";
 
 impl Seed {
     pub fn receive_request(&self) -> pb::ReceiveProposalRequest {
