@@ -24,6 +24,12 @@ struct Args {
     /// Page cache size in MiB; bounds memory use whatever the data size.
     #[arg(long, env = "PROPOSAL_CACHE_MB", default_value_t = 256)]
     cache_mb: u64,
+    /// Calls in progress at once; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "PROPOSAL_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
+    /// Seconds that calls in flight may take to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "PROPOSAL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
     /// Log format.
     #[arg(long, env = "PROPOSAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -92,6 +98,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         data_dir = %args.data_dir.display(),
         "proposal-server listening"
     );
-    server::serve(Arc::new(store), listener, shutdown_signal()).await?;
+    let options = server::ServeOptions {
+        max_in_flight: args.max_in_flight as usize,
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
+    };
+    server::serve(Arc::new(store), listener, options, shutdown_signal()).await?;
     Ok(())
 }

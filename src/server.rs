@@ -5,8 +5,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::app::{AppError, Workflow};
 use crate::grpc::{ProposalApi, pb};
@@ -15,6 +17,26 @@ use crate::store::Store;
 /// The largest request the transport accepts; larger ones are refused before decoding. Sized
 /// for the longest text a request may carry (100,000 characters of up to 4 bytes each, twice).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// How the server behaves, beyond where it listens and what it stores.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Calls of the proposal service in progress at once; more are refused with
+    /// RESOURCE_EXHAUSTED at once instead of queueing without bound.
+    pub max_in_flight: usize,
+    /// After the shutdown signal, how long calls in flight and open connections may take to
+    /// finish before they are cut off.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -27,17 +49,41 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// Completes `grace` after the shutdown signal.
+async fn grace_expired(mut stopping: tokio::sync::watch::Receiver<bool>, grace: Duration) {
+    if stopping.wait_for(|stopping| *stopping).await.is_err() {
+        // The transport ended on its own and dropped the sender; nothing to wait for.
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(grace).await;
+}
+
 /// Serves `store` on `listener` until `shutdown` completes, then shuts down gracefully. Returns
 /// once everything acknowledged is flushed and the store is no longer used by the server.
 pub async fn serve(
     store: Arc<dyn Store>,
     listener: TcpListener,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let workflow = Arc::new(Workflow::start(store)?);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     type Service = pb::proposal_service_server::ProposalServiceServer<ProposalApi>;
     health_reporter.set_serving::<Service>().await;
+
+    // A storage failure stops all writes (see the writer): say so in health, for load
+    // balancers and operators.
+    let mut failure = workflow.storage_failure();
+    let reporter = health_reporter.clone();
+    tokio::spawn(async move {
+        if failure.wait_for(Option::is_some).await.is_ok() {
+            tracing::error!("storage failed: health is NOT_SERVING until the server restarts");
+            reporter.set_not_serving::<Service>().await;
+            reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    });
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -48,10 +94,14 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let proposals = Service::new(ProposalApi::new(Arc::clone(&workflow)))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let proposals = Service::new(ProposalApi::new(
+        Arc::clone(&workflow),
+        options.max_in_flight,
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
     let reporter = health_reporter.clone();
+    let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
     let stopping = async move {
         shutdown.await;
         tracing::info!("shutting down: refusing new calls, finishing those in flight");
@@ -59,15 +109,26 @@ pub async fn serve(
         reporter
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
+        let _ = stop_sender.send(true);
     };
-
-    let result = tonic::transport::Server::builder()
+    // Without TCP_NODELAY a response written in two parts waits ~40 ms for a delayed ACK.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let transport = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(proposals)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
-        .await;
+        .serve_with_incoming_shutdown(incoming, stopping);
+    // Graceful shutdown waits for clients to close their connections; one that never does must
+    // not hold the process forever.
+    let grace = options.shutdown_grace;
+    let result = tokio::select! {
+        result = transport => result,
+        () = grace_expired(stop_receiver, grace) => {
+            tracing::warn!(?grace, "connections still open after the grace period; closing them");
+            Ok(())
+        }
+    };
 
     // Whatever ended the transport, drain and flush what was already accepted.
     let drained = tokio::task::spawn_blocking(move || workflow.shutdown())

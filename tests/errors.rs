@@ -69,7 +69,7 @@ impl Kind {
     }
 
     /// A state in which the command is allowed: where the tests send it to succeed.
-    fn from_state(self) -> State {
+    fn usual_state(self) -> State {
         *STATES.iter().find(|s| self.allowed_in(**s)).unwrap()
     }
 
@@ -104,13 +104,27 @@ fn state_name(state: State) -> &'static str {
     state.as_str_name().strip_prefix("PROPOSAL_STATE_").unwrap()
 }
 
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|name| name.to_string()).collect()
+}
+
+/// `count` distinct names: `prefix0`, `prefix1`, ...
+fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("{prefix}{i}")).collect()
+}
+
 /// A proposal number no test has used yet (each test has its own server; unique is enough).
 fn next_number() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-// Valid requests, built from the seed. Bad-input cases change one field with `..`.
+// Valid requests, built from the seed; bad-input cases change one field with `edited`.
+
+fn edited<T>(mut request: T, change: impl FnOnce(&mut T)) -> T {
+    change(&mut request);
+    request
+}
 
 fn receive(number: u32) -> pb::ReceiveProposalRequest {
     pb::ReceiveProposalRequest {
@@ -199,12 +213,13 @@ fn get(id: &str) -> Call {
     })
 }
 
-fn history(id: &str) -> Call {
-    Call::History(pb::GetProposalHistoryRequest {
+/// A proposal's whole history (the tests' histories fit one page).
+fn history(id: &str) -> pb::GetProposalHistoryRequest {
+    pb::GetProposalHistoryRequest {
         proposal_id: id.into(),
         page_size: 1000,
         page_token: String::new(),
-    })
+    }
 }
 
 /// Any RPC of the service, so that tables can mix them.
@@ -299,9 +314,9 @@ async fn send(client: &mut Client, call: Call) -> Result<Option<pb::Proposal>, S
     ))
 }
 
-/// The call for a failure message, cut short: some carry 100,000 characters.
-fn describe(call: &Call) -> String {
-    format!("{call:?}").chars().take(300).collect()
+/// A call or answer for a failure message, cut short: some carry 100,000 characters.
+fn describe(value: &impl std::fmt::Debug) -> String {
+    format!("{value:?}").chars().take(300).collect()
 }
 
 /// Sends a call that must succeed and return a proposal.
@@ -318,7 +333,7 @@ async fn ok(client: &mut Client, call: Call) -> pb::Proposal {
 async fn refused(client: &mut Client, call: Call) -> Status {
     let what = describe(&call);
     match send(client, call).await {
-        Ok(answer) => panic!("{what} was accepted: {answer:?}"),
+        Ok(answer) => panic!("{what} was accepted: {}", describe(&answer)),
         Err(status) => status,
     }
 }
@@ -333,12 +348,19 @@ async fn drive(client: &mut Client, state: State) -> pb::Proposal {
     p
 }
 
+/// `count` proposals driven to `state` side by side (each successful call costs a round trip).
+async fn drive_all(client: &Client, state: State, count: usize) -> Vec<pb::Proposal> {
+    let mut tasks = JoinSet::new();
+    for _ in 0..count {
+        let mut client = client.clone();
+        tasks.spawn(async move { drive(&mut client, state).await });
+    }
+    tasks.join_all().await
+}
+
 async fn events(client: &mut Client, id: &str) -> Vec<pb::ProposalEvent> {
-    let Call::History(request) = history(id) else {
-        unreachable!()
-    };
     let page = client
-        .get_proposal_history(request)
+        .get_proposal_history(history(id))
         .await
         .unwrap()
         .into_inner();
@@ -349,16 +371,9 @@ async fn events(client: &mut Client, id: &str) -> Vec<pb::ProposalEvent> {
     page.events
 }
 
-/// Everything a client can observe: the listing, each proposal as read alone, and each history.
-/// Comparing two of these shows whether anything at all changed in between.
-#[derive(Debug, PartialEq)]
-struct World {
-    listed: Vec<pb::Proposal>,
-    fetched: Vec<pb::Proposal>,
-    histories: Vec<Vec<pb::ProposalEvent>>,
-}
-
-async fn world(client: &mut Client) -> World {
+/// Every proposal as listed, in full: comparing two listings shows whether any proposal was
+/// added or changed in between (an appended event changes the proposal's version).
+async fn listing(client: &mut Client) -> Vec<pb::Proposal> {
     let request = pb::ListProposalsRequest {
         page_size: 1000,
         ..Default::default()
@@ -366,18 +381,14 @@ async fn world(client: &mut Client) -> World {
     let page = client.list_proposals(request).await.unwrap().into_inner();
     assert!(
         page.next_page_token.is_empty(),
-        "the tests' worlds fit one page"
+        "the tests' listings fit one page"
     );
-    let mut world = World {
-        listed: page.proposals,
-        fetched: Vec::new(),
-        histories: Vec::new(),
-    };
-    for p in &world.listed {
-        world.fetched.push(ok(client, get(&p.id)).await);
-        world.histories.push(events(client, &p.id).await);
-    }
-    world
+    page.proposals
+}
+
+/// One proposal as read alone, and its whole history.
+async fn trace(client: &mut Client, id: &str) -> (pb::Proposal, Vec<pb::ProposalEvent>) {
+    (ok(client, get(id)).await, events(client, id).await)
 }
 
 /// Asserts the status's code and ErrorInfo (reason, our domain); returns its metadata.
@@ -435,31 +446,39 @@ async fn race(clients: &[Client], calls: Vec<Call>) -> Vec<Result<Option<pb::Pro
 
 // 1. Commands outside their states.
 
+/// Sends every command `state` does not allow to a proposal in `state`, checking each refusal
+/// and that the proposal and its history stay exactly as they were; returns how many.
+async fn refuse_all_but_the_allowed(mut client: Client, state: State) -> usize {
+    let client = &mut client;
+    let proposal = drive(client, state).await;
+    let unchanged = trace(client, &proposal.id).await;
+    let refused_kinds = Kind::ALL.into_iter().filter(|k| !k.allowed_in(state));
+    let mut refusals = 0;
+    for kind in refused_kinds {
+        let at = format!("{kind:?} in {state:?}");
+        let status = refused(client, Call::command(kind, &proposal)).await;
+        let metadata = error_info(&status, Code::FailedPrecondition, "INVALID_TRANSITION");
+        assert_eq!(metadata["currentState"], state_name(state), "{at}");
+        assert_eq!(metadata["command"], kind.rpc_name(), "{at}");
+        assert_eq!(
+            trace(client, &proposal.id).await,
+            unchanged,
+            "{at} changed it"
+        );
+        refusals += 1;
+    }
+    refusals
+}
+
 #[tokio::test]
 async fn every_command_outside_its_states_fails_precondition_and_changes_nothing() {
     let server = TestServer::start().await;
-    let client = &mut server.client.clone();
-    let mut refusals = 0;
+    let mut states = JoinSet::new();
     for state in STATES {
-        let proposal = drive(client, state).await;
-        for kind in Kind::ALL {
-            if kind.allowed_in(state) {
-                // The table's allowed pairs really are allowed (on a proposal of their own).
-                let fresh = drive(client, state).await;
-                let after = ok(client, Call::command(kind, &fresh)).await;
-                assert_eq!(after.version, fresh.version + 1, "{kind:?} in {state:?}");
-                continue;
-            }
-            let before = world(client).await;
-            let status = refused(client, Call::command(kind, &proposal)).await;
-            let metadata = error_info(&status, Code::FailedPrecondition, "INVALID_TRANSITION");
-            let at = format!("{kind:?} in {state:?}");
-            assert_eq!(metadata["currentState"], state_name(state), "{at}");
-            assert_eq!(metadata["command"], kind.rpc_name(), "{at}");
-            assert_eq!(world(client).await, before, "{at} changed something");
-            refusals += 1;
-        }
+        states.spawn(refuse_all_but_the_allowed(server.client.clone(), state));
     }
+    let refusals: usize = states.join_all().await.into_iter().sum();
+    // With the refusals checked, this pins the allowed list to the lifecycle's eight moves.
     assert_eq!(refusals, STATES.len() * Kind::ALL.len() - 8);
 }
 
@@ -468,201 +487,74 @@ async fn every_command_outside_its_states_fails_precondition_and_changes_nothing
 /// Requests with one bad field, each aimed where it would otherwise succeed (a fresh number,
 /// a proposal in the command's state), and the field the refusal must name.
 fn bad_requests(at: &HashMap<State, pb::Proposal>) -> Vec<(&'static str, Call, &'static str)> {
-    let fresh = || receive(next_number());
-    let target = |kind: Kind| &at[&kind.from_state()];
-    let reply = |change: fn(&mut pb::Reply)| {
-        let mut reply = SEED.reply();
-        change(&mut reply);
-        Call::Draft(pb::DraftReplyRequest {
-            reply: Some(reply),
-            ..draft(target(Kind::Draft))
-        })
-    };
-    let due = |due_date: &str| {
-        Call::Assign(pb::AssignProposalRequest {
-            due_date: due_date.into(),
-            ..assign(target(Kind::Assign))
-        })
-    };
-    let issued_on = |issue_date: &str| {
-        Call::Issue(pb::IssueReplyRequest {
-            issue_date: issue_date.into(),
-            ..issue(target(Kind::Issue))
-        })
-    };
+    let target = |kind: Kind| &at[&kind.usual_state()];
     let signed = target(Kind::Sign);
+    let receiving = |change: fn(&mut pb::ReceiveProposalRequest)| {
+        Call::Receive(edited(receive(next_number()), change))
+    };
+    let assigning = |change: fn(&mut pb::AssignProposalRequest)| {
+        Call::Assign(edited(assign(target(Kind::Assign)), change))
+    };
+    let drafting = |change: fn(&mut pb::DraftReplyRequest)| {
+        Call::Draft(edited(draft(target(Kind::Draft)), change))
+    };
+    let replying = |change: fn(&mut pb::Reply)| {
+        Call::Draft(edited(draft(target(Kind::Draft)), |r| {
+            change(r.reply.as_mut().unwrap())
+        }))
+    };
+    let issuing = |change: fn(&mut pb::IssueReplyRequest)| {
+        Call::Issue(edited(issue(target(Kind::Issue)), change))
+    };
+    let signing = |change: fn(&mut pb::SignReplyRequest)| Call::Sign(edited(sign(signed), change));
+    let rejecting = |change: fn(&mut pb::RejectDraftRequest)| {
+        Call::RejectDraft(edited(reject(target(Kind::RejectDraft)), change))
+    };
+    let returning = |change: fn(&mut pb::ReturnProposalRequest)| {
+        Call::Return(edited(return_(target(Kind::Return)), change))
+    };
+    let copying = |change: fn(&mut pb::CopyReplyRequest)| {
+        Call::Copy(edited(copy(target(Kind::Copy)), change))
+    };
+    let listing_state = |state| {
+        Call::List(pb::ListProposalsRequest {
+            state,
+            ..Default::default()
+        })
+    };
+    #[rustfmt::skip]
     let mut cases = vec![
-        (
-            "empty title",
-            Call::Receive(pb::ReceiveProposalRequest {
-                title: String::new(),
-                ..fresh()
-            }),
-            "title",
-        ),
-        (
-            "whitespace-only committee",
-            Call::Receive(pb::ReceiveProposalRequest {
-                committee: " \u{3000}\t".into(),
-                ..fresh()
-            }),
-            "committee",
-        ),
-        ("number 0", Call::Receive(receive(0)), "number"),
-        (
-            "no proposers",
-            Call::Receive(pb::ReceiveProposalRequest {
-                proposers: vec![],
-                ..fresh()
-            }),
-            "proposers",
-        ),
-        (
-            "duplicate proposers",
-            Call::Receive(pb::ReceiveProposalRequest {
-                proposers: vec!["苏会兴".into(), "王芳".into(), "苏会兴".into()],
-                ..fresh()
-            }),
-            "proposers[2]",
-        ),
-        (
-            "a proposer too long",
-            Call::Receive(pb::ReceiveProposalRequest {
-                proposers: vec!["苏".repeat(201)],
-                ..fresh()
-            }),
-            "proposers[0]",
-        ),
-        (
-            "101 proposers",
-            Call::Receive(pb::ReceiveProposalRequest {
-                proposers: (0..101).map(|i| format!("委员{i}")).collect(),
-                ..fresh()
-            }),
-            "proposers",
-        ),
-        (
-            "NUL in content",
-            Call::Receive(pb::ReceiveProposalRequest {
-                content: "建议加强\0环境保护".into(),
-                ..fresh()
-            }),
-            "content",
-        ),
-        (
-            "title of 501 characters",
-            Call::Receive(pb::ReceiveProposalRequest {
-                title: "题".repeat(501),
-                ..fresh()
-            }),
-            "title",
-        ),
-        (
-            "missing actor on receive",
-            Call::Receive(pb::ReceiveProposalRequest {
-                actor: String::new(),
-                ..fresh()
-            }),
-            "actor",
-        ),
-        (
-            "missing actor on a command",
-            Call::command(Kind::Sign, signed).with_actor(""),
-            "actor",
-        ),
-        (
-            "request_id of 129 characters",
-            Call::command(Kind::Sign, signed).with_request_id(&"r".repeat(129)),
-            "request_id",
-        ),
-        ("due_date 2019-02-29", due("2019-02-29"), "due_date"),
-        ("due_date 2019/09/29", due("2019/09/29"), "due_date"),
-        ("issue_date empty", issued_on(""), "issue_date"),
-        (
-            "issue_date 2019/09/29",
-            issued_on("2019/09/29"),
-            "issue_date",
-        ),
-        (
-            "reply body of 100,001 characters",
-            reply(|r| r.body = "字".repeat(100_001)),
-            "reply.body",
-        ),
-        (
-            "missing reply",
-            Call::Draft(pb::DraftReplyRequest {
-                reply: None,
-                ..draft(target(Kind::Draft))
-            }),
-            "reply",
-        ),
-        (
-            "result code unspecified",
-            reply(|r| r.result_code = 0),
-            "reply.result_code",
-        ),
-        (
-            "result code 99",
-            reply(|r| r.result_code = 99),
-            "reply.result_code",
-        ),
-        (
-            "no recipients",
-            Call::Copy(pb::CopyReplyRequest {
-                recipients: vec![],
-                ..copy(target(Kind::Copy))
-            }),
-            "recipients",
-        ),
-        (
-            "empty signer",
-            Call::Sign(pb::SignReplyRequest {
-                signer: String::new(),
-                ..sign(signed)
-            }),
-            "signer",
-        ),
-        (
-            "empty return reason",
-            Call::Return(pb::ReturnProposalRequest {
-                reason: String::new(),
-                ..return_(target(Kind::Return))
-            }),
-            "reason",
-        ),
-        (
-            "blank rejection reason",
-            Call::RejectDraft(pb::RejectDraftRequest {
-                reason: "  \n".into(),
-                ..reject(target(Kind::RejectDraft))
-            }),
-            "reason",
-        ),
-        (
-            "state filter 42",
-            Call::List(pb::ListProposalsRequest {
-                state: 42,
-                ..Default::default()
-            }),
-            "state",
-        ),
-        (
-            "state filter -1",
-            Call::List(pb::ListProposalsRequest {
-                state: -1,
-                ..Default::default()
-            }),
-            "state",
-        ),
+        ("empty title",            receiving(|r| r.title.clear()),                      "title"),
+        ("blank committee",        receiving(|r| r.committee = " \u{3000}\t".into()),    "committee"),
+        ("number 0",               receiving(|r| r.number = 0),                         "number"),
+        ("no proposers",           receiving(|r| r.proposers.clear()),                  "proposers"),
+        ("repeated proposer",      receiving(|r| r.proposers = names(&["苏会兴", "王芳", "苏会兴"])), "proposers[2]"),
+        ("proposer too long",      receiving(|r| r.proposers = vec!["苏".repeat(201)]), "proposers[0]"),
+        ("101 proposers",          receiving(|r| r.proposers = numbered("委员", 101)),  "proposers"),
+        ("NUL in content",         receiving(|r| r.content = "建议加强\0环境保护".into()), "content"),
+        ("501-character title",    receiving(|r| r.title = "题".repeat(501)),           "title"),
+        ("no actor on receive",    receiving(|r| r.actor.clear()),                      "actor"),
+        ("no actor on a command",  signing(|r| r.actor.clear()),                        "actor"),
+        ("129-char request_id",    signing(|r| r.request_id = "r".repeat(129)),         "request_id"),
+        ("due_date 2019-02-29",    assigning(|r| r.due_date = "2019-02-29".into()),     "due_date"),
+        ("due_date 2019/09/29",    assigning(|r| r.due_date = "2019/09/29".into()),     "due_date"),
+        ("no issue_date",          issuing(|r| r.issue_date.clear()),                   "issue_date"),
+        ("issue_date 2019/09/29",  issuing(|r| r.issue_date = "2019/09/29".into()),     "issue_date"),
+        ("100,001-character body", replying(|r| r.body = "字".repeat(100_001)),         "reply.body"),
+        ("no reply",               drafting(|r| r.reply = None),                        "reply"),
+        ("result code 0",          replying(|r| r.result_code = 0),                     "reply.result_code"),
+        ("result code 99",         replying(|r| r.result_code = 99),                    "reply.result_code"),
+        ("no recipients",          copying(|r| r.recipients.clear()),                   "recipients"),
+        ("no signer",              signing(|r| r.signer.clear()),                       "signer"),
+        ("no return reason",       returning(|r| r.reason.clear()),                     "reason"),
+        ("blank rejection reason", rejecting(|r| r.reason = " \n".into()),              "reason"),
+        ("state filter 42",        listing_state(42),                                   "state"),
+        ("state filter -1",        listing_state(-1),                                   "state"),
     ];
     // The id without hyphens is a real proposal's, so a lenient parser would find it.
-    let malformed_ids = ["not-a-uuid", "", &signed.id.replace('-', "")];
-    for id in malformed_ids {
-        let sign_it = Call::Sign(pb::SignReplyRequest {
-            proposal_id: id.into(),
-            ..sign(signed)
-        });
-        for call in [get(id), history(id), sign_it] {
+    for id in ["not-a-uuid", "", &signed.id.replace('-', "")] {
+        let sign_it = Call::Sign(edited(sign(signed), |r| r.proposal_id = id.into()));
+        for call in [get(id), Call::History(history(id)), sign_it] {
             cases.push(("malformed proposal_id", call, "proposal_id"));
         }
     }
@@ -677,17 +569,17 @@ async fn bad_inputs_are_invalid_arguments_naming_the_field_and_change_nothing() 
     for state in STATES {
         at.insert(state, drive(client, state).await);
     }
+    let unchanged = listing(client).await;
     for (what, call, field) in bad_requests(&at) {
-        let before = world(client).await;
         let status = refused(client, call).await;
         let fields = violated_fields(&status);
         assert!(fields.iter().any(|f| f == field), "{what}: {fields:?}");
-        // Only the bad field (or, for a missing message, its sub-fields) may be named.
+        // Only the bad field may be named (for a missing message, also its sub-fields).
         let within = |f: &String| {
             f == field || f.starts_with(&format!("{field}.")) || f.starts_with(&format!("{field}["))
         };
         assert!(fields.iter().all(within), "{what}: {fields:?}");
-        assert_eq!(world(client).await, before, "{what} changed something");
+        assert_eq!(listing(client).await, unchanged, "{what} changed something");
     }
 }
 
@@ -707,16 +599,10 @@ async fn values_at_the_limits_are_accepted() {
     };
     let received = ok(client, Call::Receive(request)).await;
     let assigned = ok(client, Call::command(Kind::Assign, &received)).await;
-    let mut reply = SEED.reply();
-    reply.body = "字".repeat(100_000);
-    let drafted = ok(
-        client,
-        Call::Draft(pb::DraftReplyRequest {
-            reply: Some(reply),
-            ..draft(&assigned)
-        }),
-    )
-    .await;
+    let long_body = edited(draft(&assigned), |r| {
+        r.reply.as_mut().unwrap().body = "字".repeat(100_000)
+    });
+    let drafted = ok(client, Call::Draft(long_body)).await;
     assert_eq!(drafted.reply.unwrap().body.chars().count(), 100_000);
 }
 
@@ -729,24 +615,20 @@ async fn requests_over_the_transport_cap_are_refused_out_of_range_and_store_noth
     let assigned = drive(client, State::Assigned).await;
     let two_mib = "a".repeat(2 * 1024 * 1024);
     let oversized = [
-        Call::Receive(pb::ReceiveProposalRequest {
-            content: two_mib.clone(),
-            ..receive(next_number())
-        }),
-        Call::Draft(pb::DraftReplyRequest {
-            reply: Some(pb::Reply {
-                body: two_mib,
-                ..SEED.reply()
-            }),
-            ..draft(&assigned)
-        }),
+        Call::Receive(edited(receive(next_number()), |r| {
+            r.content = two_mib.clone()
+        })),
+        Call::Draft(edited(draft(&assigned), |r| {
+            r.reply.as_mut().unwrap().body = two_mib.clone()
+        })),
     ];
+    let unchanged = listing(client).await;
     for call in oversized {
-        let before = world(client).await;
         let status = refused(client, call).await;
-        // tonic's decoder refuses a message over max_decoding_message_size with OUT_OF_RANGE.
+        // tonic refuses a message over max_decoding_message_size with OUT_OF_RANGE, before
+        // decoding it (an over-long text that got through would be INVALID_ARGUMENT instead).
         assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
-        assert_eq!(world(client).await, before);
+        assert_eq!(listing(client).await, unchanged);
     }
 }
 
@@ -763,17 +645,18 @@ async fn unknown_proposal_ids_are_not_found_everywhere() {
         number: next_number(),
         ..Default::default()
     };
-    let calls = [get(&unknown), history(&unknown)]
+    let commands = Kind::ALL.map(|kind| Call::command(kind, &ghost));
+    let calls = [get(&unknown), Call::History(history(&unknown))]
         .into_iter()
-        .chain(Kind::ALL.map(|kind| Call::command(kind, &ghost)));
+        .chain(commands);
+    let unchanged = listing(client).await;
     for call in calls {
         let what = describe(&call);
-        let before = world(client).await;
         let status = refused(client, call).await;
         assert_eq!(status.code(), Code::NotFound, "{what}: {status:?}");
         let resource = status.get_details_resource_info().expect("ResourceInfo");
         assert_eq!(resource.resource_name, unknown, "{what}");
-        assert_eq!(world(client).await, before, "{what} changed something");
+        assert_eq!(listing(client).await, unchanged, "{what} changed something");
     }
 }
 
@@ -785,54 +668,45 @@ async fn a_proposal_number_is_unique_within_its_committee_and_session() {
     let client = &mut server.client.clone();
     let first = ok(client, Call::Receive(receive(228))).await;
 
-    let before = world(client).await;
-    let again = pb::ReceiveProposalRequest {
-        title: "关于另一件事的提案".into(),
-        ..receive(228)
-    };
+    let unchanged = listing(client).await;
+    let again = edited(receive(228), |r| r.title = "关于另一件事的提案".into());
     let status = refused(client, Call::Receive(again)).await;
     let metadata = error_info(&status, Code::AlreadyExists, "DUPLICATE_PROPOSAL_NUMBER");
     assert_eq!(metadata["existingProposalId"], first.id);
-    assert_eq!(world(client).await, before);
+    assert_eq!(metadata["number"], "228");
+    assert_eq!(listing(client).await, unchanged);
 
     let elsewhere = [
-        pb::ReceiveProposalRequest {
-            session: "七届四次会议".into(),
-            ..receive(228)
-        },
-        pb::ReceiveProposalRequest {
-            committee: "郑州市政协".into(),
-            ..receive(228)
-        },
+        edited(receive(228), |r| r.session = "七届四次会议".into()),
+        edited(receive(228), |r| r.committee = "郑州市政协".into()),
     ];
     for request in elsewhere {
         let other = ok(client, Call::Receive(request)).await;
         assert_ne!(other.id, first.id);
     }
-    assert_eq!(world(client).await.listed.len(), 3);
+    assert_eq!(listing(client).await.len(), 3);
 }
 
 #[tokio::test]
 async fn a_document_number_names_one_document_across_proposals() {
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
-    let first = drive(client, State::Signed).await;
-    let second = drive(client, State::Signed).await;
-    let document_number = SEED.document_number.clone();
-    let issue_as = |p: &pb::Proposal, document_number: &str| {
-        Call::Issue(pb::IssueReplyRequest {
-            document_number: document_number.into(),
-            ..issue(p)
-        })
+    let [first, second] = drive_all(client, State::Signed, 2)
+        .await
+        .try_into()
+        .unwrap();
+    let issue_as = |p: &pb::Proposal, number: &str| {
+        Call::Issue(edited(issue(p), |r| r.document_number = number.into()))
     };
-    ok(client, issue_as(&first, &document_number)).await;
+    let document_number = &SEED.document_number;
+    ok(client, issue_as(&first, document_number)).await;
 
-    let before = world(client).await;
-    let status = refused(client, issue_as(&second, &document_number)).await;
+    let unchanged = listing(client).await;
+    let status = refused(client, issue_as(&second, document_number)).await;
     let metadata = error_info(&status, Code::AlreadyExists, "DUPLICATE_DOCUMENT_NUMBER");
     assert_eq!(metadata["existingProposalId"], first.id);
-    assert_eq!(metadata["documentNumber"], document_number);
-    assert_eq!(world(client).await, before);
+    assert_eq!(&metadata["documentNumber"], document_number);
+    assert_eq!(listing(client).await, unchanged);
     assert_eq!(ok(client, get(&second.id)).await.state(), State::Signed);
 
     let issued = ok(client, issue_as(&second, "许环〔2019〕14号")).await;
@@ -846,9 +720,9 @@ async fn a_stale_expected_version_is_aborted_and_the_current_one_succeeds() {
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
     for kind in Kind::ALL {
-        let p = drive(client, kind.from_state()).await;
+        let p = drive(client, kind.usual_state()).await;
+        let unchanged = listing(client).await;
         for stale in [p.version - 1, p.version + 1] {
-            let before = world(client).await;
             let status = refused(client, Call::command(kind, &p).expecting(stale)).await;
             let metadata = error_info(&status, Code::Aborted, "VERSION_MISMATCH");
             assert_eq!(metadata["expectedVersion"], stale.to_string(), "{kind:?}");
@@ -857,7 +731,11 @@ async fn a_stale_expected_version_is_aborted_and_the_current_one_succeeds() {
                 p.version.to_string(),
                 "{kind:?}"
             );
-            assert_eq!(world(client).await, before, "{kind:?} expecting {stale}");
+            assert_eq!(
+                listing(client).await,
+                unchanged,
+                "{kind:?} expecting {stale}"
+            );
         }
         let after = ok(client, Call::command(kind, &p).expecting(p.version)).await;
         assert_eq!(after.version, p.version + 1, "{kind:?}");
@@ -871,18 +749,17 @@ async fn a_retried_command_returns_the_original_result_and_records_one_event() {
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
     for kind in Kind::ALL {
-        let p = drive(client, kind.from_state()).await;
+        let p = drive(client, kind.usual_state()).await;
         let call = Call::command(kind, &p).with_request_id(&format!("retry-{kind:?}"));
         let first = ok(client, call.clone()).await;
-        let retried = ok(client, call).await;
-        assert_eq!(retried, first, "{kind:?}");
         assert_eq!(first.version, p.version + 1, "{kind:?}");
+        assert_eq!(ok(client, call).await, first, "{kind:?}");
+        let (now, history) = trace(client, &p.id).await;
         assert_eq!(
-            events(client, &p.id).await.len() as u64,
-            first.version,
+            (now, history.len() as u64),
+            (first.clone(), first.version),
             "{kind:?}"
         );
-        assert_eq!(ok(client, get(&p.id)).await, first, "{kind:?}");
     }
 }
 
@@ -892,15 +769,13 @@ async fn a_retried_receive_returns_the_same_proposal_and_registers_it_once() {
     let client = &mut server.client.clone();
     let call = Call::Receive(receive(next_number())).with_request_id("receive-once");
     let first = ok(client, call.clone()).await;
-    let retried = ok(client, call).await;
-    assert_eq!(retried, first);
-    let world = world(client).await;
-    assert_eq!(world.listed, [first]);
-    assert_eq!(world.histories[0].len(), 1);
+    assert_eq!(ok(client, call).await, first);
+    assert_eq!(events(client, &first.id).await.len(), 1);
+    assert_eq!(listing(client).await, [first]);
 }
 
 /// Sends a receive and an assign with request ids, then moves the proposal on; returns the two
-/// requests and their original answers.
+/// requests with their original answers.
 async fn requests_overtaken_by_later_events(client: &mut Client) -> Vec<(Call, pb::Proposal)> {
     let receive_call = Call::Receive(receive(next_number())).with_request_id("receive-1");
     let received = ok(client, receive_call.clone()).await;
@@ -916,42 +791,45 @@ async fn a_retry_after_later_events_returns_the_proposal_as_it_was_then() {
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
     let originals = requests_overtaken_by_later_events(client).await;
-    let before = world(client).await;
+    let id = originals[0].1.id.clone();
+    let unchanged = trace(client, &id).await;
     for (call, original) in originals {
         assert_eq!(ok(client, call).await, original);
     }
-    assert_eq!(world(client).await, before);
+    assert_eq!(trace(client, &id).await, unchanged);
 }
 
 #[tokio::test]
 async fn a_retry_after_a_restart_returns_the_original_and_appends_nothing() {
     let server = TestServer::start().await;
-    let originals = requests_overtaken_by_later_events(&mut server.client.clone()).await;
-    let before = world(&mut server.client.clone()).await;
+    let client = &mut server.client.clone();
+    let originals = requests_overtaken_by_later_events(client).await;
+    let id = originals[0].1.id.clone();
+    let unchanged = trace(client, &id).await;
     let server = server.restart().await;
     let client = &mut server.client.clone();
     for (call, original) in originals {
         assert_eq!(ok(client, call).await, original);
     }
-    assert_eq!(world(client).await, before);
+    assert_eq!(trace(client, &id).await, unchanged);
+    assert_eq!(listing(client).await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_request_id_reused_for_a_different_request_is_refused() {
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
-    let p = drive(client, State::Drafted).await;
-    let other = drive(client, State::Drafted).await;
+    let [p, other] = drive_all(client, State::Drafted, 2)
+        .await
+        .try_into()
+        .unwrap();
     let key = "sign-once";
     let original = Call::command(Kind::Sign, &p).with_request_id(key);
     let signed = ok(client, original.clone()).await;
     let different = [
         (
             "another signer",
-            Call::Sign(pb::SignReplyRequest {
-                signer: "王五".into(),
-                ..sign(&p)
-            }),
+            Call::Sign(edited(sign(&p), |r| r.signer = "王五".into())),
         ),
         ("another actor", original.clone().with_actor("另一位办理员")),
         ("an expected version", original.clone().expecting(p.version)),
@@ -959,12 +837,12 @@ async fn a_request_id_reused_for_a_different_request_is_refused() {
         ("another command", Call::command(Kind::RejectDraft, &other)),
         ("a receive", Call::Receive(receive(next_number()))),
     ];
+    let unchanged = listing(client).await;
     for (what, call) in different {
-        let before = world(client).await;
         let status = refused(client, call.with_request_id(key)).await;
         error_info(&status, Code::InvalidArgument, "REQUEST_ID_REUSED");
         assert_eq!(violated_fields(&status), ["request_id"], "{what}");
-        assert_eq!(world(client).await, before, "{what} changed something");
+        assert_eq!(listing(client).await, unchanged, "{what} changed something");
     }
     assert_eq!(ok(client, original).await, signed);
 }
@@ -974,9 +852,12 @@ async fn concurrent_retries_all_get_the_one_result() {
     let server = TestServer::start().await;
     let racers = clients(&server, 8).await;
     let client = &mut server.client.clone();
-    for round in 0..10 {
-        let p = drive(client, State::Drafted).await;
-        let call = Call::command(Kind::Sign, &p).with_request_id(&format!("sign-{round}"));
+    for (round, p) in drive_all(client, State::Drafted, 5)
+        .await
+        .iter()
+        .enumerate()
+    {
+        let call = Call::command(Kind::Sign, p).with_request_id(&format!("sign-{round}"));
         let answers = race(&racers, vec![call; racers.len()]).await;
         let answers: Vec<pb::Proposal> = answers
             .into_iter()
@@ -995,18 +876,25 @@ async fn concurrent_signers_at_the_same_version_have_exactly_one_winner() {
     let server = TestServer::start().await;
     let racers = clients(&server, 8).await;
     let client = &mut server.client.clone();
-    for round in 0..20 {
-        let p = drive(client, State::Drafted).await;
+    for (round, p) in drive_all(client, State::Drafted, 20)
+        .await
+        .iter()
+        .enumerate()
+    {
         let calls = (0..racers.len())
             .map(|i| {
-                Call::command(Kind::Sign, &p)
+                Call::command(Kind::Sign, p)
                     .expecting(p.version)
                     .with_request_id(&format!("sign-{round}-{i}"))
             })
             .collect();
-        let answers = race(&racers, calls).await;
-        let (won, lost): (Vec<_>, Vec<_>) = answers.into_iter().partition(Result::is_ok);
+        let (won, lost): (Vec<_>, Vec<_>) = race(&racers, calls)
+            .await
+            .into_iter()
+            .partition(Result::is_ok);
         assert_eq!(won.len(), 1, "round {round}: {lost:?}");
+        let winner = won.into_iter().next().unwrap().unwrap().unwrap();
+        assert_eq!(winner.version, p.version + 1, "round {round}");
         for status in lost.into_iter().map(Result::unwrap_err) {
             error_info(&status, Code::Aborted, "VERSION_MISMATCH");
         }

@@ -40,6 +40,8 @@ pub enum AppError {
     RequestIdReused { request_id: String },
     #[error("the service is shutting down")]
     ShuttingDown,
+    #[error("too many calls in progress; retry with backoff")]
+    Overloaded,
     #[error(transparent)]
     Storage(#[from] StoreError),
 }

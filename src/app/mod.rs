@@ -8,7 +8,7 @@ mod writer;
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::domain::{Command, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
 use crate::store::{ListQuery, Store};
@@ -47,6 +47,7 @@ pub struct Page<T> {
 /// The proposal workflow: what the gRPC layer (and any other front end) calls.
 pub struct Workflow {
     store: Arc<dyn Store>,
+    failure: watch::Receiver<Option<String>>,
     submissions: Mutex<Option<mpsc::Sender<writer::Pending>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -58,9 +59,11 @@ const HISTORY_PAGE: (usize, usize) = (100, 1000);
 impl Workflow {
     /// Starts the writer thread over `store`.
     pub fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
-        let (sender, thread) = writer::spawn(Arc::clone(&store))?;
+        let (failure_sender, failure) = watch::channel(None);
+        let (sender, thread) = writer::spawn(Arc::clone(&store), failure_sender)?;
         Ok(Self {
             store,
+            failure,
             submissions: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(thread)),
         })
@@ -144,6 +147,12 @@ impl Workflow {
             items: events,
             next_page_token,
         })
+    }
+
+    /// Reports a storage failure: `None` while healthy, then the first commit error. After a
+    /// failure every command is refused until the server restarts.
+    pub fn storage_failure(&self) -> watch::Receiver<Option<String>> {
+        self.failure.clone()
     }
 
     /// Stops taking commands, lets the writer finish those already queued, and flushes.

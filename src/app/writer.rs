@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, Submission};
 use crate::domain::{
     Command, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp,
     apply, decide, fold, transition,
 };
-use crate::store::{Change, RequestRecord, Store};
+use crate::store::{Change, RequestRecord, Store, StoreError};
 
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
 const QUEUE_CAPACITY: usize = 4096;
@@ -33,6 +33,7 @@ pub(super) struct Pending {
 
 pub(super) fn spawn(
     store: Arc<dyn Store>,
+    failure: watch::Sender<Option<String>>,
 ) -> Result<(mpsc::Sender<Pending>, std::thread::JoinHandle<()>), AppError> {
     let next_position = store.last_position()? + 1;
     let (sender, mut receiver) = mpsc::channel::<Pending>(QUEUE_CAPACITY);
@@ -43,6 +44,7 @@ pub(super) fn spawn(
                 store,
                 next_position,
                 last_timestamp: Timestamp::from_unix_nanos(0),
+                failure,
             };
             while let Some(first) = receiver.blocking_recv() {
                 let mut batch = vec![first];
@@ -55,11 +57,7 @@ pub(super) fn spawn(
                 writer.run(batch);
             }
         })
-        .map_err(|e| {
-            AppError::Storage(crate::store::StoreError::Io(format!(
-                "starting the writer: {e}"
-            )))
-        })?;
+        .map_err(|e| AppError::Storage(StoreError::Io(format!("starting the writer: {e}"))))?;
     Ok((sender, thread))
 }
 
@@ -67,6 +65,10 @@ struct Writer {
     store: Arc<dyn Store>,
     next_position: u64,
     last_timestamp: Timestamp,
+    /// Set once a commit fails. From then on the writer refuses every command (fail-stop):
+    /// after an I/O error the store's state on disk is uncertain, so only a restart, which
+    /// recovers from what was flushed, may write again.
+    failure: watch::Sender<Option<String>>,
 }
 
 /// What the commands decided so far in this batch have changed, so that later commands in the
@@ -81,6 +83,21 @@ struct Overlay {
 
 impl Writer {
     fn run(&mut self, batch: Vec<Pending>) {
+        if let Some(failure) = self.failure.borrow().clone() {
+            for pending in batch {
+                let error = StoreError::Io(format!(
+                    "an earlier commit failed ({failure}); restart the server to recover"
+                ));
+                let _ = pending.respond.send(Err(AppError::Storage(error)));
+            }
+            return;
+        }
+        // A caller that gave up (deadline, cancellation) before its command was decided gets
+        // nothing applied: it was told the outcome is unknown, and now it is "not applied".
+        let batch: Vec<Pending> = batch
+            .into_iter()
+            .filter(|pending| !pending.respond.is_closed())
+            .collect();
         let mut overlay = Overlay::default();
         let mut changes = Vec::new();
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -92,12 +109,12 @@ impl Writer {
         if !changes.is_empty()
             && let Err(e) = self.store.commit(&changes)
         {
-            tracing::error!(error = %e, commands = batch.len(), "commit failed; nothing in the batch was stored");
-            // Positions handed out to the failed batch are reused by the next one.
+            tracing::error!(error = %e, commands = batch.len(), "commit failed; nothing in the batch was acknowledged; refusing all writes until restart");
             self.next_position = first_position;
             let message = e.to_string();
+            self.failure.send_replace(Some(message.clone()));
             for pending in batch {
-                let error = crate::store::StoreError::Io(message.clone());
+                let error = StoreError::Io(message.clone());
                 let _ = pending.respond.send(Err(AppError::Storage(error)));
             }
             return;
@@ -232,14 +249,12 @@ impl Writer {
         let proposal = fold(history.iter()).filter(|p| p.version == record.version);
         match proposal {
             Some(proposal) => Ok(Some(proposal)),
-            None => Err(AppError::Storage(crate::store::StoreError::Corrupt(
-                format!(
-                    "request {:?} names version {} of proposal {}, which its history does not reach",
-                    request_id.as_str(),
-                    record.version,
-                    record.proposal_id
-                ),
-            ))),
+            None => Err(AppError::Storage(StoreError::Corrupt(format!(
+                "request {:?} names version {} of proposal {}, which its history does not reach",
+                request_id.as_str(),
+                record.version,
+                record.proposal_id
+            )))),
         }
     }
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Semaphore;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
@@ -16,11 +17,17 @@ use crate::app::{AppError, Submission, Workflow};
 #[derive(Clone)]
 pub struct ProposalApi {
     workflow: Arc<Workflow>,
+    /// Bounds the calls in progress; a call beyond it is refused at once rather than queued.
+    in_flight: Arc<Semaphore>,
 }
 
 impl ProposalApi {
-    pub fn new(workflow: Arc<Workflow>) -> Self {
-        Self { workflow }
+    /// `max_in_flight`: how many calls may be in progress at once; more get RESOURCE_EXHAUSTED.
+    pub fn new(workflow: Arc<Workflow>, max_in_flight: usize) -> Self {
+        Self {
+            workflow,
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+        }
     }
 
     /// Converts and executes one mutating request, returning the proposal after it.
@@ -33,14 +40,29 @@ impl ProposalApi {
     }
 }
 
-/// Runs one RPC inside its span and logs how it ended: rejections at info (they are expected
-/// outcomes), internal failures at error.
+impl ProposalApi {
+    /// Runs one RPC inside its span, within the in-flight bound, and logs how it ended:
+    /// rejections at info (they are expected outcomes), internal failures at error.
+    async fn traced<T>(
+        &self,
+        method: &'static str,
+        proposal_id: &str,
+        work: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<Response<T>, Status> {
+        let span = tracing::info_span!("rpc", method, proposal_id, code = tracing::field::Empty);
+        let permit = self.in_flight.clone().try_acquire_owned();
+        traced(span, async move {
+            let _permit = permit.map_err(|_| AppError::Overloaded)?;
+            work.await
+        })
+        .await
+    }
+}
+
 async fn traced<T>(
-    method: &'static str,
-    proposal_id: &str,
+    span: tracing::Span,
     work: impl Future<Output = Result<T, AppError>>,
 ) -> Result<Response<T>, Status> {
-    let span = tracing::info_span!("rpc", method, proposal_id, code = tracing::field::Empty);
     async move {
         let started = Instant::now();
         let result = work.await.map_err(Status::from);
@@ -67,7 +89,7 @@ impl ProposalService for ProposalApi {
         request: Request<pb::ReceiveProposalRequest>,
     ) -> Result<Response<pb::ReceiveProposalResponse>, Status> {
         let request = request.into_inner();
-        traced("ReceiveProposal", "", async {
+        self.traced("ReceiveProposal", "", async {
             let proposal = self.execute(request).await?;
             tracing::Span::current().record("proposal_id", proposal.id.as_str());
             Ok(pb::ReceiveProposalResponse {
@@ -83,7 +105,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::AssignProposalResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("AssignProposal", &id, async {
+        self.traced("AssignProposal", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::AssignProposalResponse { proposal })
         })
@@ -96,7 +118,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::ReturnProposalResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("ReturnProposal", &id, async {
+        self.traced("ReturnProposal", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::ReturnProposalResponse { proposal })
         })
@@ -109,7 +131,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::DraftReplyResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("DraftReply", &id, async {
+        self.traced("DraftReply", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::DraftReplyResponse { proposal })
         })
@@ -122,7 +144,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::RejectDraftResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("RejectDraft", &id, async {
+        self.traced("RejectDraft", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::RejectDraftResponse { proposal })
         })
@@ -135,7 +157,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::SignReplyResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("SignReply", &id, async {
+        self.traced("SignReply", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::SignReplyResponse { proposal })
         })
@@ -148,7 +170,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::IssueReplyResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("IssueReply", &id, async {
+        self.traced("IssueReply", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::IssueReplyResponse { proposal })
         })
@@ -161,7 +183,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::CopyReplyResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("CopyReply", &id, async {
+        self.traced("CopyReply", &id, async {
             let proposal = Some(self.execute(request).await?);
             Ok(pb::CopyReplyResponse { proposal })
         })
@@ -173,7 +195,7 @@ impl ProposalService for ProposalApi {
         request: Request<pb::GetProposalRequest>,
     ) -> Result<Response<pb::GetProposalResponse>, Status> {
         let pb::GetProposalRequest { proposal_id } = request.into_inner();
-        traced("GetProposal", &proposal_id, async {
+        self.traced("GetProposal", &proposal_id, async {
             let proposal = self.workflow.get(read_target(&proposal_id)?)?;
             Ok(pb::GetProposalResponse {
                 proposal: Some(proposal.into()),
@@ -187,7 +209,7 @@ impl ProposalService for ProposalApi {
         request: Request<pb::ListProposalsRequest>,
     ) -> Result<Response<pb::ListProposalsResponse>, Status> {
         let request = request.into_inner();
-        traced("ListProposals", "", async {
+        self.traced("ListProposals", "", async {
             let (filter, page) = list_request(request)?;
             let page = self.workflow.list(filter, page)?;
             Ok(pb::ListProposalsResponse {
@@ -204,7 +226,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<pb::GetProposalHistoryResponse>, Status> {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        traced("GetProposalHistory", &id, async {
+        self.traced("GetProposalHistory", &id, async {
             let (id, page) = history_request(request)?;
             let page = self.workflow.history(id, page)?;
             Ok(pb::GetProposalHistoryResponse {

@@ -102,6 +102,7 @@ impl From<AppError> for Status {
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             AppError::ShuttingDown => Status::unavailable(message),
+            AppError::Overloaded => Status::resource_exhausted(message),
             AppError::Storage(e) => {
                 tracing::error!(error = %e, "storage failure");
                 Status::internal("internal storage error (details are in the server log)")

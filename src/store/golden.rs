@@ -22,7 +22,9 @@ fn event(
         position: 100 + sequence,
         occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000 + sequence as i64),
         actor: "提案委登记员".into(),
-        request_id: (sequence % 2 == 0).then(|| format!("req-{sequence}")),
+        request_id: sequence
+            .is_multiple_of(2)
+            .then(|| format!("req-{sequence}")),
         from_state: from,
         to_state: to,
         data,

@@ -58,6 +58,7 @@ const TREE_NAMES: [&str; 8] = [
 pub struct SledStore {
     db: sled::Db,
     trees: Vec<sled::Tree>,
+    watermark: Watermark,
     // Held for the store's lifetime: the OS releases the lock when the file is closed.
     _lock: File,
 }
@@ -101,9 +102,11 @@ impl SledStore {
         let store = Self {
             db,
             trees,
+            watermark: Watermark::new(dir.join("WATERMARK")),
             _lock: lock,
         };
         store.check_format(&path)?;
+        store.check_watermark(&path)?;
         Ok(store)
     }
 
@@ -139,6 +142,22 @@ impl SledStore {
                     event.position
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// sled treats a log segment that fails its checksum as the torn end of the log and
+    /// silently drops it and everything after it. The watermark, a position known to have been
+    /// durable, turns that silent loss into a refusal to start.
+    fn check_watermark(&self, path: &str) -> Result<(), StoreError> {
+        let acknowledged = self.watermark.read()?;
+        let last = self.last_position()?;
+        if last < acknowledged {
+            return Err(StoreError::Corrupt(format!(
+                "the event log in {path} ends at position {last}, but position {acknowledged} \
+                 was durably stored before: the data files are damaged or were replaced; \
+                 restore the directory from a backup"
+            )));
         }
         Ok(())
     }
@@ -302,6 +321,61 @@ fn matches(query: &ListQuery, proposal: &Proposal) -> bool {
         && session.as_deref().is_none_or(|s| s == proposal.session)
 }
 
+/// The highest event position known to be durable, kept in a small file beside sled's own,
+/// rewritten atomically (write, fsync, rename) at most once a second and at every clean flush.
+struct Watermark {
+    path: PathBuf,
+    last_written: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Watermark {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            last_written: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The recorded position; 0 if none was recorded yet.
+    fn read(&self) -> Result<u64, StoreError> {
+        match fs::read_to_string(&self.path) {
+            Ok(text) => text.trim().parse().map_err(|_| {
+                StoreError::Corrupt(format!("{} does not hold a position", self.path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(StoreError::Io(format!(
+                "reading {}: {e}",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Records `position` as durable; unless `now`, skips it if the last record is recent.
+    fn record(&self, position: u64, now: bool) -> Result<(), StoreError> {
+        let mut last_written = self
+            .last_written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !now && last_written.is_some_and(|at| at.elapsed() < Self::INTERVAL) {
+            return Ok(());
+        }
+        let failed =
+            |e: std::io::Error| StoreError::Io(format!("writing {}: {e}", self.path.display()));
+        let temporary = self.path.with_extension("tmp");
+        let mut file = File::create(&temporary).map_err(failed)?;
+        std::io::Write::write_all(&mut file, format!("{position}\n").as_bytes()).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        fs::rename(&temporary, &self.path).map_err(failed)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(failed)?;
+        }
+        *last_written = Some(std::time::Instant::now());
+        Ok(())
+    }
+}
+
 fn sled_dir(dir: &Path) -> PathBuf {
     dir.join("sled")
 }
@@ -462,11 +536,22 @@ impl Store for SledStore {
                 TransactionError::Storage(e) => io(e),
                 TransactionError::Abort(()) => StoreError::Io("transaction aborted".into()),
             })?;
-        self.flush()
+        self.db.flush().map_err(io)?;
+        // Only now is the batch durable; remember how far, at most once a second.
+        let last = changes
+            .iter()
+            .flat_map(|c| c.events.last())
+            .map(|e| e.position)
+            .max();
+        match last {
+            Some(position) => self.watermark.record(position, false),
+            None => Ok(()),
+        }
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(drop).map_err(io)
+        self.db.flush().map_err(io)?;
+        self.watermark.record(self.last_position()?, true)
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod process;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
@@ -52,9 +53,14 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            server::serve(Arc::new(store), listener, async {
-                let _ = stopped.await;
-            })
+            server::serve(
+                Arc::new(store),
+                listener,
+                server::ServeOptions::default(),
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await
             .expect("server ran and stopped cleanly");
         });
