@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::command::CommandKind;
 use super::model::{CalendarDate, ProposalId, ProposalState, Reply, Timestamp};
 
 /// The schema version written into every event recorded by this build.
@@ -62,6 +63,21 @@ pub enum EventKind {
 }
 
 impl EventData {
+    /// The command that records this event: with [`super::transition`], what makes a history a
+    /// valid path of the state machine.
+    pub fn command_kind(&self) -> CommandKind {
+        match self {
+            Self::ProposalReceived { .. } => CommandKind::Receive,
+            Self::ProposalAssigned { .. } => CommandKind::Assign,
+            Self::ProposalReturned { .. } => CommandKind::Return,
+            Self::ReplyDrafted { .. } => CommandKind::Draft,
+            Self::DraftRejected { .. } => CommandKind::RejectDraft,
+            Self::ReplySigned { .. } => CommandKind::Sign,
+            Self::ReplyIssued { .. } => CommandKind::Issue,
+            Self::ReplyCopied { .. } => CommandKind::Copy,
+        }
+    }
+
     pub fn kind(&self) -> EventKind {
         match self {
             Self::ProposalReceived { .. } => EventKind::ProposalReceived,

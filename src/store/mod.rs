@@ -7,12 +7,14 @@
 mod golden;
 mod keys;
 mod sled_store;
+mod verify;
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
 
 pub use sled_store::{SledOptions, SledStore};
+pub use verify::Verification;
 
 /// Why storage failed. Details are for the log; callers only learn that storage failed.
 #[derive(Debug, thiserror::Error)]

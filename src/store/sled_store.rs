@@ -35,15 +35,15 @@ impl Default for SledOptions {
 }
 
 // Indexes into `SledStore::trees`, the order in which they are opened.
-const EVENTS: usize = 0;
-const HISTORY: usize = 1;
-const PROPOSALS: usize = 2;
-const BY_NUMBER: usize = 3;
-const BY_DOCUMENT: usize = 4;
-const BY_STATE: usize = 5;
-const BY_UNIT: usize = 6;
-const REQUESTS: usize = 7;
-const TREE_NAMES: [&str; 8] = [
+pub(super) const EVENTS: usize = 0;
+pub(super) const HISTORY: usize = 1;
+pub(super) const PROPOSALS: usize = 2;
+pub(super) const BY_NUMBER: usize = 3;
+pub(super) const BY_DOCUMENT: usize = 4;
+pub(super) const BY_STATE: usize = 5;
+pub(super) const BY_UNIT: usize = 6;
+pub(super) const REQUESTS: usize = 7;
+pub(super) const TREE_NAMES: [&str; 8] = [
     "events",
     "history",
     "proposals",
@@ -57,7 +57,7 @@ const TREE_NAMES: [&str; 8] = [
 /// The sled-backed [`Store`]. Holds an exclusive lock on its data directory while open.
 pub struct SledStore {
     db: sled::Db,
-    trees: Vec<sled::Tree>,
+    pub(super) trees: Vec<sled::Tree>,
     watermark: Watermark,
     // Held for the store's lifetime: the OS releases the lock when the file is closed.
     _lock: File,
@@ -390,7 +390,7 @@ fn open_error(path: &str, e: sled::Error) -> StoreError {
     }
 }
 
-fn io(e: sled::Error) -> StoreError {
+pub(super) fn io(e: sled::Error) -> StoreError {
     match e {
         sled::Error::Corruption { at, bt: _ } => {
             StoreError::Corrupt(format!("sled found corruption at {at:?}"))
@@ -399,16 +399,16 @@ fn io(e: sled::Error) -> StoreError {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 /// Decodes a stored event, refusing one written by a newer schema than this build knows.
-fn decode_event(bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+pub(super) fn decode_event(bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
     let event: RecordedEvent = decode(bytes, "an event")?;
     if event.schema > EVENT_SCHEMA_VERSION {
         return Err(StoreError::Corrupt(format!(
