@@ -138,6 +138,9 @@ fn check_path(id: ProposalId, events: &[RecordedEvent], problems: &mut Vec<Strin
     }
 }
 
+/// A tree's entries, key to value.
+type Entries = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// The derived trees as the events say they must be.
 #[derive(Default)]
 struct Expected {
@@ -190,7 +193,7 @@ impl Expected {
         Ok(())
     }
 
-    fn trees(self) -> [(usize, BTreeMap<Vec<u8>, Vec<u8>>); 7] {
+    fn trees(self) -> [(usize, Entries); 7] {
         [
             (HISTORY, self.history),
             (PROPOSALS, self.proposals),
