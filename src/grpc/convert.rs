@@ -16,6 +16,14 @@ use crate::domain::{
 struct Checked(Vec<FieldViolation>);
 
 impl Checked {
+    /// Starts checking a request about an existing proposal (every command but Receive, and
+    /// the reads) with its `proposal_id`.
+    fn for_proposal(proposal_id: &str) -> (Self, Option<ProposalId>) {
+        let mut checked = Self::default();
+        let id = checked.proposal_id("proposal_id", proposal_id);
+        (checked, id)
+    }
+
     fn proposal_id(&mut self, field: &str, text: &str) -> Option<ProposalId> {
         if text.is_empty() {
             self.0.push(FieldViolation::new(field, "is required"));
@@ -115,11 +123,6 @@ impl Checked {
     }
 }
 
-/// Converts an existing proposal's id, which every command but Receive requires.
-fn target(checked: &mut Checked, proposal_id: &str) -> Option<ProposalId> {
-    checked.proposal_id("proposal_id", proposal_id)
-}
-
 impl TryFrom<pb::ReceiveProposalRequest> for Submission {
     type Error = AppError;
 
@@ -158,8 +161,7 @@ impl TryFrom<pb::AssignProposalRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let due_date = checked.optional_date("due_date", &due_date);
         let command = Command::Assign {
             handling_unit,
@@ -180,8 +182,7 @@ impl TryFrom<pb::ReturnProposalRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
             Command::Return { reason },
@@ -203,8 +204,7 @@ impl TryFrom<pb::DraftReplyRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let pb::Reply {
             body,
             result_code,
@@ -238,8 +238,7 @@ impl TryFrom<pb::RejectDraftRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (checked, id) = Checked::for_proposal(&proposal_id);
         let command = Command::RejectDraft { reason };
         checked.submission(id, command, expected_version, request_id, actor)
     }
@@ -256,8 +255,7 @@ impl TryFrom<pb::SignReplyRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
             Command::Sign { signer },
@@ -281,8 +279,7 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let issue_date = checked.date("issue_date", &issue_date);
         let command = Command::Issue {
             document_number,
@@ -304,8 +301,7 @@ impl TryFrom<pb::CopyReplyRequest> for Submission {
             request_id,
             actor,
         } = request;
-        let mut checked = Checked::default();
-        let id = target(&mut checked, &proposal_id);
+        let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
             Command::Copy { recipients },
@@ -318,8 +314,7 @@ impl TryFrom<pb::CopyReplyRequest> for Submission {
 
 /// The id of the proposal a read asks for.
 pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
-    let mut checked = Checked::default();
-    let id = target(&mut checked, proposal_id);
+    let (checked, id) = Checked::for_proposal(proposal_id);
     checked.finish()?;
     Ok(id.expect("a missing id was recorded as a violation"))
 }
