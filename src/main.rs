@@ -53,14 +53,19 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received"),
-        _ = terminate.recv() => tracing::info!("SIGTERM received"),
-    }
+/// Installs the SIGINT and SIGTERM handlers now (so a signal that arrives before the server
+/// first polls for it still takes the graceful path) and returns a future that completes on
+/// either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        }
+    })
 }
 
 fn main() -> ExitCode {
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal().context("installing signal handlers")?;
     let options = SledOptions {
         cache_capacity: args.cache_mb * 1024 * 1024,
     };
@@ -102,6 +108,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_in_flight: args.max_in_flight as usize,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
     };
-    server::serve(Arc::new(store), listener, options, shutdown_signal()).await?;
+    server::serve(Arc::new(store), listener, options, shutdown).await?;
     Ok(())
 }

@@ -59,6 +59,13 @@ pub struct SledStore {
     db: sled::Db,
     pub(super) trees: Vec<sled::Tree>,
     watermark: Watermark,
+    /// sled's own flush makes its log durable with `sync_file_range`, which neither flushes
+    /// the drive's write cache nor the file's size; `fdatasync` on this handle does both.
+    db_file: File,
+    /// sled writes values too large for its log (over 128 KiB per node) to files in `blobs/`
+    /// and never syncs them; `sync` does, once per new file. Names already synced.
+    synced_blobs: std::sync::Mutex<std::collections::HashSet<std::ffi::OsString>>,
+    blob_dir: PathBuf,
     // Held for the store's lifetime: the OS releases the lock when the file is closed.
     _lock: File,
 }
@@ -99,9 +106,14 @@ impl SledStore {
             .map(|name| db.open_tree(name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| open_error(&path, e))?;
+        let db_file = File::open(sled_dir(dir).join("db"))
+            .map_err(|e| StoreError::Io(format!("opening sled's data file in {path}: {e}")))?;
         let store = Self {
             db,
             trees,
+            db_file,
+            synced_blobs: Default::default(),
+            blob_dir: sled_dir(dir).join("blobs"),
             watermark: Watermark::new(dir.join("WATERMARK")),
             _lock: lock,
         };
@@ -159,6 +171,53 @@ impl SledStore {
                  restore the directory from a backup"
             )));
         }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable: sled's flush, then `fsync` of the blob files
+    /// it wrote and `fdatasync` of its log file.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(io)?;
+        self.sync_blobs()?;
+        self.db_file
+            .sync_data()
+            .map_err(|e| StoreError::Io(format!("syncing sled's data file: {e}")))
+    }
+
+    fn sync_blobs(&self) -> Result<(), StoreError> {
+        let failed =
+            |e: std::io::Error| StoreError::Io(format!("syncing {}: {e}", self.blob_dir.display()));
+        let mut synced = self
+            .synced_blobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut present = std::collections::HashSet::new();
+        let mut any_new = false;
+        let entries = match fs::read_dir(&self.blob_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(failed(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(failed)?;
+            let name = entry.file_name();
+            if !synced.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(file) => file.sync_all().map_err(failed)?,
+                    // sled removed a blob it no longer needs: nothing to make durable.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(failed(e)),
+                }
+                any_new = true;
+            }
+            present.insert(name);
+        }
+        if any_new {
+            File::open(&self.blob_dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(failed)?;
+        }
+        *synced = present;
         Ok(())
     }
 
@@ -536,7 +595,7 @@ impl Store for SledStore {
                 TransactionError::Storage(e) => io(e),
                 TransactionError::Abort(()) => StoreError::Io("transaction aborted".into()),
             })?;
-        self.db.flush().map_err(io)?;
+        self.sync()?;
         // Only now is the batch durable; remember how far, at most once a second.
         let last = changes
             .iter()
@@ -550,7 +609,7 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(io)?;
+        self.sync()?;
         self.watermark.record(self.last_position()?, true)
     }
 }

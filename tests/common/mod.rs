@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
 use proposal_service::server;
-use proposal_service::store::{SledOptions, SledStore};
+use proposal_service::store::{SledOptions, SledStore, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -49,18 +49,37 @@ impl TestServer {
                 .await
                 .unwrap()
                 .expect("opening the store");
+        Self::start_over(Arc::new(store), data_dir, server::ServeOptions::default()).await
+    }
+
+    /// Starts a server with `options` over a fresh temporary data directory.
+    pub async fn start_with(options: server::ServeOptions) -> Self {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let store =
+            tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
+                .await
+                .unwrap()
+                .expect("opening the store");
+        let mut server = Self::start_over(Arc::new(store), temp.path(), options).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts a server with `options` over an already open `store` (for instance one wrapped
+    /// to inject delays), which keeps its data in `data_dir`.
+    pub async fn start_over(
+        store: Arc<dyn Store>,
+        data_dir: &Path,
+        options: server::ServeOptions,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            server::serve(
-                Arc::new(store),
-                listener,
-                server::ServeOptions::default(),
-                async {
-                    let _ = stopped.await;
-                },
-            )
+            server::serve(store, listener, options, async {
+                let _ = stopped.await;
+            })
             .await
             .expect("server ran and stopped cleanly");
         });

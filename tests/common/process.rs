@@ -29,6 +29,12 @@ pub enum Started {
 impl ServerProcess {
     /// Starts the binary on 127.0.0.1:0 over `data_dir`, waiting until it logs its address.
     pub fn start(data_dir: &Path) -> Started {
+        Self::start_with_args(data_dir, &[])
+    }
+
+    /// Like [`ServerProcess::start`], with extra command-line arguments (e.g.
+    /// `["--max-in-flight", "2"]`).
+    pub fn start_with_args(data_dir: &Path, args: &[&str]) -> Started {
         let mut child = Command::new(env!("CARGO_BIN_EXE_proposal-server"))
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -36,6 +42,7 @@ impl ServerProcess {
             .arg(data_dir)
             .arg("--log-format")
             .arg("json")
+            .args(args)
             .env(
                 "RUST_LOG",
                 "warn,proposal_server=info,proposal_service::server=info",
@@ -73,7 +80,12 @@ impl ServerProcess {
 
     /// Starts the server and panics if it does not come up.
     pub fn expect_start(data_dir: &Path) -> Self {
-        match Self::start(data_dir) {
+        Self::expect_start_with_args(data_dir, &[])
+    }
+
+    /// Starts the server with extra arguments and panics if it does not come up.
+    pub fn expect_start_with_args(data_dir: &Path, args: &[&str]) -> Self {
+        match Self::start_with_args(data_dir, args) {
             Started::Running(server) => server,
             Started::Refused(status, log) => {
                 panic!("proposal-server exited with {status}:\n{}", log.join("\n"))
@@ -110,6 +122,27 @@ impl ServerProcess {
         tokio::task::spawn_blocking(move || {
             let mut server = self;
             server.child.wait().expect("waiting for the server to exit")
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Like [`ServerProcess::terminate`], and also returns every line the server logged.
+    pub async fn terminate_with_log(self) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "sending SIGTERM failed");
+        tokio::task::spawn_blocking(move || {
+            let mut server = self;
+            let status = server.child.wait().expect("waiting for the server to exit");
+            // The reader thread ends when the exited server's stderr closes.
+            while let Ok(line) = server.log.recv() {
+                server.seen.push(line);
+            }
+            (status, std::mem::take(&mut server.seen))
         })
         .await
         .unwrap()
