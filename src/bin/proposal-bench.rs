@@ -1,0 +1,990 @@
+//! `proposal-bench`: a closed-loop load generator for the proposal service.
+//!
+//! It answers one question: how much does a durable workflow transition cost compared with the
+//! cheapest call the same server answers, over the same connections, in the same run? So it
+//! measures two phases, each after an unmeasured warm-up:
+//!
+//! 1. **baseline**: every client calls `grpc.health.v1.Health/Check` as fast as it can. This is
+//!    the cost of the transport, HTTP/2 and tonic alone (no writer, no store).
+//! 2. **workflow**: every client drives whole proposal lifecycles, receive → assign → draft →
+//!    sign → issue → copy (6 transitions), each with a `request_id` and (after the receive) the
+//!    `expected_version` it must find, with the seed document's reply body (about 8.8 KB of
+//!    UTF-8), so each call goes through the single writer and is answered only after its batch
+//!    was flushed.
+//!
+//! Each client runs one call at a time (closed loop) over its own HTTP/2 connection, so N
+//! clients are N independent callers and there are at most N calls in flight. Latency is taken
+//! around each RPC's await; percentiles come from sorting every recorded sample (nearest rank).
+//! A phase stops starting calls when its duration is over; its rate is what completed divided
+//! by the time until the last client finished.
+//!
+//! Without `--server`, the server runs in this process exactly as `proposal-server` runs it: the
+//! same [`server::serve`], [`ServeOptions::default`], a [`SledStore`] with default options over a
+//! real directory, on its own multi-threaded runtime (so the load generator's tasks do not share
+//! worker threads with the server; they still share the machine's CPUs).
+//!
+//! # JSON output (`--json`)
+//!
+//! One object on stdout (progress goes to stderr):
+//!
+//! - `target`: `"in-process"` or `"external"` (`--server`); `url`: the server's URL;
+//!   `data_dir`: the in-process server's data directory (null with `--server`)
+//! - `concurrency`, `connections`, `duration_secs`, `warmup_secs`, `reply_body_bytes`
+//! - `baseline`: `calls`, `elapsed_secs`, `calls_per_sec`, `latency_ms`, `errors`
+//! - `workflow`: `transitions`, `lifecycles` (completed ones), `elapsed_secs`,
+//!   `transitions_per_sec`, `lifecycles_per_sec`, `latency_ms` (`all`, and `per_rpc` keyed by
+//!   RPC name, e.g. `ReceiveProposal`), `errors`, `error_total`
+//! - a `latency_ms` summary: `count`, `mean`, `p50`, `p95`, `p99`, `max` (milliseconds)
+//! - `errors`: failed calls by gRPC code name (e.g. `ABORTED`), plus `UNEXPECTED_RESPONSE` for
+//!   an OK answer that is not what the call must return; empty when nothing failed
+//! - `warmup_errors`: the same, for the warm-up of both phases
+//! - `throughput_ratio`: `workflow.transitions_per_sec / baseline.calls_per_sec`
+//! - `p50_latency_ratio`: `workflow.latency_ms.all.p50 / baseline.latency_ms.p50`
+//! - `ok`: true when no call failed
+//!
+//! Exit status: 0 when every call succeeded, 1 when any call failed (in either phase or a
+//! warm-up; the report is still printed), 2 when the run could not be set up (no server, bad
+//! URL, data directory in use).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use proposal_service::pb;
+use proposal_service::pb::proposal_service_client::ProposalServiceClient;
+use proposal_service::server::{self, ServeOptions};
+use proposal_service::store::{SledOptions, SledStore};
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The real reply to proposal No. 228, the same document the tests seed from.
+const SEED_DOCUMENT: &str = include_str!("../../tests/fixtures/proposal_228_reply.txt");
+/// The service whose health the baseline asks about (and readiness waits for).
+const SERVICE_NAME: &str = "proposal.v1.ProposalService";
+/// No single call may hold a phase open longer than this, whatever the server does.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a connection, and for the server to report SERVING.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Load generator for proposal-server: health-check baseline vs. durable workflow transitions.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// URL of a running server (e.g. http://127.0.0.1:50051). Without it, a server is started
+    /// in this process on 127.0.0.1:0, as production runs it.
+    #[arg(long)]
+    server: Option<String>,
+    /// Data directory for the in-process server (kept afterwards). Without it, a fresh directory
+    /// under the system temporary directory is used and removed at the end.
+    #[arg(long, conflicts_with = "server")]
+    data_dir: Option<PathBuf>,
+    /// Concurrent clients, each with its own HTTP/2 connection and one call in flight.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    concurrency: u32,
+    /// Measured seconds per phase.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    duration: u64,
+    /// Unmeasured seconds before each phase.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    warmup: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Log the in-process server as production does (one line per request, to stderr; RUST_LOG
+    /// sets the level). Off by default so the output stays readable.
+    #[arg(long, conflicts_with = "server")]
+    server_log: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+// ---------------------------------------------------------------------------------------------
+
+/// Every latency of one kind of call, kept whole so percentiles are exact (a run records at
+/// most a few hundred thousand samples: a few MB).
+#[derive(Clone, Debug, Default)]
+struct LatencyRecorder {
+    nanos: Vec<u64>,
+}
+
+impl LatencyRecorder {
+    fn record(&mut self, latency: Duration) {
+        self.nanos
+            .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    fn merge(&mut self, other: LatencyRecorder) {
+        self.nanos.extend(other.nanos);
+    }
+
+    fn count(&self) -> u64 {
+        self.nanos.len() as u64
+    }
+
+    /// Sorts the samples and reads the percentiles by nearest rank.
+    fn summary(&self) -> LatencySummary {
+        let mut sorted = self.nanos.clone();
+        sorted.sort_unstable();
+        let ms = |nanos: u64| nanos as f64 / 1e6;
+        let at = |percent: f64| match sorted.len() {
+            0 => 0.0,
+            n => {
+                let rank = (percent / 100.0 * n as f64).ceil() as usize;
+                ms(sorted[rank.clamp(1, n) - 1])
+            }
+        };
+        let mean = match sorted.len() {
+            0 => 0.0,
+            n => ms(sorted.iter().sum::<u64>() / n as u64),
+        };
+        LatencySummary {
+            count: self.count(),
+            mean,
+            p50: at(50.0),
+            p95: at(95.0),
+            p99: at(99.0),
+            max: sorted.last().copied().map_or(0.0, ms),
+        }
+    }
+}
+
+/// Latency figures in milliseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+struct LatencySummary {
+    count: u64,
+    mean: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// Failed calls by gRPC code name.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(transparent)]
+struct ErrorCounts(BTreeMap<String, u64>);
+
+impl ErrorCounts {
+    fn add(&mut self, kind: String) {
+        *self.0.entry(kind).or_default() += 1;
+    }
+
+    fn add_status(&mut self, status: &Status) {
+        self.add(code_name(status.code()));
+    }
+
+    fn merge(&mut self, other: ErrorCounts) {
+        for (kind, n) in other.0 {
+            *self.0.entry(kind).or_default() += n;
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+}
+
+/// The canonical gRPC name of a code (`DeadlineExceeded` → `DEADLINE_EXCEEDED`), as other
+/// tools print it.
+fn code_name(code: Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server under test
+// ---------------------------------------------------------------------------------------------
+
+/// A data directory, removed on drop when this run created it.
+struct DataDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl DataDir {
+    /// A fresh directory under the system temporary directory; the process id and a UUIDv7
+    /// make its name unique across concurrent and successive runs.
+    fn temporary() -> Self {
+        let name = format!(
+            "proposal-bench-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        );
+        Self {
+            path: std::env::temp_dir().join(name),
+            remove: true,
+        }
+    }
+
+    fn given(path: PathBuf) -> Self {
+        Self {
+            path,
+            remove: false,
+        }
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.remove
+            && self.path.exists()
+            && let Err(e) = std::fs::remove_dir_all(&self.path)
+        {
+            eprintln!("proposal-bench: cannot remove {}: {e}", self.path.display());
+        }
+    }
+}
+
+/// The production server, started in this process on its own runtime.
+struct InProcessServer {
+    url: String,
+    runtime: tokio::runtime::Runtime,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), server::ServeError>>,
+    // Declared last: dropped after the runtime, hence after the store is closed.
+    data_dir: DataDir,
+}
+
+impl InProcessServer {
+    fn start(data_dir: DataDir) -> Result<Self, String> {
+        let store = SledStore::open(&data_dir.path, &SledOptions::default())
+            .map_err(|e| format!("cannot open {}: {e}", data_dir.path.display()))?;
+        let runtime = tokio::runtime::Runtime::new()
+            .map_err(|e| format!("cannot start the server runtime: {e}"))?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .map_err(|e| format!("cannot listen on 127.0.0.1:0: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = runtime.spawn(server::serve(
+            Arc::new(store),
+            listener,
+            ServeOptions::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Self {
+            url: format!("http://{addr}"),
+            runtime,
+            stop,
+            task,
+            data_dir,
+        })
+    }
+
+    /// Shuts down gracefully (which drains the writer and flushes), then closes the store and
+    /// removes a temporary directory. Clients must have disconnected first, or the shutdown
+    /// waits for them until the grace period ends.
+    fn stop(self) -> Result<(), String> {
+        let Self {
+            runtime,
+            stop,
+            task,
+            data_dir,
+            ..
+        } = self;
+        let _ = stop.send(());
+        let result = runtime.block_on(task);
+        drop(runtime);
+        drop(data_dir);
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("the server failed: {e}")),
+            Err(e) => Err(format!("the server task failed: {e}")),
+        }
+    }
+
+    fn data_dir(&self) -> &Path {
+        &self.data_dir.path
+    }
+}
+
+/// Installs the same log output as `proposal-server` (text, stderr, `RUST_LOG` or `info`).
+fn init_server_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+// ---------------------------------------------------------------------------------------------
+
+/// One simulated caller: its own HTTP/2 connection, used by both phases so that they compare
+/// the same transport.
+#[derive(Clone)]
+struct Connection {
+    health: HealthClient<Channel>,
+    proposals: ProposalServiceClient<Channel>,
+}
+
+/// Opens one connection per client. A tonic `Channel` multiplexes every call over a single
+/// HTTP/2 connection served by one task on each side; giving each client its own connection
+/// models independent callers and keeps one connection's flow control and task from becoming
+/// the bottleneck being measured.
+async fn connect_all(url: &str, clients: u32) -> Result<Vec<Connection>, String> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| format!("bad server URL {url}: {e}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(CALL_TIMEOUT)
+        .tcp_nodelay(true);
+    let mut connections = Vec::with_capacity(clients as usize);
+    for _ in 0..clients {
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+        connections.push(Connection {
+            health: HealthClient::new(channel.clone()),
+            proposals: ProposalServiceClient::new(channel)
+                .max_decoding_message_size(server::MAX_MESSAGE_BYTES),
+        });
+    }
+    Ok(connections)
+}
+
+/// Polls health until the proposal service reports SERVING.
+async fn wait_until_serving(connection: &Connection) -> Result<(), String> {
+    let give_up = Instant::now() + CONNECT_TIMEOUT;
+    let mut health = connection.health.clone();
+    loop {
+        let request = HealthCheckRequest {
+            service: SERVICE_NAME.into(),
+        };
+        let status = health.check(request).await.map(|r| r.into_inner().status);
+        if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
+            return Ok(());
+        }
+        if Instant::now() > give_up {
+            return Err(format!(
+                "the server never reported SERVING (last: {status:?})"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Runs `client` on every connection at once until `duration` is over; returns each client's
+/// result and the time until the last one finished.
+async fn run_clients<T, F, Fut>(
+    connections: &[Connection],
+    duration: Duration,
+    client: F,
+) -> (Vec<T>, Duration)
+where
+    T: Send + 'static,
+    F: Fn(Connection, Instant) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let started = Instant::now();
+    let until = started + duration;
+    let tasks: Vec<JoinHandle<T>> = connections
+        .iter()
+        .map(|connection| tokio::spawn(client(connection.clone(), until)))
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.expect("a client task panicked"));
+    }
+    (results, started.elapsed())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: baseline
+// ---------------------------------------------------------------------------------------------
+
+/// What the baseline phase measured.
+#[derive(Debug, Serialize)]
+struct BaselineReport {
+    /// Successful Health/Check calls.
+    calls: u64,
+    elapsed_secs: f64,
+    calls_per_sec: f64,
+    latency_ms: LatencySummary,
+    errors: ErrorCounts,
+}
+
+/// One client of the baseline: Health/Check back to back until `until`.
+async fn health_client(connection: Connection, until: Instant) -> (LatencyRecorder, ErrorCounts) {
+    let mut health = connection.health;
+    let mut latencies = LatencyRecorder::default();
+    let mut errors = ErrorCounts::default();
+    while Instant::now() < until {
+        let request = HealthCheckRequest {
+            service: SERVICE_NAME.into(),
+        };
+        let started = Instant::now();
+        let result = health.check(request).await;
+        let latency = started.elapsed();
+        match result.map(|r| r.into_inner().status) {
+            Ok(status) if status == ServingStatus::Serving as i32 => latencies.record(latency),
+            Ok(_) => errors.add("NOT_SERVING".into()),
+            Err(status) => errors.add_status(&status),
+        }
+    }
+    (latencies, errors)
+}
+
+async fn baseline(connections: &[Connection], duration: Duration) -> BaselineReport {
+    let (results, elapsed) = run_clients(connections, duration, health_client).await;
+    let mut latencies = LatencyRecorder::default();
+    let mut errors = ErrorCounts::default();
+    for (client_latencies, client_errors) in results {
+        latencies.merge(client_latencies);
+        errors.merge(client_errors);
+    }
+    BaselineReport {
+        calls: latencies.count(),
+        elapsed_secs: elapsed.as_secs_f64(),
+        calls_per_sec: latencies.count() as f64 / elapsed.as_secs_f64(),
+        latency_ms: latencies.summary(),
+        errors,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: workflow
+// ---------------------------------------------------------------------------------------------
+
+/// The six forward transitions of a lifecycle, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Receive,
+    Assign,
+    Draft,
+    Sign,
+    Issue,
+    Copy,
+}
+
+impl Step {
+    const ALL: [Step; 6] = [
+        Step::Receive,
+        Step::Assign,
+        Step::Draft,
+        Step::Sign,
+        Step::Issue,
+        Step::Copy,
+    ];
+
+    fn rpc(self) -> &'static str {
+        match self {
+            Step::Receive => "ReceiveProposal",
+            Step::Assign => "AssignProposal",
+            Step::Draft => "DraftReply",
+            Step::Sign => "SignReply",
+            Step::Issue => "IssueReply",
+            Step::Copy => "CopyReply",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What every lifecycle of this run shares. The run tag makes the committee, the document
+/// numbers and the request ids unique to this run, so runs against the same server (or data
+/// directory) never collide; the proposal number is unique within the run.
+struct Plan {
+    run: String,
+    committee: String,
+    body: String,
+    next_number: AtomicU32,
+}
+
+impl Plan {
+    fn new() -> Self {
+        let run = uuid::Uuid::now_v7().simple().to_string();
+        Self {
+            committee: format!("压测政协{run}"),
+            run,
+            body: seed_reply_body(),
+            next_number: AtomicU32::new(1),
+        }
+    }
+
+    fn request_id(&self, number: u32, step: Step) -> String {
+        format!("{}-{number}-{}", self.run, step.rpc())
+    }
+
+    /// The request of `step` for proposal `number`, currently at `version`.
+    fn request(&self, step: Step, number: u32, id: &str, version: u64) -> StepRequest {
+        let request_id = self.request_id(number, step);
+        let proposal_id = id.to_owned();
+        let expected_version = Some(version);
+        match step {
+            Step::Receive => StepRequest::Receive(pb::ReceiveProposalRequest {
+                committee: self.committee.clone(),
+                session: "七届三次会议".into(),
+                number,
+                title: "关于加强我市环境保护的提案".into(),
+                proposers: vec!["苏会兴".into()],
+                content: "建议加强我市环境保护工作：强化大气、水、土壤污染防治，完善长效机制，加强社会共治。".into(),
+                request_id,
+                actor: "提案委登记员".into(),
+            }),
+            Step::Assign => StepRequest::Assign(pb::AssignProposalRequest {
+                proposal_id,
+                handling_unit: "许昌市生态环境局".into(),
+                due_date: "2019-12-31".into(),
+                expected_version,
+                request_id,
+                actor: "提案委登记员".into(),
+            }),
+            Step::Draft => StepRequest::Draft(pb::DraftReplyRequest {
+                proposal_id,
+                reply: Some(pb::Reply {
+                    body: self.body.clone(),
+                    result_code: pb::ResultCode::A as i32,
+                    contact_unit: "许昌市生态环境局综合科".into(),
+                    contact_phone: "6069516".into(),
+                }),
+                expected_version,
+                request_id,
+                actor: "承办单位经办人".into(),
+            }),
+            Step::Sign => StepRequest::Sign(pb::SignReplyRequest {
+                proposal_id,
+                signer: "李光亚".into(),
+                expected_version,
+                request_id,
+                actor: "承办单位领导".into(),
+            }),
+            Step::Issue => StepRequest::Issue(pb::IssueReplyRequest {
+                proposal_id,
+                document_number: format!("许环〔{}〕{number}号", self.run),
+                issue_date: "2019-09-29".into(),
+                issuing_office: "许昌市生态环境局办公室".into(),
+                expected_version,
+                request_id,
+                actor: "承办单位办公室".into(),
+            }),
+            Step::Copy => StepRequest::Copy(pb::CopyReplyRequest {
+                proposal_id,
+                recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+                expected_version,
+                request_id,
+                actor: "承办单位办公室".into(),
+            }),
+        }
+    }
+}
+
+/// The reply text of the seed document (from the salutation to the date), as the tests use it;
+/// the whole document if its layout ever changes.
+fn seed_reply_body() -> String {
+    let lines: Vec<&str> = SEED_DOCUMENT.lines().map(str::trim_end).collect();
+    let salutation = lines.iter().position(|l| l.ends_with("委员："));
+    let date = lines.iter().position(|l| *l == "2019年9月29日");
+    match (salutation, date) {
+        (Some(start), Some(end)) if start < end => {
+            lines[start + 1..end].join("\n").trim().to_string()
+        }
+        _ => SEED_DOCUMENT.trim().to_string(),
+    }
+}
+
+/// A built request, so that building it (cloning a few KB) stays outside the timed call.
+enum StepRequest {
+    Receive(pb::ReceiveProposalRequest),
+    Assign(pb::AssignProposalRequest),
+    Draft(pb::DraftReplyRequest),
+    Sign(pb::SignReplyRequest),
+    Issue(pb::IssueReplyRequest),
+    Copy(pb::CopyReplyRequest),
+}
+
+impl StepRequest {
+    /// Sends the request; the proposal as the server left it, if the response carried one.
+    async fn send(
+        self,
+        client: &mut ProposalServiceClient<Channel>,
+    ) -> Result<Option<pb::Proposal>, Status> {
+        Ok(match self {
+            Self::Receive(r) => client.receive_proposal(r).await?.into_inner().proposal,
+            Self::Assign(r) => client.assign_proposal(r).await?.into_inner().proposal,
+            Self::Draft(r) => client.draft_reply(r).await?.into_inner().proposal,
+            Self::Sign(r) => client.sign_reply(r).await?.into_inner().proposal,
+            Self::Issue(r) => client.issue_reply(r).await?.into_inner().proposal,
+            Self::Copy(r) => client.copy_reply(r).await?.into_inner().proposal,
+        })
+    }
+}
+
+/// What one workflow client (or all of them, merged) measured.
+#[derive(Default)]
+struct WorkflowTally {
+    per_step: [LatencyRecorder; 6],
+    lifecycles: u64,
+    errors: ErrorCounts,
+}
+
+impl WorkflowTally {
+    fn merge(&mut self, other: WorkflowTally) {
+        for (mine, theirs) in self.per_step.iter_mut().zip(other.per_step) {
+            mine.merge(theirs);
+        }
+        self.lifecycles += other.lifecycles;
+        self.errors.merge(other.errors);
+    }
+
+    fn all(&self) -> LatencyRecorder {
+        let mut all = LatencyRecorder::default();
+        for step in &self.per_step {
+            all.merge(step.clone());
+        }
+        all
+    }
+}
+
+/// One workflow client: whole lifecycles back to back until `until`. A lifecycle cut short by
+/// the end of the phase counts its transitions but not as a lifecycle; one that fails is
+/// abandoned and the next one starts.
+async fn workflow_client(connection: Connection, plan: Arc<Plan>, until: Instant) -> WorkflowTally {
+    let mut client = connection.proposals;
+    let mut tally = WorkflowTally::default();
+    while Instant::now() < until {
+        let number = plan.next_number.fetch_add(1, Ordering::Relaxed);
+        if drive_lifecycle(&mut client, &plan, number, until, &mut tally).await {
+            tally.lifecycles += 1;
+        }
+    }
+    tally
+}
+
+/// Drives proposal `number` through the six transitions; true if it reached COPIED.
+async fn drive_lifecycle(
+    client: &mut ProposalServiceClient<Channel>,
+    plan: &Plan,
+    number: u32,
+    until: Instant,
+    tally: &mut WorkflowTally,
+) -> bool {
+    let mut id = String::new();
+    let mut version = 0;
+    for step in Step::ALL {
+        if Instant::now() >= until {
+            return false;
+        }
+        let request = plan.request(step, number, &id, version);
+        let started = Instant::now();
+        let result = request.send(client).await;
+        let latency = started.elapsed();
+        match result {
+            Ok(Some(proposal)) if proposal.version == version + 1 => {
+                tally.per_step[step.index()].record(latency);
+                id = proposal.id;
+                version = proposal.version;
+            }
+            Ok(_) => {
+                tally.errors.add("UNEXPECTED_RESPONSE".into());
+                return false;
+            }
+            Err(status) => {
+                tally.errors.add_status(&status);
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// What the workflow phase measured.
+#[derive(Debug, Serialize)]
+struct WorkflowReport {
+    /// Successful transitions (calls), all six kinds together.
+    transitions: u64,
+    /// Lifecycles completed (all six transitions succeeded) within the phase.
+    lifecycles: u64,
+    elapsed_secs: f64,
+    transitions_per_sec: f64,
+    lifecycles_per_sec: f64,
+    latency_ms: WorkflowLatency,
+    errors: ErrorCounts,
+    error_total: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct WorkflowLatency {
+    all: LatencySummary,
+    per_rpc: BTreeMap<&'static str, LatencySummary>,
+}
+
+async fn workflow(
+    connections: &[Connection],
+    plan: &Arc<Plan>,
+    duration: Duration,
+) -> WorkflowReport {
+    let (results, elapsed) = run_clients(connections, duration, |connection, until| {
+        workflow_client(connection, Arc::clone(plan), until)
+    })
+    .await;
+    let mut tally = WorkflowTally::default();
+    for client_tally in results {
+        tally.merge(client_tally);
+    }
+    let all = tally.all();
+    let secs = elapsed.as_secs_f64();
+    WorkflowReport {
+        transitions: all.count(),
+        lifecycles: tally.lifecycles,
+        elapsed_secs: secs,
+        transitions_per_sec: all.count() as f64 / secs,
+        lifecycles_per_sec: tally.lifecycles as f64 / secs,
+        latency_ms: WorkflowLatency {
+            all: all.summary(),
+            per_rpc: Step::ALL
+                .iter()
+                .map(|step| (step.rpc(), tally.per_step[step.index()].summary()))
+                .collect(),
+        },
+        error_total: tally.errors.total(),
+        errors: tally.errors,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run and its report
+// ---------------------------------------------------------------------------------------------
+
+/// Everything one run measured; `--json` prints it as one object (fields in the module doc).
+#[derive(Debug, Serialize)]
+struct Report {
+    target: &'static str,
+    url: String,
+    data_dir: Option<PathBuf>,
+    concurrency: u32,
+    /// HTTP/2 connections opened: one per client.
+    connections: usize,
+    duration_secs: u64,
+    warmup_secs: u64,
+    reply_body_bytes: usize,
+    baseline: BaselineReport,
+    workflow: WorkflowReport,
+    warmup_errors: ErrorCounts,
+    throughput_ratio: f64,
+    p50_latency_ratio: f64,
+    ok: bool,
+}
+
+/// `a / b`, or 0 when `b` is 0 (a phase that recorded nothing).
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Connects, then runs each phase's warm-up and measurement, in order, over the same
+/// connections. The connections are closed when this returns.
+async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<Report, String> {
+    let connections = connect_all(&url, args.concurrency).await?;
+    wait_until_serving(&connections[0]).await?;
+    let warmup = Duration::from_secs(args.warmup);
+    let duration = Duration::from_secs(args.duration);
+    let mut warmup_errors = ErrorCounts::default();
+
+    progress(args, "baseline: Health/Check");
+    if !warmup.is_zero() {
+        warmup_errors.merge(baseline(&connections, warmup).await.errors);
+    }
+    let baseline = baseline(&connections, duration).await;
+
+    progress(args, "workflow: six transitions per proposal");
+    let plan = Arc::new(Plan::new());
+    if !warmup.is_zero() {
+        warmup_errors.merge(workflow(&connections, &plan, warmup).await.errors);
+    }
+    let workflow = workflow(&connections, &plan, duration).await;
+
+    let ok =
+        baseline.errors.total() == 0 && workflow.error_total == 0 && warmup_errors.total() == 0;
+    Ok(Report {
+        target: if data_dir.is_some() {
+            "in-process"
+        } else {
+            "external"
+        },
+        url,
+        data_dir,
+        concurrency: args.concurrency,
+        connections: connections.len(),
+        duration_secs: args.duration,
+        warmup_secs: args.warmup,
+        reply_body_bytes: plan.body.len(),
+        throughput_ratio: ratio(workflow.transitions_per_sec, baseline.calls_per_sec),
+        p50_latency_ratio: ratio(workflow.latency_ms.all.p50, baseline.latency_ms.p50),
+        baseline,
+        workflow,
+        warmup_errors,
+        ok,
+    })
+}
+
+/// A progress line on stderr (stdout is kept for the report).
+fn progress(args: &Args, phase: &str) {
+    eprintln!(
+        "proposal-bench: {phase} ({} s warm-up, {} s measured, {} clients)",
+        args.warmup, args.duration, args.concurrency
+    );
+}
+
+fn latency_row(label: &str, calls: u64, rate: f64, l: &LatencySummary) -> String {
+    format!(
+        "{label:<18} {calls:>9} {rate:>10.1} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+        l.mean, l.p50, l.p95, l.p99, l.max
+    )
+}
+
+fn errors_line(errors: &ErrorCounts) -> String {
+    if errors.0.is_empty() {
+        return "none".into();
+    }
+    let parts: Vec<String> = errors.0.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    parts.join(", ")
+}
+
+/// The human-readable report.
+fn render_table(report: &Report) -> String {
+    let b = &report.baseline;
+    let w = &report.workflow;
+    let mut out = vec![
+        format!(
+            "server {} {}{}, {} clients ({} HTTP/2 connections, one call in flight each), \
+             {} s warm-up + {} s per phase, reply body {} bytes",
+            report.target,
+            report.url,
+            report
+                .data_dir
+                .as_ref()
+                .map(|d| format!(" (data {})", d.display()))
+                .unwrap_or_default(),
+            report.concurrency,
+            report.connections,
+            report.warmup_secs,
+            report.duration_secs,
+            report.reply_body_bytes
+        ),
+        String::new(),
+        format!(
+            "{:<18} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "calls", "count", "per sec", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        ),
+        latency_row("Health/Check", b.calls, b.calls_per_sec, &b.latency_ms),
+    ];
+    for step in Step::ALL {
+        let l = &w.latency_ms.per_rpc[step.rpc()];
+        out.push(latency_row(
+            step.rpc(),
+            l.count,
+            l.count as f64 / w.elapsed_secs,
+            l,
+        ));
+    }
+    out.push(latency_row(
+        "all transitions",
+        w.transitions,
+        w.transitions_per_sec,
+        &w.latency_ms.all,
+    ));
+    out.extend([
+        String::new(),
+        format!(
+            "lifecycles completed: {} ({:.1}/s)",
+            w.lifecycles, w.lifecycles_per_sec
+        ),
+        format!("errors: baseline {}", errors_line(&b.errors)),
+        format!("errors: workflow {}", errors_line(&w.errors)),
+        format!("errors: warm-up {}", errors_line(&report.warmup_errors)),
+        format!(
+            "transitions/s ÷ baseline calls/s = {:.3}",
+            report.throughput_ratio
+        ),
+        format!(
+            "p50 transition ÷ p50 baseline    = {:.2}",
+            report.p50_latency_ratio
+        ),
+    ]);
+    out.join("\n")
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("the report serializes")
+        );
+    } else {
+        println!("{}", render_table(report));
+    }
+}
+
+/// Starts the in-process server if needed, measures on a separate client runtime, and stops
+/// the server once every client connection is closed.
+fn run(args: &Args) -> Result<Report, String> {
+    let server = match &args.server {
+        Some(_) => None,
+        None => {
+            let data_dir = match &args.data_dir {
+                Some(path) => DataDir::given(path.clone()),
+                None => DataDir::temporary(),
+            };
+            Some(InProcessServer::start(data_dir)?)
+        }
+    };
+    let (url, data_dir) = match (&args.server, &server) {
+        (_, Some(s)) => (s.url.clone(), Some(s.data_dir().to_path_buf())),
+        (Some(url), None) => (url.clone(), None),
+        (None, None) => unreachable!("a server was started above"),
+    };
+    let clients = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the client runtime: {e}"))?;
+    let report = clients.block_on(measure(url, data_dir, args));
+    // Dropping the runtime closes every connection, so the server's graceful shutdown need not
+    // wait for them.
+    drop(clients);
+    if let Some(server) = server {
+        server.stop()?;
+    }
+    report
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.server_log {
+        init_server_logging();
+    }
+    match run(&args) {
+        Ok(report) => {
+            print_report(&report, args.json);
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("proposal-bench: some calls failed (see errors)");
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("proposal-bench: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
