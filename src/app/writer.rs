@@ -45,6 +45,7 @@ pub(super) fn spawn(
                 next_position,
                 last_timestamp: Timestamp::from_unix_nanos(0),
                 failure,
+                recent: HashMap::new(),
             };
             while let Some(first) = receiver.blocking_recv() {
                 let mut batch = vec![first];
@@ -69,7 +70,14 @@ struct Writer {
     /// after an I/O error the store's state on disk is uncertain, so only a restart, which
     /// recovers from what was flushed, may write again.
     failure: watch::Sender<Option<String>>,
+    /// Projections as the last commits left them. The writer is the only writer, so an entry
+    /// can only go stale through the writer itself; this saves decoding a proposal (reply body
+    /// and all) from the store for every command on a recently touched proposal.
+    recent: HashMap<ProposalId, Proposal>,
 }
+
+/// The most projections [`Writer::recent`] keeps; it is emptied when full.
+const RECENT_CAPACITY: usize = 4096;
 
 /// What the commands decided so far in this batch have changed, so that later commands in the
 /// batch see it exactly as if the earlier ones had been committed one by one.
@@ -119,6 +127,10 @@ impl Writer {
             }
             return;
         }
+        if self.recent.len() + overlay.proposals.len() > RECENT_CAPACITY {
+            self.recent.clear();
+        }
+        self.recent.extend(overlay.proposals);
         for (pending, outcome) in batch.into_iter().zip(outcomes) {
             // The caller may have gone away (deadline, cancelled); the change stands regardless.
             let _ = pending.respond.send(outcome);
@@ -259,7 +271,7 @@ impl Writer {
     }
 
     fn current(&self, id: ProposalId, overlay: &Overlay) -> Result<Option<Proposal>, AppError> {
-        match overlay.proposals.get(&id) {
+        match overlay.proposals.get(&id).or_else(|| self.recent.get(&id)) {
             Some(proposal) => Ok(Some(proposal.clone())),
             None => Ok(self.store.proposal(id)?),
         }
