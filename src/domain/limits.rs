@@ -89,8 +89,10 @@ impl Violations {
         for (index, value) in values.iter().enumerate() {
             let item = format!("{field}[{index}]");
             self.line(&item, value, Limits::NAME_CHARS);
-            if values[..index].contains(value) {
-                self.add(item, format!("repeats {value:?}"));
+            // Name the earlier entry rather than quote the value: a quoted long value would
+            // travel back in the status trailers and could exceed HTTP/2 header limits.
+            if let Some(first) = values[..index].iter().position(|v| v == value) {
+                self.add(item, format!("repeats {field}[{first}]"));
             }
         }
     }

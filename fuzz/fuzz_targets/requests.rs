@@ -1,0 +1,200 @@
+//! Arbitrary bytes → a protobuf request → its conversion to a domain `Submission` → `decide`
+//! against no proposal and a proposal in every state → `apply` of what was decided.
+//!
+//! The first byte picks the request type; the rest is decoded as that message. Nothing may
+//! panic, and whatever the conversion accepts must respect the documented limits
+//! (`src/domain/limits.rs`).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use proposal_service::app::Submission;
+use proposal_service::domain::{
+    CalendarDate, Command, DomainError, EVENT_SCHEMA_VERSION, Limits, Proposal, ProposalId,
+    ProposalState, RecordedEvent, Reply, ResultCode, Timestamp, apply, decide, transition,
+};
+use proposal_service::pb;
+use prost::Message;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
+    let converted = match selector % 8 {
+        0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
+        1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
+        2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
+        3 => pb::DraftReplyRequest::decode(bytes).map(Submission::try_from),
+        4 => pb::RejectDraftRequest::decode(bytes).map(Submission::try_from),
+        5 => pb::SignReplyRequest::decode(bytes).map(Submission::try_from),
+        6 => pb::IssueReplyRequest::decode(bytes).map(Submission::try_from),
+        _ => pb::CopyReplyRequest::decode(bytes).map(Submission::try_from),
+    };
+    let Ok(Ok(submission)) = converted else {
+        return;
+    };
+    respects_limits(&submission);
+    let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
+    for state in states {
+        let before = state.map(proposal_in);
+        match decide(before.as_ref(), &submission.command) {
+            Ok(events) => {
+                let mut after = before.clone();
+                for (i, data) in events.into_iter().enumerate() {
+                    let from_state = after.as_ref().map(|p| p.state);
+                    let to_state = transition(submission.command.kind(), from_state)
+                        .expect("decide accepted a move the lifecycle table lacks");
+                    let event = RecordedEvent {
+                        schema: EVENT_SCHEMA_VERSION,
+                        proposal_id: after.as_ref().map_or_else(ProposalId::generate, |p| p.id),
+                        sequence: after.as_ref().map_or(0, |p| p.version) + 1,
+                        position: 100 + i as u64,
+                        occurred_at: Timestamp::from_unix_nanos(100),
+                        actor: submission.actor.clone(),
+                        request_id: None,
+                        from_state,
+                        to_state,
+                        data,
+                    };
+                    let next = apply(after, &event);
+                    assert_eq!((next.state, next.version), (to_state, event.sequence));
+                    after = Some(next);
+                }
+            }
+            Err(DomainError::InvalidTransition { .. }) => {}
+            Err(DomainError::Invalid(v)) => {
+                panic!("decide refused fields the conversion accepted: {v:?}")
+            }
+        }
+    }
+});
+
+fn line(field: &str, value: &str, max: usize) {
+    assert!(!value.trim().is_empty(), "{field} accepted blank");
+    assert!(value.chars().count() <= max, "{field} accepted too long");
+    assert!(
+        !value.chars().any(char::is_control),
+        "{field} accepted with a control character"
+    );
+}
+
+fn optional_line(field: &str, value: &str, max: usize) {
+    if !value.is_empty() {
+        line(field, value, max);
+    }
+}
+
+fn text(field: &str, value: &str, max: usize) {
+    assert!(!value.trim().is_empty(), "{field} accepted blank");
+    assert!(value.chars().count() <= max, "{field} accepted too long");
+    assert!(
+        !value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        "{field} accepted with a control character"
+    );
+}
+
+fn names(field: &str, values: &[String], max: usize) {
+    assert!(
+        (1..=max).contains(&values.len()),
+        "{field}: {} entries",
+        values.len()
+    );
+    for (i, value) in values.iter().enumerate() {
+        line(field, value, Limits::NAME_CHARS);
+        assert!(!values[..i].contains(value), "{field} accepted a repeat");
+    }
+}
+
+fn respects_limits(s: &Submission) {
+    line("actor", &s.actor, Limits::NAME_CHARS);
+    if let Some(key) = &s.request_id {
+        line("request_id", key.as_str(), Limits::REQUEST_ID_CHARS);
+    }
+    assert_eq!(
+        s.proposal_id.is_none(),
+        matches!(s.command, Command::Receive(_)),
+        "only ReceiveProposal has no proposal id"
+    );
+    match &s.command {
+        Command::Receive(r) => {
+            line("committee", &r.committee, Limits::NAME_CHARS);
+            line("session", &r.session, Limits::NAME_CHARS);
+            assert!(r.number >= 1, "number 0 accepted");
+            line("title", &r.title, Limits::TITLE_CHARS);
+            names("proposers", &r.proposers, Limits::MAX_PROPOSERS);
+            text("content", &r.content, Limits::TEXT_CHARS);
+        }
+        Command::Assign {
+            handling_unit,
+            due_date: _,
+        } => line("handling_unit", handling_unit, Limits::NAME_CHARS),
+        Command::Return { reason } | Command::RejectDraft { reason } => {
+            text("reason", reason, Limits::REASON_CHARS)
+        }
+        Command::Draft { reply } => {
+            text("reply.body", &reply.body, Limits::TEXT_CHARS);
+            optional_line(
+                "reply.contact_unit",
+                &reply.contact_unit,
+                Limits::NAME_CHARS,
+            );
+            optional_line(
+                "reply.contact_phone",
+                &reply.contact_phone,
+                Limits::PHONE_CHARS,
+            );
+        }
+        Command::Sign { signer } => line("signer", signer, Limits::NAME_CHARS),
+        Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+        } => {
+            line(
+                "document_number",
+                document_number,
+                Limits::DOCUMENT_NUMBER_CHARS,
+            );
+            line("issuing_office", issuing_office, Limits::NAME_CHARS);
+            let text = issue_date.to_string();
+            assert_eq!(
+                CalendarDate::parse(&text),
+                Some(*issue_date),
+                "date round trip"
+            );
+        }
+        Command::Copy { recipients } => names("recipients", recipients, Limits::MAX_RECIPIENTS),
+    }
+}
+
+fn proposal_in(state: ProposalState) -> Proposal {
+    let date = CalendarDate::parse("2019-09-29");
+    Proposal {
+        id: ProposalId::generate(),
+        committee: "许昌市政协".into(),
+        session: "七届三次会议".into(),
+        number: 228,
+        title: "关于加强我市环境保护的提案".into(),
+        proposers: vec!["苏会兴".into()],
+        content: "加强环境保护。".into(),
+        state,
+        handling_unit: Some("许昌市生态环境局".into()),
+        due_date: date,
+        reply: Some(Reply {
+            body: "现答复如下".into(),
+            result_code: ResultCode::A,
+            contact_unit: "综合科".into(),
+            contact_phone: "6069516".into(),
+        }),
+        signer: Some("李光亚".into()),
+        document_number: Some("许环〔2019〕13号".into()),
+        issue_date: date,
+        issuing_office: Some("许昌市生态环境局办公室".into()),
+        copied_to: vec!["市政协提案委".into()],
+        version: 7,
+        received_at: Timestamp::from_unix_nanos(1),
+        updated_at: Timestamp::from_unix_nanos(7),
+    }
+}
