@@ -876,7 +876,7 @@ async fn concurrent_signers_at_the_same_version_have_exactly_one_winner() {
     let server = TestServer::start().await;
     let racers = clients(&server, 8).await;
     let client = &mut server.client.clone();
-    for (round, p) in drive_all(client, State::Drafted, 20)
+    for (round, p) in drive_all(client, State::Drafted, 200)
         .await
         .iter()
         .enumerate()
