@@ -235,12 +235,7 @@ impl SledStore {
 
     fn get_id(&self, tree: usize, key: &[u8]) -> Result<Option<ProposalId>, StoreError> {
         match self.trees[tree].get(key).map_err(io)? {
-            Some(bytes) => {
-                let id: [u8; 16] = bytes.as_ref().try_into().map_err(|_| {
-                    StoreError::Corrupt(format!("index {} holds a malformed id", TREE_NAMES[tree]))
-                })?;
-                Ok(Some(ProposalId::from_bytes(id)))
-            }
+            Some(bytes) => id_value(tree, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -347,11 +342,12 @@ impl SledStore {
         key: &[u8],
         value: &[u8],
     ) -> Result<Proposal, StoreError> {
-        let malformed = || StoreError::Corrupt(format!("malformed entry in {}", TREE_NAMES[tree]));
         let id = if tree == BY_NUMBER {
-            ProposalId::from_bytes(value.try_into().map_err(|_| malformed())?)
+            id_value(tree, value)?
         } else {
-            keys::trailing_id(key).ok_or_else(malformed)?
+            keys::trailing_id(key).ok_or_else(|| {
+                StoreError::Corrupt(format!("malformed key in {}", TREE_NAMES[tree]))
+            })?
         };
         self.proposal(id)?.ok_or_else(|| {
             StoreError::Corrupt(format!(
@@ -433,6 +429,14 @@ impl Watermark {
         *last_written = Some(std::time::Instant::now());
         Ok(())
     }
+}
+
+/// A proposal id stored as an index value (the number and document indexes).
+fn id_value(tree: usize, value: &[u8]) -> Result<ProposalId, StoreError> {
+    let id: [u8; 16] = value.try_into().map_err(|_| {
+        StoreError::Corrupt(format!("index {} holds a malformed id", TREE_NAMES[tree]))
+    })?;
+    Ok(ProposalId::from_bytes(id))
 }
 
 fn sled_dir(dir: &Path) -> PathBuf {
