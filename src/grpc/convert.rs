@@ -533,6 +533,7 @@ impl From<RecordedEvent> for pb::ProposalEvent {
             actor,
             request_id: request_id.unwrap_or_default(),
             from_state: state_to_pb(from_state).into(),
+            hash: String::new(),
             to_state: state_to_pb(Some(to_state)).into(),
             data: Some(data),
         }

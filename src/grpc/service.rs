@@ -236,4 +236,36 @@ impl ProposalService for ProposalApi {
         })
         .await
     }
+
+    type WatchEventsStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::WatchEventsResponse, Status>> + Send>,
+    >;
+
+    async fn list_events(
+        &self,
+        _request: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsResponse>, Status> {
+        Err(Status::unimplemented("ListEvents is being built"))
+    }
+
+    async fn watch_events(
+        &self,
+        _request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        Err(Status::unimplemented("WatchEvents is being built"))
+    }
+
+    async fn verify_history(
+        &self,
+        _request: Request<pb::VerifyHistoryRequest>,
+    ) -> Result<Response<pb::VerifyHistoryResponse>, Status> {
+        Err(Status::unimplemented("VerifyHistory is being built"))
+    }
+
+    async fn render_reply(
+        &self,
+        _request: Request<pb::RenderReplyRequest>,
+    ) -> Result<Response<pb::RenderReplyResponse>, Status> {
+        Err(Status::unimplemented("RenderReply is being built"))
+    }
 }
