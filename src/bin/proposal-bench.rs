@@ -67,8 +67,6 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-/// The real reply to proposal No. 228, the same document the tests seed from.
-const SEED_DOCUMENT: &str = include_str!("../../tests/fixtures/proposal_228_reply.txt");
 /// The service whose health the baseline asks about (and readiness waits for).
 const SERVICE_NAME: &str = "proposal.v1.ProposalService";
 /// No single call may hold a phase open longer than this, whatever the server does.
@@ -519,7 +517,7 @@ impl Plan {
         Self {
             committee: format!("压测政协{run}"),
             run,
-            body: seed_reply_body(),
+            body: proposal_service::seed::proposal_228().body,
             next_number: AtomicU32::new(1),
         }
     }
@@ -588,20 +586,6 @@ impl Plan {
                 actor: "承办单位办公室".into(),
             }),
         }
-    }
-}
-
-/// The reply text of the seed document (from the salutation to the date), as the tests use it;
-/// the whole document if its layout ever changes.
-fn seed_reply_body() -> String {
-    let lines: Vec<&str> = SEED_DOCUMENT.lines().map(str::trim_end).collect();
-    let salutation = lines.iter().position(|l| l.ends_with("委员："));
-    let date = lines.iter().position(|l| *l == "2019年9月29日");
-    match (salutation, date) {
-        (Some(start), Some(end)) if start < end => {
-            lines[start + 1..end].join("\n").trim().to_string()
-        }
-        _ => SEED_DOCUMENT.trim().to_string(),
     }
 }
 
