@@ -595,9 +595,12 @@ fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<String>> 
         if let Some(events) = histories.get(&id) {
             return Ok(events.clone());
         }
-        let events = store
+        let events: Vec<RecordedEvent> = store
             .history(id, 0, usize::MAX)
-            .map_err(|e| format!("reading the history of {id}: {e}"))?;
+            .map_err(|e| format!("reading the history of {id}: {e}"))?
+            .into_iter()
+            .map(|logged| logged.event)
+            .collect();
         histories.insert(id, events.clone());
         Ok(events)
     };

@@ -20,11 +20,12 @@ use std::time::{Duration, Instant};
 
 use common::process::{ServerProcess, temp_data_dir};
 use common::{Client, TestServer};
-use proposal_service::domain::{Proposal, ProposalId, RecordedEvent, RequestId};
+use proposal_service::domain::{Proposal, ProposalId, RequestId};
 use proposal_service::pb;
 use proposal_service::server::ServeOptions;
 use proposal_service::store::{
-    Change, ListPage, ListQuery, RequestRecord, SledOptions, SledStore, Store, StoreError,
+    ChainHash, Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, SledOptions,
+    SledStore, Store, StoreError, Verification,
 };
 use prost::Message;
 use tokio::sync::watch;
@@ -354,8 +355,16 @@ impl Store for GatedStore {
         id: ProposalId,
         after_sequence: u64,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
         self.inner.history(id, after_sequence, limit)
+    }
+    fn events(
+        &self,
+        scope: EventScope<'_>,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.inner.events(scope, after_position, limit)
     }
     fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
         self.inner.list(query)
@@ -380,12 +389,15 @@ impl Store for GatedStore {
     fn last_position(&self) -> Result<u64, StoreError> {
         self.inner.last_position()
     }
-    fn commit(&self, changes: &[Change]) -> Result<(), StoreError> {
+    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
         self.gate.pass();
         self.inner.commit(changes)
     }
     fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush()
+    }
+    fn verify(&self) -> Result<Verification, StoreError> {
+        self.inner.verify()
     }
 }
 
@@ -423,12 +435,16 @@ fn open_and_verify(dir: &Path) -> (SledStore, u64) {
 fn stored_request_ids(store: &SledStore, proposal_id: &str) -> Vec<String> {
     let id = ProposalId::parse(proposal_id).expect("a proposal id");
     let events = store.history(id, 0, 10_000).expect("reading a history");
-    for (index, event) in events.iter().enumerate() {
-        assert_eq!(event.sequence, index as u64 + 1, "{proposal_id}: sequence");
+    for (index, logged) in events.iter().enumerate() {
+        assert_eq!(
+            logged.event.sequence,
+            index as u64 + 1,
+            "{proposal_id}: sequence"
+        );
     }
     events
         .into_iter()
-        .map(|e| e.request_id.unwrap_or_default())
+        .map(|logged| logged.event.request_id.unwrap_or_default())
         .collect()
 }
 

@@ -110,7 +110,16 @@ async fn a_full_disk_fails_writes_loudly_and_loses_nothing_acknowledged() {
         !acknowledged.is_empty(),
         "some writes fit before the disk filled"
     );
-    assert_eq!(health(server.addr).await, ServingStatus::NotServing as i32);
+    // Health follows the failure asynchronously (the writer reports it, a task updates health):
+    // poll until it says so, within a bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while health(server.addr).await != ServingStatus::NotServing as i32 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "health still SERVING 10 s after the storage failure"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     // Once storage failed, every write is refused, even a small one.
     let small = client
         .receive_proposal(registration(5000, "短"))

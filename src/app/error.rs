@@ -38,6 +38,12 @@ pub enum AppError {
     VersionMismatch { expected: u64, actual: u64 },
     #[error("request_id {request_id:?} was already used for a different request")]
     RequestIdReused { request_id: String },
+    #[error("the reply of a proposal that is {} has not been issued; only ISSUED and COPIED proposals have a document", .state.as_str())]
+    NotIssued { state: ProposalState },
+    #[error(
+        "position {requested} is beyond the end of the event log (the last durable position is {last})"
+    )]
+    BeyondLog { requested: u64, last: u64 },
     #[error("the service is shutting down")]
     ShuttingDown,
     #[error("too many calls in progress; retry with backoff")]

@@ -3,17 +3,19 @@
 //! neither protobuf nor sled.
 
 mod error;
+mod events;
 mod paging;
 mod writer;
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::domain::{Command, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
-use crate::store::{ListQuery, Store};
+use crate::domain::{Command, Proposal, ProposalId, ProposalState, RequestId};
+use crate::store::{ListQuery, LoggedEvent, Store, Verification};
 
 pub use error::{AppError, Conflict};
+pub use events::EventFilter;
 pub use paging::PageRequest;
 
 /// A command with everything the workflow needs to apply it once and exactly once.
@@ -48,6 +50,12 @@ pub struct Page<T> {
 pub struct Workflow {
     store: Arc<dyn Store>,
     failure: watch::Receiver<Option<String>>,
+    /// The last durable position, as the writer reports it.
+    durable: watch::Receiver<u64>,
+    /// Every committed batch, for watchers.
+    committed: broadcast::Sender<Arc<writer::Committed>>,
+    /// Set when the server stops: ends every watch stream.
+    closing: watch::Sender<bool>,
     submissions: Mutex<Option<mpsc::Sender<writer::Pending>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -60,10 +68,20 @@ impl Workflow {
     /// Starts the writer thread over `store`.
     pub fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
         let (failure_sender, failure) = watch::channel(None);
-        let (sender, thread) = writer::spawn(Arc::clone(&store), failure_sender)?;
+        let (durable_sender, durable) = watch::channel(store.last_position()?);
+        let (committed, _) = broadcast::channel(events::LIVE_BATCHES);
+        let outlets = writer::Outlets {
+            failure: failure_sender,
+            durable: durable_sender,
+            committed: committed.clone(),
+        };
+        let (sender, thread) = writer::spawn(Arc::clone(&store), outlets)?;
         Ok(Self {
             store,
             failure,
+            durable,
+            committed,
+            closing: watch::Sender::new(false),
             submissions: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(thread)),
         })
@@ -127,7 +145,7 @@ impl Workflow {
         &self,
         id: ProposalId,
         page: PageRequest,
-    ) -> Result<Page<RecordedEvent>, AppError> {
+    ) -> Result<Page<LoggedEvent>, AppError> {
         let current = self.get(id)?;
         let scope = paging::scope(&[&id.to_string()]);
         let (limit, after) = page.resolve(HISTORY_PAGE, scope)?;
@@ -141,12 +159,25 @@ impl Workflow {
         let events = self.store.history(id, after_sequence, limit)?;
         let next_page_token = events
             .last()
-            .filter(|last| last.sequence < current.version && events.len() == limit)
-            .map(|last| paging::token(scope, &last.sequence.to_be_bytes()));
+            .filter(|last| last.event.sequence < current.version && events.len() == limit)
+            .map(|last| paging::token(scope, &last.event.sequence.to_be_bytes()));
         Ok(Page {
             items: events,
             next_page_token,
         })
+    }
+
+    /// Recomputes the hash chain and every projection and index from the events. Reads the
+    /// whole store: call it off the async runtime.
+    pub fn verify(&self) -> Result<Verification, AppError> {
+        Ok(self.store.verify()?)
+    }
+
+    /// Ends every watch stream (with [`AppError::ShuttingDown`]); the server calls this when it
+    /// starts to stop, since open streams would otherwise hold the shutdown until its grace
+    /// period ends.
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Reports a storage failure: `None` while healthy, then the first commit error. After a
@@ -158,6 +189,7 @@ impl Workflow {
     /// Stops taking commands, lets the writer finish those already queued, and flushes.
     /// Idempotent; commands submitted afterwards fail with [`AppError::ShuttingDown`].
     pub fn shutdown(&self) -> Result<(), AppError> {
+        self.close_streams();
         drop(lock(&self.submissions).take());
         if let Some(thread) = lock(&self.writer).take()
             && thread.join().is_err()

@@ -16,9 +16,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::{AppError, Conflict, Submission};
 use crate::domain::{
     Command, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp,
-    apply, decide, fold, transition,
+    apply, decide, event_unit, fold, transition,
 };
-use crate::store::{Change, RequestRecord, Store, StoreError};
+use crate::store::{Change, EventScope, LoggedEvent, RequestRecord, Store, StoreError};
 
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
 const QUEUE_CAPACITY: usize = 4096;
@@ -31,11 +31,36 @@ pub(super) struct Pending {
     pub(super) respond: oneshot::Sender<Result<Proposal, AppError>>,
 }
 
+/// One committed batch's events, published to watchers once durable.
+pub(crate) struct Committed {
+    /// Each event with the unit it concerns (see [`event_unit`]), in log order.
+    pub(crate) events: Vec<(LoggedEvent, Option<String>)>,
+    /// The batch's first and last positions.
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+}
+
+/// Where the writer tells the rest of the application what became durable.
+pub(super) struct Outlets {
+    pub(super) failure: watch::Sender<Option<String>>,
+    /// The last durable position.
+    pub(super) durable: watch::Sender<u64>,
+    /// Every committed batch, for watchers; sent only while someone listens.
+    pub(super) committed: tokio::sync::broadcast::Sender<Arc<Committed>>,
+}
+
 pub(super) fn spawn(
     store: Arc<dyn Store>,
-    failure: watch::Sender<Option<String>>,
+    outlets: Outlets,
 ) -> Result<(mpsc::Sender<Pending>, std::thread::JoinHandle<()>), AppError> {
-    let next_position = store.last_position()? + 1;
+    let last_position = store.last_position()?;
+    let next_position = last_position + 1;
+    // Event times never run backwards, not even across a restart with the clock set back:
+    // audit queries rely on log order being time order.
+    let last_timestamp = match store.events(EventScope::All, last_position.saturating_sub(1), 1)? {
+        events if !events.is_empty() => events[0].event.occurred_at,
+        _ => Timestamp::from_unix_nanos(0),
+    };
     let (sender, mut receiver) = mpsc::channel::<Pending>(QUEUE_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("proposal-writer".into())
@@ -43,8 +68,8 @@ pub(super) fn spawn(
             let mut writer = Writer {
                 store,
                 next_position,
-                last_timestamp: Timestamp::from_unix_nanos(0),
-                failure,
+                last_timestamp,
+                outlets,
                 recent: HashMap::new(),
             };
             while let Some(first) = receiver.blocking_recv() {
@@ -66,10 +91,10 @@ struct Writer {
     store: Arc<dyn Store>,
     next_position: u64,
     last_timestamp: Timestamp,
-    /// Set once a commit fails. From then on the writer refuses every command (fail-stop):
-    /// after an I/O error the store's state on disk is uncertain, so only a restart, which
-    /// recovers from what was flushed, may write again.
-    failure: watch::Sender<Option<String>>,
+    /// `failure` is set once a commit fails. From then on the writer refuses every command
+    /// (fail-stop): after an I/O error the store's state on disk is uncertain, so only a
+    /// restart, which recovers from what was flushed, may write again.
+    outlets: Outlets,
     /// Projections as the last commits left them. The writer is the only writer, so an entry
     /// can only go stale through the writer itself; this saves decoding a proposal (reply body
     /// and all) from the store for every command on a recently touched proposal.
@@ -91,7 +116,7 @@ struct Overlay {
 
 impl Writer {
     fn run(&mut self, batch: Vec<Pending>) {
-        if let Some(failure) = self.failure.borrow().clone() {
+        if let Some(failure) = self.outlets.failure.borrow().clone() {
             for pending in batch {
                 let error = StoreError::Io(format!(
                     "an earlier commit failed ({failure}); restart the server to recover"
@@ -114,18 +139,27 @@ impl Writer {
             let outcome = self.prepare(&pending.submission, &mut overlay, &mut changes);
             outcomes.push(outcome);
         }
-        if !changes.is_empty()
-            && let Err(e) = self.store.commit(&changes)
-        {
-            tracing::error!(error = %e, commands = batch.len(), "commit failed; nothing in the batch was acknowledged; refusing all writes until restart");
-            self.next_position = first_position;
-            let message = e.to_string();
-            self.failure.send_replace(Some(message.clone()));
-            for pending in batch {
-                let error = StoreError::Io(message.clone());
-                let _ = pending.respond.send(Err(AppError::Storage(error)));
+        if !changes.is_empty() {
+            let started = std::time::Instant::now();
+            match self.store.commit(&changes) {
+                Ok(hashes) => {
+                    metrics::histogram!("proposal_commit_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                    metrics::histogram!("proposal_commit_batch_size").record(changes.len() as f64);
+                    self.publish(&changes, hashes);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, commands = batch.len(), "commit failed; nothing in the batch was acknowledged; refusing all writes until restart");
+                    self.next_position = first_position;
+                    let message = e.to_string();
+                    self.outlets.failure.send_replace(Some(message.clone()));
+                    for pending in batch {
+                        let error = StoreError::Io(message.clone());
+                        let _ = pending.respond.send(Err(AppError::Storage(error)));
+                    }
+                    return;
+                }
             }
-            return;
         }
         if self.recent.len() + overlay.proposals.len() > RECENT_CAPACITY {
             self.recent.clear();
@@ -135,6 +169,42 @@ impl Writer {
             // The caller may have gone away (deadline, cancelled); the change stands regardless.
             let _ = pending.respond.send(outcome);
         }
+    }
+
+    /// Tells metrics and watchers what a commit made durable. The durable position moves
+    /// before the batch is sent: a watcher subscribes and then reads the durable position, so
+    /// it either receives the batch or finds it in the store, never neither.
+    fn publish(&self, changes: &[Change], hashes: Vec<crate::store::ChainHash>) {
+        let events = changes.iter().flat_map(|change| &change.events);
+        for event in events.clone() {
+            metrics::counter!("proposal_transitions_total", "to_state" => event.to_state.as_str())
+                .increment(1);
+        }
+        let last = self.next_position - 1;
+        let before = self.outlets.durable.send_replace(last);
+        metrics::counter!("proposal_events_stored_total").increment(last - before);
+        if self.outlets.committed.receiver_count() == 0 {
+            return;
+        }
+        let mut published = Vec::with_capacity(hashes.len());
+        let mut hashes = hashes.into_iter();
+        for change in changes {
+            let mut unit = change.before.as_ref().and_then(|b| b.handling_unit.clone());
+            for event in &change.events {
+                let logged = LoggedEvent {
+                    event: event.clone(),
+                    hash: hashes.next().unwrap_or_default(),
+                };
+                published.push((logged, event_unit(&mut unit, &event.data)));
+            }
+        }
+        let batch = Committed {
+            first: before + 1,
+            last,
+            events: published,
+        };
+        // No receiver left is not an error: nobody is watching any more.
+        let _ = self.outlets.committed.send(Arc::new(batch));
     }
 
     /// Decides one command against the committed state plus this batch's overlay. On success
@@ -258,7 +328,8 @@ impl Writer {
         let history = self
             .store
             .history(record.proposal_id, 0, record.version as usize)?;
-        let proposal = fold(history.iter()).filter(|p| p.version == record.version);
+        let proposal = fold(history.iter().map(|logged| &logged.event))
+            .filter(|p| p.version == record.version);
         match proposal {
             Some(proposal) => Ok(Some(proposal)),
             None => Err(AppError::Storage(StoreError::Corrupt(format!(

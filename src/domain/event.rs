@@ -92,6 +92,21 @@ impl EventData {
     }
 }
 
+/// Which handling unit an event concerns: the unit handling the proposal when it happened (for
+/// an assignment the unit assigned, for a return the unit that returned it; none while
+/// unassigned). `current` is the proposal's unit before the event and is moved to the unit
+/// after it, so a history can be walked event by event.
+pub fn event_unit(current: &mut Option<String>, data: &EventData) -> Option<String> {
+    match data {
+        EventData::ProposalAssigned { handling_unit, .. } => {
+            *current = Some(handling_unit.clone());
+            current.clone()
+        }
+        EventData::ProposalReturned { .. } => current.take(),
+        _ => current.clone(),
+    }
+}
+
 /// An event as recorded: the fact plus where, when and by whom. This is the unit of storage and
 /// of the history callers read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

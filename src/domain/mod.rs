@@ -10,7 +10,7 @@ mod model;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{DomainError, apply, decide, fold, transition};
-pub use event::{EVENT_SCHEMA_VERSION, EventData, EventKind, RecordedEvent};
+pub use event::{EVENT_SCHEMA_VERSION, EventData, EventKind, RecordedEvent, event_unit};
 pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Proposal, ProposalId, ProposalState, Reply, RequestId, ResultCode, Timestamp,

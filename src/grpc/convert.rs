@@ -5,11 +5,12 @@
 use prost_types::Timestamp as PbTimestamp;
 
 use super::pb;
-use crate::app::{AppError, PageRequest, ProposalFilter, Submission};
+use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
-    CalendarDate, Command, FieldViolation, Proposal, ProposalId, ProposalState, RecordedEvent,
-    Registration, Reply, RequestId, ResultCode, Timestamp, validate_envelope,
+    CalendarDate, Command, EventKind, FieldViolation, Proposal, ProposalId, ProposalState,
+    RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, validate_envelope,
 };
+use crate::store::{LoggedEvent, to_hex};
 
 /// Collects the problems found while converting one request.
 #[derive(Default)]
@@ -75,14 +76,58 @@ impl Checked {
         }
     }
 
-    fn state_filter(&mut self, value: i32) -> Option<ProposalState> {
+    fn state_filter(&mut self, field: &str, value: i32) -> Option<ProposalState> {
         match pb::ProposalState::try_from(value) {
             Ok(pb::ProposalState::Unspecified) => None,
             Ok(state) => state_from_pb(state),
             Err(_) => {
                 self.0.push(FieldViolation::new(
-                    "state",
+                    field,
                     format!("{value} is not a proposal state"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// An optional proposal id filter: empty means none.
+    fn id_filter(&mut self, field: &str, text: &str) -> Option<ProposalId> {
+        (!text.is_empty())
+            .then(|| self.proposal_id(field, text))
+            .flatten()
+    }
+
+    fn kinds(&mut self, field: &str, values: &[i32]) -> Vec<EventKind> {
+        let mut kinds = Vec::new();
+        for (i, value) in values.iter().enumerate() {
+            match pb::EventKind::try_from(*value).ok().and_then(kind_from_pb) {
+                Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+                Some(_) => {}
+                None => self.0.push(FieldViolation::new(
+                    format!("{field}[{i}]"),
+                    format!(
+                        "{value} is not an event kind (EVENT_KIND_UNSPECIFIED is not one either)"
+                    ),
+                )),
+            }
+        }
+        kinds
+    }
+
+    fn time(&mut self, field: &str, value: Option<PbTimestamp>) -> Option<Timestamp> {
+        let value = value?;
+        let nanos = value
+            .seconds
+            .checked_mul(1_000_000_000)
+            .and_then(|n| n.checked_add(i64::from(value.nanos)));
+        match nanos {
+            Some(nanos) if (0..1_000_000_000).contains(&value.nanos) => {
+                Some(Timestamp::from_unix_nanos(nanos))
+            }
+            _ => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    "must be a valid timestamp between 1677 and 2262",
                 ));
                 None
             }
@@ -331,7 +376,7 @@ pub(super) fn list_request(
         page_token,
     } = request;
     let mut checked = Checked::default();
-    let state = checked.state_filter(state);
+    let state = checked.state_filter("state", state);
     checked.finish()?;
     let set = |text: String| (!text.is_empty()).then_some(text);
     Ok((
@@ -363,6 +408,74 @@ pub(super) fn history_request(
             page_token,
         },
     ))
+}
+
+pub(super) fn list_events_request(
+    request: pb::ListEventsRequest,
+) -> Result<(EventFilter, PageRequest), AppError> {
+    let pb::ListEventsRequest {
+        occurred_after,
+        occurred_before,
+        actor,
+        kinds,
+        handling_unit,
+        to_state,
+        proposal_id,
+        page_size,
+        page_token,
+    } = request;
+    let mut checked = Checked::default();
+    let filter = EventFilter {
+        occurred_after: checked.time("occurred_after", occurred_after),
+        occurred_before: checked.time("occurred_before", occurred_before),
+        actor: (!actor.is_empty()).then_some(actor),
+        kinds: checked.kinds("kinds", &kinds),
+        handling_unit: (!handling_unit.is_empty()).then_some(handling_unit),
+        to_state: checked.state_filter("to_state", to_state),
+        proposal_id: checked.id_filter("proposal_id", &proposal_id),
+    };
+    checked.finish()?;
+    Ok((
+        filter,
+        PageRequest {
+            page_size,
+            page_token,
+        },
+    ))
+}
+
+pub(super) fn watch_request(
+    request: pb::WatchEventsRequest,
+) -> Result<(u64, EventFilter), AppError> {
+    let pb::WatchEventsRequest {
+        after_position,
+        proposal_id,
+        kinds,
+        handling_unit,
+    } = request;
+    let mut checked = Checked::default();
+    let filter = EventFilter {
+        kinds: checked.kinds("kinds", &kinds),
+        handling_unit: (!handling_unit.is_empty()).then_some(handling_unit),
+        proposal_id: checked.id_filter("proposal_id", &proposal_id),
+        ..EventFilter::default()
+    };
+    checked.finish()?;
+    Ok((after_position, filter))
+}
+
+fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
+    Some(match kind {
+        pb::EventKind::Unspecified => return None,
+        pb::EventKind::ProposalReceived => EventKind::ProposalReceived,
+        pb::EventKind::ProposalAssigned => EventKind::ProposalAssigned,
+        pb::EventKind::ProposalReturned => EventKind::ProposalReturned,
+        pb::EventKind::ReplyDrafted => EventKind::ReplyDrafted,
+        pb::EventKind::DraftRejected => EventKind::DraftRejected,
+        pb::EventKind::ReplySigned => EventKind::ReplySigned,
+        pb::EventKind::ReplyIssued => EventKind::ReplyIssued,
+        pb::EventKind::ReplyCopied => EventKind::ReplyCopied,
+    })
 }
 
 fn state_from_pb(state: pb::ProposalState) -> Option<ProposalState> {
@@ -468,10 +581,11 @@ impl From<Proposal> for pb::Proposal {
     }
 }
 
-impl From<RecordedEvent> for pb::ProposalEvent {
-    fn from(event: RecordedEvent) -> Self {
+impl From<LoggedEvent> for pb::ProposalEvent {
+    fn from(logged: LoggedEvent) -> Self {
         use crate::domain::EventData as E;
         use pb::proposal_event::Data;
+        let LoggedEvent { event, hash } = logged;
         let RecordedEvent {
             schema: _,
             proposal_id,
@@ -533,7 +647,7 @@ impl From<RecordedEvent> for pb::ProposalEvent {
             actor,
             request_id: request_id.unwrap_or_default(),
             from_state: state_to_pb(from_state).into(),
-            hash: String::new(),
+            hash: to_hex(&hash),
             to_state: state_to_pb(Some(to_state)).into(),
             data: Some(data),
         }

@@ -9,9 +9,12 @@ use tokio::sync::Semaphore;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
-use super::convert::{history_request, list_request, read_target};
+use super::convert::{
+    history_request, list_events_request, list_request, read_target, watch_request,
+};
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, Submission, Workflow};
+use crate::store::{StoreError, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
 #[derive(Clone)]
@@ -19,7 +22,12 @@ pub struct ProposalApi {
     workflow: Arc<Workflow>,
     /// Bounds the calls in progress; a call beyond it is refused at once rather than queued.
     in_flight: Arc<Semaphore>,
+    /// Bounds the open WatchEvents streams, which live long and so do not count as in flight.
+    watchers: Arc<Semaphore>,
 }
+
+/// The most WatchEvents streams open at once; more are refused with RESOURCE_EXHAUSTED.
+pub const MAX_WATCHERS: usize = 1024;
 
 impl ProposalApi {
     /// `max_in_flight`: how many calls may be in progress at once; more get RESOURCE_EXHAUSTED.
@@ -27,6 +35,7 @@ impl ProposalApi {
         Self {
             workflow,
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            watchers: Arc::new(Semaphore::new(MAX_WATCHERS)),
         }
     }
 
@@ -243,23 +252,78 @@ impl ProposalService for ProposalApi {
 
     async fn list_events(
         &self,
-        _request: Request<pb::ListEventsRequest>,
+        request: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
-        Err(Status::unimplemented("ListEvents is being built"))
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("ListEvents", &id, async {
+            let (filter, page) = list_events_request(request)?;
+            let page = self.workflow.list_events(&filter, page)?;
+            Ok(pb::ListEventsResponse {
+                events: page.items.into_iter().map(Into::into).collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+            })
+        })
+        .await
     }
 
     async fn watch_events(
         &self,
-        _request: Request<pb::WatchEventsRequest>,
+        request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
-        Err(Status::unimplemented("WatchEvents is being built"))
+        use tokio_stream::StreamExt;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        let watchers = Arc::clone(&self.watchers);
+        self.traced("WatchEvents", &id, async {
+            // Held by the stream: a watcher counts against the bound until its stream ends.
+            let permit = watchers
+                .try_acquire_owned()
+                .map_err(|_| AppError::Overloaded)?;
+            let (after, filter) = watch_request(request)?;
+            let events = self.workflow.watch(after, filter)?;
+            let stream = tokio_stream::wrappers::ReceiverStream::new(events).map(move |event| {
+                let _held = &permit;
+                event
+                    .map(|event| pb::WatchEventsResponse {
+                        event: Some(event.into()),
+                    })
+                    .map_err(Status::from)
+            });
+            Ok(Box::pin(stream) as Self::WatchEventsStream)
+        })
+        .await
     }
 
     async fn verify_history(
         &self,
         _request: Request<pb::VerifyHistoryRequest>,
     ) -> Result<Response<pb::VerifyHistoryResponse>, Status> {
-        Err(Status::unimplemented("VerifyHistory is being built"))
+        let workflow = Arc::clone(&self.workflow);
+        self.traced("VerifyHistory", "", async move {
+            let report = tokio::task::spawn_blocking(move || workflow.verify())
+                .await
+                .map_err(|e| {
+                    AppError::Storage(StoreError::Io(format!("verification task: {e}")))
+                })??;
+            if !report.problems.is_empty() {
+                tracing::warn!(
+                    problems = report.problems.len(),
+                    first = report.problems[0],
+                    "verification found mismatches"
+                );
+            }
+            Ok(pb::VerifyHistoryResponse {
+                ok: report.problems.is_empty(),
+                events_checked: report.events,
+                proposals_checked: report.proposals,
+                first_mismatch: report.first_mismatch().unwrap_or_default().to_owned(),
+                head_position: report.head.0,
+                head_hash: to_hex(&report.head.1),
+                problems: report.problems,
+            })
+        })
+        .await
     }
 
     async fn render_reply(

@@ -101,6 +101,27 @@ impl From<AppError> for Status {
                 );
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
+            AppError::NotIssued { state } => {
+                let mut details = ErrorDetails::with_error_info(
+                    "NOT_ISSUED",
+                    ERROR_DOMAIN,
+                    HashMap::from([("currentState".to_owned(), state.as_str().to_owned())]),
+                );
+                details.add_precondition_failure_violation("STATE", "proposal", message.clone());
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
+            AppError::BeyondLog { requested, last } => Status::with_error_details(
+                Code::OutOfRange,
+                message,
+                ErrorDetails::with_error_info(
+                    "POSITION_BEYOND_LOG",
+                    ERROR_DOMAIN,
+                    HashMap::from([
+                        ("requestedPosition".to_owned(), requested.to_string()),
+                        ("lastPosition".to_owned(), last.to_string()),
+                    ]),
+                ),
+            ),
             AppError::ShuttingDown => Status::unavailable(message),
             AppError::Overloaded => Status::resource_exhausted(message),
             AppError::Storage(e) => {

@@ -99,6 +99,20 @@ pub(super) fn unit(unit: &str, id: ProposalId) -> Vec<u8> {
     key
 }
 
+/// `unit ++ position` → (): the events of proposals a unit was handling, in log order. Shares
+/// [`unit_prefix`] with the unit index.
+pub(super) fn unit_event(unit: &str, position: u64) -> Vec<u8> {
+    let mut key = unit_prefix(unit);
+    key.extend_from_slice(&position.to_be_bytes());
+    key
+}
+
+/// The position at the end of a [`unit_event`] key.
+pub(super) fn trailing_position(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(8)?;
+    event_position(&key[start..])
+}
+
 /// `request_id` → what the request produced.
 pub(super) fn request(request_id: &str) -> Vec<u8> {
     request_id.as_bytes().to_vec()

@@ -3,9 +3,11 @@
 //! atomically and durably. sled is the embedded default ([`SledStore`]); a PostgreSQL backend
 //! would implement the same trait.
 
+mod chain;
 #[cfg(test)]
 mod golden;
 mod keys;
+mod records;
 mod sled_store;
 mod verify;
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
 
+pub use chain::{ChainHash, GENESIS, event_bytes, from_hex, link, to_hex};
 pub use sled_store::{SledOptions, SledStore};
 pub use verify::Verification;
 
@@ -58,6 +61,25 @@ pub struct RequestRecord {
     pub version: u64,
 }
 
+/// A stored event and its link in the hash chain (see [`chain`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub event: RecordedEvent,
+    pub hash: ChainHash,
+}
+
+/// Which part of the log [`Store::events`] reads, each in log order.
+#[derive(Clone, Copy, Debug)]
+pub enum EventScope<'a> {
+    /// Every event.
+    All,
+    /// The events of proposals this unit was handling when they occurred (see
+    /// [`crate::domain::event_unit`]).
+    Unit(&'a str),
+    /// One proposal's events.
+    Proposal(ProposalId),
+}
+
 /// Which proposals to list. Unset filters match everything; set ones must all match.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListQuery {
@@ -88,7 +110,14 @@ pub trait Store: Send + Sync + 'static {
         id: ProposalId,
         after_sequence: u64,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError>;
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
+    /// Up to `limit` events of `scope` at positions after `after_position`, in log order.
+    fn events(
+        &self,
+        scope: EventScope<'_>,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
     /// A page of proposals matching `query`, served from an index where one fits.
     fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
     /// The proposal registered as (committee, session, number), if any.
@@ -107,9 +136,13 @@ pub trait Store: Send + Sync + 'static {
     fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError>;
     /// The global position of the last event stored (0 when there is none).
     fn last_position(&self) -> Result<u64, StoreError>;
-    /// Appends the changes' events and updates the projection and every index, all or nothing,
-    /// and returns only once all of it is durable on disk.
-    fn commit(&self, changes: &[Change]) -> Result<(), StoreError>;
+    /// Appends the changes' events, links them into the hash chain, and updates the projection
+    /// and every index, all or nothing; returns the events' hashes, in order, only once all of
+    /// it is durable on disk. The events' positions must continue the log without a gap.
+    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError>;
     /// Makes everything durable before the process exits.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Recomputes the hash chain, every projection and every index from the events and
+    /// compares them with what is stored. Reads everything: for operators, not the hot path.
+    fn verify(&self) -> Result<Verification, StoreError>;
 }

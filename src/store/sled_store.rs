@@ -12,11 +12,20 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Change, ListPage, ListQuery, RequestRecord, Store, StoreError, keys};
-use crate::domain::{EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId};
+use super::chain::{self, ChainHash, GENESIS};
+use super::records::{self, RegistrationRecord, StatusRecord};
+use super::{
+    Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, Store, StoreError,
+    Verification, keys,
+};
+use crate::domain::{
+    EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, event_unit,
+};
 
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
-const FORMAT_VERSION: u32 = 1;
+/// Format 2: events carry their chain hash; projections are split into status, registration
+/// and reply; the unit-events index.
+const FORMAT_VERSION: u32 = 2;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// How to open the embedded store.
@@ -43,7 +52,10 @@ pub(super) const BY_DOCUMENT: usize = 4;
 pub(super) const BY_STATE: usize = 5;
 pub(super) const BY_UNIT: usize = 6;
 pub(super) const REQUESTS: usize = 7;
-pub(super) const TREE_NAMES: [&str; 8] = [
+pub(super) const REGISTRATIONS: usize = 8;
+pub(super) const REPLIES: usize = 9;
+pub(super) const UNIT_EVENTS: usize = 10;
+pub(super) const TREE_NAMES: [&str; 11] = [
     "events",
     "history",
     "proposals",
@@ -52,6 +64,9 @@ pub(super) const TREE_NAMES: [&str; 8] = [
     "by_state",
     "by_unit",
     "requests",
+    "registrations",
+    "replies",
+    "unit_events",
 ];
 
 /// The sled-backed [`Store`]. Holds an exclusive lock on its data directory while open.
@@ -66,6 +81,10 @@ pub struct SledStore {
     /// and never syncs them; `sync` does, once per new file. Names already synced.
     synced_blobs: std::sync::Mutex<std::collections::HashSet<std::ffi::OsString>>,
     blob_dir: PathBuf,
+    /// The last stored event's position and hash: where the next commit's chain continues.
+    /// Only the single writer commits, so this is never contended; it is advanced only after
+    /// a commit succeeded.
+    head: std::sync::Mutex<(u64, ChainHash)>,
     // Held for the store's lifetime: the OS releases the lock when the file is closed.
     _lock: File,
 }
@@ -111,6 +130,7 @@ impl SledStore {
         let store = Self {
             db,
             trees,
+            head: std::sync::Mutex::new((0, GENESIS)),
             db_file,
             synced_blobs: Default::default(),
             blob_dir: sled_dir(dir).join("blobs"),
@@ -119,6 +139,11 @@ impl SledStore {
         };
         store.check_format(&path)?;
         store.check_watermark(&path)?;
+        if let Some((key, value)) = store.trees[EVENTS].last().map_err(io)? {
+            let logged = decode_logged(&value)?;
+            *store.head.lock().expect("not shared yet") =
+                (keys::event_position(&key).unwrap_or(0), logged.hash);
+        }
         Ok(store)
     }
 
@@ -147,7 +172,7 @@ impl SledStore {
         }
         // The newest event must decode: a cheap check that catches a damaged tail at open.
         if let Some((key, value)) = self.trees[EVENTS].last().map_err(io)? {
-            let event: RecordedEvent = decode(&value, "the newest event")?;
+            let event = decode_logged(&value)?.event;
             if keys::event_position(&key) != Some(event.position) {
                 return Err(StoreError::Corrupt(format!(
                     "the newest event is stored at key {key:?} but says position {}",
@@ -187,10 +212,7 @@ impl SledStore {
     fn sync_blobs(&self) -> Result<(), StoreError> {
         let failed =
             |e: std::io::Error| StoreError::Io(format!("syncing {}: {e}", self.blob_dir.display()));
-        let mut synced = self
-            .synced_blobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut synced = lock(&self.synced_blobs);
         let mut present = std::collections::HashSet::new();
         let mut any_new = false;
         let entries = match fs::read_dir(&self.blob_dir) {
@@ -240,8 +262,15 @@ impl SledStore {
         }
     }
 
-    /// Every write of one change, derived from the proposal before and after it.
-    fn writes_for(change: &Change, writes: &mut Vec<Write>) -> Result<(), StoreError> {
+    /// Every write of one change, derived from the proposal before and after it. `head` is
+    /// the chain's end before the change and is advanced over its events; the events' hashes
+    /// are appended to `hashes`.
+    fn writes_for(
+        change: &Change,
+        head: &mut (u64, ChainHash),
+        writes: &mut Vec<Write>,
+        hashes: &mut Vec<ChainHash>,
+    ) -> Result<(), StoreError> {
         let Change {
             before,
             after,
@@ -249,23 +278,58 @@ impl SledStore {
             request,
         } = change;
         let id = after.id;
+        let mut unit = before.as_ref().and_then(|b| b.handling_unit.clone());
         for event in events {
+            if event.position != head.0 + 1 {
+                return Err(StoreError::Io(format!(
+                    "event position {} does not follow the log's last position {}",
+                    event.position, head.0
+                )));
+            }
+            let bytes = chain::event_bytes(event)?;
+            let hash = chain::link(&head.1, &bytes);
+            *head = (event.position, hash);
+            hashes.push(hash);
+            let mut value = Vec::with_capacity(hash.len() + bytes.len());
+            value.extend_from_slice(&hash);
+            value.extend_from_slice(&bytes);
             writes.push(Write::Insert(
                 EVENTS,
                 keys::event(event.position).to_vec(),
-                encode(event)?,
+                value,
             ));
             writes.push(Write::Insert(
                 HISTORY,
                 keys::history(id, event.sequence).to_vec(),
                 event.position.to_be_bytes().to_vec(),
             ));
+            if let Some(unit) = event_unit(&mut unit, &event.data) {
+                writes.push(Write::Insert(
+                    UNIT_EVENTS,
+                    keys::unit_event(&unit, event.position),
+                    Vec::new(),
+                ));
+            }
         }
+        let key = keys::proposal(id).to_vec();
         writes.push(Write::Insert(
             PROPOSALS,
-            keys::proposal(id).to_vec(),
-            encode(after)?,
+            key.clone(),
+            encode(&records::status(after))?,
         ));
+        if before.is_none() {
+            writes.push(Write::Insert(
+                REGISTRATIONS,
+                key.clone(),
+                encode(&records::registration(after))?,
+            ));
+        }
+        if before.as_ref().and_then(|b| b.reply.as_ref()) != after.reply.as_ref() {
+            match &after.reply {
+                Some(reply) => writes.push(Write::Insert(REPLIES, key, encode(reply)?)),
+                None => writes.push(Write::Remove(REPLIES, key)),
+            }
+        }
         let id_bytes = id.as_bytes().to_vec();
         if before.is_none() {
             writes.push(Write::Insert(
@@ -336,30 +400,54 @@ impl SledStore {
 impl SledStore {
     /// The proposal an index entry points at: index values hold the id for the number index,
     /// the other indexes end their keys with it.
-    fn indexed_proposal(
-        &self,
-        tree: usize,
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<Proposal, StoreError> {
-        let id = if tree == BY_NUMBER {
-            id_value(tree, value)?
+    fn indexed_id(tree: usize, key: &[u8], value: &[u8]) -> Result<ProposalId, StoreError> {
+        if tree == BY_NUMBER {
+            id_value(tree, value)
         } else {
             keys::trailing_id(key).ok_or_else(|| {
                 StoreError::Corrupt(format!("malformed key in {}", TREE_NAMES[tree]))
-            })?
-        };
-        self.proposal(id)?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "{} names proposal {id}, which is not stored",
-                TREE_NAMES[tree]
-            ))
-        })
+            })
+        }
+    }
+
+    fn status(&self, id: ProposalId) -> Result<Option<StatusRecord>, StoreError> {
+        self.get(PROPOSALS, &keys::proposal(id), "a proposal's status")
+    }
+
+    /// The whole proposal whose status is `status`: its registration and reply added.
+    fn complete(&self, id: ProposalId, status: StatusRecord) -> Result<Proposal, StoreError> {
+        let key = keys::proposal(id);
+        let registration: RegistrationRecord = self
+            .get(REGISTRATIONS, &key, "a proposal's registration")?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("proposal {id} has a status but no registration"))
+            })?;
+        let reply = self.get(REPLIES, &key, "a reply")?;
+        Ok(records::assemble(id, status, registration, reply))
+    }
+
+    /// The events at the positions `positions` yields, in that order.
+    fn events_at(
+        &self,
+        positions: impl Iterator<Item = Result<u64, StoreError>>,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let mut events = Vec::new();
+        for position in positions {
+            let position = position?;
+            let bytes = self.trees[EVENTS]
+                .get(keys::event(position))
+                .map_err(io)?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("an index points at missing position {position}"))
+                })?;
+            events.push(decode_logged(&bytes)?);
+        }
+        Ok(events)
     }
 }
 
-/// Whether `proposal` passes every filter of `query`.
-fn matches(query: &ListQuery, proposal: &Proposal) -> bool {
+/// Whether a proposal with `status` passes every filter of `query`.
+fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
     let ListQuery {
         state,
         handling_unit,
@@ -368,12 +456,12 @@ fn matches(query: &ListQuery, proposal: &Proposal) -> bool {
         limit: _,
         after: _,
     } = query;
-    state.is_none_or(|s| s == proposal.state)
+    state.is_none_or(|s| s == status.state)
         && handling_unit
             .as_deref()
-            .is_none_or(|u| proposal.handling_unit.as_deref() == Some(u))
-        && committee.as_deref().is_none_or(|c| c == proposal.committee)
-        && session.as_deref().is_none_or(|s| s == proposal.session)
+            .is_none_or(|u| status.handling_unit.as_deref() == Some(u))
+        && committee.as_deref().is_none_or(|c| c == status.committee)
+        && session.as_deref().is_none_or(|s| s == status.session)
 }
 
 /// The highest event position known to be durable, kept in a small file beside sled's own,
@@ -409,10 +497,7 @@ impl Watermark {
 
     /// Records `position` as durable; unless `now`, skips it if the last record is recent.
     fn record(&self, position: u64, now: bool) -> Result<(), StoreError> {
-        let mut last_written = self
-            .last_written
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut last_written = lock(&self.last_written);
         if !now && last_written.is_some_and(|at| at.elapsed() < Self::INTERVAL) {
             return Ok(());
         }
@@ -470,8 +555,12 @@ pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T,
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-/// Decodes a stored event, refusing one written by a newer schema than this build knows.
-pub(super) fn decode_event(bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+/// Decodes a stored event (its chain hash, then its canonical bytes), refusing one written by
+/// a newer schema than this build knows.
+pub(super) fn decode_logged(value: &[u8]) -> Result<LoggedEvent, StoreError> {
+    let Some((hash, bytes)) = value.split_first_chunk::<32>() else {
+        return Err(StoreError::Corrupt("an event record is too short".into()));
+    };
     let event: RecordedEvent = decode(bytes, "an event")?;
     if event.schema > EVENT_SCHEMA_VERSION {
         return Err(StoreError::Corrupt(format!(
@@ -479,12 +568,22 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
             event.position, event.schema, EVENT_SCHEMA_VERSION
         )));
     }
-    Ok(event)
+    Ok(LoggedEvent { event, hash: *hash })
+}
+
+/// Locks a mutex, recovering from poisoning: the guarded values stay valid if a holder panicked.
+pub(super) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Store for SledStore {
     fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError> {
-        self.get(PROPOSALS, &keys::proposal(id), "a proposal")
+        match self.status(id)? {
+            Some(status) => self.complete(id, status).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn history(
@@ -492,24 +591,56 @@ impl Store for SledStore {
         id: ProposalId,
         after_sequence: u64,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
         let start = keys::history(id, after_sequence.saturating_add(1));
         let end = keys::history(id, u64::MAX);
-        let mut events = Vec::new();
-        for entry in self.trees[HISTORY].range(start..=end).take(limit) {
-            let (_, position) = entry.map_err(io)?;
-            let key: [u8; 8] = position.as_ref().try_into().map_err(|_| {
-                StoreError::Corrupt(format!("history of {id} holds a malformed position"))
-            })?;
-            let bytes = self.trees[EVENTS].get(key).map_err(io)?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "history of {id} points at missing position {}",
-                    u64::from_be_bytes(key)
-                ))
-            })?;
-            events.push(decode_event(&bytes)?);
+        let positions = self.trees[HISTORY]
+            .range(start..=end)
+            .take(limit)
+            .map(|entry| history_position(id, entry));
+        self.events_at(positions)
+    }
+
+    fn events(
+        &self,
+        scope: EventScope<'_>,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let first = after_position.saturating_add(1);
+        match scope {
+            EventScope::All => self.trees[EVENTS]
+                .range(keys::event(first)..)
+                .take(limit)
+                .map(|entry| decode_logged(&entry.map_err(io)?.1))
+                .collect(),
+            EventScope::Unit(unit) => {
+                let prefix = keys::unit_prefix(unit);
+                let positions = self.trees[UNIT_EVENTS]
+                    .range(keys::unit_event(unit, first)..)
+                    .take_while(|entry| {
+                        entry
+                            .as_ref()
+                            .map_or(true, |(key, _)| key.starts_with(&prefix))
+                    })
+                    .take(limit)
+                    .map(|entry| {
+                        let (key, _) = entry.map_err(io)?;
+                        keys::trailing_position(&key).ok_or_else(|| {
+                            StoreError::Corrupt("malformed key in unit_events".into())
+                        })
+                    });
+                self.events_at(positions)
+            }
+            EventScope::Proposal(id) => {
+                let positions = self.trees[HISTORY]
+                    .range(keys::history(id, 1)..=keys::history(id, u64::MAX))
+                    .map(|entry| history_position(id, entry))
+                    .filter(|position| position.as_ref().map_or(true, |p| *p >= first))
+                    .take(limit);
+                self.events_at(positions)
+            }
         }
-        Ok(events)
     }
 
     fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
@@ -525,11 +656,21 @@ impl Store for SledStore {
             if !key.starts_with(&prefix) {
                 break;
             }
-            let proposal = match tree {
-                PROPOSALS => decode(&value, "a proposal")?,
-                _ => self.indexed_proposal(tree, &key, &value)?,
+            let (id, status) = if tree == PROPOSALS {
+                let id = keys::trailing_id(&key)
+                    .ok_or_else(|| StoreError::Corrupt("malformed key in proposals".into()))?;
+                (id, decode(&value, "a proposal's status")?)
+            } else {
+                let id = Self::indexed_id(tree, &key, &value)?;
+                let status = self.status(id)?.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "{} names proposal {id}, which is not stored",
+                        TREE_NAMES[tree]
+                    ))
+                })?;
+                (id, status)
             };
-            if !matches(query, &proposal) {
+            if !matches(query, &status) {
                 continue;
             }
             if page.proposals.len() >= query.limit {
@@ -537,7 +678,7 @@ impl Store for SledStore {
                 page.next = last_key;
                 break;
             }
-            page.proposals.push(proposal);
+            page.proposals.push(self.complete(id, status)?);
             last_key = Some(key.to_vec());
         }
         Ok(page)
@@ -575,10 +716,12 @@ impl Store for SledStore {
         }
     }
 
-    fn commit(&self, changes: &[Change]) -> Result<(), StoreError> {
+    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
+        let mut head = *lock(&self.head);
         let mut writes = Vec::new();
+        let mut hashes = Vec::new();
         for change in changes {
-            Self::writes_for(change, &mut writes)?;
+            Self::writes_for(change, &mut head, &mut writes, &mut hashes)?;
         }
         self.trees
             .as_slice()
@@ -600,22 +743,33 @@ impl Store for SledStore {
                 TransactionError::Abort(()) => StoreError::Io("transaction aborted".into()),
             })?;
         self.sync()?;
-        // Only now is the batch durable; remember how far, at most once a second.
-        let last = changes
-            .iter()
-            .flat_map(|c| c.events.last())
-            .map(|e| e.position)
-            .max();
-        match last {
-            Some(position) => self.watermark.record(position, false),
-            None => Ok(()),
+        // Only now is the batch durable: the chain moves on, and the watermark (at most once a
+        // second) remembers how far.
+        *lock(&self.head) = head;
+        if !hashes.is_empty() {
+            self.watermark.record(head.0, false)?;
         }
+        Ok(hashes)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
         self.sync()?;
         self.watermark.record(self.last_position()?, true)
     }
+
+    fn verify(&self) -> Result<Verification, StoreError> {
+        SledStore::verify(self)
+    }
+}
+
+/// The position a history entry points at.
+fn history_position(
+    id: ProposalId,
+    entry: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<u64, StoreError> {
+    let (_, position) = entry.map_err(io)?;
+    keys::event_position(&position)
+        .ok_or_else(|| StoreError::Corrupt(format!("history of {id} holds a malformed position")))
 }
 
 #[cfg(test)]

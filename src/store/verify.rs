@@ -1,133 +1,382 @@
-//! Offline verification of the embedded store: everything derived from the event log (each
-//! proposal's history index and projection, and every secondary index) is recomputed from the
-//! events alone and compared, entry by entry, with what is stored. Used by crash tests and by
-//! operators after an incident; it reads everything, so it is not for the serving path.
+//! Verification of the embedded store: the hash chain is recomputed over the event log, and
+//! everything derived from the events (each proposal's history index and projection, and every
+//! secondary index) is recomputed from the events alone and compared with what is stored. Memory
+//! stays bounded by one proposal's history, not by the data size; it reads everything, so it is
+//! for operators and tests, not for the serving path.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
+use super::chain::{self, ChainHash, GENESIS};
 use super::keys;
+use super::records::{self, RegistrationRecord, StatusRecord};
 use super::sled_store::{
-    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, HISTORY, PROPOSALS, REQUESTS, SledStore,
-    TREE_NAMES, decode, decode_event, encode, io,
+    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, HISTORY, PROPOSALS, REGISTRATIONS, REPLIES,
+    REQUESTS, SledStore, TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io,
 };
-use super::{RequestRecord, StoreError};
-use crate::domain::{EventData, Proposal, ProposalId, RecordedEvent, apply, transition};
+use super::{LoggedEvent, RequestRecord, StoreError};
+use crate::domain::{
+    EventData, Proposal, ProposalId, RecordedEvent, Reply, event_unit, fold, transition,
+};
 
 /// What a verification found.
 #[derive(Debug, Default)]
 pub struct Verification {
     pub events: u64,
     pub proposals: u64,
-    /// Every disagreement found, in words; empty when the store is consistent.
+    /// The last event's position and chain hash.
+    pub head: (u64, ChainHash),
+    /// Disagreements found, in words, chain breaks first in log order; empty when the store is
+    /// consistent. At most [`MAX_PROBLEMS`].
     pub problems: Vec<String>,
 }
 
-/// The most problems reported per tree, so one systematic fault does not flood the report.
-const MAX_PROBLEMS_PER_TREE: usize = 10;
+impl Verification {
+    /// The first disagreement found, if any.
+    pub fn first_mismatch(&self) -> Option<&str> {
+        self.problems.first().map(String::as_str)
+    }
+
+    fn problem(&mut self, text: String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(text);
+        }
+    }
+}
+
+/// The most problems reported, so one systematic fault does not flood the report.
+pub const MAX_PROBLEMS: usize = 100;
+
+/// How many entries each derived tree must hold, as counted from the events.
+#[derive(Default)]
+struct Counts([u64; TREE_NAMES.len()]);
 
 impl SledStore {
-    /// Recomputes every projection and index from the events and compares them with the store.
+    /// Recomputes the chain, every projection and every index from the events, and compares.
     pub fn verify(&self) -> Result<Verification, StoreError> {
-        let mut report = Verification::default();
-        let mut histories: BTreeMap<ProposalId, Vec<RecordedEvent>> = BTreeMap::new();
+        let mut report = Verification {
+            head: (0, GENESIS),
+            ..Default::default()
+        };
+        self.verify_chain(&mut report)?;
+        let mut counts = Counts::default();
+        let mut requests: HashMap<String, (ProposalId, u64)> = HashMap::new();
+        let mut current: Option<(ProposalId, Vec<u64>)> = None;
+        for entry in self.trees[HISTORY].iter() {
+            let (key, value) = entry.map_err(io)?;
+            let (Some(id), Some(position)) = (history_id(&key), keys::event_position(&value))
+            else {
+                report.problem(format!("history holds a malformed entry {key:?}"));
+                continue;
+            };
+            match &mut current {
+                Some((current_id, positions)) if *current_id == id => positions.push(position),
+                _ => {
+                    if let Some((id, positions)) = current.take() {
+                        self.verify_proposal(
+                            id,
+                            &positions,
+                            &mut counts,
+                            &mut requests,
+                            &mut report,
+                        )?;
+                    }
+                    current = Some((id, vec![position]));
+                }
+            }
+        }
+        if let Some((id, positions)) = current.take() {
+            self.verify_proposal(id, &positions, &mut counts, &mut requests, &mut report)?;
+        }
+        for (request_id, (id, version)) in &requests {
+            let record: Option<RequestRecord> =
+                self.get_record(REQUESTS, &keys::request(request_id), "a request record")?;
+            match record {
+                Some(record) if (record.proposal_id, record.version) == (*id, *version) => {}
+                Some(_) => report.problem(format!(
+                    "requests entry {request_id:?} differs from the fold of the events"
+                )),
+                None => report.problem(format!("requests lacks the entry for {request_id:?}")),
+            }
+        }
+        counts.0[REQUESTS] = requests.len() as u64;
+        counts.0[HISTORY] = report.events;
+        self.verify_counts(&counts, &mut report)?;
+        Ok(report)
+    }
+
+    /// Walks the log in order: positions 1, 2, 3, ... and each hash the link of its
+    /// predecessor's hash and its own bytes.
+    fn verify_chain(&self, report: &mut Verification) -> Result<(), StoreError> {
+        let mut previous = GENESIS;
         for entry in self.trees[EVENTS].iter() {
             let (key, value) = entry.map_err(io)?;
             report.events += 1;
             let position = keys::event_position(&key);
             if position != Some(report.events) {
-                report.problems.push(format!(
+                report.problem(format!(
                     "the log's entry number {} is at position {position:?}: positions must run 1, 2, 3, ... without gaps",
                     report.events
                 ));
             }
-            let event = decode_event(&value)?;
-            if Some(event.position) != position {
-                report.problems.push(format!(
-                    "the event stored at position {position:?} says position {}",
-                    event.position
+            let Some((hash, bytes)) = value.split_first_chunk::<32>() else {
+                report.problem(format!("the event at position {position:?} is too short"));
+                continue;
+            };
+            let computed = chain::link(&previous, bytes);
+            if computed != *hash {
+                report.problem(format!(
+                    "the event at position {} does not match its hash: stored {}, its bytes and predecessor give {}",
+                    position.unwrap_or(0),
+                    chain::to_hex(hash),
+                    chain::to_hex(&computed)
                 ));
             }
-            histories.entry(event.proposal_id).or_default().push(event);
-        }
-        report.proposals = histories.len() as u64;
-
-        let mut expected = Expected::default();
-        for (id, events) in &histories {
-            check_path(*id, events, &mut report.problems);
-            let proposal = events.iter().fold(None, |p, e| Some(apply(p, e)));
-            if let Some(proposal) = proposal {
-                expected.add(&proposal, events)?;
+            // Continue from the stored hash, so one altered event is reported once.
+            previous = *hash;
+            report.head = (position.unwrap_or(0), *hash);
+            match decode_logged(&value) {
+                Ok(LoggedEvent { event, .. }) if Some(event.position) != position => {
+                    report.problem(format!(
+                        "the event stored at position {position:?} says position {}",
+                        event.position
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => report.problem(format!("position {position:?}: {e}")),
             }
         }
-        for (tree, entries) in expected.trees() {
-            self.compare(tree, entries, &mut report.problems)?;
-        }
-        Ok(report)
+        Ok(())
     }
 
-    /// Compares one stored tree with the entries it should hold.
-    fn compare(
+    /// Checks one proposal: its history is a valid path, its projection is the fold of it, and
+    /// every index entry it implies is present.
+    fn verify_proposal(
         &self,
-        tree: usize,
-        mut expected: BTreeMap<Vec<u8>, Vec<u8>>,
-        problems: &mut Vec<String>,
+        id: ProposalId,
+        positions: &[u64],
+        counts: &mut Counts,
+        requests: &mut HashMap<String, (ProposalId, u64)>,
+        report: &mut Verification,
     ) -> Result<(), StoreError> {
-        let name = TREE_NAMES[tree];
-        let mut found = Vec::new();
-        for entry in self.trees[tree].iter() {
-            let (key, value) = entry.map_err(io)?;
-            match expected.remove(key.as_ref()) {
-                None => found.push(format!("{name} holds an entry no event explains: {key:?}")),
-                Some(want) if !same_value(tree, &want, &value)? => found.push(format!(
-                    "{name} entry {key:?} differs from the fold of the events"
+        report.proposals += 1;
+        let mut events = Vec::with_capacity(positions.len());
+        for position in positions {
+            match self.trees[EVENTS].get(keys::event(*position)).map_err(io)? {
+                Some(value) => match decode_logged(&value) {
+                    Ok(logged) if logged.event.proposal_id == id => events.push(logged.event),
+                    Ok(_) => report.problem(format!(
+                        "history of {id} points at position {position}, an event of another proposal"
+                    )),
+                    Err(_) => {} // Reported by the chain walk.
+                },
+                None => report.problem(format!(
+                    "history of {id} points at missing position {position}"
                 )),
-                Some(_) => {}
             }
         }
-        for key in expected.keys() {
-            found.push(format!("{name} lacks the entry for {key:?}"));
+        if events.len() != positions.len() {
+            return Ok(());
         }
-        problems.extend(found.into_iter().take(MAX_PROBLEMS_PER_TREE));
+        check_path(id, &events, report);
+        let Some(proposal) = fold(events.iter()) else {
+            return Ok(());
+        };
+        self.verify_projection(&proposal, report)?;
+        self.verify_indexes(&proposal, &events, counts, report)?;
+        for event in &events {
+            if let Some(request_id) = &event.request_id {
+                requests.insert(request_id.clone(), (id, event.sequence));
+            }
+        }
         Ok(())
+    }
+
+    fn verify_projection(
+        &self,
+        proposal: &Proposal,
+        report: &mut Verification,
+    ) -> Result<(), StoreError> {
+        let id = proposal.id;
+        let key = keys::proposal(id);
+        let status: Option<StatusRecord> = self.get_record(PROPOSALS, &key, "a status")?;
+        let registration: Option<RegistrationRecord> =
+            self.get_record(REGISTRATIONS, &key, "a registration")?;
+        let reply: Option<Reply> = self.get_record(REPLIES, &key, "a reply")?;
+        match (status, registration) {
+            (Some(status), Some(registration)) => {
+                let stored = records::assemble(id, status, registration, reply);
+                if stored != *proposal {
+                    report.problem(format!(
+                        "proposals entry {id} differs from the fold of the events"
+                    ));
+                }
+            }
+            (status, registration) => {
+                if status.is_none() {
+                    report.problem(format!("proposals lacks the entry for {id}"));
+                }
+                if registration.is_none() {
+                    report.problem(format!("registrations lacks the entry for {id}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_indexes(
+        &self,
+        proposal: &Proposal,
+        events: &[RecordedEvent],
+        counts: &mut Counts,
+        report: &mut Verification,
+    ) -> Result<(), StoreError> {
+        let id = proposal.id;
+        let id_bytes = id.as_bytes().to_vec();
+        let mut expected: Vec<(usize, Vec<u8>, Vec<u8>)> = vec![
+            (
+                BY_NUMBER,
+                keys::number(&proposal.committee, &proposal.session, proposal.number),
+                id_bytes.clone(),
+            ),
+            (
+                BY_STATE,
+                keys::state(proposal.state, id).to_vec(),
+                Vec::new(),
+            ),
+        ];
+        counts.0[PROPOSALS] += 1;
+        counts.0[REGISTRATIONS] += 1;
+        counts.0[REPLIES] += u64::from(proposal.reply.is_some());
+        if let Some(unit) = &proposal.handling_unit {
+            expected.push((BY_UNIT, keys::unit(unit, id), Vec::new()));
+        }
+        let mut unit = None;
+        for event in events {
+            if let EventData::ReplyIssued {
+                document_number, ..
+            } = &event.data
+            {
+                expected.push((
+                    BY_DOCUMENT,
+                    keys::document(document_number),
+                    id_bytes.clone(),
+                ));
+            }
+            if let Some(unit) = event_unit(&mut unit, &event.data) {
+                expected.push((
+                    UNIT_EVENTS,
+                    keys::unit_event(&unit, event.position),
+                    Vec::new(),
+                ));
+            }
+        }
+        for (tree, key, value) in expected {
+            counts.0[tree] += 1;
+            match self.trees[tree].get(&key).map_err(io)? {
+                Some(stored) if stored.as_ref() == value.as_slice() => {}
+                Some(_) => report.problem(format!(
+                    "{} entry {key:?} differs from the fold of the events",
+                    TREE_NAMES[tree]
+                )),
+                None => report.problem(format!(
+                    "{} lacks the entry for {key:?} (proposal {id})",
+                    TREE_NAMES[tree]
+                )),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every expected entry was found; a tree holding more than expected holds entries no
+    /// event explains. Those are named where that is cheap: an entry of an id-keyed tree whose
+    /// proposal disagrees with it.
+    fn verify_counts(&self, counts: &Counts, report: &mut Verification) -> Result<(), StoreError> {
+        for tree in (0..TREE_NAMES.len()).filter(|t| *t != EVENTS) {
+            let stored = self.trees[tree].len() as u64;
+            let expected = counts.0[tree];
+            if stored <= expected {
+                continue;
+            }
+            let mut named = 0;
+            if matches!(tree, BY_STATE | BY_UNIT) {
+                for entry in self.trees[tree].iter() {
+                    let (key, _) = entry.map_err(io)?;
+                    let id = keys::trailing_id(&key);
+                    let status = match id {
+                        Some(id) => self.get_record::<StatusRecord>(
+                            PROPOSALS,
+                            &keys::proposal(id),
+                            "a status",
+                        )?,
+                        None => None,
+                    };
+                    let explained = match (id, status) {
+                        (Some(id), Some(status)) if tree == BY_STATE => {
+                            key.as_ref() == keys::state(status.state, id)
+                        }
+                        (Some(id), Some(status)) => status
+                            .handling_unit
+                            .is_some_and(|unit| key.as_ref() == keys::unit(&unit, id)),
+                        _ => false,
+                    };
+                    if !explained {
+                        named += 1;
+                        report.problem(format!(
+                            "{} holds an entry no event explains: {key:?}",
+                            TREE_NAMES[tree]
+                        ));
+                    }
+                }
+            }
+            if named == 0 {
+                report.problem(format!(
+                    "{} holds {} entries no event explains ({stored} stored, {expected} expected)",
+                    TREE_NAMES[tree],
+                    stored - expected
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.trees[tree].get(key).map_err(io)? {
+            Some(bytes) => decode(&bytes, what).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
-/// Whether a stored value equals the expected one: records are compared decoded, so that the
-/// comparison does not depend on how an encoder orders fields.
-fn same_value(tree: usize, want: &[u8], stored: &[u8]) -> Result<bool, StoreError> {
-    Ok(match tree {
-        PROPOSALS => {
-            decode::<Proposal>(want, "a proposal")? == decode::<Proposal>(stored, "a proposal")?
-        }
-        REQUESTS => {
-            let want: RequestRecord = decode(want, "a request record")?;
-            let stored: RequestRecord = decode(stored, "a request record")?;
-            (want.proposal_id, want.version) == (stored.proposal_id, stored.version)
-        }
-        _ => want == stored,
-    })
+/// The proposal id at the start of a history key.
+fn history_id(key: &[u8]) -> Option<ProposalId> {
+    Some(ProposalId::from_bytes(key.get(..16)?.try_into().ok()?))
 }
 
 /// Checks that a proposal's events form a valid path of the state machine: sequences 1..n,
 /// each event starting where the previous ended, each move allowed by the lifecycle table.
-fn check_path(id: ProposalId, events: &[RecordedEvent], problems: &mut Vec<String>) {
+fn check_path(id: ProposalId, events: &[RecordedEvent], report: &mut Verification) {
     let mut state = None;
     for (index, event) in events.iter().enumerate() {
         let sequence = index as u64 + 1;
         if event.sequence != sequence {
-            problems.push(format!(
+            report.problem(format!(
                 "proposal {id}: event {sequence} says sequence {}",
                 event.sequence
             ));
         }
         if event.from_state != state {
-            problems.push(format!(
+            report.problem(format!(
                 "proposal {id}: event {sequence} starts from {:?}, but the proposal was {state:?}",
                 event.from_state
             ));
         }
         if transition(event.data.command_kind(), event.from_state) != Some(event.to_state) {
-            problems.push(format!(
+            report.problem(format!(
                 "proposal {id}: event {sequence} ({:?}) moves {:?} → {:?}, which the lifecycle does not allow",
                 event.data.kind(),
                 event.from_state,
@@ -135,74 +384,6 @@ fn check_path(id: ProposalId, events: &[RecordedEvent], problems: &mut Vec<Strin
             ));
         }
         state = Some(event.to_state);
-    }
-}
-
-/// A tree's entries, key to value.
-type Entries = BTreeMap<Vec<u8>, Vec<u8>>;
-
-/// The derived trees as the events say they must be.
-#[derive(Default)]
-struct Expected {
-    history: BTreeMap<Vec<u8>, Vec<u8>>,
-    proposals: BTreeMap<Vec<u8>, Vec<u8>>,
-    by_number: BTreeMap<Vec<u8>, Vec<u8>>,
-    by_document: BTreeMap<Vec<u8>, Vec<u8>>,
-    by_state: BTreeMap<Vec<u8>, Vec<u8>>,
-    by_unit: BTreeMap<Vec<u8>, Vec<u8>>,
-    requests: BTreeMap<Vec<u8>, Vec<u8>>,
-}
-
-impl Expected {
-    fn add(&mut self, proposal: &Proposal, events: &[RecordedEvent]) -> Result<(), StoreError> {
-        let id = proposal.id;
-        let id_bytes = id.as_bytes().to_vec();
-        for event in events {
-            self.history.insert(
-                keys::history(id, event.sequence).to_vec(),
-                event.position.to_be_bytes().to_vec(),
-            );
-            if let EventData::ReplyIssued {
-                document_number, ..
-            } = &event.data
-            {
-                self.by_document
-                    .insert(keys::document(document_number), id_bytes.clone());
-            }
-            if let Some(request_id) = &event.request_id {
-                let record = RequestRecord {
-                    fingerprint: String::new(),
-                    proposal_id: id,
-                    version: event.sequence,
-                };
-                self.requests
-                    .insert(keys::request(request_id), encode(&record)?);
-            }
-        }
-        self.proposals
-            .insert(keys::proposal(id).to_vec(), encode(proposal)?);
-        self.by_number.insert(
-            keys::number(&proposal.committee, &proposal.session, proposal.number),
-            id_bytes,
-        );
-        self.by_state
-            .insert(keys::state(proposal.state, id).to_vec(), Vec::new());
-        if let Some(unit) = &proposal.handling_unit {
-            self.by_unit.insert(keys::unit(unit, id), Vec::new());
-        }
-        Ok(())
-    }
-
-    fn trees(self) -> [(usize, Entries); 7] {
-        [
-            (HISTORY, self.history),
-            (PROPOSALS, self.proposals),
-            (BY_NUMBER, self.by_number),
-            (BY_DOCUMENT, self.by_document),
-            (BY_STATE, self.by_state),
-            (BY_UNIT, self.by_unit),
-            (REQUESTS, self.requests),
-        ]
     }
 }
 
@@ -292,6 +473,40 @@ mod tests {
     }
 
     #[test]
+    fn tampering_with_a_stored_event_breaks_the_chain_at_that_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = populated(dir.path());
+        let clean = store.verify().unwrap();
+        assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+        // Rewrite event 3's actor, keeping its stored hash: what an editor of the files would do.
+        let value = store.trees[EVENTS].get(keys::event(3)).unwrap().unwrap();
+        let (hash, bytes) = value.split_at(32);
+        let text = std::str::from_utf8(bytes)
+            .unwrap()
+            .replace("tester", "someone");
+        store.trees[EVENTS]
+            .insert(keys::event(3), [hash, text.as_bytes()].concat())
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(report.head, clean.head, "later links are unchanged");
+        let first = report.first_mismatch().expect("the tampering is caught");
+        assert!(
+            first.starts_with("the event at position 3 does not match its hash"),
+            "{first}"
+        );
+        assert_eq!(
+            report
+                .problems
+                .iter()
+                .filter(|p| p.contains("does not match its hash"))
+                .count(),
+            1,
+            "only the altered event breaks the chain: {:?}",
+            report.problems
+        );
+    }
+
+    #[test]
     fn tampering_with_an_index_or_a_projection_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let store = populated(dir.path());
@@ -314,7 +529,10 @@ mod tests {
         let mut stale = issued.clone();
         stale.state = ProposalState::Signed;
         store.trees[PROPOSALS]
-            .insert(keys::proposal(issued.id), encode(&stale).unwrap())
+            .insert(
+                keys::proposal(issued.id),
+                super::super::sled_store::encode(&records::status(&stale)).unwrap(),
+            )
             .unwrap();
         let problems = store.verify().unwrap().problems.join("\n");
         assert!(
