@@ -7,6 +7,7 @@ mod decide;
 mod event;
 mod limits;
 mod model;
+mod render;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{DomainError, apply, decide, fold, transition};
@@ -15,3 +16,4 @@ pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Proposal, ProposalId, ProposalState, Reply, RequestId, ResultCode, Timestamp,
 };
+pub use render::{NotRenderable, RenderedReply, render_reply};
