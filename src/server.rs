@@ -102,9 +102,13 @@ pub async fn serve(
 
     let reporter = health_reporter.clone();
     let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
+    let streams = Arc::clone(&workflow);
     let stopping = async move {
         shutdown.await;
         tracing::info!("shutting down: refusing new calls, finishing those in flight");
+        // Watch streams never finish on their own; end them now (UNAVAILABLE) so that clients
+        // reconnect elsewhere and the shutdown does not wait out its grace period.
+        streams.close_streams();
         reporter.set_not_serving::<Service>().await;
         reporter
             .set_service_status("", tonic_health::ServingStatus::NotServing)

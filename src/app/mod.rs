@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::domain::{Command, Proposal, ProposalId, ProposalState, RequestId};
+use crate::domain::{
+    Command, NotRenderable, Proposal, ProposalId, ProposalState, RenderedReply, RequestId,
+    render_reply,
+};
 use crate::store::{ListQuery, LoggedEvent, Store, Verification};
 
 pub use error::{AppError, Conflict};
@@ -164,6 +167,18 @@ impl Workflow {
         Ok(Page {
             items: events,
             next_page_token,
+        })
+    }
+
+    /// The official document of an ISSUED or COPIED proposal.
+    pub fn render(&self, id: ProposalId) -> Result<RenderedReply, AppError> {
+        let proposal = self.get(id)?;
+        render_reply(&proposal).map_err(|e| match e {
+            NotRenderable::NotIssued { state } => AppError::NotIssued { state },
+            // An issued proposal lacking a printed field: the stored projection is damaged.
+            incomplete @ NotRenderable::Incomplete { .. } => AppError::Storage(
+                crate::store::StoreError::Corrupt(format!("proposal {id}: {incomplete}")),
+            ),
         })
     }
 

@@ -328,8 +328,16 @@ impl ProposalService for ProposalApi {
 
     async fn render_reply(
         &self,
-        _request: Request<pb::RenderReplyRequest>,
+        request: Request<pb::RenderReplyRequest>,
     ) -> Result<Response<pb::RenderReplyResponse>, Status> {
-        Err(Status::unimplemented("RenderReply is being built"))
+        let pb::RenderReplyRequest { proposal_id } = request.into_inner();
+        self.traced("RenderReply", &proposal_id, async {
+            let rendered = self.workflow.render(read_target(&proposal_id)?)?;
+            Ok(pb::RenderReplyResponse {
+                text: rendered.text,
+                document_number: rendered.document_number,
+            })
+        })
+        .await
     }
 }
