@@ -156,6 +156,26 @@ fn format_1_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     }
 }
 
+/// The chain over the golden events, from the genesis hash. If this changes, every stored
+/// chain would fail verification: the hash function or the canonical bytes changed.
+#[test]
+fn the_chain_over_format_1_events_is_pinned() {
+    let mut hash = super::GENESIS;
+    for line in EVENTS_V1.lines() {
+        let event: RecordedEvent = serde_json::from_str(line).unwrap();
+        let bytes = super::event_bytes(&event).unwrap();
+        assert_eq!(
+            bytes,
+            line.as_bytes(),
+            "the canonical bytes are the golden line"
+        );
+        hash = super::link(&hash, &bytes);
+    }
+    assert_eq!(super::to_hex(&hash), PINNED_HEAD);
+}
+
+const PINNED_HEAD: &str = "13afbe5572c05ee9c581f4b5df4d6a8d4c31031d01d475081948060b84454e0f";
+
 #[test]
 #[ignore = "writes the golden file; run only when introducing a new format on purpose"]
 fn write_golden_file() {
