@@ -1,10 +1,9 @@
 //! Test harness: the production server on 127.0.0.1:0 over a temporary data directory, a
-//! generated client, readiness by polling health (no sleeps), and the seed's proposal No. 228.
+//! generated client, and readiness by polling health (no sleeps).
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod process;
-pub mod seed;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
