@@ -5,6 +5,7 @@
 pub mod app;
 pub mod domain;
 pub mod grpc;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod store;

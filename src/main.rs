@@ -30,6 +30,10 @@ struct Args {
     /// Seconds that calls in flight may take to finish after SIGINT/SIGTERM.
     #[arg(long, env = "PROPOSAL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     shutdown_grace_secs: u64,
+    /// Address to serve Prometheus metrics on (`GET /metrics`, plain HTTP); no metrics when
+    /// absent. Port 0 picks a free port, logged at start.
+    #[arg(long, env = "PROPOSAL_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "PROPOSAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -96,6 +100,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let store = tokio::task::spawn_blocking(move || SledStore::open(&data_dir, &options))
         .await?
         .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
+    // Bound and logged before the gRPC listener, whose log line says the server is up.
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!(listen = %listener.local_addr()?, "metrics endpoint listening");
+            Some(listener)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -107,6 +122,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let options = server::ServeOptions {
         max_in_flight: args.max_in_flight as usize,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
+        metrics_listener,
     };
     server::serve(Arc::new(store), listener, options, shutdown).await?;
     Ok(())

@@ -12,14 +12,23 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::app::{AppError, Workflow};
 use crate::grpc::{ProposalApi, pb};
+use crate::metrics;
 use crate::store::Store;
 
 /// The largest request the transport accepts; larger ones are refused before decoding. Sized
 /// for the longest text a request may carry (100,000 characters of up to 4 bytes each, twice).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
+/// Every served service's descriptors: the request metrics take method names from them.
+const SERVED_DESCRIPTOR_SETS: &[&[u8]] = &[
+    pb::FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+];
+
 /// How the server behaves, beyond where it listens and what it stores.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ServeOptions {
     /// Calls of the proposal service in progress at once; more are refused with
     /// RESOURCE_EXHAUSTED at once instead of queueing without bound.
@@ -27,6 +36,9 @@ pub struct ServeOptions {
     /// After the shutdown signal, how long calls in flight and open connections may take to
     /// finish before they are cut off.
     pub shutdown_grace: Duration,
+    /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP); `None`, the default,
+    /// records and serves no metrics. The endpoint closes when the gRPC transport stops.
+    pub metrics_listener: Option<TcpListener>,
 }
 
 impl Default for ServeOptions {
@@ -34,6 +46,7 @@ impl Default for ServeOptions {
         Self {
             max_in_flight: 1024,
             shutdown_grace: Duration::from_secs(10),
+            metrics_listener: None,
         }
     }
 }
@@ -100,6 +113,18 @@ pub async fn serve(
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
+    let (metrics_endpoint, request_metrics) = match options.metrics_listener {
+        Some(listener) => {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let endpoint = metrics::serve_endpoint(listener, async move {
+                let _ = stopped.await;
+            });
+            let layer = metrics::RequestMetricsLayer::new(SERVED_DESCRIPTOR_SETS);
+            (Some((stop, tokio::spawn(endpoint))), layer)
+        }
+        None => (None, metrics::RequestMetricsLayer::disabled()),
+    };
+
     let reporter = health_reporter.clone();
     let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
     let streams = Arc::clone(&workflow);
@@ -118,6 +143,7 @@ pub async fn serve(
     // Without TCP_NODELAY a response written in two parts waits ~40 ms for a delayed ACK.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let transport = tonic::transport::Server::builder()
+        .layer(request_metrics)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -133,6 +159,10 @@ pub async fn serve(
             Ok(())
         }
     };
+    if let Some((stop, endpoint)) = metrics_endpoint {
+        let _ = stop.send(());
+        let _ = endpoint.await;
+    }
 
     // Whatever ended the transport, drain and flush what was already accepted.
     let drained = tokio::task::spawn_blocking(move || workflow.shutdown())

@@ -1,5 +1,5 @@
 //! Test harness: the production server on 127.0.0.1:0 over a temporary data directory, a
-//! generated client, readiness by polling health (no sleeps), and the seed's proposal No. 228.
+//! generated client, and readiness by polling health (no sleeps).
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
@@ -25,6 +25,8 @@ pub type Client = ProposalServiceClient<Channel>;
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
     pub client: Client,
+    /// Where `GET /metrics` is served, if the server was started with a metrics listener.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -65,6 +67,17 @@ impl TestServer {
         server
     }
 
+    /// Starts a server with its metrics endpoint on 127.0.0.1:0, over a fresh temporary data
+    /// directory.
+    pub async fn start_with_metrics() -> Self {
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_with(server::ServeOptions {
+            metrics_listener: Some(metrics),
+            ..server::ServeOptions::default()
+        })
+        .await
+    }
+
     /// Starts a server with `options` over an already open `store` (for instance one wrapped
     /// to inject delays), which keeps its data in `data_dir`.
     pub async fn start_over(
@@ -74,6 +87,10 @@ impl TestServer {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics_addr = options
+            .metrics_listener
+            .as_ref()
+            .map(|metrics| metrics.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server::serve(store, listener, options, async {
@@ -91,6 +108,7 @@ impl TestServer {
         Self {
             addr,
             client: ProposalServiceClient::new(channel),
+            metrics_addr,
             data_dir: data_dir.to_path_buf(),
             _temp: None,
             stop: Some(stop),
