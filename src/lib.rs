@@ -3,6 +3,7 @@
 //! gRPC. See `ARCHITECTURE.md` for the map.
 
 pub mod app;
+pub mod auth;
 pub mod domain;
 pub mod grpc;
 pub mod metrics;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use proposal_service::auth::Authenticator;
 use proposal_service::server;
 use proposal_service::store::{SledOptions, SledStore};
 use tracing_subscriber::EnvFilter;
@@ -34,6 +35,15 @@ struct Args {
     /// absent. Port 0 picks a free port, logged at start.
     #[arg(long, env = "PROPOSAL_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Principals file (JSON): who may call, with which role and unit, by token hash or
+    /// client-certificate name. Re-read on SIGHUP and every 30 s. Without it, every caller is
+    /// the local admin and only a loopback address is allowed.
+    #[arg(long, env = "PROPOSAL_PRINCIPALS")]
+    principals: Option<PathBuf>,
+    /// Serve plaintext on a non-loopback address (behind a TLS-terminating proxy or on a
+    /// trusted network).
+    #[arg(long, env = "PROPOSAL_INSECURE")]
+    insecure: bool,
     /// Log format.
     #[arg(long, env = "PROPOSAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -91,8 +101,56 @@ fn main() -> ExitCode {
     }
 }
 
+/// How often the principals file is re-read besides SIGHUP.
+const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Re-reads the principals file on SIGHUP and every [`RELOAD_INTERVAL`]; a file that fails to
+/// load leaves the principals in force and is logged.
+fn reload_principals(authenticator: Arc<Authenticator>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(RELOAD_INTERVAL);
+        timer.tick().await;
+        loop {
+            let trigger = tokio::select! {
+                _ = hangup.recv() => "SIGHUP",
+                _ = timer.tick() => "timer",
+            };
+            match authenticator.reload() {
+                Ok(count) if trigger == "SIGHUP" => {
+                    tracing::info!(principals = count, "principals file reloaded")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "principals file not reloaded; the previous principals stay in force")
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("installing signal handlers")?;
+    let authenticator = match &args.principals {
+        Some(path) => {
+            let authenticator = Authenticator::from_file(path)?;
+            tracing::info!(
+                principals = authenticator.principal_count(),
+                file = %path.display(),
+                "callers authenticate against the principals file"
+            );
+            Arc::new(authenticator)
+        }
+        None => {
+            tracing::warn!(
+                "no principals file: every caller is the local admin, and only a loopback address may be used (development mode)"
+            );
+            Arc::new(Authenticator::local())
+        }
+    };
+    reload_principals(Arc::clone(&authenticator)).context("installing the SIGHUP handler")?;
     let options = SledOptions {
         cache_capacity: args.cache_mb * 1024 * 1024,
     };
@@ -123,6 +181,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_in_flight: args.max_in_flight as usize,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
         metrics_listener,
+        authenticator,
+        insecure: args.insecure,
     };
     server::serve(Arc::new(store), listener, options, shutdown).await?;
     Ok(())

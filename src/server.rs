@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
 use crate::app::{AppError, Workflow};
+use crate::auth::Authenticator;
 use crate::grpc::{ProposalApi, pb};
 use crate::metrics;
 use crate::store::Store;
@@ -39,6 +40,12 @@ pub struct ServeOptions {
     /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP); `None`, the default,
     /// records and serves no metrics. The endpoint closes when the gRPC transport stops.
     pub metrics_listener: Option<TcpListener>,
+    /// Who callers are. Without a principals file ([`Authenticator::local`], the default) every
+    /// caller is the local admin, which is allowed on a loopback address only.
+    pub authenticator: Arc<Authenticator>,
+    /// Serve plaintext on a non-loopback address (for a trusted network or a TLS-terminating
+    /// proxy). Without it such an address needs TLS.
+    pub insecure: bool,
 }
 
 impl Default for ServeOptions {
@@ -47,6 +54,8 @@ impl Default for ServeOptions {
             max_in_flight: 1024,
             shutdown_grace: Duration::from_secs(10),
             metrics_listener: None,
+            authenticator: Arc::new(Authenticator::local()),
+            insecure: false,
         }
     }
 }
@@ -60,6 +69,62 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("building the reflection service failed: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("refusing to start: {0}")]
+    Refused(String),
+}
+
+/// The transport rules: without a principals file only loopback; plaintext on another address
+/// only when the operator says `--insecure`.
+fn check_exposure(listener: &TcpListener, options: &ServeOptions) -> Result<(), ServeError> {
+    let address = listener
+        .local_addr()
+        .map_err(|e| ServeError::Refused(format!("reading the listen address: {e}")))?;
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    if options.authenticator.is_local() {
+        return Err(ServeError::Refused(format!(
+            "{address} is not a loopback address, and without a principals file \
+             (--principals) every caller would be an administrator; listen on 127.0.0.1 \
+             for local development or give a principals file"
+        )));
+    }
+    if !options.insecure {
+        return Err(ServeError::Refused(format!(
+            "{address} is not a loopback address and TLS is not configured: \
+             give --tls-cert and --tls-key, or --insecure to serve plaintext anyway"
+        )));
+    }
+    Ok(())
+}
+
+/// Authenticates every call of the proposal service and hands the principal to it in the
+/// request's extensions; a call without valid credentials ends here with UNAUTHENTICATED.
+fn authenticate(
+    authenticator: Arc<Authenticator>,
+) -> impl Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    move |mut request: tonic::Request<()>| {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .map(|value| value.as_bytes().to_vec());
+        let certificate = peer_certificate_name(&request);
+        match authenticator.authenticate(header.as_deref(), certificate.as_deref()) {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+                Ok(request)
+            }
+            Err(reason) => {
+                tracing::info!(%reason, "unauthenticated call refused");
+                Err(AppError::Unauthenticated(reason.to_string()).into())
+            }
+        }
+    }
+}
+
+/// The verified client certificate's subject common name, under mutual TLS.
+fn peer_certificate_name(_request: &tonic::Request<()>) -> Option<String> {
+    None
 }
 
 /// Completes `grace` after the shutdown signal.
@@ -79,6 +144,17 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    check_exposure(&listener, &options)?;
+    if options.authenticator.is_local() {
+        tracing::warn!(
+            "no principals file: every caller is the local admin (loopback only; for development)"
+        );
+    } else {
+        tracing::info!(
+            principals = options.authenticator.principal_count(),
+            "callers authenticate with bearer tokens or client certificates"
+        );
+    }
     let workflow = Arc::new(Workflow::start(store)?);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     type Service = pb::proposal_service_server::ProposalServiceServer<ProposalApi>;
@@ -107,11 +183,14 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let proposals = Service::new(ProposalApi::new(
-        Arc::clone(&workflow),
-        options.max_in_flight,
-    ))
-    .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let proposals = tonic::service::interceptor::InterceptedService::new(
+        Service::new(ProposalApi::new(
+            Arc::clone(&workflow),
+            options.max_in_flight,
+        ))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        authenticate(Arc::clone(&options.authenticator)),
+    );
 
     let (metrics_endpoint, request_metrics) = match options.metrics_listener {
         Some(listener) => {

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use common::Client;
 use common::process::{ServerProcess, temp_data_dir};
-use proposal_service::domain::{EventKind, ProposalId, ProposalState, RecordedEvent, RequestId};
+use proposal_service::domain::{EventKind, ProposalId, ProposalState, RecordedEvent};
 use proposal_service::pb;
-use proposal_service::store::{SledOptions, SledStore, Store};
+use proposal_service::store::{SledOptions, SledStore, Store, request_key};
 use tokio::sync::watch;
 use tonic::{Code, Status};
 
@@ -107,6 +107,16 @@ enum Step {
 }
 
 impl Step {
+    /// Who performs the step (each role its own actor, as in a real office).
+    fn actor(&self) -> &'static str {
+        match self {
+            Step::Receive { .. } | Step::Assign { .. } => REGISTRAR,
+            Step::Return | Step::Draft { .. } => CLERK,
+            Step::RejectDraft | Step::Sign => LEADER,
+            Step::Issue { .. } | Step::Copy => OFFICE,
+        }
+    }
+
     /// The event the step records.
     fn kind(&self) -> EventKind {
         match self {
@@ -637,7 +647,11 @@ fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<String>> 
                 }
             }
         }
-        match store.request(&RequestId::new(ack.request_id.clone())) {
+        // Idempotency records are kept per actor: the one recorded on the acknowledged event.
+        let actor = events
+            .get(ack.version as usize - 1)
+            .map_or("", |event| event.actor.as_str());
+        match store.request(&request_key(actor, &ack.request_id)) {
             Ok(Some(record))
                 if (record.proposal_id, record.version) == (ack.proposal, ack.version) => {}
             other => problems.push(format!(
@@ -664,7 +678,7 @@ fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<String>> 
             continue;
         };
         let record = store
-            .request(&RequestId::new(call.request_id.clone()))
+            .request(&request_key(call.step.actor(), &call.request_id))
             .map_err(|e| vec![format!("reading request {}: {e}", call.request_id)])?;
         let Some(record) = record else {
             call.found_applied = Some(false);

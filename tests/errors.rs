@@ -283,7 +283,10 @@ impl Call {
     }
 
     fn with_actor(mut self, actor: &str) -> Self {
-        on_existing!(&mut self, r => r.actor = actor.into());
+        match &mut self {
+            Call::Receive(r) => r.actor = actor.into(),
+            call => on_existing!(call, r => r.actor = actor.into()),
+        }
         self
     }
 }
@@ -831,11 +834,13 @@ async fn a_request_id_reused_for_a_different_request_is_refused() {
             "another signer",
             Call::Sign(edited(sign(&p), |r| r.signer = "王五".into())),
         ),
-        ("another actor", original.clone().with_actor("另一位办理员")),
         ("an expected version", original.clone().expecting(p.version)),
         ("another proposal", Call::command(Kind::Sign, &other)),
         ("another command", Call::command(Kind::RejectDraft, &other)),
-        ("a receive", Call::Receive(receive(next_number()))),
+        (
+            "a receive",
+            Call::Receive(receive(next_number())).with_actor(ACTOR),
+        ),
     ];
     let unchanged = listing(client).await;
     for (what, call) in different {
@@ -844,6 +849,18 @@ async fn a_request_id_reused_for_a_different_request_is_refused() {
         assert_eq!(violated_fields(&status), ["request_id"], "{what}");
         assert_eq!(listing(client).await, unchanged, "{what} changed something");
     }
+    assert_eq!(ok(client, original.clone()).await, signed);
+    // Keys are scoped by actor: another actor's identical key is its own request, decided on
+    // its own (here it signs the other proposal), and leaves the first actor's record alone.
+    let theirs = ok(
+        client,
+        Call::command(Kind::Sign, &other)
+            .with_actor("另一位办理员")
+            .with_request_id(key),
+    )
+    .await;
+    assert_eq!(theirs.id, other.id);
+    assert_eq!(theirs.state, pb::ProposalState::Signed as i32);
     assert_eq!(ok(client, original).await, signed);
 }
 

@@ -178,7 +178,7 @@ struct Model {
     /// Slot `i` is the proposal numbered `i + 1` in the case's committee.
     slots: Vec<Option<Slot>>,
     documents: HashSet<String>,
-    requests: HashMap<String, RequestRecord>,
+    requests: HashMap<(String, String), RequestRecord>,
     /// Slots in the order they were received.
     received_order: Vec<usize>,
 }
@@ -241,8 +241,10 @@ impl Model {
         }
         let request_id = sent.request_id().to_owned();
         let content = sent.without_request_id();
+        // The service keeps idempotency keys per actor.
+        let key = (sent.actor().to_owned(), request_id.clone());
         if !request_id.is_empty()
-            && let Some(record) = self.requests.get(&request_id)
+            && let Some(record) = self.requests.get(&key)
         {
             if record.content == content {
                 return Expect::Ok {
@@ -345,7 +347,7 @@ impl Model {
         }
         if !request_id.is_empty() {
             self.requests.insert(
-                request_id,
+                key,
                 RequestRecord {
                     content,
                     slot,

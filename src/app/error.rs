@@ -44,6 +44,10 @@ pub enum AppError {
         "position {requested} is beyond the end of the event log (the last durable position is {last})"
     )]
     BeyondLog { requested: u64, last: u64 },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
     #[error("the service is shutting down")]
     ShuttingDown,
     #[error("too many calls in progress; retry with backoff")]

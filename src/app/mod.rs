@@ -31,6 +31,9 @@ pub struct Submission {
     pub expected_version: Option<u64>,
     pub request_id: Option<RequestId>,
     pub actor: String,
+    /// When set, the command applies only to a proposal this unit is handling at the moment it
+    /// is decided (the remit of a unit-bound caller); otherwise PERMISSION_DENIED.
+    pub unit_scope: Option<String>,
 }
 
 /// Filters for [`Workflow::list`]; unset ones match everything.

@@ -18,7 +18,9 @@ use crate::domain::{
     Command, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp,
     apply, decide, event_unit, fold, transition,
 };
-use crate::store::{Change, EventScope, LoggedEvent, RequestRecord, Store, StoreError};
+use crate::store::{
+    Change, EventScope, LoggedEvent, RequestRecord, Store, StoreError, request_key,
+};
 
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
 const QUEUE_CAPACITY: usize = 4096;
@@ -221,10 +223,15 @@ impl Writer {
             expected_version,
             request_id,
             actor,
+            unit_scope,
         } = submission;
         let fingerprint = fingerprint(submission);
-        if let Some(request_id) = request_id
-            && let Some(replayed) = self.replay(request_id, &fingerprint, overlay)?
+        // Idempotency keys are scoped by the actor: one caller's keys never meet another's.
+        let request_key = request_id
+            .as_ref()
+            .map(|r| (r, request_key(actor, r.as_str())));
+        if let Some((request_id, key)) = &request_key
+            && let Some(replayed) = self.replay(request_id, key, &fingerprint, overlay)?
         {
             return Ok(replayed);
         }
@@ -233,6 +240,15 @@ impl Writer {
             Some(id) => Some(self.current(*id, overlay)?.ok_or(AppError::NotFound(*id))?),
             None => None,
         };
+        if let Some(unit) = unit_scope {
+            let handling = before.as_ref().and_then(|p| p.handling_unit.as_deref());
+            if handling != Some(unit.as_str()) {
+                return Err(AppError::PermissionDenied(format!(
+                    "{actor} acts for {unit}, which is not handling this proposal{}",
+                    handling.map_or(String::new(), |h| format!(" ({h} is)"))
+                )));
+            }
+        }
         if let (Some(expected), Some(current)) = (expected_version, &before)
             && *expected != current.version
         {
@@ -281,7 +297,7 @@ impl Writer {
         {
             overlay.documents.insert(document_number.clone(), id);
         }
-        let request = request_id.as_ref().map(|request_id| {
+        let request = request_key.map(|(_, key)| {
             let record = RequestRecord {
                 fingerprint: fingerprint.clone(),
                 proposal_id: id,
@@ -289,8 +305,8 @@ impl Writer {
             };
             overlay
                 .requests
-                .insert(request_id.clone(), (record.clone(), after.clone()));
-            (request_id.clone(), record)
+                .insert(key.clone(), (record.clone(), after.clone()));
+            (key, record)
         });
         overlay.proposals.insert(id, after.clone());
         changes.push(Change {
@@ -306,12 +322,13 @@ impl Writer {
     fn replay(
         &self,
         request_id: &RequestId,
+        key: &RequestId,
         fingerprint: &str,
         overlay: &Overlay,
     ) -> Result<Option<Proposal>, AppError> {
-        let (record, snapshot) = match overlay.requests.get(request_id) {
+        let (record, snapshot) = match overlay.requests.get(key) {
             Some((record, snapshot)) => (record.clone(), Some(snapshot.clone())),
-            None => match self.store.request(request_id)? {
+            None => match self.store.request(key)? {
                 Some(record) => (record, None),
                 None => return Ok(None),
             },
@@ -408,6 +425,7 @@ fn fingerprint(submission: &Submission) -> String {
         expected_version,
         request_id: _,
         actor,
+        unit_scope: _,
     } = submission;
     let content = serde_json::to_vec(&(proposal_id, command, expected_version, actor))
         .expect("commands always serialize");

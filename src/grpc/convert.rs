@@ -156,6 +156,7 @@ impl Checked {
             expected_version,
             request_id: (!request_id.is_empty()).then(|| RequestId::new(request_id)),
             actor,
+            unit_scope: None,
         })
     }
 

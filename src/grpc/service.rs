@@ -1,5 +1,6 @@
-//! The gRPC service: each method converts its request, calls the workflow, converts back, inside
-//! one tracing span that records the method, the proposal and the outcome.
+//! The gRPC service: each method checks the caller's remit, converts its request, calls the
+//! workflow and converts back, inside one tracing span that records the method, the caller, the
+//! proposal and the outcome.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use super::convert::{
     history_request, list_events_request, list_request, read_target, watch_request,
 };
 use super::pb::{self, proposal_service_server::ProposalService};
-use crate::app::{AppError, Submission, Workflow};
+use crate::app::{AppError, EventFilter, Submission, Workflow};
+use crate::auth::{Action, Grant, Principal, grant};
+use crate::domain::ProposalId;
 use crate::store::{StoreError, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
@@ -39,15 +42,120 @@ impl ProposalApi {
         }
     }
 
-    /// Converts and executes one mutating request, returning the proposal after it.
-    async fn execute<R>(&self, request: R) -> Result<pb::Proposal, AppError>
+    /// Checks the caller's remit, settles the recorded actor, converts and executes one
+    /// mutating request, and returns the proposal after it.
+    async fn execute<R>(
+        &self,
+        principal: &Principal,
+        action: Action,
+        mut request: R,
+    ) -> Result<pb::Proposal, AppError>
     where
-        R: TryInto<Submission, Error = AppError>,
+        R: TryInto<Submission, Error = AppError> + Acting,
     {
-        let submission = request.try_into()?;
+        let grant = allowed(principal, action)?;
+        settle_actor(principal, request.actor())?;
+        let mut submission: Submission = request.try_into()?;
+        if let Grant::OwnUnit(unit) = grant {
+            submission.unit_scope = Some(unit);
+        }
         Ok(self.workflow.execute(submission).await?.into())
     }
+
+    /// Reads a proposal the caller may see: a unit-bound caller only its unit's proposals.
+    fn readable(
+        &self,
+        principal: &Principal,
+        id: ProposalId,
+    ) -> Result<crate::domain::Proposal, AppError> {
+        let proposal = self.workflow.get(id)?;
+        if let Grant::OwnUnit(unit) = allowed(principal, Action::ReadProposals)?
+            && proposal.handling_unit.as_deref() != Some(unit.as_str())
+        {
+            return Err(AppError::PermissionDenied(format!(
+                "{} reads only the proposals {unit} is handling",
+                principal.name
+            )));
+        }
+        Ok(proposal)
+    }
 }
+
+/// The caller's grant for `action`, or PERMISSION_DENIED.
+fn allowed(principal: &Principal, action: Action) -> Result<Grant, AppError> {
+    grant(principal, action).map_err(|denied| AppError::PermissionDenied(denied.to_string()))
+}
+
+/// A unit-bound caller's filter: its own unit, whatever it asked for (asking for another unit is
+/// denied rather than silently narrowed).
+fn narrow(principal: &Principal, grant: Grant, unit: &mut Option<String>) -> Result<(), AppError> {
+    if let Grant::OwnUnit(own) = grant {
+        match unit {
+            Some(asked) if *asked != own => {
+                return Err(AppError::PermissionDenied(format!(
+                    "{} reads only what {own} is handling, not {asked}",
+                    principal.name
+                )));
+            }
+            _ => *unit = Some(own),
+        }
+    }
+    Ok(())
+}
+
+/// The event log names who really acted: an authenticated caller's requests may leave `actor`
+/// empty or give its own name, and are recorded under its name. Only the local development
+/// principal (no principals file) records the actor its requests name.
+fn settle_actor(principal: &Principal, actor: &mut String) -> Result<(), AppError> {
+    if principal.names_actors {
+        return Ok(());
+    }
+    if actor.is_empty() {
+        actor.clone_from(&principal.name);
+    }
+    if *actor != principal.name {
+        return Err(AppError::PermissionDenied(format!(
+            "{} may not act as {actor:?}: leave actor empty or give your own name",
+            principal.name
+        )));
+    }
+    Ok(())
+}
+
+/// The authenticated caller, put in the request by the server's authentication interceptor.
+fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| Status::from(AppError::Unauthenticated("no authenticated caller".into())))
+}
+
+/// A mutating request: it names the actor to record.
+trait Acting {
+    fn actor(&mut self) -> &mut String;
+}
+
+macro_rules! acting {
+    ($($request:ty),* $(,)?) => {
+        $(impl Acting for $request {
+            fn actor(&mut self) -> &mut String {
+                &mut self.actor
+            }
+        })*
+    };
+}
+
+acting!(
+    pb::ReceiveProposalRequest,
+    pb::AssignProposalRequest,
+    pb::ReturnProposalRequest,
+    pb::DraftReplyRequest,
+    pb::RejectDraftRequest,
+    pb::SignReplyRequest,
+    pb::IssueReplyRequest,
+    pb::CopyReplyRequest,
+);
 
 impl ProposalApi {
     /// Runs one RPC inside its span, within the in-flight bound, and logs how it ended:
@@ -55,10 +163,17 @@ impl ProposalApi {
     async fn traced<T>(
         &self,
         method: &'static str,
+        principal: &Principal,
         proposal_id: &str,
         work: impl Future<Output = Result<T, AppError>>,
     ) -> Result<Response<T>, Status> {
-        let span = tracing::info_span!("rpc", method, proposal_id, code = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "rpc",
+            method,
+            principal = principal.name.as_str(),
+            proposal_id,
+            code = tracing::field::Empty
+        );
         let permit = self.in_flight.clone().try_acquire_owned();
         traced(span, async move {
             let _permit = permit.map_err(|_| AppError::Overloaded)?;
@@ -97,9 +212,10 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::ReceiveProposalRequest>,
     ) -> Result<Response<pb::ReceiveProposalResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
-        self.traced("ReceiveProposal", "", async {
-            let proposal = self.execute(request).await?;
+        self.traced("ReceiveProposal", &principal, "", async {
+            let proposal = self.execute(&principal, Action::Receive, request).await?;
             tracing::Span::current().record("proposal_id", proposal.id.as_str());
             Ok(pb::ReceiveProposalResponse {
                 proposal: Some(proposal),
@@ -112,10 +228,11 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::AssignProposalRequest>,
     ) -> Result<Response<pb::AssignProposalResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("AssignProposal", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("AssignProposal", &principal, &id, async {
+            let proposal = Some(self.execute(&principal, Action::Assign, request).await?);
             Ok(pb::AssignProposalResponse { proposal })
         })
         .await
@@ -125,10 +242,11 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::ReturnProposalRequest>,
     ) -> Result<Response<pb::ReturnProposalResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("ReturnProposal", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("ReturnProposal", &principal, &id, async {
+            let proposal = Some(self.execute(&principal, Action::Return, request).await?);
             Ok(pb::ReturnProposalResponse { proposal })
         })
         .await
@@ -138,10 +256,11 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::DraftReplyRequest>,
     ) -> Result<Response<pb::DraftReplyResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("DraftReply", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("DraftReply", &principal, &id, async {
+            let proposal = Some(self.execute(&principal, Action::Draft, request).await?);
             Ok(pb::DraftReplyResponse { proposal })
         })
         .await
@@ -151,10 +270,14 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::RejectDraftRequest>,
     ) -> Result<Response<pb::RejectDraftResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("RejectDraft", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("RejectDraft", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::RejectDraft, request)
+                    .await?,
+            );
             Ok(pb::RejectDraftResponse { proposal })
         })
         .await
@@ -164,10 +287,11 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::SignReplyRequest>,
     ) -> Result<Response<pb::SignReplyResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("SignReply", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("SignReply", &principal, &id, async {
+            let proposal = Some(self.execute(&principal, Action::Sign, request).await?);
             Ok(pb::SignReplyResponse { proposal })
         })
         .await
@@ -177,10 +301,11 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::IssueReplyRequest>,
     ) -> Result<Response<pb::IssueReplyResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("IssueReply", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("IssueReply", &principal, &id, async {
+            let proposal = Some(self.execute(&principal, Action::Issue, request).await?);
             Ok(pb::IssueReplyResponse { proposal })
         })
         .await
@@ -190,10 +315,11 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::CopyReplyRequest>,
     ) -> Result<Response<pb::CopyReplyResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("CopyReply", &id, async {
-            let proposal = Some(self.execute(request).await?);
+        self.traced("CopyReply", &principal, &id, async {
+            let proposal = Some(self.execute(&principal, Action::Copy, request).await?);
             Ok(pb::CopyReplyResponse { proposal })
         })
         .await
@@ -203,9 +329,10 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::GetProposalRequest>,
     ) -> Result<Response<pb::GetProposalResponse>, Status> {
+        let principal = caller(&request)?;
         let pb::GetProposalRequest { proposal_id } = request.into_inner();
-        self.traced("GetProposal", &proposal_id, async {
-            let proposal = self.workflow.get(read_target(&proposal_id)?)?;
+        self.traced("GetProposal", &principal, &proposal_id, async {
+            let proposal = self.readable(&principal, read_target(&proposal_id)?)?;
             Ok(pb::GetProposalResponse {
                 proposal: Some(proposal.into()),
             })
@@ -217,9 +344,12 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::ListProposalsRequest>,
     ) -> Result<Response<pb::ListProposalsResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
-        self.traced("ListProposals", "", async {
-            let (filter, page) = list_request(request)?;
+        self.traced("ListProposals", &principal, "", async {
+            let grant = allowed(&principal, Action::ReadProposals)?;
+            let (mut filter, page) = list_request(request)?;
+            narrow(&principal, grant, &mut filter.handling_unit)?;
             let page = self.workflow.list(filter, page)?;
             Ok(pb::ListProposalsResponse {
                 proposals: page.items.into_iter().map(Into::into).collect(),
@@ -233,10 +363,12 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::GetProposalHistoryRequest>,
     ) -> Result<Response<pb::GetProposalHistoryResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("GetProposalHistory", &id, async {
+        self.traced("GetProposalHistory", &principal, &id, async {
             let (id, page) = history_request(request)?;
+            self.readable(&principal, id)?;
             let page = self.workflow.history(id, page)?;
             Ok(pb::GetProposalHistoryResponse {
                 events: page.items.into_iter().map(Into::into).collect(),
@@ -254,10 +386,13 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
-        self.traced("ListEvents", &id, async {
-            let (filter, page) = list_events_request(request)?;
+        self.traced("ListEvents", &principal, &id, async {
+            let grant = allowed(&principal, Action::ReadEvents)?;
+            let (mut filter, page) = list_events_request(request)?;
+            narrow_events(&principal, grant, &mut filter)?;
             let page = self.workflow.list_events(&filter, page)?;
             Ok(pb::ListEventsResponse {
                 events: page.items.into_iter().map(Into::into).collect(),
@@ -272,15 +407,18 @@ impl ProposalService for ProposalApi {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         use tokio_stream::StreamExt;
+        let principal = caller(&request)?;
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         let watchers = Arc::clone(&self.watchers);
-        self.traced("WatchEvents", &id, async {
+        self.traced("WatchEvents", &principal, &id, async {
+            let grant = allowed(&principal, Action::ReadEvents)?;
             // Held by the stream: a watcher counts against the bound until its stream ends.
             let permit = watchers
                 .try_acquire_owned()
                 .map_err(|_| AppError::Overloaded)?;
-            let (after, filter) = watch_request(request)?;
+            let (after, mut filter) = watch_request(request)?;
+            narrow_events(&principal, grant, &mut filter)?;
             let events = self.workflow.watch(after, filter)?;
             let stream = tokio_stream::wrappers::ReceiverStream::new(events).map(move |event| {
                 let _held = &permit;
@@ -297,19 +435,22 @@ impl ProposalService for ProposalApi {
 
     async fn verify_history(
         &self,
-        _request: Request<pb::VerifyHistoryRequest>,
+        request: Request<pb::VerifyHistoryRequest>,
     ) -> Result<Response<pb::VerifyHistoryResponse>, Status> {
+        let principal = caller(&request)?;
+        let pb::VerifyHistoryRequest {} = request.into_inner();
         let workflow = Arc::clone(&self.workflow);
-        self.traced("VerifyHistory", "", async move {
+        self.traced("VerifyHistory", &principal, "", async {
+            allowed(&principal, Action::Verify)?;
             let report = tokio::task::spawn_blocking(move || workflow.verify())
                 .await
                 .map_err(|e| {
                     AppError::Storage(StoreError::Io(format!("verification task: {e}")))
                 })??;
-            if !report.problems.is_empty() {
+            if let Some(first) = report.first_mismatch() {
                 tracing::warn!(
                     problems = report.problems.len(),
-                    first = report.problems[0],
+                    first,
                     "verification found mismatches"
                 );
             }
@@ -330,9 +471,12 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::RenderReplyRequest>,
     ) -> Result<Response<pb::RenderReplyResponse>, Status> {
+        let principal = caller(&request)?;
         let pb::RenderReplyRequest { proposal_id } = request.into_inner();
-        self.traced("RenderReply", &proposal_id, async {
-            let rendered = self.workflow.render(read_target(&proposal_id)?)?;
+        self.traced("RenderReply", &principal, &proposal_id, async {
+            let id = read_target(&proposal_id)?;
+            self.readable(&principal, id)?;
+            let rendered = self.workflow.render(id)?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,
@@ -340,4 +484,13 @@ impl ProposalService for ProposalApi {
         })
         .await
     }
+}
+
+/// Event reads of a unit-bound caller: only the events of proposals its unit was handling.
+fn narrow_events(
+    principal: &Principal,
+    grant: Grant,
+    filter: &mut EventFilter,
+) -> Result<(), AppError> {
+    narrow(principal, grant, &mut filter.handling_unit)
 }

@@ -122,6 +122,12 @@ impl From<AppError> for Status {
                     ]),
                 ),
             ),
+            AppError::Unauthenticated(_) => Status::unauthenticated(message),
+            AppError::PermissionDenied(_) => Status::with_error_details(
+                Code::PermissionDenied,
+                message,
+                ErrorDetails::with_error_info("NOT_IN_REMIT", ERROR_DOMAIN, HashMap::new()),
+            ),
             AppError::ShuttingDown => Status::unavailable(message),
             AppError::Overloaded => Status::resource_exhausted(message),
             AppError::Storage(e) => {

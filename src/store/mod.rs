@@ -51,6 +51,12 @@ pub struct Change {
     pub request: Option<(RequestId, RequestRecord)>,
 }
 
+/// The key a request's idempotency record is stored under: the caller's key scoped by the actor
+/// (the authenticated principal), so one caller can neither replay nor probe another's requests.
+pub fn request_key(actor: &str, request_id: &str) -> RequestId {
+    RequestId::new(format!("{actor}\u{0}{request_id}"))
+}
+
 /// What a request with an idempotency key produced, so that a retry can be answered with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRecord {

@@ -93,9 +93,13 @@ impl SledStore {
             match record {
                 Some(record) if (record.proposal_id, record.version) == (*id, *version) => {}
                 Some(_) => report.problem(format!(
-                    "requests entry {request_id:?} differs from the fold of the events"
+                    "requests entry {:?} differs from the fold of the events",
+                    request_id.replace('\0', "/")
                 )),
-                None => report.problem(format!("requests lacks the entry for {request_id:?}")),
+                None => report.problem(format!(
+                    "requests lacks the entry for {:?}",
+                    request_id.replace('\0', "/")
+                )),
             }
         }
         counts.0[REQUESTS] = requests.len() as u64;
@@ -185,7 +189,8 @@ impl SledStore {
         self.verify_indexes(&proposal, &events, counts, report)?;
         for event in &events {
             if let Some(request_id) = &event.request_id {
-                requests.insert(request_id.clone(), (id, event.sequence));
+                let key = super::request_key(&event.actor, request_id);
+                requests.insert(key.as_str().to_owned(), (id, event.sequence));
             }
         }
         Ok(())
@@ -404,6 +409,7 @@ mod tests {
             expected_version: None,
             request_id: Some(request_id),
             actor: "tester".into(),
+            unit_scope: None,
         }
     }
 

@@ -1,0 +1,263 @@
+//! Who may do what. A caller is a [`Principal`] (name, role, unit), authenticated by a bearer
+//! token or a client certificate listed in the principals file ([`Authenticator`]); every call
+//! is then checked against the role matrix ([`grant`]). Knows no gRPC: the edge extracts the
+//! credentials and maps the outcomes to status codes.
+//!
+//! | role | may change | may read |
+//! |---|---|---|
+//! | `registrar` | receive, assign (also re-assign after a return) | everything but `VerifyHistory` |
+//! | `unit` | draft, return — proposals its unit is handling | its unit's proposals and events |
+//! | `signer` | sign, reject drafts — its unit's proposals | its unit's proposals and events |
+//! | `office` | issue, copy — its unit's proposals | its unit's proposals and events |
+//! | `auditor` | nothing | everything, `VerifyHistory` included |
+//! | `admin` | everything | everything |
+
+mod principals;
+
+use serde::{Deserialize, Serialize};
+
+pub use principals::{AuthError, Authenticator, Unauthenticated};
+
+/// What a principal is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Registrar,
+    Unit,
+    Signer,
+    Office,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Registrar,
+        Role::Unit,
+        Role::Signer,
+        Role::Office,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Registrar => "registrar",
+            Role::Unit => "unit",
+            Role::Signer => "signer",
+            Role::Office => "office",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether principals of this role act for one handling unit, named in the principals file.
+    pub fn needs_unit(self) -> bool {
+        matches!(self, Role::Unit | Role::Signer | Role::Office)
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Unique in the principals file; recorded as the `actor` of every event it causes, and the
+    /// scope of its idempotency keys.
+    pub name: String,
+    pub role: Role,
+    /// The handling unit it acts for; set exactly for the unit-bound roles.
+    pub unit: Option<String>,
+    /// Only the local development principal (no principals file): it stands for whoever its
+    /// requests name as `actor`, as a trusted gateway would.
+    pub names_actors: bool,
+}
+
+impl Principal {
+    /// The one principal of a server started without a principals file (loopback only).
+    pub fn local_admin() -> Self {
+        Self {
+            name: "local-admin".into(),
+            role: Role::Admin,
+            unit: None,
+            names_actors: true,
+        }
+    }
+}
+
+/// What a call asks to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Receive,
+    Assign,
+    Return,
+    Draft,
+    RejectDraft,
+    Sign,
+    Issue,
+    Copy,
+    /// GetProposal, ListProposals, GetProposalHistory, RenderReply.
+    ReadProposals,
+    /// ListEvents, WatchEvents.
+    ReadEvents,
+    /// VerifyHistory.
+    Verify,
+}
+
+impl Action {
+    pub const ALL: [Action; 11] = [
+        Action::Receive,
+        Action::Assign,
+        Action::Return,
+        Action::Draft,
+        Action::RejectDraft,
+        Action::Sign,
+        Action::Issue,
+        Action::Copy,
+        Action::ReadProposals,
+        Action::ReadEvents,
+        Action::Verify,
+    ];
+}
+
+/// How far an allowed action reaches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// Every proposal.
+    Everywhere,
+    /// Only proposals this unit is handling (when the command is decided, for changes; when
+    /// read, for reads); listings and streams are narrowed to the unit.
+    OwnUnit(String),
+}
+
+/// Why a call was refused: said to the caller and logged with the principal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{principal} ({role}) may not {what}")]
+pub struct Denied {
+    pub principal: String,
+    pub role: &'static str,
+    pub what: String,
+}
+
+impl Denied {
+    pub fn new(principal: &Principal, what: impl Into<String>) -> Self {
+        Self {
+            principal: principal.name.clone(),
+            role: principal.role.as_str(),
+            what: what.into(),
+        }
+    }
+}
+
+/// The role matrix: whether `principal` may perform `action`, and on which proposals.
+pub fn grant(principal: &Principal, action: Action) -> Result<Grant, Denied> {
+    use Action as A;
+    let allowed = match principal.role {
+        Role::Admin => true,
+        Role::Auditor => matches!(action, A::ReadProposals | A::ReadEvents | A::Verify),
+        Role::Registrar => matches!(
+            action,
+            A::Receive | A::Assign | A::ReadProposals | A::ReadEvents
+        ),
+        Role::Unit => matches!(
+            action,
+            A::Draft | A::Return | A::ReadProposals | A::ReadEvents
+        ),
+        Role::Signer => matches!(
+            action,
+            A::Sign | A::RejectDraft | A::ReadProposals | A::ReadEvents
+        ),
+        Role::Office => matches!(
+            action,
+            A::Issue | A::Copy | A::ReadProposals | A::ReadEvents
+        ),
+    };
+    if !allowed {
+        return Err(Denied::new(principal, describe(action)));
+    }
+    match (&principal.unit, principal.role.needs_unit()) {
+        (Some(unit), true) => Ok(Grant::OwnUnit(unit.clone())),
+        (None, true) => Err(Denied::new(principal, "act without a unit")),
+        (_, false) => Ok(Grant::Everywhere),
+    }
+}
+
+fn describe(action: Action) -> &'static str {
+    match action {
+        Action::Receive => "receive proposals",
+        Action::Assign => "assign proposals",
+        Action::Return => "return proposals",
+        Action::Draft => "draft replies",
+        Action::RejectDraft => "reject drafts",
+        Action::Sign => "sign replies",
+        Action::Issue => "issue replies",
+        Action::Copy => "copy replies",
+        Action::ReadProposals => "read proposals",
+        Action::ReadEvents => "read the event log",
+        Action::Verify => "verify the history",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            name: format!("p-{}", role.as_str()),
+            role,
+            unit: role.needs_unit().then(|| "许昌市生态环境局".to_owned()),
+            names_actors: false,
+        }
+    }
+
+    /// The matrix of the module documentation, cell by cell.
+    #[test]
+    fn every_role_gets_exactly_its_actions() {
+        use Action as A;
+        let expected: [(Role, &[Action]); 6] = [
+            (
+                Role::Registrar,
+                &[A::Receive, A::Assign, A::ReadProposals, A::ReadEvents],
+            ),
+            (
+                Role::Unit,
+                &[A::Return, A::Draft, A::ReadProposals, A::ReadEvents],
+            ),
+            (
+                Role::Signer,
+                &[A::RejectDraft, A::Sign, A::ReadProposals, A::ReadEvents],
+            ),
+            (
+                Role::Office,
+                &[A::Issue, A::Copy, A::ReadProposals, A::ReadEvents],
+            ),
+            (Role::Auditor, &[A::ReadProposals, A::ReadEvents, A::Verify]),
+            (Role::Admin, &Action::ALL),
+        ];
+        for (role, allowed) in expected {
+            let p = principal(role);
+            for action in Action::ALL {
+                let granted = grant(&p, action);
+                assert_eq!(
+                    granted.is_ok(),
+                    allowed.contains(&action),
+                    "{role:?} {action:?}: {granted:?}"
+                );
+                if let Ok(grant) = granted {
+                    let want = match role.needs_unit() {
+                        true => Grant::OwnUnit("许昌市生态环境局".into()),
+                        false => Grant::Everywhere,
+                    };
+                    assert_eq!(grant, want, "{role:?} {action:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_unit_role_without_a_unit_is_denied_everything() {
+        let mut p = principal(Role::Signer);
+        p.unit = None;
+        assert!(grant(&p, Action::Sign).is_err());
+        assert!(grant(&p, Action::ReadProposals).is_err());
+    }
+}

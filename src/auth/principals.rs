@@ -1,0 +1,386 @@
+//! The principals file and authentication against it.
+//!
+//! ```json
+//! { "principals": [
+//!     { "name": "registrar-1", "role": "registrar", "token_sha256": "<64 hex digits>" },
+//!     { "name": "eco-signer", "role": "signer", "unit": "许昌市生态环境局" }
+//! ] }
+//! ```
+//!
+//! A principal authenticates with a bearer token whose SHA-256 (hex) is its `token_sha256`, or
+//! with a client certificate (mutual TLS) whose subject common name is its `name`. Only hashes
+//! are stored; a presented token is hashed and compared with every listed hash in constant time.
+//! The file is re-read on demand ([`Authenticator::reload`]: SIGHUP and a timer in the server);
+//! a file that fails to load leaves the principals in force unchanged.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{Principal, Role};
+
+/// Why the principals file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("reading the principals file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("the principals file {path} is invalid: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Why a caller was not authenticated; said to the caller as UNAUTHENTICATED.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unauthenticated {
+    #[error("no credentials: send `authorization: Bearer <token>` or a client certificate")]
+    Missing,
+    #[error("the authorization header must be `Bearer <token>`")]
+    Malformed,
+    #[error("unknown or revoked token")]
+    UnknownToken,
+    #[error("the client certificate's name {0:?} is not a listed principal")]
+    UnknownCertificate(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    principals: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    role: Role,
+    #[serde(default)]
+    unit: Option<String>,
+    /// SHA-256 of the bearer token, hex; absent for certificate-only principals.
+    #[serde(default)]
+    token_sha256: Option<String>,
+}
+
+/// A loaded principals file.
+struct Principals {
+    entries: Vec<(Principal, Option<[u8; 32]>)>,
+}
+
+impl Principals {
+    fn parse(path: &Path, text: &str) -> Result<Self, AuthError> {
+        let invalid = |message: String| AuthError::Invalid {
+            path: path.display().to_string(),
+            message,
+        };
+        let file: File = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut names = HashSet::new();
+        let mut hashes = HashSet::new();
+        let mut entries = Vec::with_capacity(file.principals.len());
+        for (i, entry) in file.principals.into_iter().enumerate() {
+            let Entry {
+                name,
+                role,
+                unit,
+                token_sha256,
+            } = entry;
+            let at = format!("principals[{i}] ({name:?})");
+            if name.trim().is_empty() || name.trim() != name || name.chars().any(char::is_control) {
+                return Err(invalid(format!(
+                    "{at}: a name must be non-empty, without surrounding spaces or control characters"
+                )));
+            }
+            if !names.insert(name.clone()) {
+                return Err(invalid(format!("{at}: the name is listed twice")));
+            }
+            match (role.needs_unit(), &unit) {
+                (true, None) => {
+                    return Err(invalid(format!(
+                        "{at}: role {} needs the unit it acts for",
+                        role.as_str()
+                    )));
+                }
+                (true, Some(u)) if u.trim().is_empty() => {
+                    return Err(invalid(format!("{at}: the unit is empty")));
+                }
+                (false, Some(_)) => {
+                    return Err(invalid(format!(
+                        "{at}: role {} acts for every unit; remove `unit`",
+                        role.as_str()
+                    )));
+                }
+                _ => {}
+            }
+            let hash = match token_sha256 {
+                Some(hex) => {
+                    let hash = crate::store::from_hex(&hex).ok_or_else(|| {
+                        invalid(format!("{at}: token_sha256 must be 64 hex digits"))
+                    })?;
+                    if !hashes.insert(hash) {
+                        return Err(invalid(format!("{at}: the token is listed twice")));
+                    }
+                    Some(hash)
+                }
+                None => None,
+            };
+            let principal = Principal {
+                name,
+                role,
+                unit,
+                names_actors: false,
+            };
+            entries.push((principal, hash));
+        }
+        Ok(Self { entries })
+    }
+
+    fn by_token(&self, token: &str) -> Option<&Principal> {
+        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Every entry is compared, so the time taken does not say which one matched.
+        let mut found = None;
+        for (principal, hash) in &self.entries {
+            if let Some(hash) = hash
+                && bool::from(hash.ct_eq(&presented))
+            {
+                found = Some(principal);
+            }
+        }
+        found
+    }
+
+    fn by_name(&self, name: &str) -> Option<&Principal> {
+        self.entries
+            .iter()
+            .map(|(principal, _)| principal)
+            .find(|principal| principal.name == name)
+    }
+}
+
+/// Authenticates callers: against a principals file, or, without one, as the single local
+/// development principal.
+pub struct Authenticator {
+    source: Option<PathBuf>,
+    principals: RwLock<Arc<Principals>>,
+}
+
+impl Authenticator {
+    /// No principals file: every caller is [`Principal::local_admin`]. The server allows this
+    /// only on a loopback address.
+    pub fn local() -> Self {
+        Self {
+            source: None,
+            principals: RwLock::new(Arc::new(Principals {
+                entries: Vec::new(),
+            })),
+        }
+    }
+
+    /// Loads the principals file at `path`.
+    pub fn from_file(path: &Path) -> Result<Self, AuthError> {
+        let principals = load(path)?;
+        Ok(Self {
+            source: Some(path.to_owned()),
+            principals: RwLock::new(Arc::new(principals)),
+        })
+    }
+
+    /// Whether callers are checked against a principals file.
+    pub fn is_local(&self) -> bool {
+        self.source.is_none()
+    }
+
+    /// How many principals are listed.
+    pub fn principal_count(&self) -> usize {
+        self.current().entries.len()
+    }
+
+    /// Re-reads the principals file. On failure the principals in force stay as they were.
+    pub fn reload(&self) -> Result<usize, AuthError> {
+        let Some(path) = &self.source else {
+            return Ok(0);
+        };
+        let principals = load(path)?;
+        let count = principals.entries.len();
+        *self
+            .principals
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(principals);
+        Ok(count)
+    }
+
+    /// Who is calling: from the `authorization` header's value, if any, or else the verified
+    /// client certificate's common name, if any.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&[u8]>,
+        certificate_name: Option<&str>,
+    ) -> Result<Principal, Unauthenticated> {
+        if self.is_local() {
+            return Ok(Principal::local_admin());
+        }
+        let principals = self.current();
+        if let Some(header) = authorization {
+            let token = std::str::from_utf8(header)
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or(Unauthenticated::Malformed)?;
+            return principals
+                .by_token(token)
+                .cloned()
+                .ok_or(Unauthenticated::UnknownToken);
+        }
+        match certificate_name {
+            Some(name) => principals
+                .by_name(name)
+                .cloned()
+                .ok_or_else(|| Unauthenticated::UnknownCertificate(name.to_owned())),
+            None => Err(Unauthenticated::Missing),
+        }
+    }
+
+    fn current(&self) -> Arc<Principals> {
+        Arc::clone(
+            &self
+                .principals
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+impl std::fmt::Debug for Authenticator {
+    /// Names the source and the count, never a token hash.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("source", &self.source)
+            .field("principals", &self.principal_count())
+            .finish()
+    }
+}
+
+fn load(path: &Path) -> Result<Principals, AuthError> {
+    let text = std::fs::read_to_string(path).map_err(|e| AuthError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Principals::parse(path, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(token: &str) -> String {
+        crate::store::to_hex(&Sha256::digest(token.as_bytes()).into())
+    }
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("principals.json");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn file(entries: &str) -> String {
+        format!(r#"{{"principals": [{entries}]}}"#)
+    }
+
+    #[test]
+    fn tokens_and_certificates_name_their_principals() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = file(&format!(
+            r#"{{"name": "registrar-1", "role": "registrar", "token_sha256": "{}"}},
+               {{"name": "eco-signer", "role": "signer", "unit": "许昌市生态环境局"}}"#,
+            hash("s3cret")
+        ));
+        let auth = Authenticator::from_file(&write(dir.path(), &text)).unwrap();
+        let p = auth.authenticate(Some(b"Bearer s3cret"), None).unwrap();
+        assert_eq!((p.name.as_str(), p.role), ("registrar-1", Role::Registrar));
+        let p = auth.authenticate(None, Some("eco-signer")).unwrap();
+        assert_eq!(p.unit.as_deref(), Some("许昌市生态环境局"));
+        // A token wins over a certificate; a wrong one is not rescued by the certificate.
+        assert_eq!(
+            auth.authenticate(Some(b"Bearer wrong"), Some("eco-signer")),
+            Err(Unauthenticated::UnknownToken)
+        );
+        assert_eq!(auth.authenticate(None, None), Err(Unauthenticated::Missing));
+        for malformed in [&b"s3cret"[..], b"Bearer ", b"Basic s3cret", b"Bearer \xff"] {
+            assert_eq!(
+                auth.authenticate(Some(malformed), None),
+                Err(Unauthenticated::Malformed),
+                "{malformed:?}"
+            );
+        }
+        assert!(matches!(
+            auth.authenticate(None, Some("stranger")),
+            Err(Unauthenticated::UnknownCertificate(_))
+        ));
+    }
+
+    #[test]
+    fn a_reload_revokes_removed_tokens_and_a_bad_file_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = |name: &str, token: &str| {
+            file(&format!(
+                r#"{{"name": "{name}", "role": "auditor", "token_sha256": "{}"}}"#,
+                hash(token)
+            ))
+        };
+        let path = write(dir.path(), &one("old", "t1"));
+        let auth = Authenticator::from_file(&path).unwrap();
+        assert!(auth.authenticate(Some(b"Bearer t1"), None).is_ok());
+        write(dir.path(), &one("new", "t2"));
+        assert_eq!(auth.reload().unwrap(), 1);
+        assert_eq!(
+            auth.authenticate(Some(b"Bearer t1"), None),
+            Err(Unauthenticated::UnknownToken)
+        );
+        assert!(auth.authenticate(Some(b"Bearer t2"), None).is_ok());
+        write(dir.path(), "{not json");
+        assert!(auth.reload().is_err());
+        assert!(auth.authenticate(Some(b"Bearer t2"), None).is_ok());
+    }
+
+    #[test]
+    fn invalid_files_are_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (r#"{"name": "u", "role": "unit"}"#, "needs the unit"),
+            (
+                r#"{"name": "a", "role": "admin", "unit": "x"}"#,
+                "remove `unit`",
+            ),
+            (
+                r#"{"name": "a", "role": "admin"}, {"name": "a", "role": "auditor"}"#,
+                "listed twice",
+            ),
+            (r#"{"name": " a", "role": "admin"}"#, "surrounding spaces"),
+            (
+                r#"{"name": "a", "role": "admin", "token_sha256": "abc"}"#,
+                "64 hex digits",
+            ),
+            (r#"{"name": "a", "role": "king"}"#, "unknown variant"),
+            (
+                r#"{"name": "a", "role": "admin", "token": "plain"}"#,
+                "unknown field",
+            ),
+        ];
+        for (entries, reason) in cases {
+            let error = Authenticator::from_file(&write(dir.path(), &file(entries)))
+                .err()
+                .unwrap_or_else(|| panic!("{entries} must be refused"));
+            assert!(error.to_string().contains(reason), "{entries}: {error}");
+        }
+    }
+
+    #[test]
+    fn without_a_file_everyone_is_the_local_admin() {
+        let auth = Authenticator::local();
+        assert_eq!(
+            auth.authenticate(None, None).unwrap(),
+            Principal::local_admin()
+        );
+    }
+}
