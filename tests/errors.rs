@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use common::seed::{self, Seed};
 use common::{Client, TestServer};
 use proposal_service::pb;
 use proposal_service::pb::ProposalState as State;
+use proposal_service::seed::{self, Seed};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use tonic::transport::Channel;

@@ -9,11 +9,11 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::seed::{self, Seed};
 use common::{Client, TestServer};
 use proposal_service::pb;
 use proposal_service::pb::ProposalState as State;
 use proposal_service::pb::proposal_event::Data;
+use proposal_service::seed::{self, Seed};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 

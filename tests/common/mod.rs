@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod process;
-pub mod seed;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
