@@ -70,7 +70,7 @@ pub fn proposal_228() -> Seed {
         .to_string();
     let header = lines.iter().find(|l| l.ends_with("文件")).unwrap();
 
-    let seed = Seed {
+    Seed {
         committee: "许昌市政协".into(),
         session: "七届三次会议".into(),
         number: 228,
@@ -91,8 +91,7 @@ pub fn proposal_228() -> Seed {
         issue_date: "2019-09-29".into(),
         issuing_office,
         recipients,
-    };
-    seed
+    }
 }
 
 /// The proposal's own text. The seed is the reply, so the content is the proposal as the reply
