@@ -103,6 +103,9 @@ impl Failure {
 /// `error: CODE: message`, then one indented line per detail.
 fn status_text(status: &Status) -> String {
     let mut text = format!("error: {}: {}", code_name(status.code()), message(status));
+    if timed_out(status) {
+        text.push_str("\n  the call took longer than --timeout allows");
+    }
     if let Some(bad_request) = status.get_details_bad_request() {
         for violation in &bad_request.field_violations {
             text.push_str(&format!(
@@ -159,6 +162,13 @@ fn status_json(status: &Status) -> Value {
         });
     }
     error
+}
+
+/// Whether the call ran out of time: on the server (DEADLINE_EXCEEDED) or on this side, which
+/// tonic reports as CANCELLED "Timeout expired".
+fn timed_out(status: &Status) -> bool {
+    status.code() == Code::DeadlineExceeded
+        || (status.code() == Code::Cancelled && status.message().contains("Timeout expired"))
 }
 
 /// The status message, followed by its causes when the call failed in the transport (the

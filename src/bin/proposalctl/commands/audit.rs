@@ -26,7 +26,7 @@ pub struct ListEvents {
     #[arg(long = "kind", value_enum, value_name = "KIND")]
     kinds: Vec<KindArg>,
     /// Only events of proposals this unit was handling when they occurred.
-    #[arg(long, value_name = "UNIT")]
+    #[arg(long, visible_alias = "handling-unit", value_name = "UNIT")]
     unit: Option<String>,
     /// Only events that brought their proposal to this state.
     #[arg(long, value_enum, ignore_case = true, value_name = "STATE")]
@@ -84,7 +84,7 @@ pub struct WatchEvents {
     #[arg(long = "kind", value_enum, value_name = "KIND")]
     kinds: Vec<KindArg>,
     /// Only events of proposals this unit was handling when they occurred.
-    #[arg(long, value_name = "UNIT")]
+    #[arg(long, visible_alias = "handling-unit", value_name = "UNIT")]
     unit: Option<String>,
 }
 

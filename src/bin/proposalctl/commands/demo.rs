@@ -65,7 +65,12 @@ impl Report<'_> {
         self.say(format!("  {state:<8}  v{}  {what}", proposal.version))
     }
 
+    /// A remark: part of the story in text; on stderr as well as in the object with `--json`,
+    /// so that it is seen even when the demo fails before printing the object.
     fn note(&mut self, note: String) -> Result<(), Failure> {
+        if self.output.is_json() {
+            self.output.note(&note);
+        }
         self.notes.push(note.clone());
         self.say(format!("note: {note}"))
     }

@@ -40,7 +40,7 @@ pub struct ListProposals {
     #[arg(long, value_enum, ignore_case = true)]
     state: Option<StateArg>,
     /// Only proposals this unit is handling.
-    #[arg(long, value_name = "UNIT")]
+    #[arg(long, visible_alias = "unit", value_name = "UNIT")]
     handling_unit: Option<String>,
     /// Only proposals of this committee, e.g. 许昌市政协.
     #[arg(long)]
