@@ -1,0 +1,126 @@
+//! The subcommands. [`Command`] lists them (its doc comments are the `--help` texts) and
+//! [`run`] hands each to its module: `transitions` the eight mutating RPCs, `reads` the reads
+//! of proposals (get, list, history, render), `audit` the event log (events, watch, verify),
+//! `demo` the seed's whole lifecycle. A new group of subcommands (export, import, …) is a new
+//! module here and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
+
+mod audit;
+mod demo;
+mod reads;
+mod transitions;
+
+use std::future::Future;
+
+use clap::{Args, Subcommand};
+
+use crate::connection::ServerArgs;
+use crate::failure::Failure;
+use crate::output::Output;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Register a new proposal (立案): → RECEIVED.
+    Receive(transitions::ReceiveProposal),
+    /// Hand a proposal to a handling unit (交办): RECEIVED → ASSIGNED.
+    Assign(transitions::AssignProposal),
+    /// The handling unit returns a proposal outside its remit (退回): ASSIGNED → RECEIVED.
+    Return(transitions::ReturnProposal),
+    /// Draft the reply, or revise the draft: ASSIGNED/DRAFTED → DRAFTED.
+    Draft(transitions::DraftReply),
+    /// The signer sends the draft back: DRAFTED → ASSIGNED.
+    Reject(transitions::RejectDraft),
+    /// The unit's leader approves the reply (签发): DRAFTED → SIGNED.
+    Sign(transitions::SignReply),
+    /// Issue the reply as an official document with a number (印发): SIGNED → ISSUED.
+    Issue(transitions::IssueReply),
+    /// Copy the issued reply to the oversight bodies (抄送): ISSUED → COPIED.
+    Copy(transitions::CopyReply),
+    /// Show one proposal, every field and the full texts.
+    Get(reads::GetProposal),
+    /// List proposals, optionally filtered, a page at a time (or --all).
+    List(reads::ListProposals),
+    /// Show one proposal's events, oldest first.
+    History(reads::GetProposalHistory),
+    /// Print the issued reply as the text of the official document.
+    Render(reads::RenderReply),
+    /// List events across all proposals (the audit trail), filtered, a page at a time.
+    Events(audit::ListEvents),
+    /// Print events as they are recorded, one per line, until Ctrl-C.
+    Watch(audit::WatchEvents),
+    /// Check the hash chain and every projection against the events; exit 4 on a mismatch.
+    Verify(audit::VerifyHistory),
+    /// Drive the seed's proposal No. 228 from RECEIVED to COPIED, then show its history and
+    /// the rendered reply.
+    Demo(demo::Demo),
+}
+
+pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+    match command {
+        Command::Receive(args) => args.run(server, output).await,
+        Command::Assign(args) => args.run(server, output).await,
+        Command::Return(args) => args.run(server, output).await,
+        Command::Draft(args) => args.run(server, output).await,
+        Command::Reject(args) => args.run(server, output).await,
+        Command::Sign(args) => args.run(server, output).await,
+        Command::Issue(args) => args.run(server, output).await,
+        Command::Copy(args) => args.run(server, output).await,
+        Command::Get(args) => args.run(server, output).await,
+        Command::List(args) => args.run(server, output).await,
+        Command::History(args) => args.run(server, output).await,
+        Command::Render(args) => args.run(server, output).await,
+        Command::Events(args) => args.run(server, output).await,
+        Command::Watch(args) => args.run(server, output).await,
+        Command::Verify(args) => args.run(server, output).await,
+        Command::Demo(args) => args.run(server, output).await,
+    }
+}
+
+/// Paging flags of the listing subcommands.
+#[derive(Args, Debug)]
+pub struct Paging {
+    /// At most this many items per page (the server's default otherwise; at most 1000).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    pub page_size: Option<i32>,
+    /// Start from this token, printed after a page that has more.
+    #[arg(long)]
+    pub page_token: Option<String>,
+    /// Follow the pages to the end and print everything.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Fetches the page at `paging.page_token` and, with `--all`, every page after it. Returns
+/// the items and the token of the next page (empty at the end).
+pub async fn all_pages<T, F, Fut>(
+    paging: &Paging,
+    mut fetch: F,
+) -> Result<(Vec<T>, String), Failure>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), Failure>>,
+{
+    let mut token = paging.page_token.clone().unwrap_or_default();
+    let mut items = Vec::new();
+    loop {
+        let (page, next) = fetch(token.clone()).await?;
+        items.extend(page);
+        if !paging.all || next.is_empty() {
+            return Ok((items, next));
+        }
+        if next == token {
+            return Err(Failure::BadAnswer(format!(
+                "the server returned the page token {next:?} it was given; stopping"
+            )));
+        }
+        token = next;
+    }
+}
+
+/// The line printed after a page that has more.
+pub fn more(next_page_token: &str) -> String {
+    if next_page_token.is_empty() {
+        String::new()
+    } else {
+        format!("\nmore: --page-token {next_page_token}")
+    }
+}

@@ -1,0 +1,149 @@
+//! The reads of proposals: one proposal, a list, one proposal's history, its rendered reply.
+
+use clap::Args;
+use proposal_service::pb;
+
+use super::{Paging, all_pages, more};
+use crate::connection::{Server, ServerArgs};
+use crate::failure::Failure;
+use crate::output::Output;
+use crate::values::StateArg;
+use crate::{json, text};
+
+#[derive(Args, Debug)]
+pub struct GetProposal {
+    /// The proposal's id.
+    proposal_id: String,
+}
+
+impl GetProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let request = pb::GetProposalRequest {
+            proposal_id: self.proposal_id,
+        };
+        let response = server.client().get_proposal(server.call(request)).await?;
+        let proposal = response
+            .into_inner()
+            .proposal
+            .ok_or_else(|| Failure::BadAnswer("no proposal in the answer".into()))?;
+        output.result(
+            || text::proposal(&proposal, true),
+            || json::proposal(&proposal),
+        )
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ListProposals {
+    /// Only proposals in this state.
+    #[arg(long, value_enum, ignore_case = true)]
+    state: Option<StateArg>,
+    /// Only proposals this unit is handling.
+    #[arg(long, visible_alias = "unit", value_name = "UNIT")]
+    handling_unit: Option<String>,
+    /// Only proposals of this committee, e.g. 许昌市政协.
+    #[arg(long)]
+    committee: Option<String>,
+    /// Only proposals of this session, e.g. 七届三次会议.
+    #[arg(long)]
+    session: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
+}
+
+impl ListProposals {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let filter = pb::ListProposalsRequest {
+            state: self.state.map_or(0, |s| s.to_pb() as i32),
+            handling_unit: self.handling_unit.unwrap_or_default(),
+            committee: self.committee.unwrap_or_default(),
+            session: self.session.unwrap_or_default(),
+            page_size: self.paging.page_size.unwrap_or_default(),
+            page_token: String::new(),
+        };
+        let (proposals, next) = all_pages(&self.paging, |page_token| {
+            let request = pb::ListProposalsRequest {
+                page_token,
+                ..filter.clone()
+            };
+            let call = server.call(request);
+            let mut client = server.client();
+            async move {
+                let page = client.list_proposals(call).await?.into_inner();
+                Ok((page.proposals, page.next_page_token))
+            }
+        })
+        .await?;
+        output.result(
+            || text::proposals(&proposals) + &more(&next),
+            || json::proposals(&proposals, &next),
+        )
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct GetProposalHistory {
+    /// The proposal's id.
+    proposal_id: String,
+    #[command(flatten)]
+    paging: Paging,
+}
+
+impl GetProposalHistory {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let (events, next) = history(&server, &self.proposal_id, &self.paging).await?;
+        output.result(
+            || text::events(&events, false) + &more(&next),
+            || json::events(&events, &next),
+        )
+    }
+}
+
+/// A proposal's events: the page `paging` asks for, or all of them with `--all`.
+pub async fn history(
+    server: &Server,
+    proposal_id: &str,
+    paging: &Paging,
+) -> Result<(Vec<pb::ProposalEvent>, String), Failure> {
+    all_pages(paging, |page_token| {
+        let call = server.call(pb::GetProposalHistoryRequest {
+            proposal_id: proposal_id.to_owned(),
+            page_size: paging.page_size.unwrap_or_default(),
+            page_token,
+        });
+        let mut client = server.client();
+        async move {
+            let page = client.get_proposal_history(call).await?.into_inner();
+            Ok((page.events, page.next_page_token))
+        }
+    })
+    .await
+}
+
+#[derive(Args, Debug)]
+pub struct RenderReply {
+    /// The id of an ISSUED or COPIED proposal.
+    proposal_id: String,
+}
+
+impl RenderReply {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let document = render(&server, self.proposal_id).await?;
+        output.result(
+            || document.text.trim_end_matches('\n').to_owned(),
+            || json::rendered(&document),
+        )
+    }
+}
+
+pub async fn render(
+    server: &Server,
+    proposal_id: String,
+) -> Result<pb::RenderReplyResponse, tonic::Status> {
+    let request = server.call(pb::RenderReplyRequest { proposal_id });
+    Ok(server.client().render_reply(request).await?.into_inner())
+}

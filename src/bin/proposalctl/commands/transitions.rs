@@ -1,0 +1,358 @@
+//! The mutating subcommands, one per RPC that records an event. Each prints the proposal as the
+//! server says it is after the change (text: a summary; `--json`: the whole proposal).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{ArgGroup, Args};
+use proposal_service::pb;
+
+use crate::connection::{Server, ServerArgs};
+use crate::failure::Failure;
+use crate::output::Output;
+use crate::values::ResultArg;
+use crate::{json, text};
+
+/// Who records the change, and its idempotency key.
+#[derive(Args, Debug)]
+pub struct Recording {
+    /// Who performs the action; recorded in the event.
+    #[arg(long, env = "PROPOSAL_ACTOR")]
+    pub actor: String,
+    /// Idempotency key: repeating a request with its key returns the first result and records
+    /// nothing new.
+    #[arg(long, value_name = "KEY")]
+    pub request_id: Option<String>,
+}
+
+/// The proposal a change is about.
+#[derive(Args, Debug)]
+pub struct Target {
+    /// The proposal's id (a UUID, as `receive` and `list` print it).
+    pub proposal_id: String,
+    /// Refuse the change (ABORTED) unless the proposal is at this version, i.e. unchanged since
+    /// it was read.
+    #[arg(long, value_name = "VERSION")]
+    pub expected_version: Option<u64>,
+    #[command(flatten)]
+    pub recording: Recording,
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("text").required(true).args(["content", "content_file"])))]
+pub struct ReceiveProposal {
+    /// The CPPCC committee, e.g. 许昌市政协.
+    #[arg(long)]
+    committee: String,
+    /// The session, e.g. 七届三次会议.
+    #[arg(long)]
+    session: String,
+    /// The proposal's number within the session, e.g. 228; unique with committee and session.
+    #[arg(long)]
+    number: u32,
+    /// The title, e.g. 关于加强我市环境保护的提案.
+    #[arg(long)]
+    title: String,
+    /// A proposer (委员); repeat for several.
+    #[arg(long = "proposer", value_name = "NAME", required = true)]
+    proposers: Vec<String>,
+    /// The proposal's text.
+    #[arg(long)]
+    content: Option<String>,
+    /// Read the proposal's text from a file (`-`: stdin); sent exactly as read.
+    #[arg(long, value_name = "PATH")]
+    content_file: Option<PathBuf>,
+    #[command(flatten)]
+    recording: Recording,
+}
+
+impl ReceiveProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let content = match (self.content, &self.content_file) {
+            (Some(content), _) => content,
+            (None, Some(path)) => read_text(path, "content file")?,
+            (None, None) => String::new(),
+        };
+        let server = Server::connect(server).await?;
+        let request = pb::ReceiveProposalRequest {
+            committee: self.committee,
+            session: self.session,
+            number: self.number,
+            title: self.title,
+            proposers: self.proposers,
+            content,
+            request_id: self.recording.request_id.unwrap_or_default(),
+            actor: self.recording.actor,
+        };
+        let response = server
+            .client()
+            .receive_proposal(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AssignProposal {
+    #[command(flatten)]
+    target: Target,
+    /// The handling unit (承办单位), e.g. 许昌市生态环境局.
+    #[arg(long)]
+    handling_unit: String,
+    /// The reply due date (办理期限), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    due_date: Option<String>,
+}
+
+impl AssignProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::AssignProposalRequest {
+            proposal_id,
+            handling_unit: self.handling_unit,
+            due_date: self.due_date.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server
+            .client()
+            .assign_proposal(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ReturnProposal {
+    #[command(flatten)]
+    target: Target,
+    /// Why the unit returns the proposal.
+    #[arg(long)]
+    reason: String,
+}
+
+impl ReturnProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::ReturnProposalRequest {
+            proposal_id,
+            reason: self.reason,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server
+            .client()
+            .return_proposal(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DraftReply {
+    #[command(flatten)]
+    target: Target,
+    /// The file holding the reply body (`-`: stdin), sent byte for byte as UTF-8 text.
+    #[arg(long, value_name = "PATH")]
+    body_file: PathBuf,
+    /// The handling result (办理结果): A solved or adopted, B being solved or planned, C cannot
+    /// be solved now (the reply explains why).
+    #[arg(long = "result", value_enum, ignore_case = true, value_name = "A|B|C")]
+    result_code: ResultArg,
+    /// The unit the proposer may contact, e.g. 许昌市生态环境局综合科.
+    #[arg(long)]
+    contact_unit: Option<String>,
+    /// The contact unit's phone, e.g. 6069516.
+    #[arg(long)]
+    contact_phone: Option<String>,
+}
+
+impl DraftReply {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let body = read_text(&self.body_file, "body file")?;
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::DraftReplyRequest {
+            proposal_id,
+            reply: Some(pb::Reply {
+                body,
+                result_code: self.result_code.to_pb() as i32,
+                contact_unit: self.contact_unit.unwrap_or_default(),
+                contact_phone: self.contact_phone.unwrap_or_default(),
+            }),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server.client().draft_reply(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RejectDraft {
+    #[command(flatten)]
+    target: Target,
+    /// Why the signer sends the draft back.
+    #[arg(long)]
+    reason: String,
+}
+
+impl RejectDraft {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::RejectDraftRequest {
+            proposal_id,
+            reason: self.reason,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server.client().reject_draft(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SignReply {
+    #[command(flatten)]
+    target: Target,
+    /// The leader who approves the reply (签发人), e.g. 李光亚.
+    #[arg(long)]
+    signer: String,
+}
+
+impl SignReply {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::SignReplyRequest {
+            proposal_id,
+            signer: self.signer,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server.client().sign_reply(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct IssueReply {
+    #[command(flatten)]
+    target: Target,
+    /// The document number (文号), e.g. 许环〔2019〕13号; one document per number.
+    #[arg(long)]
+    document_number: String,
+    /// The issue date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    issue_date: String,
+    /// The issuing office, e.g. 许昌市生态环境局办公室.
+    #[arg(long)]
+    issuing_office: String,
+}
+
+impl IssueReply {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::IssueReplyRequest {
+            proposal_id,
+            document_number: self.document_number,
+            issue_date: self.issue_date,
+            issuing_office: self.issuing_office,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server.client().issue_reply(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CopyReply {
+    #[command(flatten)]
+    target: Target,
+    /// A recipient of a copy (抄送), e.g. 市政协提案委; repeat for several.
+    #[arg(long = "recipient", value_name = "NAME", required = true)]
+    recipients: Vec<String>,
+}
+
+impl CopyReply {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::CopyReplyRequest {
+            proposal_id,
+            recipients: self.recipients,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+        };
+        let response = server.client().copy_reply(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+/// Prints the proposal a change left behind.
+fn changed(output: &Output, proposal: Option<pb::Proposal>) -> Result<(), Failure> {
+    let proposal =
+        proposal.ok_or_else(|| Failure::BadAnswer("no proposal in the answer".into()))?;
+    output.result(
+        || text::proposal(&proposal, false),
+        || json::proposal(&proposal),
+    )
+}
+
+/// Reads a UTF-8 text file, or stdin for `-`, without changing a byte.
+fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
+    let (bytes, name) = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+        (bytes, "stdin".to_owned())
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Failure::Usage(format!("cannot read the {what} {}: {e}", path.display()))
+        })?;
+        (bytes, path.display().to_string())
+    };
+    String::from_utf8(bytes)
+        .map_err(|e| Failure::Usage(format!("the {what} ({name}) is not UTF-8 text: {e}")))
+}

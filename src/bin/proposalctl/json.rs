@@ -1,0 +1,241 @@
+//! `--json` output: the proto's messages as JSON values. Field names are the proto's own
+//! (snake_case); enums are their full proto names (`PROPOSAL_STATE_ISSUED`, `RESULT_CODE_A`,
+//! `EVENT_KIND_REPLY_ISSUED`), or the number for a value this build does not know; timestamps
+//! are RFC 3339 strings in UTC (null when absent); 64-bit integers are plain numbers; every
+//! field is present, empty or not. Each message is destructured field by field, so a field
+//! added to the proto does not compile until it is mapped here.
+
+use proposal_service::pb;
+use proposal_service::pb::proposal_event::Data;
+use serde_json::{Value, json};
+
+use crate::values::format_time;
+
+pub fn proposal(proposal: &pb::Proposal) -> Value {
+    let pb::Proposal {
+        id,
+        committee,
+        session,
+        number,
+        title,
+        proposers,
+        content,
+        state,
+        handling_unit,
+        reply: draft,
+        signer,
+        document_number,
+        issue_date,
+        issuing_office,
+        copied_to,
+        version,
+        received_at,
+        updated_at,
+        due_date,
+    } = proposal;
+    json!({
+        "id": id,
+        "committee": committee,
+        "session": session,
+        "number": number,
+        "title": title,
+        "proposers": proposers,
+        "content": content,
+        "state": proposal_state(*state),
+        "handling_unit": handling_unit,
+        "due_date": due_date,
+        "reply": draft.as_ref().map(reply),
+        "signer": signer,
+        "document_number": document_number,
+        "issue_date": issue_date,
+        "issuing_office": issuing_office,
+        "copied_to": copied_to,
+        "version": version,
+        "received_at": timestamp(received_at.as_ref()),
+        "updated_at": timestamp(updated_at.as_ref()),
+    })
+}
+
+pub fn reply(reply: &pb::Reply) -> Value {
+    let pb::Reply {
+        body,
+        result_code,
+        contact_unit,
+        contact_phone,
+    } = reply;
+    json!({
+        "body": body,
+        "result_code": enum_name(*result_code, |v| {
+            pb::ResultCode::try_from(v).ok().map(|c| c.as_str_name())
+        }),
+        "contact_unit": contact_unit,
+        "contact_phone": contact_phone,
+    })
+}
+
+/// An event; its data under the name of the proto's `oneof` member (`issued`, `copied`, …),
+/// with its kind spelled out in `kind`.
+pub fn event(event: &pb::ProposalEvent) -> Value {
+    let pb::ProposalEvent {
+        proposal_id,
+        sequence,
+        position,
+        occurred_at,
+        actor,
+        request_id,
+        from_state,
+        to_state,
+        hash,
+        data,
+    } = event;
+    let mut value = json!({
+        "proposal_id": proposal_id,
+        "sequence": sequence,
+        "position": position,
+        "occurred_at": timestamp(occurred_at.as_ref()),
+        "actor": actor,
+        "request_id": request_id,
+        "from_state": proposal_state(*from_state),
+        "to_state": proposal_state(*to_state),
+        "hash": hash,
+        "kind": Value::Null,
+    });
+    if let Some(data) = data {
+        let (member, kind, data) = event_data(data);
+        value["kind"] = json!(kind.as_str_name());
+        value[member] = data;
+    }
+    value
+}
+
+fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
+    match data {
+        Data::Received(pb::ProposalReceived {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+        }) => (
+            "received",
+            pb::EventKind::ProposalReceived,
+            json!({
+                "committee": committee,
+                "session": session,
+                "number": number,
+                "title": title,
+                "proposers": proposers,
+                "content": content,
+            }),
+        ),
+        Data::Assigned(pb::ProposalAssigned {
+            handling_unit,
+            due_date,
+        }) => (
+            "assigned",
+            pb::EventKind::ProposalAssigned,
+            json!({ "handling_unit": handling_unit, "due_date": due_date }),
+        ),
+        Data::Returned(pb::ProposalReturned { reason }) => (
+            "returned",
+            pb::EventKind::ProposalReturned,
+            json!({ "reason": reason }),
+        ),
+        Data::Drafted(pb::ReplyDrafted {
+            reply: draft,
+            revision,
+        }) => (
+            "drafted",
+            pb::EventKind::ReplyDrafted,
+            json!({ "reply": draft.as_ref().map(reply), "revision": revision }),
+        ),
+        Data::DraftRejected(pb::DraftRejected { reason }) => (
+            "draft_rejected",
+            pb::EventKind::DraftRejected,
+            json!({ "reason": reason }),
+        ),
+        Data::Signed(pb::ReplySigned { signer }) => (
+            "signed",
+            pb::EventKind::ReplySigned,
+            json!({ "signer": signer }),
+        ),
+        Data::Issued(pb::ReplyIssued {
+            document_number,
+            issue_date,
+            issuing_office,
+        }) => (
+            "issued",
+            pb::EventKind::ReplyIssued,
+            json!({
+                "document_number": document_number,
+                "issue_date": issue_date,
+                "issuing_office": issuing_office,
+            }),
+        ),
+        Data::Copied(pb::ReplyCopied { recipients }) => (
+            "copied",
+            pb::EventKind::ReplyCopied,
+            json!({ "recipients": recipients }),
+        ),
+    }
+}
+
+pub fn verification(report: &pb::VerifyHistoryResponse) -> Value {
+    let pb::VerifyHistoryResponse {
+        ok,
+        events_checked,
+        proposals_checked,
+        first_mismatch,
+        problems,
+        head_position,
+        head_hash,
+    } = report;
+    json!({
+        "ok": ok,
+        "events_checked": events_checked,
+        "proposals_checked": proposals_checked,
+        "first_mismatch": first_mismatch,
+        "problems": problems,
+        "head_position": head_position,
+        "head_hash": head_hash,
+    })
+}
+
+pub fn rendered(document: &pb::RenderReplyResponse) -> Value {
+    let pb::RenderReplyResponse {
+        text,
+        document_number,
+    } = document;
+    json!({ "document_number": document_number, "text": text })
+}
+
+/// A page (or, with `--all`, every page) of proposals.
+pub fn proposals(proposals: &[pb::Proposal], next_page_token: &str) -> Value {
+    json!({
+        "proposals": proposals.iter().map(proposal).collect::<Vec<_>>(),
+        "next_page_token": next_page_token,
+    })
+}
+
+/// A page (or, with `--all`, every page) of events.
+pub fn events(events: &[pb::ProposalEvent], next_page_token: &str) -> Value {
+    json!({
+        "events": events.iter().map(event).collect::<Vec<_>>(),
+        "next_page_token": next_page_token,
+    })
+}
+
+fn proposal_state(value: i32) -> Value {
+    enum_name(value, |v| {
+        pb::ProposalState::try_from(v).ok().map(|s| s.as_str_name())
+    })
+}
+
+fn enum_name(value: i32, name: impl Fn(i32) -> Option<&'static str>) -> Value {
+    name(value).map_or_else(|| json!(value), |name| json!(name))
+}
+
+fn timestamp(timestamp: Option<&prost_types::Timestamp>) -> Value {
+    timestamp.map_or(Value::Null, |t| json!(format_time(t, true)))
+}

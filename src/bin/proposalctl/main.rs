@@ -1,0 +1,71 @@
+//! `proposalctl`: the command-line client of `proposal-server`.
+//!
+//! One subcommand per RPC (`receive` … `copy`, `get`, `list`, `history`, `events`, `watch`,
+//! `verify`, `render`) and `demo`, which drives the seed's proposal No. 228 through its whole
+//! lifecycle. Output is readable text by default and JSON with `--json` (`json.rs` gives the
+//! mapping); errors go to stderr.
+//!
+//! Exit status ([`failure::Failure::exit_code`]):
+//! - 0: done;
+//! - 1: the server refused or failed the request (its gRPC status, field violations and
+//!   `ErrorInfo` reason are printed);
+//! - 2: usage error: bad flags (clap), an unreadable or non-UTF-8 input file;
+//! - 3: the server cannot be reached (no connection, or `UNAVAILABLE`);
+//! - 4: `verify` found a mismatch (its report is printed).
+//!
+//! Code map: `commands/` holds one module per group of subcommands and the [`commands::Command`]
+//! enum that lists them (add new subcommands there); `connection.rs` the server URL, the
+//! connection and per-call deadlines; `values.rs` the command-line spelling of the proto's enums
+//! and times; `json.rs` and `text.rs` the two output forms; `output.rs` where they are written;
+//! `failure.rs` how errors are reported and which exit code they give.
+
+mod commands;
+mod connection;
+mod failure;
+mod json;
+mod output;
+mod text;
+mod values;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::commands::Command;
+use crate::connection::ServerArgs;
+use crate::output::Output;
+
+/// Command-line client of proposal-server: registers, moves and reads CPPCC proposals.
+#[derive(Parser, Debug)]
+#[command(name = "proposalctl", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Print JSON instead of text (one object; `watch` prints one object per line).
+    #[arg(long, global = true, help_heading = "Global options")]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, &cli.server, &output)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report(&output);
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Readable output: a proposal as aligned `key: value` lines, lists as tables, an event as one
+//! line. Columns are aligned by display width, so Chinese text (two columns a character) lines
+//! up. Long texts (content, reply body, reasons) are summarised as their first line and length,
+//! except in `get`, which shows everything.
+
+use proposal_service::pb;
+use proposal_service::pb::proposal_event::Data;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::values::{KindArg, format_time, result_name, state_name};
+
+/// How many display columns a summarised text keeps of its first line.
+const SUMMARY_WIDTH: usize = 40;
+/// How many display columns a title keeps in a table.
+const TITLE_WIDTH: usize = 30;
+
+/// Every field of a proposal that has a value. With `full`, the content and reply body are
+/// printed whole, indented, after the short fields; otherwise they are summarised.
+pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
+    let pb::Proposal {
+        id,
+        committee,
+        session,
+        number,
+        title,
+        proposers,
+        content,
+        state,
+        handling_unit,
+        reply,
+        signer,
+        document_number,
+        issue_date,
+        issuing_office,
+        copied_to,
+        version,
+        received_at,
+        updated_at,
+        due_date,
+    } = proposal;
+    let mut fields = Fields::default();
+    fields.add("id", id);
+    fields.add("state", state_name(*state));
+    fields.add("version", version.to_string());
+    fields.add("committee", committee);
+    fields.add("session", session);
+    fields.add("number", number.to_string());
+    fields.add("title", title);
+    fields.add("proposers", proposers.join(", "));
+    if !full {
+        fields.add("content", summary(content));
+    }
+    fields.add("handling unit", handling_unit);
+    fields.add("due date", due_date);
+    if let Some(pb::Reply {
+        body,
+        result_code,
+        contact_unit,
+        contact_phone,
+    }) = reply
+    {
+        fields.add("result", result_name(*result_code));
+        fields.add("contact unit", contact_unit);
+        fields.add("contact phone", contact_phone);
+        if !full {
+            fields.add("reply body", summary(body));
+        }
+    }
+    fields.add("signer", signer);
+    fields.add("document number", document_number);
+    fields.add("issue date", issue_date);
+    fields.add("issuing office", issuing_office);
+    fields.add("copied to", copied_to.join(", "));
+    if let Some(at) = received_at {
+        fields.add("received at", format_time(at, true));
+    }
+    if let Some(at) = updated_at {
+        fields.add("updated at", format_time(at, true));
+    }
+    let mut text = fields.render();
+    if full {
+        text.push_str(&format!("\ncontent:\n{}", indent(content)));
+        if let Some(reply) = reply {
+            text.push_str(&format!("\nreply body:\n{}", indent(&reply.body)));
+        }
+    }
+    text
+}
+
+/// Proposals as a table, one row each.
+pub fn proposals(proposals: &[pb::Proposal]) -> String {
+    if proposals.is_empty() {
+        return "no proposals".to_owned();
+    }
+    let mut table = Table::new(&[
+        "ID",
+        "STATE",
+        "VER",
+        "COMMITTEE",
+        "SESSION",
+        "NO.",
+        "TITLE",
+        "UNIT",
+        "UPDATED",
+    ]);
+    for p in proposals {
+        table.row(vec![
+            p.id.clone(),
+            state_name(p.state),
+            p.version.to_string(),
+            p.committee.clone(),
+            p.session.clone(),
+            p.number.to_string(),
+            truncate(&p.title, TITLE_WIDTH),
+            p.handling_unit.clone(),
+            p.updated_at
+                .as_ref()
+                .map(|t| format_time(t, false))
+                .unwrap_or_default(),
+        ]);
+    }
+    table.render()
+}
+
+/// Events as a table, one row each; with `with_proposal`, a column names each one's proposal
+/// (an audit trail across proposals), otherwise they are one proposal's history.
+pub fn events(events: &[pb::ProposalEvent], with_proposal: bool) -> String {
+    if events.is_empty() {
+        return "no events".to_owned();
+    }
+    let mut headers = vec!["POS", "SEQ", "TIME"];
+    if with_proposal {
+        headers.push("PROPOSAL");
+    }
+    headers.extend(["EVENT", "FROM", "TO", "ACTOR", "DETAILS"]);
+    let mut table = Table::new(&headers);
+    for e in events {
+        let mut row = vec![
+            e.position.to_string(),
+            e.sequence.to_string(),
+            e.occurred_at
+                .as_ref()
+                .map(|t| format_time(t, false))
+                .unwrap_or_default(),
+        ];
+        if with_proposal {
+            row.push(e.proposal_id.clone());
+        }
+        row.extend([
+            kind(e),
+            state_name(e.from_state),
+            state_name(e.to_state),
+            e.actor.clone(),
+            details(e),
+        ]);
+        table.row(row);
+    }
+    table.render()
+}
+
+/// One event on one line, for `watch`.
+pub fn event_line(e: &pb::ProposalEvent) -> String {
+    let time = e
+        .occurred_at
+        .as_ref()
+        .map(|t| format_time(t, true))
+        .unwrap_or_default();
+    format!(
+        "{}  {}  {} #{}  {}  {} → {}  by {}  {}",
+        e.position,
+        time,
+        e.proposal_id,
+        e.sequence,
+        kind(e),
+        state_name(e.from_state),
+        state_name(e.to_state),
+        e.actor,
+        details(e)
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// The outcome of `verify`.
+pub fn verification(report: &pb::VerifyHistoryResponse) -> String {
+    let pb::VerifyHistoryResponse {
+        ok,
+        events_checked,
+        proposals_checked,
+        first_mismatch,
+        problems,
+        head_position,
+        head_hash,
+    } = report;
+    let mut fields = Fields::default();
+    fields.add("ok", if *ok { "yes" } else { "NO" });
+    fields.add("events checked", events_checked.to_string());
+    fields.add("proposals checked", proposals_checked.to_string());
+    fields.add("head position", head_position.to_string());
+    fields.add("head hash", head_hash);
+    fields.add("first mismatch", first_mismatch);
+    let mut text = fields.render();
+    if !problems.is_empty() {
+        text.push_str("\nproblems:");
+        for problem in problems {
+            text.push_str(&format!("\n  - {problem}"));
+        }
+    }
+    text
+}
+
+/// The event's kind as `--kind` spells it, e.g. `reply-issued`.
+pub fn kind(e: &pb::ProposalEvent) -> String {
+    e.data
+        .as_ref()
+        .map_or_else(|| "unknown".to_owned(), |data| KindArg::of(data).name())
+}
+
+/// What an event recorded, in a few words.
+pub fn details(e: &pb::ProposalEvent) -> String {
+    let Some(data) = &e.data else {
+        return String::new();
+    };
+    match data {
+        Data::Received(r) => format!(
+            "{} {} No. {}: {} (proposers {})",
+            r.committee,
+            r.session,
+            r.number,
+            truncate(&r.title, TITLE_WIDTH),
+            r.proposers.join(", ")
+        ),
+        Data::Assigned(a) if a.due_date.is_empty() => format!("to {}", a.handling_unit),
+        Data::Assigned(a) => format!("to {}, due {}", a.handling_unit, a.due_date),
+        Data::Returned(r) => format!("reason: {}", summary(&r.reason)),
+        Data::Drafted(d) => {
+            let revision = if d.revision { "revision, " } else { "" };
+            match &d.reply {
+                Some(reply) => format!(
+                    "{revision}result {}, body {}",
+                    result_name(reply.result_code),
+                    size(&reply.body)
+                ),
+                None => revision.trim_end_matches(", ").to_owned(),
+            }
+        }
+        Data::DraftRejected(r) => format!("reason: {}", summary(&r.reason)),
+        Data::Signed(s) => format!("signer {}", s.signer),
+        Data::Issued(i) => format!(
+            "{}, {}, {}",
+            i.document_number, i.issue_date, i.issuing_office
+        ),
+        Data::Copied(c) => format!("to {}", c.recipients.join(", ")),
+    }
+}
+
+/// A long text as its first line (cut to [`SUMMARY_WIDTH`] columns) and its size; a short
+/// one-line text as it is.
+pub fn summary(text: &str) -> String {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if text.lines().count() <= 1 && text.width() <= SUMMARY_WIDTH {
+        return text.to_owned();
+    }
+    format!("{} ({})", truncate(first, SUMMARY_WIDTH), size(text))
+}
+
+/// `4321 characters, 25 lines`.
+fn size(text: &str) -> String {
+    let lines = text.lines().count();
+    let characters = text.chars().count();
+    if lines > 1 {
+        format!("{characters} characters, {lines} lines")
+    } else {
+        format!("{characters} characters")
+    }
+}
+
+/// `text` cut to at most `width` display columns, with `…` when something was cut.
+fn truncate(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    kept.push('…');
+    kept
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!("  {line}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `key: value` lines with the values aligned; empty values are left out.
+#[derive(Default)]
+struct Fields(Vec<(&'static str, String)>);
+
+impl Fields {
+    fn add(&mut self, key: &'static str, value: impl Into<String>) {
+        let value = value.into();
+        if !value.is_empty() {
+            self.0.push((key, value));
+        }
+    }
+
+    fn render(&self) -> String {
+        let width = self.0.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+        self.0
+            .iter()
+            .map(|(key, value)| format!("{:width$} {value}", format!("{key}:")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A table with a header row, columns two spaces apart, padded by display width.
+struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(headers: &[&str]) -> Self {
+        Self {
+            rows: vec![headers.iter().map(|h| (*h).to_owned()).collect()],
+        }
+    }
+
+    fn row(&mut self, row: Vec<String>) {
+        // One line per row: a line break inside a cell would break the table.
+        let row = row
+            .into_iter()
+            .map(|cell| cell.replace(['\n', '\r', '\t'], " "))
+            .collect();
+        self.rows.push(row);
+    }
+
+    fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|row| row.get(c))
+                    .map(|cell| cell.width())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        self.rows
+            .iter()
+            .map(|row| {
+                let mut line = String::new();
+                for (c, cell) in row.iter().enumerate() {
+                    line.push_str(cell);
+                    if c + 1 < row.len() {
+                        line.push_str(&" ".repeat(widths[c] - cell.width() + 2));
+                    }
+                }
+                line.trim_end().to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_chinese_text_by_display_width() {
+        let mut table = Table::new(&["UNIT", "STATE"]);
+        table.row(vec!["许昌市生态环境局".into(), "ISSUED".into()]);
+        table.row(vec!["abc".into(), "COPIED".into()]);
+        assert_eq!(
+            table.render(),
+            "UNIT              STATE\n许昌市生态环境局  ISSUED\nabc               COPIED"
+        );
+    }
+
+    #[test]
+    fn long_texts_are_summarised_by_their_first_line_and_size() {
+        assert_eq!(summary("短的"), "短的");
+        let body = "您提出的“关于加强我市环境保护的提案”收悉，现答复如下：\n\n首先，十分感谢。";
+        let summarised = summary(body);
+        assert!(summarised.starts_with("您提出的“关于加强我市环境保护的提"));
+        assert!(
+            summarised.ends_with("… (38 characters, 3 lines)"),
+            "{summarised}"
+        );
+        assert!(truncate("许昌市生态环境局", 7).width() <= 7);
+    }
+}
