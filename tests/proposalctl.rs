@@ -494,7 +494,6 @@ async fn the_demo_drives_proposal_228_from_received_to_copied() {
 }
 
 #[tokio::test]
-#[ignore = "needs ListEvents/WatchEvents/VerifyHistory/RenderReply"]
 async fn events_lists_the_audit_trail_with_its_filters() {
     let mut server = TestServer::start().await;
     let id = demo(&server).await;
@@ -552,8 +551,8 @@ async fn events_lists_the_audit_trail_with_its_filters() {
     server.stop().await;
 }
 
-#[tokio::test]
-#[ignore = "needs ListEvents/WatchEvents/VerifyHistory/RenderReply"]
+// Multi-threaded: the test blocks on the watcher's output while the in-process server serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_prints_each_event_as_it_arrives_and_exits_0_on_ctrl_c() {
     let mut server = TestServer::start().await;
     let (watch, received) = spawn_watch(&server, &["--json"]);
@@ -633,7 +632,6 @@ async fn interrupt(mut watch: Child) -> Option<i32> {
 }
 
 #[tokio::test]
-#[ignore = "needs ListEvents/WatchEvents/VerifyHistory/RenderReply"]
 async fn verify_reports_a_sound_history_and_exits_0() {
     let mut server = TestServer::start().await;
     demo(&server).await;
@@ -651,7 +649,6 @@ async fn verify_reports_a_sound_history_and_exits_0() {
 }
 
 #[tokio::test]
-#[ignore = "needs ListEvents/WatchEvents/VerifyHistory/RenderReply"]
 async fn render_prints_the_issued_reply_as_the_official_document() {
     let mut server = TestServer::start().await;
     let run = ctl(&server, &["demo"]).await.expect_success();
