@@ -8,5 +8,6 @@ pub mod grpc;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod transfer;
 
 pub use grpc::pb;
