@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod transfer;
 
 pub use grpc::pb;

@@ -25,11 +25,12 @@ mod failure;
 mod json;
 mod output;
 mod text;
+mod transfer;
 mod values;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::commands::Command;
 use crate::connection::ServerArgs;
@@ -45,12 +46,30 @@ struct Cli {
     #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     #[command(subcommand)]
-    command: Command,
+    command: TopCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum TopCommand {
+    #[command(flatten)]
+    Online(Command),
+    /// Write every event of a data directory as JSON Lines, with positions and hashes (the
+    /// server must be stopped).
+    Export(transfer::ExportArgs),
+    /// Rebuild an empty data directory from an export, verifying the hash chain and every
+    /// projection.
+    Import(transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = Output::new(cli.json);
+    let command = match cli.command {
+        TopCommand::Online(command) => command,
+        // Offline: they open the data directory themselves and need no server.
+        TopCommand::Export(args) => return offline(transfer::run_export(args)),
+        TopCommand::Import(args) => return offline(transfer::run_import(args)),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -61,11 +80,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command, &cli.server, &output)) {
+    match runtime.block_on(commands::run(command, &cli.server, &output)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(&output);
             ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// The exit of an offline subcommand: 0, or 1 with the error and its causes.
+fn offline(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
