@@ -72,7 +72,9 @@ impl EventFilter {
 
     /// What a page token is bound to: every filter.
     fn paging_scope(&self) -> paging::Scope {
-        let kinds: Vec<String> = self.kinds.iter().map(|k| format!("{k:?}")).collect();
+        // Sorted: the same kinds in another order are the same query.
+        let mut kinds: Vec<String> = self.kinds.iter().map(|k| format!("{k:?}")).collect();
+        kinds.sort();
         paging::scope(&[
             &self
                 .occurred_after
