@@ -8,6 +8,7 @@
 //! The names recorded elsewhere (the writer's) are declared here as constants so that their
 //! buckets and descriptions live in one place.
 
+use crate::grpc::code_name;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -372,29 +373,6 @@ impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
 fn grpc_status(headers: &http::HeaderMap) -> Option<&'static str> {
     let value = headers.get("grpc-status")?;
     Some(code_name(Code::from_bytes(value.as_bytes())))
-}
-
-/// The canonical name of a gRPC code, as in the gRPC specification (`INVALID_ARGUMENT`).
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 /// Serves `GET /metrics` (the Prometheus text format) over plain HTTP/1.1 on `listener` until
