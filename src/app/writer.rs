@@ -225,13 +225,14 @@ impl Writer {
             actor,
             unit_scope,
         } = submission;
-        let fingerprint = fingerprint(submission);
         // Idempotency keys are scoped by the actor: one caller's keys never meet another's.
+        // The fingerprint (JSON and SHA-256 of the whole request) is computed only for keyed
+        // requests.
         let request_key = request_id
             .as_ref()
-            .map(|r| (r, request_key(actor, r.as_str())));
-        if let Some((request_id, key)) = &request_key
-            && let Some(replayed) = self.replay(request_id, key, &fingerprint, overlay)?
+            .map(|r| (r, request_key(actor, r.as_str()), fingerprint(submission)));
+        if let Some((request_id, key, fingerprint)) = &request_key
+            && let Some(replayed) = self.replay(request_id, key, fingerprint, overlay)?
         {
             return Ok(replayed);
         }
@@ -297,9 +298,9 @@ impl Writer {
         {
             overlay.documents.insert(document_number.clone(), id);
         }
-        let request = request_key.map(|(_, key)| {
+        let request = request_key.map(|(_, key, fingerprint)| {
             let record = RequestRecord {
-                fingerprint: fingerprint.clone(),
+                fingerprint,
                 proposal_id: id,
                 version: after.version,
             };
