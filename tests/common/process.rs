@@ -35,9 +35,15 @@ impl ServerProcess {
     /// Like [`ServerProcess::start`], with extra command-line arguments (e.g.
     /// `["--max-in-flight", "2"]`).
     pub fn start_with_args(data_dir: &Path, args: &[&str]) -> Started {
+        Self::start_listening(data_dir, "127.0.0.1:0", args)
+    }
+
+    /// Like [`ServerProcess::start_with_args`], listening on `listen` (e.g. `0.0.0.0:0`, to
+    /// see the exposure rules refuse it).
+    pub fn start_listening(data_dir: &Path, listen: &str, args: &[&str]) -> Started {
         let mut child = Command::new(env!("CARGO_BIN_EXE_proposal-server"))
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--log-format")
@@ -146,6 +152,35 @@ impl ServerProcess {
         })
         .await
         .unwrap()
+    }
+
+    /// Sends SIGHUP: the server re-reads its principals file.
+    pub fn hangup(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "sending SIGHUP failed");
+    }
+
+    /// Waits up to `limit` for the server to exit on its own (no signal sent), and returns its
+    /// status and every line it logged; `None` if it is still running (it is killed on drop).
+    pub fn wait_for_exit(mut self, limit: Duration) -> Option<(ExitStatus, Vec<String>)> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("polling proposal-server") {
+                // The reader thread ends when the exited server's stderr closes.
+                while let Ok(line) = self.log.recv() {
+                    self.seen.push(line);
+                }
+                return Some((status, std::mem::take(&mut self.seen)));
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The log lines written so far.
