@@ -221,10 +221,12 @@ impl Authenticator {
         }
         let principals = self.current();
         if let Some(header) = authorization {
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
             let token = std::str::from_utf8(header)
                 .ok()
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::trim)
+                .and_then(|h| h.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
                 .filter(|t| !t.is_empty())
                 .ok_or(Unauthenticated::Malformed)?;
             return principals
@@ -298,6 +300,8 @@ mod tests {
         let auth = Authenticator::from_file(&write(dir.path(), &text)).unwrap();
         let p = auth.authenticate(Some(b"Bearer s3cret"), None).unwrap();
         assert_eq!((p.name.as_str(), p.role), ("registrar-1", Role::Registrar));
+        let p = auth.authenticate(Some(b"bearer s3cret"), None).unwrap();
+        assert_eq!(p.name, "registrar-1", "the scheme is case-insensitive");
         let p = auth.authenticate(None, Some("eco-signer")).unwrap();
         assert_eq!(p.unit.as_deref(), Some("许昌市生态环境局"));
         // A token wins over a certificate; a wrong one is not rescued by the certificate.
