@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod transfer;
 
 pub use grpc::pb;

@@ -10,6 +10,7 @@ use clap::{Parser, ValueEnum};
 use proposal_service::auth::Authenticator;
 use proposal_service::server;
 use proposal_service::store::{SledOptions, SledStore};
+use proposal_service::tls::TlsOptions;
 use tracing_subscriber::EnvFilter;
 
 /// Tracks CPPCC proposals from registration to the copied official reply, over gRPC.
@@ -44,6 +45,33 @@ struct Args {
     /// trusted network).
     #[arg(long, env = "PROPOSAL_INSECURE")]
     insecure: bool,
+    /// Serve TLS with this certificate chain (PEM, the server's certificate first); needs
+    /// --tls-key.
+    #[arg(
+        long,
+        env = "PROPOSAL_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PATH"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        env = "PROPOSAL_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PATH"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: CA certificate(s) (PEM) that sign client certificates. A client certificate
+    /// is then verified against them and its subject common name is looked up as a principal
+    /// name; callers with a bearer token need none. Needs --tls-cert.
+    #[arg(
+        long,
+        env = "PROPOSAL_CLIENT_CA",
+        requires = "tls_cert",
+        value_name = "PATH"
+    )]
+    client_ca: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "PROPOSAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -131,8 +159,30 @@ fn reload_principals(authenticator: Arc<Authenticator>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Loads the TLS files, if any, and says at start what the transport is.
+fn load_tls(args: &Args) -> anyhow::Result<Option<TlsOptions>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        tracing::info!("TLS off: serving plaintext");
+        return Ok(None);
+    };
+    let tls = TlsOptions::from_files(cert, key, args.client_ca.as_deref())?;
+    match &args.client_ca {
+        Some(ca) => tracing::info!(
+            cert = %cert.display(),
+            client_ca = %ca.display(),
+            "mutual TLS on: client certificates are verified, and optional for token callers"
+        ),
+        None => tracing::info!(
+            cert = %cert.display(),
+            "TLS on (no client CA: callers authenticate with bearer tokens)"
+        ),
+    }
+    Ok(Some(tls))
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("installing signal handlers")?;
+    let tls = load_tls(&args)?;
     let authenticator = match &args.principals {
         Some(path) => {
             let authenticator = Authenticator::from_file(path)?;
@@ -183,6 +233,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         metrics_listener,
         authenticator,
         insecure: args.insecure,
+        tls,
     };
     server::serve(Arc::new(store), listener, options, shutdown).await?;
     Ok(())

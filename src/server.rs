@@ -15,6 +15,7 @@ use crate::auth::Authenticator;
 use crate::grpc::{ProposalApi, pb};
 use crate::metrics;
 use crate::store::Store;
+use crate::tls::{self, TlsOptions};
 
 /// The largest request the transport accepts; larger ones are refused before decoding. Sized
 /// for the longest text a request may carry (100,000 characters of up to 4 bytes each, twice).
@@ -46,6 +47,9 @@ pub struct ServeOptions {
     /// Serve plaintext on a non-loopback address (for a trusted network or a TLS-terminating
     /// proxy). Without it such an address needs TLS.
     pub insecure: bool,
+    /// Serve TLS (and with a client CA, verify client certificates); `None`, the default,
+    /// serves plaintext.
+    pub tls: Option<TlsOptions>,
 }
 
 impl Default for ServeOptions {
@@ -56,6 +60,7 @@ impl Default for ServeOptions {
             metrics_listener: None,
             authenticator: Arc::new(Authenticator::local()),
             insecure: false,
+            tls: None,
         }
     }
 }
@@ -73,8 +78,8 @@ pub enum ServeError {
     Refused(String),
 }
 
-/// The transport rules: without a principals file only loopback; plaintext on another address
-/// only when the operator says `--insecure`.
+/// The transport rules: without a principals file only loopback; on another address TLS, or
+/// plaintext when the operator says `--insecure`.
 fn check_exposure(listener: &TcpListener, options: &ServeOptions) -> Result<(), ServeError> {
     let address = listener
         .local_addr()
@@ -89,7 +94,7 @@ fn check_exposure(listener: &TcpListener, options: &ServeOptions) -> Result<(), 
              for local development or give a principals file"
         )));
     }
-    if !options.insecure {
+    if options.tls.is_none() && !options.insecure {
         return Err(ServeError::Refused(format!(
             "{address} is not a loopback address and TLS is not configured: \
              give --tls-cert and --tls-key, or --insecure to serve plaintext anyway"
@@ -122,9 +127,17 @@ fn authenticate(
     }
 }
 
-/// The verified client certificate's subject common name, under mutual TLS.
-fn peer_certificate_name(_request: &tonic::Request<()>) -> Option<String> {
-    None
+/// The verified client certificate's subject common name, under mutual TLS. rustls has
+/// already checked the chain against the client CA (a certificate that does not chain fails
+/// the handshake), so the name can be trusted; the first certificate is the client's own.
+fn peer_certificate_name(request: &tonic::Request<()>) -> Option<String> {
+    let certificates = request.peer_certs()?;
+    let leaf = certificates.first()?;
+    let name = tls::common_name(leaf.as_ref());
+    if name.is_none() {
+        tracing::debug!("the client certificate has no single text common name; it names no one");
+    }
+    name
 }
 
 /// Completes `grace` after the shutdown signal.
@@ -145,6 +158,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     check_exposure(&listener, &options)?;
+    let mut transport = tonic::transport::Server::builder();
+    if let Some(tls) = &options.tls {
+        transport = transport.tls_config(tls.server_config()).map_err(|e| {
+            ServeError::Refused(format!(
+                "cannot serve TLS with {}: {}",
+                tls.files(),
+                tls::causes(&e)
+            ))
+        })?;
+    }
     if options.authenticator.is_local() {
         tracing::warn!(
             "no principals file: every caller is the local admin (loopback only; for development)"
@@ -221,7 +244,7 @@ pub async fn serve(
     };
     // Without TCP_NODELAY a response written in two parts waits ~40 ms for a delayed ACK.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let transport = tonic::transport::Server::builder()
+    let transport = transport
         .layer(request_metrics)
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -45,12 +45,13 @@ impl Run {
 }
 
 /// Runs `proposalctl` with `args` (after `--server url` when given), feeding it `stdin`.
-/// The environment cannot leak a server or an actor into the run.
+/// The environment cannot leak a server, an actor or a token into the run.
 fn run_ctl(server: Option<&str>, args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_proposalctl"));
     command
         .env_remove("PROPOSAL_SERVER")
-        .env_remove("PROPOSAL_ACTOR");
+        .env_remove("PROPOSAL_ACTOR")
+        .env_remove("PROPOSAL_TOKEN");
     if let Some(url) = server {
         command.arg("--server").arg(url);
     }

@@ -14,7 +14,7 @@ use proposal_service::server;
 use proposal_service::store::{SledOptions, SledStore, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -55,6 +55,19 @@ impl TestServer {
 
     /// Starts a server with `options` over a fresh temporary data directory.
     pub async fn start_with(options: server::ServeOptions) -> Self {
+        Self::start_fresh(options, None).await
+    }
+
+    /// Starts a server with `options` (which configure TLS) over a fresh temporary data
+    /// directory; its `client` connects to `https://127.0.0.1:PORT` with `client_tls`.
+    pub async fn start_tls(options: server::ServeOptions, client_tls: ClientTlsConfig) -> Self {
+        Self::start_fresh(options, Some(client_tls)).await
+    }
+
+    async fn start_fresh(
+        options: server::ServeOptions,
+        client_tls: Option<ClientTlsConfig>,
+    ) -> Self {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
         let store =
@@ -62,7 +75,7 @@ impl TestServer {
                 .await
                 .unwrap()
                 .expect("opening the store");
-        let mut server = Self::start_over(Arc::new(store), temp.path(), options).await;
+        let mut server = Self::launch(Arc::new(store), temp.path(), options, client_tls).await;
         server._temp = Some(temp);
         server
     }
@@ -85,6 +98,15 @@ impl TestServer {
         data_dir: &Path,
         options: server::ServeOptions,
     ) -> Self {
+        Self::launch(store, data_dir, options, None).await
+    }
+
+    async fn launch(
+        store: Arc<dyn Store>,
+        data_dir: &Path,
+        options: server::ServeOptions,
+        client_tls: Option<ClientTlsConfig>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let metrics_addr = options
@@ -99,8 +121,14 @@ impl TestServer {
             .await
             .expect("server ran and stopped cleanly");
         });
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
+        let endpoint = match client_tls {
+            None => Channel::from_shared(format!("http://{addr}")).unwrap(),
+            Some(tls) => Channel::from_shared(format!("https://{addr}"))
+                .unwrap()
+                .tls_config(tls)
+                .expect("client TLS configuration"),
+        };
+        let channel = endpoint
             .connect()
             .await
             .expect("connecting to the test server");
