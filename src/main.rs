@@ -222,11 +222,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(
-        listen = %listener.local_addr()?,
-        data_dir = %args.data_dir.display(),
-        "proposal-server listening"
-    );
     let options = server::ServeOptions {
         max_in_flight: args.max_in_flight as usize,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
@@ -235,6 +230,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         insecure: args.insecure,
         tls,
     };
+    // Refuse before announcing: the next line tells operators and tests the server is up.
+    server::check_exposure(listener.local_addr()?, &options)?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        data_dir = %args.data_dir.display(),
+        "proposal-server listening"
+    );
     server::serve(Arc::new(store), listener, options, shutdown).await?;
     Ok(())
 }

@@ -80,10 +80,11 @@ pub enum ServeError {
 
 /// The transport rules: without a principals file only loopback; on another address TLS, or
 /// plaintext when the operator says `--insecure`.
-fn check_exposure(listener: &TcpListener, options: &ServeOptions) -> Result<(), ServeError> {
-    let address = listener
-        .local_addr()
-        .map_err(|e| ServeError::Refused(format!("reading the listen address: {e}")))?;
+/// `serve` checks it too; a binary calls it before it announces that it listens.
+pub fn check_exposure(
+    address: std::net::SocketAddr,
+    options: &ServeOptions,
+) -> Result<(), ServeError> {
     if address.ip().is_loopback() {
         return Ok(());
     }
@@ -157,7 +158,10 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    check_exposure(&listener, &options)?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| ServeError::Refused(format!("reading the listen address: {e}")))?;
+    check_exposure(address, &options)?;
     let mut transport = tonic::transport::Server::builder();
     if let Some(tls) = &options.tls {
         transport = transport.tls_config(tls.server_config()).map_err(|e| {

@@ -50,7 +50,7 @@ use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
 use proposal_service::server::{self, ServeOptions};
 use proposal_service::store::{
-    Change, EventScope, RequestRecord, SledOptions, SledStore, Store, event_bytes,
+    Change, EventScope, RequestRecord, SledOptions, SledStore, Store, event_bytes, request_key,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -698,7 +698,8 @@ impl Loader {
             before,
             after,
             events,
-            request: Some((request_id, record)),
+            // Stored per actor, as the writer keys them.
+            request: Some((request_key(actor, request_id.as_str()), record)),
         })
     }
 }
