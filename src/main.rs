@@ -182,7 +182,7 @@ fn load_tls(args: &Args) -> anyhow::Result<Option<TlsOptions>> {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("installing signal handlers")?;
-    let tls = load_tls(&args)?;
+    // The first log line says who may call: the development mode must not go unnoticed.
     let authenticator = match &args.principals {
         Some(path) => {
             let authenticator = Authenticator::from_file(path)?;
@@ -201,6 +201,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     reload_principals(Arc::clone(&authenticator)).context("installing the SIGHUP handler")?;
+    let tls = load_tls(&args)?;
     let options = SledOptions {
         cache_capacity: args.cache_mb * 1024 * 1024,
     };

@@ -1459,3 +1459,17 @@ async fn without_a_principals_file_every_call_works_and_records_the_named_actor(
     expected.extend(steps.iter().map(|(_, actor)| actor.to_string()));
     assert_eq!(actors, expected);
 }
+
+/// Local development mode must not go unnoticed: the binary's first log line says that every
+/// caller is the local admin; with a principals file it says who may call instead.
+#[tokio::test]
+async fn the_first_log_line_names_the_authentication_mode() {
+    let (_temp, data_dir) = temp_data_dir();
+    let mut server = ServerProcess::expect_start(&data_dir);
+    let first = server.log().first().cloned().unwrap_or_default();
+    assert!(
+        first.contains("no principals file") && first.contains("local admin"),
+        "{first}"
+    );
+    server.terminate().await;
+}
