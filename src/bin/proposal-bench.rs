@@ -46,6 +46,13 @@
 //! warm-up; the report is still printed), 2 when the run could not be set up (no server, bad
 //! URL, data directory in use).
 
+#[path = "common/loadgen.rs"]
+mod loadgen;
+
+use loadgen::{
+    Connection, ErrorCounts, LatencyRecorder, LatencySummary, connect_all, health_client, ratio,
+    wait_until_serving,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,6 +61,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use proposal_service::grpc::code_name;
 use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
 use proposal_service::server::{self, ServeOptions};
@@ -61,14 +69,9 @@ use proposal_service::store::{SledOptions, SledStore};
 use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
+use tonic::Status;
+use tonic::transport::Channel;
 
-/// The service whose health the baseline asks about (and readiness waits for).
-const SERVICE_NAME: &str = "proposal.v1.ProposalService";
 /// No single call may hold a phase open longer than this, whatever the server does.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for a connection, and for the server to report SERVING.
@@ -107,103 +110,6 @@ struct Args {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 // ---------------------------------------------------------------------------------------------
-
-/// Every latency of one kind of call, kept whole so percentiles are exact (a run records at
-/// most a few hundred thousand samples: a few MB).
-#[derive(Clone, Debug, Default)]
-struct LatencyRecorder {
-    nanos: Vec<u64>,
-}
-
-impl LatencyRecorder {
-    fn record(&mut self, latency: Duration) {
-        self.nanos
-            .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
-    }
-
-    fn merge(&mut self, other: LatencyRecorder) {
-        self.nanos.extend(other.nanos);
-    }
-
-    fn count(&self) -> u64 {
-        self.nanos.len() as u64
-    }
-
-    /// Sorts the samples and reads the percentiles by nearest rank.
-    fn summary(&self) -> LatencySummary {
-        let mut sorted = self.nanos.clone();
-        sorted.sort_unstable();
-        let ms = |nanos: u64| nanos as f64 / 1e6;
-        let at = |percent: f64| match sorted.len() {
-            0 => 0.0,
-            n => {
-                let rank = (percent / 100.0 * n as f64).ceil() as usize;
-                ms(sorted[rank.clamp(1, n) - 1])
-            }
-        };
-        let mean = match sorted.len() {
-            0 => 0.0,
-            n => ms(sorted.iter().sum::<u64>() / n as u64),
-        };
-        LatencySummary {
-            count: self.count(),
-            mean,
-            p50: at(50.0),
-            p95: at(95.0),
-            p99: at(99.0),
-            max: sorted.last().copied().map_or(0.0, ms),
-        }
-    }
-}
-
-/// Latency figures in milliseconds.
-#[derive(Clone, Copy, Debug, Serialize)]
-struct LatencySummary {
-    count: u64,
-    mean: f64,
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    max: f64,
-}
-
-/// Failed calls by gRPC code name.
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(transparent)]
-struct ErrorCounts(BTreeMap<String, u64>);
-
-impl ErrorCounts {
-    fn add(&mut self, kind: String) {
-        *self.0.entry(kind).or_default() += 1;
-    }
-
-    fn add_status(&mut self, status: &Status) {
-        self.add(code_name(status.code()));
-    }
-
-    fn merge(&mut self, other: ErrorCounts) {
-        for (kind, n) in other.0 {
-            *self.0.entry(kind).or_default() += n;
-        }
-    }
-
-    fn total(&self) -> u64 {
-        self.0.values().sum()
-    }
-}
-
-/// The canonical gRPC name of a code (`DeadlineExceeded` → `DEADLINE_EXCEEDED`), as other
-/// tools print it.
-fn code_name(code: Code) -> String {
-    let mut name = String::new();
-    for (i, c) in format!("{code:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
 
 // ---------------------------------------------------------------------------------------------
 // The server under test
@@ -328,60 +234,6 @@ fn init_server_logging() {
 // Clients
 // ---------------------------------------------------------------------------------------------
 
-/// One simulated caller: its own HTTP/2 connection, used by both phases so that they compare
-/// the same transport.
-#[derive(Clone)]
-struct Connection {
-    health: HealthClient<Channel>,
-    proposals: ProposalServiceClient<Channel>,
-}
-
-/// Opens one connection per client. A tonic `Channel` multiplexes every call over a single
-/// HTTP/2 connection served by one task on each side; giving each client its own connection
-/// models independent callers and keeps one connection's flow control and task from becoming
-/// the bottleneck being measured.
-async fn connect_all(url: &str, clients: u32) -> Result<Vec<Connection>, String> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| format!("bad server URL {url}: {e}"))?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(CALL_TIMEOUT)
-        .tcp_nodelay(true);
-    let mut connections = Vec::with_capacity(clients as usize);
-    for _ in 0..clients {
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-        connections.push(Connection {
-            health: HealthClient::new(channel.clone()),
-            proposals: ProposalServiceClient::new(channel)
-                .max_decoding_message_size(server::MAX_MESSAGE_BYTES),
-        });
-    }
-    Ok(connections)
-}
-
-/// Polls health until the proposal service reports SERVING.
-async fn wait_until_serving(connection: &Connection) -> Result<(), String> {
-    let give_up = Instant::now() + CONNECT_TIMEOUT;
-    let mut health = connection.health.clone();
-    loop {
-        let request = HealthCheckRequest {
-            service: SERVICE_NAME.into(),
-        };
-        let status = health.check(request).await.map(|r| r.into_inner().status);
-        if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
-            return Ok(());
-        }
-        if Instant::now() > give_up {
-            return Err(format!(
-                "the server never reported SERVING (last: {status:?})"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Runs `client` on every connection at once until `duration` is over; returns each client's
 /// result and the time until the last one finished.
 async fn run_clients<T, F, Fut>(
@@ -420,27 +272,6 @@ struct BaselineReport {
     calls_per_sec: f64,
     latency_ms: LatencySummary,
     errors: ErrorCounts,
-}
-
-/// One client of the baseline: Health/Check back to back until `until`.
-async fn health_client(connection: Connection, until: Instant) -> (LatencyRecorder, ErrorCounts) {
-    let mut health = connection.health;
-    let mut latencies = LatencyRecorder::default();
-    let mut errors = ErrorCounts::default();
-    while Instant::now() < until {
-        let request = HealthCheckRequest {
-            service: SERVICE_NAME.into(),
-        };
-        let started = Instant::now();
-        let result = health.check(request).await;
-        let latency = started.elapsed();
-        match result.map(|r| r.into_inner().status) {
-            Ok(status) if status == ServingStatus::Serving as i32 => latencies.record(latency),
-            Ok(_) => errors.add("NOT_SERVING".into()),
-            Err(status) => errors.add_status(&status),
-        }
-    }
-    (latencies, errors)
 }
 
 async fn baseline(connections: &[Connection], duration: Duration) -> BaselineReport {
@@ -682,11 +513,11 @@ async fn drive_lifecycle(
                 version = proposal.version;
             }
             Ok(_) => {
-                tally.errors.add("UNEXPECTED_RESPONSE".into());
+                tally.errors.add("UNEXPECTED_RESPONSE");
                 return false;
             }
             Err(status) => {
-                tally.errors.add_status(&status);
+                tally.errors.add(code_name(status.code()));
                 return false;
             }
         }
@@ -773,15 +604,17 @@ struct Report {
 }
 
 /// `a / b`, or 0 when `b` is 0 (a phase that recorded nothing).
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 { a / b } else { 0.0 }
-}
-
 /// Connects, then runs each phase's warm-up and measurement, in order, over the same
 /// connections. The connections are closed when this returns.
 async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<Report, String> {
-    let connections = connect_all(&url, args.concurrency).await?;
-    wait_until_serving(&connections[0]).await?;
+    let connections = connect_all(
+        &url,
+        args.concurrency,
+        CONNECT_TIMEOUT.max(CALL_TIMEOUT),
+        server::MAX_MESSAGE_BYTES,
+    )
+    .await?;
+    wait_until_serving(&connections[0], CONNECT_TIMEOUT).await?;
     let warmup = Duration::from_secs(args.warmup);
     let duration = Duration::from_secs(args.duration);
     let mut warmup_errors = ErrorCounts::default();
@@ -839,10 +672,10 @@ fn latency_row(label: &str, calls: u64, rate: f64, l: &LatencySummary) -> String
 }
 
 fn errors_line(errors: &ErrorCounts) -> String {
-    if errors.0.is_empty() {
+    if errors.total() == 0 {
         return "none".into();
     }
-    let parts: Vec<String> = errors.0.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let parts: Vec<String> = errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
     parts.join(", ")
 }
 

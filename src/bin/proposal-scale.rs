@@ -32,6 +32,14 @@
 //! stderr). Exit status: 0 on success, 1 when a call failed during `measure` (the report is
 //! still printed), 2 when the run could not be done.
 
+#[path = "common/loadgen.rs"]
+mod loadgen;
+
+use loadgen::{
+    Connection, ErrorCounts, LatencyRecorder, LatencySummary, connect_all, health_client, ratio,
+    wait_until_serving,
+};
+use proposal_service::grpc::code_name;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,14 +62,10 @@ use proposal_service::store::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
+use tonic::transport::Channel;
 
 /// What `load` leaves in the data directory for `measure`.
 const MANIFEST: &str = "scale-load.json";
-const SERVICE_NAME: &str = "proposal.v1.ProposalService";
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -287,10 +291,6 @@ fn free_bytes(dir: &Path) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 { a / b } else { 0.0 }
 }
 
 fn gib(bytes: u64) -> f64 {
@@ -979,89 +979,6 @@ fn render_load(r: &LoadReport) -> String {
 // measure: latency recording
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default)]
-struct LatencyRecorder {
-    nanos: Vec<u64>,
-}
-
-impl LatencyRecorder {
-    fn record(&mut self, latency: Duration) {
-        self.nanos
-            .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
-    }
-
-    fn merge(&mut self, other: LatencyRecorder) {
-        self.nanos.extend(other.nanos);
-    }
-
-    /// Percentiles by nearest rank over every sample.
-    fn summary(&self) -> LatencySummary {
-        let mut sorted = self.nanos.clone();
-        sorted.sort_unstable();
-        let ms = |nanos: u64| nanos as f64 / 1e6;
-        let at = |percent: f64| match sorted.len() {
-            0 => 0.0,
-            n => {
-                let rank = (percent / 100.0 * n as f64).ceil() as usize;
-                ms(sorted[rank.clamp(1, n) - 1])
-            }
-        };
-        LatencySummary {
-            count: sorted.len() as u64,
-            mean: match sorted.len() {
-                0 => 0.0,
-                n => ms(sorted.iter().sum::<u64>() / n as u64),
-            },
-            p50: at(50.0),
-            p95: at(95.0),
-            p99: at(99.0),
-            max: sorted.last().copied().map_or(0.0, ms),
-        }
-    }
-}
-
-/// Milliseconds.
-#[derive(Clone, Copy, Debug, Serialize)]
-struct LatencySummary {
-    count: u64,
-    mean: f64,
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    max: f64,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(transparent)]
-struct ErrorCounts(BTreeMap<String, u64>);
-
-impl ErrorCounts {
-    fn add(&mut self, kind: impl Into<String>) {
-        *self.0.entry(kind.into()).or_default() += 1;
-    }
-
-    fn merge(&mut self, other: ErrorCounts) {
-        for (kind, n) in other.0 {
-            *self.0.entry(kind).or_default() += n;
-        }
-    }
-
-    fn total(&self) -> u64 {
-        self.0.values().sum()
-    }
-}
-
-fn code_name(code: tonic::Code) -> String {
-    let mut name = String::new();
-    for (i, c) in format!("{code:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
-
 // ---------------------------------------------------------------------------------------------
 // measure: the reads
 // ---------------------------------------------------------------------------------------------
@@ -1238,67 +1155,6 @@ async fn read_phase(
         tally.merge(task.await.map_err(|e| e.to_string())?);
     }
     Ok((tally, started.elapsed().as_secs_f64()))
-}
-
-async fn health_client(connection: Connection, until: Instant) -> (LatencyRecorder, ErrorCounts) {
-    let mut health = connection.health;
-    let mut latencies = LatencyRecorder::default();
-    let mut errors = ErrorCounts::default();
-    while Instant::now() < until {
-        let request = HealthCheckRequest {
-            service: SERVICE_NAME.into(),
-        };
-        let started = Instant::now();
-        let result = health.check(request).await;
-        let latency = started.elapsed();
-        match result.map(|r| r.into_inner().status) {
-            Ok(s) if s == ServingStatus::Serving as i32 => latencies.record(latency),
-            Ok(_) => errors.add("Health/Check NOT_SERVING"),
-            Err(s) => errors.add(format!("Health/Check {}", code_name(s.code()))),
-        }
-    }
-    (latencies, errors)
-}
-
-#[derive(Clone)]
-struct Connection {
-    health: HealthClient<Channel>,
-    proposals: ProposalServiceClient<Channel>,
-}
-
-async fn connect_all(url: &str, clients: u32) -> Result<Vec<Connection>, String> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| format!("bad URL {url}: {e}"))?
-        .connect_timeout(CALL_TIMEOUT)
-        .timeout(CALL_TIMEOUT)
-        .tcp_nodelay(true);
-    let mut connections = Vec::new();
-    for _ in 0..clients {
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-        connections.push(Connection {
-            health: HealthClient::new(channel.clone()),
-            proposals: ProposalServiceClient::new(channel)
-                .max_decoding_message_size(64 * 1024 * 1024),
-        });
-    }
-    let give_up = Instant::now() + CALL_TIMEOUT;
-    let mut health = connections[0].health.clone();
-    loop {
-        let request = HealthCheckRequest {
-            service: SERVICE_NAME.into(),
-        };
-        let status = health.check(request).await.map(|r| r.into_inner().status);
-        if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
-            return Ok(connections);
-        }
-        if Instant::now() > give_up {
-            return Err(format!("the server never reported SERVING ({status:?})"));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -1644,7 +1500,8 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
         })
     };
     let reads = client_runtime.block_on(async {
-        let connections = connect_all(&url, args.clients).await?;
+        let connections = connect_all(&url, args.clients, CALL_TIMEOUT, 64 * 1024 * 1024).await?;
+        wait_until_serving(&connections[0], CALL_TIMEOUT).await?;
         eprintln!(
             "proposal-scale: Health/Check baseline, {} s, {} clients",
             args.baseline_duration, args.clients
@@ -1840,10 +1697,10 @@ fn render_measure(r: &MeasureReport) -> String {
     }
     out.push(format!(
         "read errors: {}",
-        if r.reads.errors.0.is_empty() {
+        if r.reads.errors.total() == 0 {
             "none".to_owned()
         } else {
-            format!("{:?}", r.reads.errors.0)
+            format!("{:?}", r.reads.errors.iter().collect::<Vec<_>>())
         }
     ));
     if let Some(w) = &r.writes {
