@@ -20,6 +20,7 @@ use crate::store::{ListQuery, LoggedEvent, Store, Verification};
 pub use error::{AppError, Conflict};
 pub use events::EventFilter;
 pub use paging::PageRequest;
+pub use writer::fingerprint;
 
 /// A command with everything the workflow needs to apply it once and exactly once.
 #[derive(Clone, Debug)]

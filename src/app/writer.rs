@@ -418,8 +418,9 @@ impl Writer {
 }
 
 /// SHA-256 of everything a request asks for, so a reused idempotency key with different
-/// content is told apart from a true retry.
-fn fingerprint(submission: &Submission) -> String {
+/// content is told apart from a true retry. Public for tools that write request records
+/// themselves (bulk loading).
+pub fn fingerprint(submission: &Submission) -> String {
     let Submission {
         proposal_id,
         command,

@@ -39,6 +39,7 @@ use loadgen::{
     Connection, ErrorCounts, LatencyRecorder, LatencySummary, connect_all, health_client, ratio,
     wait_until_serving,
 };
+use proposal_service::app::{Submission, fingerprint};
 use proposal_service::grpc::code_name;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -61,7 +62,6 @@ use proposal_service::store::{
     Change, EventScope, RequestRecord, SledOptions, SledStore, Store, event_bytes, request_key,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
 
 /// What `load` leaves in the data directory for `measure`.
@@ -659,7 +659,14 @@ impl Loader {
         let proposal_id = before.as_ref().map(|p| p.id);
         let expected_version = before.as_ref().map(|p| p.version);
         let request_id = RequestId::new(uuid::Uuid::now_v7().simple().to_string());
-        let fingerprint = fingerprint(&proposal_id, &command, &expected_version, actor);
+        let fingerprint = fingerprint(&Submission {
+            proposal_id,
+            command: command.clone(),
+            expected_version,
+            request_id: Some(request_id.clone()),
+            actor: actor.to_owned(),
+            unit_scope: None,
+        });
         let decided = decide(before.as_ref(), &command)
             .map_err(|e| format!("the generated command was refused: {e}"))?;
         let id = proposal_id.unwrap_or_else(ProposalId::generate);
@@ -702,21 +709,6 @@ impl Loader {
             request: Some((request_key(actor, request_id.as_str()), record)),
         })
     }
-}
-
-/// SHA-256 of what a request asks for, exactly as the writer fingerprints a submission.
-fn fingerprint(
-    proposal_id: &Option<ProposalId>,
-    command: &Command,
-    expected_version: &Option<u64>,
-    actor: &str,
-) -> String {
-    let content = serde_json::to_vec(&(proposal_id, command, expected_version, actor))
-        .expect("commands always serialize");
-    Sha256::digest(&content)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn load(args: &LoadArgs) -> Result<LoadReport, String> {
