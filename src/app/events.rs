@@ -275,6 +275,9 @@ impl Watcher {
             let exhausted = chunk.len() < READ_CHUNK;
             for logged in chunk {
                 if logged.event.position > durable {
+                    // Every event of the scope up to `durable` was seen; the rest comes live
+                    // (or in the next round, once durable).
+                    self.seen = durable;
                     break;
                 }
                 let position = logged.event.position;
