@@ -1,11 +1,14 @@
 //! How the embedded store lays a proposal's projection out: the small part every transition
-//! changes (the status), apart from the large parts written once (the registration: title,
-//! proposers, content) or only by a draft (the reply). A transition rewrites a few hundred bytes
-//! instead of the whole proposal with its reply body.
+//! changes (the status) is stored; the large parts (the registration: title, proposers,
+//! content; the reply in force) are not copied but read from the events that carry them, which
+//! the status points at. A transition rewrites a few hundred bytes, and a reply body is stored
+//! once, in its event.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CalendarDate, Proposal, ProposalId, ProposalState, Reply, Timestamp};
+use crate::domain::{
+    CalendarDate, EventData, Proposal, ProposalId, ProposalState, RecordedEvent, Reply, Timestamp,
+};
 
 /// What every transition rewrites, and what listings filter on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,18 +27,90 @@ pub(super) struct StatusRecord {
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Where the parts that are not copied are: the events that carry them.
+    pub sources: Sources,
 }
 
-/// What registration fixes for good.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct RegistrationRecord {
+/// The positions of the events a proposal's large parts are read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Sources {
+    /// The `ProposalReceived` event: title, proposers, content.
+    pub registration: u64,
+    /// The `ReplyDrafted` event whose reply is in force; none before a draft and after a
+    /// rejection.
+    pub reply: Option<u64>,
+}
+
+impl Sources {
+    /// The sources after `events` (one proposal's, in order), starting from `before` (none for
+    /// a proposal the events create).
+    pub(super) fn after<'a>(
+        before: Option<Sources>,
+        events: impl IntoIterator<Item = &'a RecordedEvent>,
+    ) -> Option<Sources> {
+        let mut sources = before;
+        for event in events {
+            match &event.data {
+                EventData::ProposalReceived { .. } => {
+                    sources = Some(Sources {
+                        registration: event.position,
+                        reply: None,
+                    });
+                }
+                EventData::ReplyDrafted { .. } => {
+                    if let Some(sources) = &mut sources {
+                        sources.reply = Some(event.position);
+                    }
+                }
+                EventData::DraftRejected { .. } => {
+                    if let Some(sources) = &mut sources {
+                        sources.reply = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        sources
+    }
+}
+
+/// What registration fixes for good, as read from the `ProposalReceived` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Registration {
     pub title: String,
     pub proposers: Vec<String>,
     pub content: String,
 }
 
-/// The status part of a proposal.
-pub(super) fn status(proposal: &Proposal) -> StatusRecord {
+/// The registration a `ProposalReceived` event carries; `None` for any other event.
+pub(super) fn registration(event: RecordedEvent) -> Option<Registration> {
+    match event.data {
+        EventData::ProposalReceived {
+            title,
+            proposers,
+            content,
+            committee: _,
+            session: _,
+            number: _,
+        } => Some(Registration {
+            title,
+            proposers,
+            content,
+        }),
+        _ => None,
+    }
+}
+
+/// The reply a `ReplyDrafted` event carries; `None` for any other event.
+pub(super) fn reply(event: RecordedEvent) -> Option<Reply> {
+    match event.data {
+        EventData::ReplyDrafted { reply, revision: _ } => Some(reply),
+        _ => None,
+    }
+}
+
+/// The status part of a proposal, whose large parts are in the events `sources` names.
+pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
     let Proposal {
         id: _,
         committee,
@@ -72,15 +147,7 @@ pub(super) fn status(proposal: &Proposal) -> StatusRecord {
         version: *version,
         received_at: *received_at,
         updated_at: *updated_at,
-    }
-}
-
-/// The registration part of a proposal.
-pub(super) fn registration(proposal: &Proposal) -> RegistrationRecord {
-    RegistrationRecord {
-        title: proposal.title.clone(),
-        proposers: proposal.proposers.clone(),
-        content: proposal.content.clone(),
+        sources,
     }
 }
 
@@ -88,7 +155,7 @@ pub(super) fn registration(proposal: &Proposal) -> RegistrationRecord {
 pub(super) fn assemble(
     id: ProposalId,
     status: StatusRecord,
-    registration: RegistrationRecord,
+    registration: Registration,
     reply: Option<Reply>,
 ) -> Proposal {
     let StatusRecord {
@@ -106,8 +173,9 @@ pub(super) fn assemble(
         version,
         received_at,
         updated_at,
+        sources: _,
     } = status;
-    let RegistrationRecord {
+    let Registration {
         title,
         proposers,
         content,

@@ -3,6 +3,7 @@
 //! calls [`Store::commit`], so transactions never conflict and `flush` is never called from two
 //! threads at once (concurrent `flush_async` deadlocks in sled 0.34.7, issue #1308).
 
+use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::chain::{self, ChainHash, GENESIS};
-use super::records::{self, RegistrationRecord, StatusRecord};
+use super::records::{self, Sources, StatusRecord};
 use super::{
     Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, Store, StoreError,
     Verification, keys,
@@ -24,8 +25,9 @@ use crate::domain::{
 
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
 /// Format 2: events carry their chain hash; projections are split into status, registration
-/// and reply; the unit-events index.
-const FORMAT_VERSION: u32 = 2;
+/// and reply; the unit-events index. Format 3: the registration and the reply are no longer
+/// copied into trees of their own; the status names the events they are read from.
+const FORMAT_VERSION: u32 = 3;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// How to open the embedded store.
@@ -52,10 +54,8 @@ pub(super) const BY_DOCUMENT: usize = 4;
 pub(super) const BY_STATE: usize = 5;
 pub(super) const BY_UNIT: usize = 6;
 pub(super) const REQUESTS: usize = 7;
-pub(super) const REGISTRATIONS: usize = 8;
-pub(super) const REPLIES: usize = 9;
-pub(super) const UNIT_EVENTS: usize = 10;
-pub(super) const TREE_NAMES: [&str; 11] = [
+pub(super) const UNIT_EVENTS: usize = 8;
+pub(super) const TREE_NAMES: [&str; 9] = [
     "events",
     "history",
     "proposals",
@@ -64,8 +64,6 @@ pub(super) const TREE_NAMES: [&str; 11] = [
     "by_state",
     "by_unit",
     "requests",
-    "registrations",
-    "replies",
     "unit_events",
 ];
 
@@ -264,10 +262,13 @@ impl SledStore {
 
     /// Every write of one change, derived from the proposal before and after it. `head` is
     /// the chain's end before the change and is advanced over its events; the events' hashes
-    /// are appended to `hashes`.
+    /// are appended to `hashes`. `sources` holds the sources of the proposals changed earlier
+    /// in the same commit (not stored yet) and is updated with this change's.
     fn writes_for(
+        &self,
         change: &Change,
         head: &mut (u64, ChainHash),
+        sources: &mut HashMap<ProposalId, Sources>,
         writes: &mut Vec<Write>,
         hashes: &mut Vec<ChainHash>,
     ) -> Result<(), StoreError> {
@@ -311,25 +312,31 @@ impl SledStore {
                 ));
             }
         }
-        let key = keys::proposal(id).to_vec();
+        let sources_before = match (before, sources.get(&id)) {
+            (None, _) => None,
+            (Some(_), Some(earlier)) => Some(*earlier),
+            (Some(_), None) => Some(
+                self.status(id)?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("proposal {id} changes but is not stored"))
+                    })?
+                    .sources,
+            ),
+        };
+        let after_sources = Sources::after(sources_before, events)
+            .filter(|s| s.reply.is_some() == after.reply.is_some())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the events of a change to proposal {id} do not account for its \
+                     registration and reply"
+                ))
+            })?;
+        sources.insert(id, after_sources);
         writes.push(Write::Insert(
             PROPOSALS,
-            key.clone(),
-            encode(&records::status(after))?,
+            keys::proposal(id).to_vec(),
+            encode(&records::status(after, after_sources))?,
         ));
-        if before.is_none() {
-            writes.push(Write::Insert(
-                REGISTRATIONS,
-                key.clone(),
-                encode(&records::registration(after))?,
-            ));
-        }
-        if before.as_ref().and_then(|b| b.reply.as_ref()) != after.reply.as_ref() {
-            match &after.reply {
-                Some(reply) => writes.push(Write::Insert(REPLIES, key, encode(reply)?)),
-                None => writes.push(Write::Remove(REPLIES, key)),
-            }
-        }
         let id_bytes = id.as_bytes().to_vec();
         if before.is_none() {
             writes.push(Write::Insert(
@@ -414,16 +421,51 @@ impl SledStore {
         self.get(PROPOSALS, &keys::proposal(id), "a proposal's status")
     }
 
-    /// The whole proposal whose status is `status`: its registration and reply added.
-    fn complete(&self, id: ProposalId, status: StatusRecord) -> Result<Proposal, StoreError> {
-        let key = keys::proposal(id);
-        let registration: RegistrationRecord = self
-            .get(REGISTRATIONS, &key, "a proposal's registration")?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("proposal {id} has a status but no registration"))
-            })?;
-        let reply = self.get(REPLIES, &key, "a reply")?;
+    /// The whole proposal whose status is `status`: its registration and reply read from the
+    /// events the status names.
+    pub(super) fn complete(
+        &self,
+        id: ProposalId,
+        status: StatusRecord,
+    ) -> Result<Proposal, StoreError> {
+        let Sources {
+            registration,
+            reply,
+        } = status.sources;
+        let wrong = |what: &str, position: u64| {
+            StoreError::Corrupt(format!(
+                "proposal {id}'s {what} is said to be in the event at position {position}, \
+                 which does not carry it"
+            ))
+        };
+        let registration = self
+            .source_event(id, registration)?
+            .and_then(records::registration)
+            .ok_or_else(|| wrong("registration", registration))?;
+        let reply = match reply {
+            Some(position) => Some(
+                self.source_event(id, position)?
+                    .and_then(records::reply)
+                    .ok_or_else(|| wrong("reply", position))?,
+            ),
+            None => None,
+        };
         Ok(records::assemble(id, status, registration, reply))
+    }
+
+    /// The event at `position` if it is one of proposal `id`'s.
+    fn source_event(
+        &self,
+        id: ProposalId,
+        position: u64,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        match self.trees[EVENTS].get(keys::event(position)).map_err(io)? {
+            Some(bytes) => {
+                let event = decode_logged(&bytes)?.event;
+                Ok((event.proposal_id == id).then_some(event))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The events at the positions `positions` yields, in that order.
@@ -720,8 +762,9 @@ impl Store for SledStore {
         let mut head = *lock(&self.head);
         let mut writes = Vec::new();
         let mut hashes = Vec::new();
+        let mut sources = HashMap::new();
         for change in changes {
-            Self::writes_for(change, &mut head, &mut writes, &mut hashes)?;
+            self.writes_for(change, &mut head, &mut sources, &mut writes, &mut hashes)?;
         }
         self.trees
             .as_slice()

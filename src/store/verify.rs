@@ -8,15 +8,13 @@ use std::collections::HashMap;
 
 use super::chain::{self, ChainHash, GENESIS};
 use super::keys;
-use super::records::{self, RegistrationRecord, StatusRecord};
+use super::records::{Sources, StatusRecord};
 use super::sled_store::{
-    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, HISTORY, PROPOSALS, REGISTRATIONS, REPLIES,
-    REQUESTS, SledStore, TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io,
+    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, HISTORY, PROPOSALS, REQUESTS, SledStore,
+    TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io,
 };
 use super::{LoggedEvent, RequestRecord, StoreError};
-use crate::domain::{
-    EventData, Proposal, ProposalId, RecordedEvent, Reply, event_unit, fold, transition,
-};
+use crate::domain::{EventData, Proposal, ProposalId, RecordedEvent, event_unit, fold, transition};
 
 /// What a verification found.
 #[derive(Debug, Default)]
@@ -185,7 +183,7 @@ impl SledStore {
         let Some(proposal) = fold(events.iter()) else {
             return Ok(());
         };
-        self.verify_projection(&proposal, report)?;
+        self.verify_projection(&proposal, &events, report)?;
         self.verify_indexes(&proposal, &events, counts, report)?;
         for event in &events {
             if let Some(request_id) = &event.request_id {
@@ -196,34 +194,34 @@ impl SledStore {
         Ok(())
     }
 
+    /// The stored status must name the events the fold took the registration and the reply
+    /// from, and the proposal the serving path assembles from it must equal the fold.
     fn verify_projection(
         &self,
         proposal: &Proposal,
+        events: &[RecordedEvent],
         report: &mut Verification,
     ) -> Result<(), StoreError> {
         let id = proposal.id;
         let key = keys::proposal(id);
-        let status: Option<StatusRecord> = self.get_record(PROPOSALS, &key, "a status")?;
-        let registration: Option<RegistrationRecord> =
-            self.get_record(REGISTRATIONS, &key, "a registration")?;
-        let reply: Option<Reply> = self.get_record(REPLIES, &key, "a reply")?;
-        match (status, registration) {
-            (Some(status), Some(registration)) => {
-                let stored = records::assemble(id, status, registration, reply);
-                if stored != *proposal {
-                    report.problem(format!(
-                        "proposals entry {id} differs from the fold of the events"
-                    ));
-                }
-            }
-            (status, registration) => {
-                if status.is_none() {
-                    report.problem(format!("proposals lacks the entry for {id}"));
-                }
-                if registration.is_none() {
-                    report.problem(format!("registrations lacks the entry for {id}"));
-                }
-            }
+        let Some(status): Option<StatusRecord> = self.get_record(PROPOSALS, &key, "a status")?
+        else {
+            report.problem(format!("proposals lacks the entry for {id}"));
+            return Ok(());
+        };
+        if Some(status.sources) != Sources::after(None, events) {
+            report.problem(format!(
+                "proposals entry {id} names the wrong events for its registration or reply"
+            ));
+            return Ok(());
+        }
+        match self.complete(id, status) {
+            Ok(stored) if stored == *proposal => {}
+            Ok(_) => report.problem(format!(
+                "proposals entry {id} differs from the fold of the events"
+            )),
+            Err(StoreError::Corrupt(problem)) => report.problem(problem),
+            Err(e) => return Err(e),
         }
         Ok(())
     }
@@ -250,8 +248,6 @@ impl SledStore {
             ),
         ];
         counts.0[PROPOSALS] += 1;
-        counts.0[REGISTRATIONS] += 1;
-        counts.0[REPLIES] += u64::from(proposal.reply.is_some());
         if let Some(unit) = &proposal.handling_unit {
             expected.push((BY_UNIT, keys::unit(unit, id), Vec::new()));
         }
@@ -532,14 +528,9 @@ mod tests {
         store.trees[BY_DOCUMENT]
             .remove(keys::document("许环〔2019〕13号"))
             .unwrap();
-        let mut stale = issued.clone();
+        let mut stale = stored_status(&store, issued.id);
         stale.state = ProposalState::Signed;
-        store.trees[PROPOSALS]
-            .insert(
-                keys::proposal(issued.id),
-                super::super::sled_store::encode(&records::status(&stale)).unwrap(),
-            )
-            .unwrap();
+        store_status(&store, issued.id, &stale);
         let problems = store.verify().unwrap().problems.join("\n");
         assert!(
             problems.contains("by_state holds an entry no event explains"),
@@ -550,5 +541,61 @@ mod tests {
             "{problems}"
         );
         assert!(problems.contains("proposals entry"), "{problems}");
+    }
+
+    fn stored_status(store: &SledStore, id: ProposalId) -> StatusRecord {
+        let bytes = store.trees[PROPOSALS]
+            .get(keys::proposal(id))
+            .unwrap()
+            .unwrap();
+        decode(&bytes, "a status").unwrap()
+    }
+
+    fn store_status(store: &SledStore, id: ProposalId, status: &StatusRecord) {
+        let bytes = super::super::sled_store::encode(status).unwrap();
+        store.trees[PROPOSALS]
+            .insert(keys::proposal(id), bytes)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_status_naming_the_wrong_source_events_is_reported_and_refused_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = populated(dir.path());
+        let issued = store
+            .list(&crate::store::ListQuery {
+                state: Some(ProposalState::Issued),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .proposals
+            .remove(0);
+        let good = stored_status(&store, issued.id);
+        let registration = good.sources.registration;
+        // The reply said to be in the receive event, then in another proposal's event, then
+        // dropped: each is caught by verification, and reading the proposal refuses the first two.
+        let other_proposal = if registration == 1 { 3 } else { 1 };
+        for reply in [Some(registration), Some(other_proposal), None] {
+            let mut bad = good.clone();
+            bad.sources.reply = reply;
+            store_status(&store, issued.id, &bad);
+            let problems = store.verify().unwrap().problems.join("\n");
+            assert!(
+                problems.contains(&format!(
+                    "proposals entry {} names the wrong events",
+                    issued.id
+                )),
+                "{reply:?}: {problems}"
+            );
+            if reply.is_some() {
+                let error = store.proposal(issued.id).unwrap_err().to_string();
+                assert!(error.contains("does not carry it"), "{error}");
+            }
+        }
+        store_status(&store, issued.id, &good);
+        let report = store.verify().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(store.proposal(issued.id).unwrap(), Some(issued));
     }
 }
