@@ -512,15 +512,7 @@ mod tests {
     fn tampering_with_an_index_or_a_projection_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let store = populated(dir.path());
-        let issued = store
-            .list(&crate::store::ListQuery {
-                state: Some(ProposalState::Issued),
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap()
-            .proposals
-            .remove(0);
+        let issued = issued_proposal(&store);
         // A stale state entry, a lost document entry and a projection that skipped an event.
         store.trees[BY_STATE]
             .insert(keys::state(ProposalState::Signed, issued.id), vec![])
@@ -543,6 +535,19 @@ mod tests {
         assert!(problems.contains("proposals entry"), "{problems}");
     }
 
+    /// The one issued proposal of [`populated`].
+    fn issued_proposal(store: &SledStore) -> Proposal {
+        store
+            .list(&crate::store::ListQuery {
+                state: Some(ProposalState::Issued),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .proposals
+            .remove(0)
+    }
+
     fn stored_status(store: &SledStore, id: ProposalId) -> StatusRecord {
         let bytes = store.trees[PROPOSALS]
             .get(keys::proposal(id))
@@ -562,15 +567,7 @@ mod tests {
     fn a_status_naming_the_wrong_source_events_is_reported_and_refused_when_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = populated(dir.path());
-        let issued = store
-            .list(&crate::store::ListQuery {
-                state: Some(ProposalState::Issued),
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap()
-            .proposals
-            .remove(0);
+        let issued = issued_proposal(&store);
         let good = stored_status(&store, issued.id);
         let registration = good.sources.registration;
         // The reply said to be in the receive event, then in another proposal's event, then
