@@ -27,7 +27,9 @@ pub enum StoreError {
     )]
     InUse { path: String },
     #[error(
-        "data directory {path} has storage format {found}, this build reads format {supported}"
+        "data directory {path} has storage format {found}, this build reads format {supported}; \
+         move the data with `proposalctl export` from a build that reads format {found} and \
+         `proposalctl import` with this one"
     )]
     UnsupportedFormat {
         path: String,

@@ -152,7 +152,10 @@ impl SledStore {
             Some(found) => {
                 return Err(StoreError::UnsupportedFormat {
                     path: path.to_owned(),
-                    found: format!("{:?}", found.as_ref()),
+                    found: match <[u8; 4]>::try_from(found.as_ref()) {
+                        Ok(version) => u32::from_be_bytes(version).to_string(),
+                        Err(_) => format!("{:?}", found.as_ref()),
+                    },
                     supported: FORMAT_VERSION,
                 });
             }
@@ -850,6 +853,12 @@ mod tests {
         assert!(
             matches!(refused, StoreError::UnsupportedFormat { .. }),
             "{refused}"
+        );
+        let message = refused.to_string();
+        assert!(
+            message.contains("has storage format 99, this build reads format 3")
+                && message.contains("proposalctl export"),
+            "{message}"
         );
     }
 
