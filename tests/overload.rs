@@ -340,10 +340,12 @@ impl Drop for OpenOnDrop {
     }
 }
 
-/// A [`SledStore`] whose commits pass a [`Gate`] first; everything else is the store's own.
+/// A [`SledStore`] whose commits pass a [`Gate`] before they start and another once they are
+/// done (before the writer may announce them); everything else is the store's own.
 struct GatedStore {
     inner: SledStore,
     gate: Arc<Gate>,
+    done_gate: Arc<Gate>,
 }
 
 impl Store for GatedStore {
@@ -391,7 +393,9 @@ impl Store for GatedStore {
     }
     fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
         self.gate.pass();
-        self.inner.commit(changes)
+        let hashes = self.inner.commit(changes)?;
+        self.done_gate.pass();
+        Ok(hashes)
     }
     fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush()
@@ -403,19 +407,72 @@ impl Store for GatedStore {
 
 /// An in-process server over a gated store in a fresh directory. The gate starts open.
 async fn gated_server(options: ServeOptions) -> (TestServer, Arc<Gate>, tempfile::TempDir) {
+    let (server, gate, _, temp) = doubly_gated_server(options).await;
+    (server, gate, temp)
+}
+
+/// [`gated_server`], and the gate commits pass once done, also open.
+async fn doubly_gated_server(
+    options: ServeOptions,
+) -> (TestServer, Arc<Gate>, Arc<Gate>, tempfile::TempDir) {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().to_path_buf();
     let inner = tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
         .await
         .unwrap()
         .expect("opening the store");
-    let gate = Gate::new();
+    let (gate, done_gate) = (Gate::new(), Gate::new());
     let store = GatedStore {
         inner,
         gate: Arc::clone(&gate),
+        done_gate: Arc::clone(&done_gate),
     };
     let server = TestServer::start_over(Arc::new(store), temp.path(), options).await;
-    (server, gate, temp)
+    (server, gate, done_gate, temp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_never_answer_with_a_change_that_is_not_yet_durable() {
+    // Hold the writer right after a commit is in the store, before it may count as durable:
+    // a listing then finds the new proposal, and must wait for the commit to count before it
+    // answers; the registration and the listing answer together once it does.
+    let (server, _gate, done, _temp) = doubly_gated_server(ServeOptions::default()).await;
+    let _open = OpenOnDrop(Arc::clone(&done));
+    done.close();
+    let client = server.client.clone();
+    let mut registration = tokio::spawn(async move { advance(&client, "", 1, 1, None).await });
+    done.commits_waiting(1).await;
+    let mut listing = tokio::spawn({
+        let mut client = server.client.clone();
+        async move {
+            client
+                .list_proposals(pb::ListProposalsRequest::default())
+                .await
+        }
+    });
+    // A bounded look for an early answer: one sent now would arrive well within this.
+    let early = tokio::time::timeout(Duration::from_millis(300), async {
+        tokio::select! {
+            answer = &mut registration => format!("the registration: {answer:?}"),
+            answer = &mut listing => format!("the listing: {answer:?}"),
+        }
+    })
+    .await;
+    if let Ok(answer) = early {
+        panic!("answered before the commit counted as durable: {answer}");
+    }
+    done.open();
+    let registered = within("the registration", registration)
+        .await
+        .unwrap()
+        .expect("registered");
+    let listed = within("the listing", listing)
+        .await
+        .unwrap()
+        .expect("listed")
+        .into_inner();
+    let ids: Vec<&str> = listed.proposals.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [registered.id.as_str()]);
 }
 
 /// Opens a stopped server's data directory and checks that every projection and index agrees
@@ -693,13 +750,15 @@ async fn a_call_whose_deadline_passes_in_the_queue_is_never_applied() {
     );
 
     // Wait until the server has dropped the expired call, which frees its place: a read then
-    // gets the place instead of RESOURCE_EXHAUSTED.
+    // gets the place instead of RESOURCE_EXHAUSTED. (ListEvents, which reads only durable
+    // events: a GetProposal would wait for the parked batch to become durable.)
     let mut freed = false;
     for _ in 0..500 {
-        let request = pb::GetProposalRequest {
-            proposal_id: id.clone(),
+        let request = pb::ListEventsRequest {
+            page_size: 1,
+            ..Default::default()
         };
-        match within("GetProposal", client.clone().get_proposal(request)).await {
+        match within("ListEvents", client.clone().list_events(request)).await {
             Ok(_) => {
                 freed = true;
                 break;

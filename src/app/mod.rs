@@ -59,6 +59,9 @@ pub struct Workflow {
     failure: watch::Receiver<Option<String>>,
     /// The last durable position, as the writer reports it.
     durable: watch::Receiver<u64>,
+    /// The last position the writer has put into the store or is about to: it moves before a
+    /// batch becomes visible to reads, `durable` once it is on disk. See [`Workflow::settle`].
+    written: watch::Receiver<u64>,
     /// Every committed batch, for watchers.
     committed: broadcast::Sender<Arc<writer::Committed>>,
     /// Set when the server stops: ends every watch stream.
@@ -75,11 +78,14 @@ impl Workflow {
     /// Starts the writer thread over `store`.
     pub fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
         let (failure_sender, failure) = watch::channel(None);
-        let (durable_sender, durable) = watch::channel(store.last_position()?);
+        let last_position = store.last_position()?;
+        let (durable_sender, durable) = watch::channel(last_position);
+        let (written_sender, written) = watch::channel(last_position);
         let (committed, _) = broadcast::channel(events::LIVE_BATCHES);
         let outlets = writer::Outlets {
             failure: failure_sender,
             durable: durable_sender,
+            written: written_sender,
             committed: committed.clone(),
         };
         let (sender, thread) = writer::spawn(Arc::clone(&store), outlets)?;
@@ -87,6 +93,7 @@ impl Workflow {
             store,
             failure,
             durable,
+            written,
             committed,
             closing: watch::Sender::new(false),
             submissions: Mutex::new(Some(sender)),
@@ -111,11 +118,41 @@ impl Workflow {
         response.await.map_err(|_| AppError::ShuttingDown)?
     }
 
-    pub fn get(&self, id: ProposalId) -> Result<Proposal, AppError> {
-        self.store.proposal(id)?.ok_or(AppError::NotFound(id))
+    /// The proposal as it stands (once durable: see [`Workflow::settle`]).
+    pub async fn get(&self, id: ProposalId) -> Result<Proposal, AppError> {
+        let proposal = self.store.proposal(id)?;
+        self.settle().await?;
+        proposal.ok_or(AppError::NotFound(id))
     }
 
-    pub fn list(
+    /// Waits until everything the reads made so far may have seen is durable, so that a read
+    /// never answers with a change that a crash could still undo (one the writer has put into
+    /// the store but not yet flushed). The wait is at most the flush in progress; it fails if
+    /// that flush fails. Call it after reading the store, before answering.
+    async fn settle(&self) -> Result<(), AppError> {
+        // `written` moves before a batch becomes visible, so a batch the read saw is counted.
+        let seen = *self.written.borrow();
+        let mut durable = self.durable.clone();
+        if *durable.borrow() >= seen {
+            return Ok(());
+        }
+        let mut failure = self.failure.clone();
+        tokio::select! {
+            settled = durable.wait_for(|d| *d >= seen) => {
+                settled.map(|_| ()).map_err(|_| AppError::ShuttingDown)
+            }
+            failed = failure.wait_for(Option::is_some) => {
+                let cause = failed.map_or_else(|_| "the writer stopped".to_owned(), |f| {
+                    f.clone().unwrap_or_default()
+                });
+                Err(AppError::Storage(crate::store::StoreError::Io(format!(
+                    "the changes this read saw were never made durable ({cause})"
+                ))))
+            }
+        }
+    }
+
+    pub async fn list(
         &self,
         filter: ProposalFilter,
         page: PageRequest,
@@ -142,18 +179,19 @@ impl Workflow {
             after,
         };
         let listed = self.store.list(&query)?;
+        self.settle().await?;
         Ok(Page {
             items: listed.proposals,
             next_page_token: listed.next.map(|cursor| paging::token(scope, &cursor)),
         })
     }
 
-    pub fn history(
+    pub async fn history(
         &self,
         id: ProposalId,
         page: PageRequest,
     ) -> Result<Page<LoggedEvent>, AppError> {
-        let current = self.get(id)?;
+        let current = self.store.proposal(id)?.ok_or(AppError::NotFound(id))?;
         let scope = paging::scope(&[&id.to_string()]);
         let (limit, after) = page.resolve(HISTORY_PAGE, scope)?;
         let after_sequence = match after {
@@ -164,6 +202,7 @@ impl Workflow {
                 .map_err(|_| paging::bad_token())?,
         };
         let events = self.store.history(id, after_sequence, limit)?;
+        self.settle().await?;
         let next_page_token = events
             .last()
             .filter(|last| last.event.sequence < current.version && events.len() == limit)
@@ -175,8 +214,8 @@ impl Workflow {
     }
 
     /// The official document of an ISSUED or COPIED proposal.
-    pub fn render(&self, id: ProposalId) -> Result<RenderedReply, AppError> {
-        let proposal = self.get(id)?;
+    pub async fn render(&self, id: ProposalId) -> Result<RenderedReply, AppError> {
+        let proposal = self.get(id).await?;
         render_reply(&proposal).map_err(|e| match e {
             NotRenderable::NotIssued { state } => AppError::NotIssued { state },
             // An issued proposal lacking a printed field: the stored projection is damaged.

@@ -47,6 +47,8 @@ pub(super) struct Outlets {
     pub(super) failure: watch::Sender<Option<String>>,
     /// The last durable position.
     pub(super) durable: watch::Sender<u64>,
+    /// The last position put into the store, moved before the batch becomes visible.
+    pub(super) written: watch::Sender<u64>,
     /// Every committed batch, for watchers; sent only while someone listens.
     pub(super) committed: tokio::sync::broadcast::Sender<Arc<Committed>>,
 }
@@ -143,6 +145,8 @@ impl Writer {
         }
         if !changes.is_empty() {
             let started = std::time::Instant::now();
+            // Before the batch becomes visible: a read that sees it then waits for its flush.
+            self.outlets.written.send_replace(self.next_position - 1);
             match self.store.commit(&changes) {
                 Ok(hashes) => {
                     metrics::histogram!("proposal_commit_seconds")

@@ -63,12 +63,12 @@ impl ProposalApi {
     }
 
     /// Reads a proposal the caller may see: a unit-bound caller only its unit's proposals.
-    fn readable(
+    async fn readable(
         &self,
         principal: &Principal,
         id: ProposalId,
     ) -> Result<crate::domain::Proposal, AppError> {
-        let proposal = self.workflow.get(id)?;
+        let proposal = self.workflow.get(id).await?;
         if let Grant::OwnUnit(unit) = allowed(principal, Action::ReadProposals)?
             && proposal.handling_unit.as_deref() != Some(unit.as_str())
         {
@@ -332,7 +332,9 @@ impl ProposalService for ProposalApi {
         let principal = caller(&request)?;
         let pb::GetProposalRequest { proposal_id } = request.into_inner();
         self.traced("GetProposal", &principal, &proposal_id, async {
-            let proposal = self.readable(&principal, read_target(&proposal_id)?)?;
+            let proposal = self
+                .readable(&principal, read_target(&proposal_id)?)
+                .await?;
             Ok(pb::GetProposalResponse {
                 proposal: Some(proposal.into()),
             })
@@ -350,7 +352,7 @@ impl ProposalService for ProposalApi {
             let grant = allowed(&principal, Action::ReadProposals)?;
             let (mut filter, page) = list_request(request)?;
             narrow(&principal, grant, &mut filter.handling_unit)?;
-            let page = self.workflow.list(filter, page)?;
+            let page = self.workflow.list(filter, page).await?;
             Ok(pb::ListProposalsResponse {
                 proposals: page.items.into_iter().map(Into::into).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -368,8 +370,8 @@ impl ProposalService for ProposalApi {
         let id = request.proposal_id.clone();
         self.traced("GetProposalHistory", &principal, &id, async {
             let (id, page) = history_request(request)?;
-            self.readable(&principal, id)?;
-            let page = self.workflow.history(id, page)?;
+            self.readable(&principal, id).await?;
+            let page = self.workflow.history(id, page).await?;
             Ok(pb::GetProposalHistoryResponse {
                 events: page.items.into_iter().map(Into::into).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -475,8 +477,8 @@ impl ProposalService for ProposalApi {
         let pb::RenderReplyRequest { proposal_id } = request.into_inner();
         self.traced("RenderReply", &principal, &proposal_id, async {
             let id = read_target(&proposal_id)?;
-            self.readable(&principal, id)?;
-            let rendered = self.workflow.render(id)?;
+            self.readable(&principal, id).await?;
+            let rendered = self.workflow.render(id).await?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,
