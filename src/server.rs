@@ -115,9 +115,12 @@ fn authenticate(
             .get("authorization")
             .map(|value| value.as_bytes().to_vec());
         let certificate = peer_certificate_name(&request);
-        match authenticator.authenticate(header.as_deref(), certificate.as_deref()) {
-            Ok(principal) => {
-                request.extensions_mut().insert(principal);
+        match authenticator.stand(header.as_deref(), certificate.as_deref()) {
+            Ok(standing) => {
+                // The principal for every call; the standing too, for calls that last and
+                // must end when a reload takes the credential away (WatchEvents).
+                request.extensions_mut().insert(standing.principal.clone());
+                request.extensions_mut().insert(standing);
                 Ok(request)
             }
             Err(reason) => {

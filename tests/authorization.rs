@@ -1169,10 +1169,13 @@ async fn works(client: &AuthClient, what: &str) {
 async fn a_token_removed_from_the_file_is_refused_after_sighup_and_a_bad_file_changes_nothing() {
     const KEPT: Member = member("kept", Role::Auditor, None);
     const REVOKED: Member = member("revoked", Role::Registrar, None);
+    // A watcher whose token goes, and a registrar who stays, to make events for the watchers.
+    const GONE: Member = member("gone-watcher", Role::Auditor, None);
+    const CLERK: Member = member("clerk", Role::Registrar, None);
     let (_temp, data_dir) = temp_data_dir();
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("principals.json");
-    write_atomically(&file, &principals_json(&[KEPT, REVOKED]));
+    write_atomically(&file, &principals_json(&[KEPT, REVOKED, GONE, CLERK]));
     let mut server =
         ServerProcess::expect_start_with_args(&data_dir, &["--principals", file.to_str().unwrap()]);
     let channel = connect(server.addr).await;
@@ -1188,11 +1191,44 @@ async fn a_token_removed_from_the_file_is_refused_after_sighup_and_a_bad_file_ch
             .await,
         "no credentials",
     );
+    let clerk = client_as(&channel, CLERK.name);
+    let mut watchers = Vec::new();
+    for member in [KEPT, GONE] {
+        let stream = client_as(&channel, member.name)
+            .watch_events(watch_request(""))
+            .await
+            .unwrap_or_else(|s| panic!("WatchEvents as {}: {s:?}", member.name))
+            .into_inner();
+        watchers.push(stream);
+    }
+    let first = clerk.clone().receive_proposal(receive(1)).await.unwrap();
+    let first = first.into_inner().proposal.unwrap();
+    for (stream, name) in watchers.iter_mut().zip([KEPT.name, GONE.name]) {
+        assert_eq!(next_event(stream, name).await.proposal_id, first.id);
+    }
 
-    write_atomically(&file, &principals_json(&[KEPT]));
+    write_atomically(&file, &principals_json(&[KEPT, CLERK]));
     server.hangup();
     until_unauthenticated(&revoked, "revoked token after SIGHUP").await;
     works(&kept, "kept token after SIGHUP").await;
+    // A stream opened with a token that is gone ends with UNAUTHENTICATED, and nothing more;
+    // one whose token stays goes on.
+    let mut gone = watchers.pop().unwrap();
+    let ended = tokio::time::timeout(DEADLINE, gone.message())
+        .await
+        .expect("the revoked watcher's stream ends within the deadline");
+    assert_unauthenticated(ended, "a stream whose token was revoked");
+    let after = tokio::time::timeout(DEADLINE, gone.message())
+        .await
+        .unwrap();
+    assert!(matches!(after, Ok(None)), "after the error: {after:?}");
+    let second = clerk.clone().receive_proposal(receive(2)).await.unwrap();
+    let second = second.into_inner().proposal.unwrap();
+    assert_eq!(
+        next_event(&mut watchers[0], KEPT.name).await.proposal_id,
+        second.id,
+        "the kept watcher goes on after the reload"
+    );
 
     // A broken file on SIGHUP: logged, and the principals in force stay.
     write_atomically(&file, "{\"principals\": [ not json");

@@ -16,7 +16,7 @@ mod principals;
 
 use serde::{Deserialize, Serialize};
 
-pub use principals::{AuthError, Authenticator, Unauthenticated};
+pub use principals::{AuthError, Authenticator, Credential, Standing, Unauthenticated};
 
 /// What a principal is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

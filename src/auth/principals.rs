@@ -11,7 +11,8 @@
 //! with a client certificate (mutual TLS) whose subject common name is its `name`. Only hashes
 //! are stored; a presented token is hashed and compared with every listed hash in constant time.
 //! The file is re-read on demand ([`Authenticator::reload`]: SIGHUP and a timer in the server);
-//! a file that fails to load leaves the principals in force unchanged.
+//! a file that fails to load leaves the principals in force unchanged. A long call keeps its
+//! [`Standing`] and learns when a reload takes its credential away ([`Standing::lost`]).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use std::sync::{Arc, RwLock};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::watch;
 
 use super::{Principal, Role};
 
@@ -135,13 +137,12 @@ impl Principals {
         Ok(Self { entries })
     }
 
-    fn by_token(&self, token: &str) -> Option<&Principal> {
-        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    fn by_token(&self, presented: &[u8; 32]) -> Option<&Principal> {
         // Every entry is compared, so the time taken does not say which one matched.
         let mut found = None;
         for (principal, hash) in &self.entries {
             if let Some(hash) = hash
-                && bool::from(hash.ct_eq(&presented))
+                && bool::from(hash.ct_eq(presented))
             {
                 found = Some(principal);
             }
@@ -162,6 +163,58 @@ impl Principals {
 pub struct Authenticator {
     source: Option<PathBuf>,
     principals: RwLock<Arc<Principals>>,
+    /// Counts the reloads that replaced the principals.
+    reloads: watch::Sender<u64>,
+}
+
+/// What a caller presented: kept (hashed, for a token) by a long call so that it can be
+/// checked again after a reload.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// No principals file: the local development principal.
+    Local,
+    /// The SHA-256 of a bearer token.
+    Token([u8; 32]),
+    /// A verified client certificate's subject common name.
+    Certificate(String),
+}
+
+impl std::fmt::Debug for Credential {
+    /// Never shows a token's hash.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local => f.write_str("Local"),
+            Self::Token(_) => f.write_str("Token(..)"),
+            Self::Certificate(name) => f.debug_tuple("Certificate").field(name).finish(),
+        }
+    }
+}
+
+/// A call's authenticated standing: who it is, and by which credential.
+#[derive(Clone, Debug)]
+pub struct Standing {
+    pub principal: Principal,
+    credential: Credential,
+    authenticator: Arc<Authenticator>,
+}
+
+impl Standing {
+    /// Resolves once the principals in force no longer give this call's credential the same
+    /// principal (its token or certificate name was removed, or its role or unit changed);
+    /// never, while they do.
+    pub async fn lost(&self) {
+        let mut reloads = self.authenticator.reloads.subscribe();
+        loop {
+            // Checked after subscribing, so a reload just before is not missed.
+            if self.authenticator.principal_for(&self.credential).as_ref() != Ok(&self.principal) {
+                return;
+            }
+            if reloads.changed().await.is_err() {
+                // The authenticator is gone (the server is stopping): nothing revokes any more.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 impl Authenticator {
@@ -173,6 +226,7 @@ impl Authenticator {
             principals: RwLock::new(Arc::new(Principals {
                 entries: Vec::new(),
             })),
+            reloads: watch::Sender::new(0),
         }
     }
 
@@ -182,6 +236,7 @@ impl Authenticator {
         Ok(Self {
             source: Some(path.to_owned()),
             principals: RwLock::new(Arc::new(principals)),
+            reloads: watch::Sender::new(0),
         })
     }
 
@@ -206,6 +261,7 @@ impl Authenticator {
             .principals
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(principals);
+        self.reloads.send_modify(|n| *n += 1);
         Ok(count)
     }
 
@@ -216,10 +272,34 @@ impl Authenticator {
         authorization: Option<&[u8]>,
         certificate_name: Option<&str>,
     ) -> Result<Principal, Unauthenticated> {
+        let credential = self.credential(authorization, certificate_name)?;
+        self.principal_for(&credential)
+    }
+
+    /// [`Authenticator::authenticate`], keeping the credential with the principal.
+    pub fn stand(
+        self: &Arc<Self>,
+        authorization: Option<&[u8]>,
+        certificate_name: Option<&str>,
+    ) -> Result<Standing, Unauthenticated> {
+        let credential = self.credential(authorization, certificate_name)?;
+        Ok(Standing {
+            principal: self.principal_for(&credential)?,
+            credential,
+            authenticator: Arc::clone(self),
+        })
+    }
+
+    /// What the caller presented: the `authorization` header, if any, or else the verified
+    /// client certificate's name.
+    fn credential(
+        &self,
+        authorization: Option<&[u8]>,
+        certificate_name: Option<&str>,
+    ) -> Result<Credential, Unauthenticated> {
         if self.is_local() {
-            return Ok(Principal::local_admin());
+            return Ok(Credential::Local);
         }
-        let principals = self.current();
         if let Some(header) = authorization {
             // The scheme name is case-insensitive (RFC 9110 §11.1).
             let token = std::str::from_utf8(header)
@@ -229,17 +309,28 @@ impl Authenticator {
                 .map(|(_, token)| token.trim())
                 .filter(|t| !t.is_empty())
                 .ok_or(Unauthenticated::Malformed)?;
-            return principals
-                .by_token(token)
-                .cloned()
-                .ok_or(Unauthenticated::UnknownToken);
+            return Ok(Credential::Token(Sha256::digest(token.as_bytes()).into()));
         }
         match certificate_name {
-            Some(name) => principals
+            Some(name) => Ok(Credential::Certificate(name.to_owned())),
+            None => Err(Unauthenticated::Missing),
+        }
+    }
+
+    /// The principal the principals in force give `credential`.
+    fn principal_for(&self, credential: &Credential) -> Result<Principal, Unauthenticated> {
+        match credential {
+            Credential::Local => Ok(Principal::local_admin()),
+            Credential::Token(hash) => self
+                .current()
+                .by_token(hash)
+                .cloned()
+                .ok_or(Unauthenticated::UnknownToken),
+            Credential::Certificate(name) => self
+                .current()
                 .by_name(name)
                 .cloned()
-                .ok_or_else(|| Unauthenticated::UnknownCertificate(name.to_owned())),
-            None => Err(Unauthenticated::Missing),
+                .ok_or_else(|| Unauthenticated::UnknownCertificate(name.clone())),
         }
     }
 
@@ -386,5 +477,53 @@ mod tests {
             auth.authenticate(None, None).unwrap(),
             Principal::local_admin()
         );
+    }
+
+    #[tokio::test]
+    async fn a_standing_is_lost_when_a_reload_changes_what_its_credential_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |role: &str, token: &str| {
+            file(&format!(
+                r#"{{"name": "watcher", "role": "{role}", "token_sha256": "{}"}},
+                   {{"name": "eco-signer", "role": "signer", "unit": "许昌市生态环境局"}}"#,
+                hash(token)
+            ))
+        };
+        let path = write(dir.path(), &entry("auditor", "t1"));
+        let auth = Arc::new(Authenticator::from_file(&path).unwrap());
+        let by_token = auth.stand(Some(b"Bearer t1"), None).unwrap();
+        let by_certificate = auth.stand(None, Some("eco-signer")).unwrap();
+        let lost = |standing: &Standing| {
+            let standing = standing.clone();
+            tokio::spawn(async move { standing.lost().await })
+        };
+        let (token_lost, certificate_lost) = (lost(&by_token), lost(&by_certificate));
+        // Reloads that change nothing for them: neither is lost.
+        assert_eq!(auth.reload().unwrap(), 2);
+        tokio::task::yield_now().await;
+        assert!(!token_lost.is_finished() && !certificate_lost.is_finished());
+        // The same token with another role: the token's standing is lost, the other is not.
+        write(dir.path(), &entry("admin", "t1"));
+        auth.reload().unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), token_lost)
+            .await
+            .expect("lost once the role changed")
+            .unwrap();
+        assert!(!certificate_lost.is_finished());
+        // A standing taken after the change holds; the certificate's goes with its entry.
+        let renewed = lost(&auth.stand(Some(b"Bearer t1"), None).unwrap());
+        write(
+            dir.path(),
+            &file(&format!(
+                r#"{{"name": "watcher", "role": "admin", "token_sha256": "{}"}}"#,
+                hash("t1")
+            )),
+        );
+        auth.reload().unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), certificate_lost)
+            .await
+            .expect("lost once the certificate's name was removed")
+            .unwrap();
+        assert!(!renewed.is_finished());
     }
 }

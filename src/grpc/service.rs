@@ -3,7 +3,9 @@
 //! proposal and the outcome.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
@@ -15,7 +17,7 @@ use super::convert::{
 };
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
-use crate::auth::{Action, Grant, Principal, grant};
+use crate::auth::{Action, Grant, Principal, Standing, grant};
 use crate::domain::ProposalId;
 use crate::store::{StoreError, to_hex};
 
@@ -410,6 +412,7 @@ impl ProposalService for ProposalApi {
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         use tokio_stream::StreamExt;
         let principal = caller(&request)?;
+        let standing = request.extensions().get::<Standing>().cloned();
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         let watchers = Arc::clone(&self.watchers);
@@ -430,6 +433,23 @@ impl ProposalService for ProposalApi {
                     })
                     .map_err(Status::from)
             });
+            let name = principal.name.clone();
+            let lost = Box::pin(async move {
+                match standing {
+                    Some(standing) => standing.lost().await,
+                    // Not behind the authenticating interceptor: nothing can revoke it.
+                    None => std::future::pending().await,
+                }
+                tracing::info!(
+                    principal = name,
+                    "watch stream ended: its credentials were revoked or changed"
+                );
+            });
+            let stream = UntilLost {
+                items: stream,
+                lost,
+                ended: false,
+            };
             Ok(Box::pin(stream) as Self::WatchEventsStream)
         })
         .await
@@ -495,4 +515,39 @@ fn narrow_events(
     filter: &mut EventFilter,
 ) -> Result<(), AppError> {
     narrow(principal, grant, &mut filter.handling_unit)
+}
+
+pin_project_lite::pin_project! {
+    /// A response stream that ends with UNAUTHENTICATED, before any further item, once `lost`
+    /// resolves: a long call does not outlive its caller's credentials.
+    struct UntilLost<S> {
+        #[pin]
+        items: S,
+        lost: Pin<Box<dyn Future<Output = ()> + Send>>,
+        ended: bool,
+    }
+}
+
+impl<S, T> tokio_stream::Stream for UntilLost<S>
+where
+    S: tokio_stream::Stream<Item = Result<T, Status>>,
+{
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if *this.ended {
+            return Poll::Ready(None);
+        }
+        if this.lost.as_mut().poll(cx).is_ready() {
+            *this.ended = true;
+            let revoked = AppError::Unauthenticated(
+                "the credentials this stream was opened with were revoked or changed; open it \
+                 again with valid ones"
+                    .into(),
+            );
+            return Poll::Ready(Some(Err(Status::from(revoked))));
+        }
+        this.items.poll_next(cx)
+    }
 }
