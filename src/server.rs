@@ -104,8 +104,9 @@ pub fn check_exposure(
     Ok(())
 }
 
-/// Authenticates every call of the proposal service and hands the principal to it in the
-/// request's extensions; a call without valid credentials ends here with UNAUTHENTICATED.
+/// Authenticates every call of the proposal service and hands its standing (the principal and
+/// its credential) to it in the request's extensions; a call without valid credentials ends
+/// here with UNAUTHENTICATED.
 fn authenticate(
     authenticator: Arc<Authenticator>,
 ) -> impl Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
@@ -117,9 +118,8 @@ fn authenticate(
         let certificate = peer_certificate_name(&request);
         match authenticator.stand(header.as_deref(), certificate.as_deref()) {
             Ok(standing) => {
-                // The principal for every call; the standing too, for calls that last and
-                // must end when a reload takes the credential away (WatchEvents).
-                request.extensions_mut().insert(standing.principal.clone());
+                // The principal, with its credential for calls that last and must end when a
+                // reload takes the credential away (WatchEvents).
                 request.extensions_mut().insert(standing);
                 Ok(request)
             }

@@ -124,12 +124,13 @@ fn settle_actor(principal: &Principal, actor: &mut String) -> Result<(), AppErro
     Ok(())
 }
 
-/// The authenticated caller, put in the request by the server's authentication interceptor.
+/// The authenticated caller, whose standing the server's authentication interceptor put in
+/// the request.
 fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
     request
         .extensions()
-        .get::<Principal>()
-        .cloned()
+        .get::<Standing>()
+        .map(|standing| standing.principal.clone())
         .ok_or_else(|| Status::from(AppError::Unauthenticated("no authenticated caller".into())))
 }
 
@@ -437,7 +438,7 @@ impl ProposalService for ProposalApi {
             let lost = Box::pin(async move {
                 match standing {
                     Some(standing) => standing.lost().await,
-                    // Not behind the authenticating interceptor: nothing can revoke it.
+                    // Unreachable: `caller` found the standing above.
                     None => std::future::pending().await,
                 }
                 tracing::info!(
