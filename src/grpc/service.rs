@@ -124,13 +124,17 @@ fn settle_actor(principal: &Principal, actor: &mut String) -> Result<(), AppErro
     Ok(())
 }
 
-/// The authenticated caller, whose standing the server's authentication interceptor put in
-/// the request.
+/// The authenticated caller.
 fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
+    standing(request).map(|standing| standing.principal)
+}
+
+/// The caller's standing, which the server's authentication interceptor put in the request.
+fn standing<T>(request: &Request<T>) -> Result<Standing, Status> {
     request
         .extensions()
         .get::<Standing>()
-        .map(|standing| standing.principal.clone())
+        .cloned()
         .ok_or_else(|| Status::from(AppError::Unauthenticated("no authenticated caller".into())))
 }
 
@@ -412,8 +416,8 @@ impl ProposalService for ProposalApi {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         use tokio_stream::StreamExt;
-        let principal = caller(&request)?;
-        let standing = request.extensions().get::<Standing>().cloned();
+        let standing = standing(&request)?;
+        let principal = standing.principal.clone();
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         let watchers = Arc::clone(&self.watchers);
@@ -436,11 +440,7 @@ impl ProposalService for ProposalApi {
             });
             let name = principal.name.clone();
             let lost = Box::pin(async move {
-                match standing {
-                    Some(standing) => standing.lost().await,
-                    // Unreachable: `caller` found the standing above.
-                    None => std::future::pending().await,
-                }
+                standing.lost().await;
                 tracing::info!(
                     principal = name,
                     "watch stream ended: its credentials were revoked or changed"
