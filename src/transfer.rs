@@ -56,7 +56,7 @@ use crate::domain::{
     Timestamp, apply, transition,
 };
 use crate::store::{
-    ChainHash, Change, EventScope, GENESIS, RequestRecord, Store, StoreError, event_bytes,
+    ChainHash, Change, EventScope, GENESIS, RequestRecord, Store, StoreError, View, event_bytes,
     from_hex, link, request_key, to_hex,
 };
 
@@ -536,7 +536,7 @@ impl Importer<'_> {
         }
         let before = match self.batch.proposals.get(&event.proposal_id) {
             Some(proposal) => Some(proposal.clone()),
-            None => self.store_read(|s| s.proposal(event.proposal_id))?,
+            None => self.store_read(|s| s.proposal(event.proposal_id, View::Full))?,
         };
         check_move(&event, before.as_ref()).map_err(|e| self.rejected(position, e))?;
         self.check_unique(&event)?;

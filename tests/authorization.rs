@@ -394,6 +394,7 @@ async fn drive(client: &AuthClient, unit: &str, state: State) -> pb::Proposal {
 async fn get(client: &AuthClient, id: &str) -> pb::Proposal {
     let request = pb::GetProposalRequest {
         proposal_id: id.into(),
+        ..Default::default()
     };
     client
         .clone()
@@ -617,7 +618,10 @@ async fn invoke(
         Rpc::Issue => c.issue_reply(issue(p())).await?.into_inner().proposal,
         Rpc::Copy => c.copy_reply(copy(p())).await?.into_inner().proposal,
         Rpc::Get => {
-            let request = pb::GetProposalRequest { proposal_id: id() };
+            let request = pb::GetProposalRequest {
+                proposal_id: id(),
+                ..Default::default()
+            };
             let proposal = c.get_proposal(request).await?.into_inner().proposal;
             assert_eq!(proposal.map(|p| p.id), Some(id()));
             return Ok(None);
@@ -1113,6 +1117,7 @@ async fn calls_without_valid_credentials_are_unauthenticated_and_change_nothing(
         let mut client = client_with(&guarded.channel, header);
         let request = pb::GetProposalRequest {
             proposal_id: "0190f0a0-0000-7000-8000-000000000000".into(),
+            ..Default::default()
         };
         assert_unauthenticated(client.get_proposal(request).await, &what);
         assert_unauthenticated(

@@ -29,7 +29,7 @@ use common::Client;
 use common::process::{ServerProcess, temp_data_dir};
 use proposal_service::domain::{EventKind, ProposalId, ProposalState, RecordedEvent};
 use proposal_service::pb;
-use proposal_service::store::{SledOptions, SledStore, Store, request_key};
+use proposal_service::store::{SledOptions, SledStore, Store, View, request_key};
 use tokio::sync::watch;
 use tonic::{Code, Status};
 
@@ -716,7 +716,7 @@ fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<String>> 
     // beyond it; nothing else was added.
     let known: BTreeSet<ProposalId> = last.keys().chain(beyond.keys()).copied().collect();
     for id in &known {
-        let stored = match store.proposal(*id) {
+        let stored = match store.proposal(*id, View::Full) {
             Ok(Some(p)) => p,
             other => {
                 problems.push(format!(

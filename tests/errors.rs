@@ -210,6 +210,7 @@ fn copy(p: &pb::Proposal) -> pb::CopyReplyRequest {
 fn get(id: &str) -> Call {
     Call::Get(pb::GetProposalRequest {
         proposal_id: id.into(),
+        ..Default::default()
     })
 }
 
@@ -379,6 +380,7 @@ async fn events(client: &mut Client, id: &str) -> Vec<pb::ProposalEvent> {
 async fn listing(client: &mut Client) -> Vec<pb::Proposal> {
     let request = pb::ListProposalsRequest {
         page_size: 1000,
+        view: pb::ProposalView::Full as i32,
         ..Default::default()
     };
     let page = client.list_proposals(request).await.unwrap().into_inner();

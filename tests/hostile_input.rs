@@ -1281,9 +1281,8 @@ fn read() -> impl Strategy<Value = Read> {
             2 => hostile(),
         ]
     };
-    let get = id
-        .clone()
-        .prop_map(|proposal_id| Read::Get(pb::GetProposalRequest { proposal_id }));
+    let get = (id.clone(), enum_value())
+        .prop_map(|(proposal_id, view)| Read::Get(pb::GetProposalRequest { proposal_id, view }));
     let list = (
         enum_value(),
         filter(),
@@ -1291,9 +1290,10 @@ fn read() -> impl Strategy<Value = Read> {
         filter(),
         page_size.clone(),
         token.clone(),
+        enum_value(),
     )
         .prop_map(
-            |(state, handling_unit, committee, session, page_size, page_token)| {
+            |(state, handling_unit, committee, session, page_size, page_token, view)| {
                 Read::List(pb::ListProposalsRequest {
                     state,
                     handling_unit,
@@ -1301,6 +1301,7 @@ fn read() -> impl Strategy<Value = Read> {
                     session,
                     page_size,
                     page_token,
+                    view,
                 })
             },
         );
@@ -1353,6 +1354,7 @@ fn resolve(read: Read, seeded: &Seeded) -> Read {
     match read {
         Read::Get(r) => Read::Get(pb::GetProposalRequest {
             proposal_id: id(r.proposal_id),
+            ..r
         }),
         Read::List(r) => Read::List(pb::ListProposalsRequest {
             handling_unit: committee(r.handling_unit),
@@ -1381,7 +1383,9 @@ fn expected_read_codes(read: &Read, seeded: &Seeded) -> Vec<Code> {
         return vec![Code::OutOfRange];
     }
     match read {
-        Read::Get(r) if !uuid_ok(&r.proposal_id) => vec![Code::InvalidArgument],
+        Read::Get(r) if !uuid_ok(&r.proposal_id) || !view_ok(r.view) => {
+            vec![Code::InvalidArgument]
+        }
         Read::Get(r) if known(&r.proposal_id) => vec![Code::Ok],
         Read::Get(_) => vec![Code::NotFound],
         Read::List(r) => {
@@ -1391,7 +1395,7 @@ fn expected_read_codes(read: &Read, seeded: &Seeded) -> Vec<Code> {
                 && r.session.is_empty();
             let token_ok =
                 r.page_token.is_empty() || (r.page_token == seeded.list_token && seeded_query);
-            if !(0..=6).contains(&r.state) || r.page_size < 0 || !token_ok {
+            if !(0..=6).contains(&r.state) || r.page_size < 0 || !token_ok || !view_ok(r.view) {
                 vec![Code::InvalidArgument]
             } else {
                 vec![Code::Ok]
@@ -1420,6 +1424,11 @@ fn expected_read_codes(read: &Read, seeded: &Seeded) -> Vec<Code> {
     }
 }
 
+/// Views: unset, BASIC or FULL.
+fn view_ok(view: i32) -> bool {
+    (0..=2).contains(&view)
+}
+
 async fn check_read(client: &mut Client, seeded: &Seeded, read: Read) -> Result<(), TestCaseError> {
     let read = resolve(read, seeded);
     let expected = expected_read_codes(&read, seeded);
@@ -1434,6 +1443,9 @@ async fn check_read(client: &mut Client, seeded: &Seeded, read: Read) -> Result<
                     r.proposal_id,
                     p.id
                 );
+                // The seeded proposals have content: only a basic view leaves it out.
+                let basic = r.view == pb::ProposalView::Basic as i32;
+                prop_assert_eq!(p.content.is_empty(), basic, "for {}", shown);
                 Code::Ok
             }
             Err(status) => status.code(),
@@ -1874,6 +1886,7 @@ async fn run_walk(
     let stored = client
         .get_proposal(pb::GetProposalRequest {
             proposal_id: id.clone(),
+            ..Default::default()
         })
         .await
         .map_err(|s| TestCaseError::fail(format!("GetProposal: {s:?}")))?

@@ -635,6 +635,7 @@ fn assert_strictly_increasing(values: &[u64], what: &str) {
 async fn get(client: &Client, id: &str) -> pb::Proposal {
     let request = pb::GetProposalRequest {
         proposal_id: id.into(),
+        ..Default::default()
     };
     client
         .clone()
@@ -713,6 +714,7 @@ impl Filter {
             session: self.session.clone().unwrap_or_default(),
             page_size,
             page_token: page_token.into(),
+            ..Default::default()
         }
     }
 }
@@ -750,8 +752,18 @@ fn expected_listing(tracked: &[Tracked], filter: &Filter) -> BTreeMap<String, pb
         .iter()
         .map(|t| &t.expected)
         .filter(|p| filter.matches(p))
-        .map(|p| (p.id.clone(), p.clone()))
+        .map(|p| (p.id.clone(), basic(p)))
         .collect()
+}
+
+/// What the basic view (a listing's default) shows of `proposal`: everything but the content
+/// and the reply.
+fn basic(proposal: &pb::Proposal) -> pb::Proposal {
+    pb::Proposal {
+        content: String::new(),
+        reply: None,
+        ..proposal.clone()
+    }
 }
 
 /// Keys a listing by id, failing on a proposal listed twice.
@@ -1416,6 +1428,97 @@ async fn list_page_size_zero_means_fifty() {
         by_id(&listed, "default pages"),
         expected_listing(&all, &Filter::default())
     );
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn views_choose_whether_content_and_reply_are_read() {
+    let mut server = TestServer::start().await;
+    let client = server.client.clone();
+    let (committee, session) = (COMMITTEES[0], SESSIONS[0]);
+    let mut all = Vec::new();
+    for (number, target) in [
+        (1, State::Received),
+        (2, State::Drafted),
+        (3, State::Copied),
+    ] {
+        let mut tracked = Tracked::receive(&client, registration(committee, session, number)).await;
+        let path = Path::synthetic(number, UNITS[0]);
+        if target != State::Received {
+            tracked.drive_to(&client, &path, target).await;
+        }
+        all.push(tracked);
+    }
+    assert!(
+        all.iter().any(|t| t.expected.reply.is_some()),
+        "a reply is there to leave out"
+    );
+    let full: BTreeMap<String, pb::Proposal> = all
+        .iter()
+        .map(|t| (t.expected.id.clone(), t.expected.clone()))
+        .collect();
+    let basic_all: BTreeMap<String, pb::Proposal> =
+        full.iter().map(|(id, p)| (id.clone(), basic(p))).collect();
+    assert_ne!(full, basic_all);
+
+    // A listing is basic unless it asks for FULL.
+    for (view, expected) in [
+        (pb::ProposalView::Unspecified, &basic_all),
+        (pb::ProposalView::Basic, &basic_all),
+        (pb::ProposalView::Full, &full),
+    ] {
+        let request = pb::ListProposalsRequest {
+            view: view as i32,
+            ..Filter::default().request(0, "")
+        };
+        let page = client.clone().list_proposals(request).await.unwrap();
+        let what = format!("listing in {view:?}");
+        assert_eq!(
+            &by_id(&page.into_inner().proposals, &what),
+            expected,
+            "{what}"
+        );
+    }
+    // A proposal read alone is full unless it asks for BASIC.
+    for tracked in &all {
+        let id = &tracked.expected.id;
+        for (view, expected) in [
+            (pb::ProposalView::Unspecified, tracked.expected.clone()),
+            (pb::ProposalView::Basic, basic(&tracked.expected)),
+            (pb::ProposalView::Full, tracked.expected.clone()),
+        ] {
+            let request = pb::GetProposalRequest {
+                proposal_id: id.clone(),
+                view: view as i32,
+            };
+            let answer = client.clone().get_proposal(request).await.unwrap();
+            assert_eq!(
+                answer.into_inner().proposal,
+                Some(expected),
+                "{id} in {view:?}"
+            );
+        }
+    }
+    // A view that does not exist is refused, naming the field.
+    let id = all[0].expected.id.clone();
+    let refused = client
+        .clone()
+        .get_proposal(pb::GetProposalRequest {
+            proposal_id: id,
+            view: 3,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("view"), "{refused:?}");
+    let request = pb::ListProposalsRequest {
+        view: -1,
+        ..Filter::default().request(0, "")
+    };
+    let refused = client.clone().list_proposals(request).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("view"), "{refused:?}");
 
     server.stop().await;
 }

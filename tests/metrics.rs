@@ -57,6 +57,7 @@ async fn request_counters_move_by_method_and_code() {
     }
     let missing = pb::GetProposalRequest {
         proposal_id: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
     };
     let status = client.get_proposal(missing).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");

@@ -947,6 +947,7 @@ async fn check_final(client: &mut Client, case: &Case, model: &Model) -> Result<
         let Some(entry) = entry else {
             let request = pb::GetProposalRequest {
                 proposal_id: case.unknown_id(slot),
+                ..Default::default()
             };
             match client.get_proposal(request).await {
                 Err(status) if status.code() == Code::NotFound => continue,
@@ -956,6 +957,7 @@ async fn check_final(client: &mut Client, case: &Case, model: &Model) -> Result<
         let id = entry.id.clone().expect("id learnt");
         let request = pb::GetProposalRequest {
             proposal_id: id.clone(),
+            ..Default::default()
         };
         let got = client
             .get_proposal(request)

@@ -25,7 +25,7 @@ use proposal_service::pb;
 use proposal_service::server::ServeOptions;
 use proposal_service::store::{
     ChainHash, Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, SledOptions,
-    SledStore, Store, StoreError, Verification,
+    SledStore, Store, StoreError, Verification, View,
 };
 use prost::Message;
 use tokio::sync::watch;
@@ -349,8 +349,8 @@ struct GatedStore {
 }
 
 impl Store for GatedStore {
-    fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError> {
-        self.inner.proposal(id)
+    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
+        self.inner.proposal(id, view)
     }
     fn history(
         &self,
@@ -1399,6 +1399,7 @@ async fn peers_that_never_let_go_are_cut_off_after_the_grace_period() {
     let client = server.client().await;
     let request = pb::GetProposalRequest {
         proposal_id: acknowledged.id.clone(),
+        ..Default::default()
     };
     let stored = within("GetProposal", client.clone().get_proposal(request))
         .await

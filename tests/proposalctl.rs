@@ -176,13 +176,30 @@ async fn receive_get_list_and_history_round_trip_in_json() {
     let got = ctl(&server, &["--json", "get", &id]).await.expect_success();
     assert_eq!(got.json(), received, "get shows what receive returned");
 
-    let list = ctl(&server, &["--json", "list", "--state", "received"])
-        .await
-        .expect_success()
-        .json();
+    let basic = ctl(&server, &["--json", "get", &id, "--view", "basic"]).await;
+    let basic = basic.expect_success().json();
+    assert_eq!(basic["title"], received["title"]);
+    assert_eq!(
+        basic["content"], "",
+        "the basic view leaves the content out"
+    );
+
+    let list = ctl(
+        &server,
+        &["--json", "list", "--state", "received", "--view", "full"],
+    )
+    .await
+    .expect_success()
+    .json();
     assert_eq!(list["proposals"].as_array().unwrap().len(), 1);
     assert_eq!(list["proposals"][0], received);
     assert_eq!(list["next_page_token"], "");
+    let list = ctl(&server, &["--json", "list", "--state", "received"]).await;
+    assert_eq!(
+        list.expect_success().json()["proposals"][0],
+        basic,
+        "a listing is basic unless told"
+    );
     let none = ctl(&server, &["--json", "list", "--state", "copied"]).await;
     assert_eq!(
         none.expect_success().json()["proposals"],
@@ -447,7 +464,7 @@ async fn the_demo_drives_proposal_228_from_received_to_copied() {
         assert!(run.stdout.contains(fact.as_str()), "the demo shows {fact}");
     }
 
-    let list = ctl(&server, &["--json", "list"])
+    let list = ctl(&server, &["--json", "list", "--view", "full"])
         .await
         .expect_success()
         .json();

@@ -139,6 +139,7 @@ async fn a_full_disk_fails_writes_loudly_and_loses_nothing_acknowledged() {
     for proposal in &acknowledged {
         let request = pb::GetProposalRequest {
             proposal_id: proposal.id.clone(),
+            ..Default::default()
         };
         let stored = client.get_proposal(request).await.unwrap().into_inner();
         assert_eq!(

@@ -233,6 +233,7 @@ async fn list_all(client: &mut Client) -> Vec<pb::Proposal> {
         session: String::new(),
         page_size: 100,
         page_token: String::new(),
+        ..Default::default()
     };
     client
         .list_proposals(with_token(request, REGISTRAR_TOKEN))
@@ -245,6 +246,7 @@ async fn list_all(client: &mut Client) -> Vec<pb::Proposal> {
 fn get(id: &str) -> pb::GetProposalRequest {
     pb::GetProposalRequest {
         proposal_id: id.to_owned(),
+        ..Default::default()
     }
 }
 
@@ -279,6 +281,7 @@ async fn a_trusted_client_certificate_names_its_principal_and_a_token_works_with
             session: String::new(),
             page_size: 10,
             page_token: String::new(),
+            ..Default::default()
         }))
         .await
         .expect("the auditor lists")
@@ -383,6 +386,7 @@ async fn a_certificate_whose_name_is_not_listed_is_unauthenticated() {
             session: String::new(),
             page_size: 10,
             page_token: String::new(),
+            ..Default::default()
         }))
         .await
         .expect_err("the name is nobody's");

@@ -10,8 +10,8 @@ use proposal_service::domain::{
     RequestId, ResultCode,
 };
 use proposal_service::store::{
-    EventScope, GENESIS, ListQuery, SledOptions, SledStore, Store, event_bytes, link, request_key,
-    to_hex,
+    EventScope, GENESIS, ListQuery, SledOptions, SledStore, Store, View, event_bytes, link,
+    request_key, to_hex,
 };
 use proposal_service::transfer::{self, TransferError};
 
@@ -218,7 +218,7 @@ fn assert_same_stores(
     assert_eq!(proposals, all(imported, ListQuery::default()));
     for proposal in &proposals {
         assert_eq!(
-            imported.proposal(proposal.id).unwrap().as_ref(),
+            imported.proposal(proposal.id, View::Full).unwrap().as_ref(),
             Some(proposal)
         );
         let history = source.history(proposal.id, 0, usize::MAX).unwrap();

@@ -15,7 +15,7 @@ use crate::domain::{
     Command, NotRenderable, Proposal, ProposalId, ProposalState, RenderedReply, RequestId,
     render_reply,
 };
-use crate::store::{ListQuery, LoggedEvent, Store, Verification};
+use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
 pub use error::{AppError, Conflict};
 pub use events::EventFilter;
@@ -118,9 +118,10 @@ impl Workflow {
         response.await.map_err(|_| AppError::ShuttingDown)?
     }
 
-    /// The proposal as it stands (once durable: see [`Workflow::settle`]).
-    pub async fn get(&self, id: ProposalId) -> Result<Proposal, AppError> {
-        let proposal = self.store.proposal(id)?;
+    /// The proposal as it stands, as much of it as `view` asks for (once durable: see
+    /// [`Workflow::settle`]).
+    pub async fn get(&self, id: ProposalId, view: View) -> Result<Proposal, AppError> {
+        let proposal = self.store.proposal(id, view)?;
         self.settle().await?;
         proposal.ok_or(AppError::NotFound(id))
     }
@@ -155,6 +156,7 @@ impl Workflow {
     pub async fn list(
         &self,
         filter: ProposalFilter,
+        view: View,
         page: PageRequest,
     ) -> Result<Page<Proposal>, AppError> {
         let ProposalFilter {
@@ -177,6 +179,7 @@ impl Workflow {
             session,
             limit,
             after,
+            view,
         };
         let listed = self.store.list(&query)?;
         self.settle().await?;
@@ -191,7 +194,10 @@ impl Workflow {
         id: ProposalId,
         page: PageRequest,
     ) -> Result<Page<LoggedEvent>, AppError> {
-        let current = self.store.proposal(id)?.ok_or(AppError::NotFound(id))?;
+        let current = self
+            .store
+            .proposal(id, View::Basic)?
+            .ok_or(AppError::NotFound(id))?;
         let scope = paging::scope(&[&id.to_string()]);
         let (limit, after) = page.resolve(HISTORY_PAGE, scope)?;
         let after_sequence = match after {
@@ -215,7 +221,7 @@ impl Workflow {
 
     /// The official document of an ISSUED or COPIED proposal.
     pub async fn render(&self, id: ProposalId) -> Result<RenderedReply, AppError> {
-        let proposal = self.get(id).await?;
+        let proposal = self.get(id, View::Full).await?;
         render_reply(&proposal).map_err(|e| match e {
             NotRenderable::NotIssued { state } => AppError::NotIssued { state },
             // An issued proposal lacking a printed field: the stored projection is damaged.

@@ -19,7 +19,7 @@ use crate::domain::{
     apply, decide, event_unit, fold, transition,
 };
 use crate::store::{
-    Change, EventScope, LoggedEvent, RequestRecord, Store, StoreError, request_key,
+    Change, EventScope, LoggedEvent, RequestRecord, Store, StoreError, View, request_key,
 };
 
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
@@ -366,7 +366,7 @@ impl Writer {
     fn current(&self, id: ProposalId, overlay: &Overlay) -> Result<Option<Proposal>, AppError> {
         match overlay.proposals.get(&id).or_else(|| self.recent.get(&id)) {
             Some(proposal) => Ok(Some(proposal.clone())),
-            None => Ok(self.store.proposal(id)?),
+            None => Ok(self.store.proposal(id, View::Full)?),
         }
     }
 

@@ -19,8 +19,9 @@
 //!   [`server::serve`] as `proposal-server`) and drives reads over gRPC from several clients,
 //!   one kind of call per phase (so a slow listing does not queue the look-ups behind it):
 //!   `GetProposal` and `GetProposalHistory` of random loaded proposals (looked up through the
-//!   number index first), and the first page (default size) of `ListProposals` filtered by a
-//!   common state (COPIED), by a rare one and by a random handling unit, after a
+//!   number index first), and the first page (default size and view, which is BASIC) of
+//!   `ListProposals` filtered by a common state (COPIED), by a rare one and by a random
+//!   handling unit, and by unit again in the FULL view, after a
 //!   `Health/Check` baseline over the same connections; it samples resident memory throughout.
 //!   Finally it runs `proposal-bench` (the existing workflow load) against an empty database
 //!   and against this one, in alternation, and compares their throughput. The loaded
@@ -983,15 +984,18 @@ enum Read {
     ListCommonState,
     ListRareState,
     ListUnit,
+    /// By unit again, in the full view (content and reply included).
+    ListUnitFull,
 }
 
 impl Read {
-    const ALL: [Read; 5] = [
+    const ALL: [Read; 6] = [
         Read::Get,
         Read::History,
         Read::ListCommonState,
         Read::ListRareState,
         Read::ListUnit,
+        Read::ListUnitFull,
     ];
 
     fn name(self) -> &'static str {
@@ -1001,6 +1005,7 @@ impl Read {
             Read::ListCommonState => "ListProposals state=COPIED",
             Read::ListRareState => "ListProposals rare state",
             Read::ListUnit => "ListProposals unit",
+            Read::ListUnitFull => "ListProposals unit, view FULL",
         }
     }
 }
@@ -1055,6 +1060,7 @@ async fn read_once(
             let id = rng.pick(&plan.ids).clone();
             let request = pb::GetProposalRequest {
                 proposal_id: id.clone(),
+                ..Default::default()
             };
             let response = client.get_proposal(request).await.map_err(status)?;
             match response.into_inner().proposal {
@@ -1078,10 +1084,14 @@ async fn read_once(
             }
             Ok(events.len() as u64)
         }
-        Read::ListCommonState | Read::ListRareState | Read::ListUnit => {
+        Read::ListCommonState | Read::ListRareState | Read::ListUnit | Read::ListUnitFull => {
             let request = match kind {
                 Read::ListCommonState => list(Some(ProposalState::Copied), ""),
                 Read::ListRareState => list(Some(plan.rare_state), ""),
+                Read::ListUnitFull => pb::ListProposalsRequest {
+                    view: pb::ProposalView::Full as i32,
+                    ..list(None, rng.pick(&UNITS).0)
+                },
                 _ => list(None, rng.pick(&UNITS).0),
             };
             let proposals = client

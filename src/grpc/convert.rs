@@ -10,7 +10,7 @@ use crate::domain::{
     CalendarDate, Command, EventKind, FieldViolation, Proposal, ProposalId, ProposalState,
     RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, validate_envelope,
 };
-use crate::store::{LoggedEvent, to_hex};
+use crate::store::{LoggedEvent, View, to_hex};
 
 /// Collects the problems found while converting one request.
 #[derive(Default)]
@@ -86,6 +86,24 @@ impl Checked {
                     format!("{value} is not a proposal state"),
                 ));
                 None
+            }
+        }
+    }
+
+    /// A read's view; unset means the method's `default`.
+    fn view(&mut self, field: &str, value: i32, default: View) -> View {
+        match pb::ProposalView::try_from(value) {
+            Ok(pb::ProposalView::Unspecified) => default,
+            Ok(pb::ProposalView::Basic) => View::Basic,
+            Ok(pb::ProposalView::Full) => View::Full,
+            Err(_) => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    format!(
+                        "{value} is not a view: PROPOSAL_VIEW_BASIC, PROPOSAL_VIEW_FULL or unset"
+                    ),
+                ));
+                default
             }
         }
     }
@@ -365,9 +383,19 @@ pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
     Ok(id.expect("a missing id was recorded as a violation"))
 }
 
+/// What `GetProposal` asks for: the proposal, and how much of it (FULL unless told).
+pub(super) fn get_request(
+    request: &pb::GetProposalRequest,
+) -> Result<(ProposalId, View), AppError> {
+    let (mut checked, id) = Checked::for_proposal(&request.proposal_id);
+    let view = checked.view("view", request.view, View::Full);
+    checked.finish()?;
+    Ok((id.expect("a missing id was recorded as a violation"), view))
+}
+
 pub(super) fn list_request(
     request: pb::ListProposalsRequest,
-) -> Result<(ProposalFilter, PageRequest), AppError> {
+) -> Result<(ProposalFilter, View, PageRequest), AppError> {
     let pb::ListProposalsRequest {
         state,
         handling_unit,
@@ -375,9 +403,11 @@ pub(super) fn list_request(
         session,
         page_size,
         page_token,
+        view,
     } = request;
     let mut checked = Checked::default();
     let state = checked.state_filter("state", state);
+    let view = checked.view("view", view, View::Basic);
     checked.finish()?;
     let set = |text: String| (!text.is_empty()).then_some(text);
     Ok((
@@ -387,6 +417,7 @@ pub(super) fn list_request(
             committee: set(committee),
             session: set(session),
         },
+        view,
         PageRequest {
             page_size,
             page_token,

@@ -13,13 +13,13 @@ use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
 use super::convert::{
-    history_request, list_events_request, list_request, read_target, watch_request,
+    get_request, history_request, list_events_request, list_request, read_target, watch_request,
 };
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
 use crate::auth::{Action, Grant, Principal, Standing, grant};
 use crate::domain::ProposalId;
-use crate::store::{StoreError, to_hex};
+use crate::store::{StoreError, View, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
 #[derive(Clone)]
@@ -69,8 +69,9 @@ impl ProposalApi {
         &self,
         principal: &Principal,
         id: ProposalId,
+        view: View,
     ) -> Result<crate::domain::Proposal, AppError> {
-        let proposal = self.workflow.get(id).await?;
+        let proposal = self.workflow.get(id, view).await?;
         if let Grant::OwnUnit(unit) = allowed(principal, Action::ReadProposals)?
             && proposal.handling_unit.as_deref() != Some(unit.as_str())
         {
@@ -337,11 +338,10 @@ impl ProposalService for ProposalApi {
         request: Request<pb::GetProposalRequest>,
     ) -> Result<Response<pb::GetProposalResponse>, Status> {
         let principal = caller(&request)?;
-        let pb::GetProposalRequest { proposal_id } = request.into_inner();
-        self.traced("GetProposal", &principal, &proposal_id, async {
-            let proposal = self
-                .readable(&principal, read_target(&proposal_id)?)
-                .await?;
+        let request = request.into_inner();
+        self.traced("GetProposal", &principal, &request.proposal_id, async {
+            let (id, view) = get_request(&request)?;
+            let proposal = self.readable(&principal, id, view).await?;
             Ok(pb::GetProposalResponse {
                 proposal: Some(proposal.into()),
             })
@@ -357,9 +357,9 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         self.traced("ListProposals", &principal, "", async {
             let grant = allowed(&principal, Action::ReadProposals)?;
-            let (mut filter, page) = list_request(request)?;
+            let (mut filter, view, page) = list_request(request)?;
             narrow(&principal, grant, &mut filter.handling_unit)?;
-            let page = self.workflow.list(filter, page).await?;
+            let page = self.workflow.list(filter, view, page).await?;
             Ok(pb::ListProposalsResponse {
                 proposals: page.items.into_iter().map(Into::into).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -377,7 +377,8 @@ impl ProposalService for ProposalApi {
         let id = request.proposal_id.clone();
         self.traced("GetProposalHistory", &principal, &id, async {
             let (id, page) = history_request(request)?;
-            self.readable(&principal, id).await?;
+            // Only the handling unit matters here: the basic view is one read.
+            self.readable(&principal, id, View::Basic).await?;
             let page = self.workflow.history(id, page).await?;
             Ok(pb::GetProposalHistoryResponse {
                 events: page.items.into_iter().map(Into::into).collect(),
@@ -498,7 +499,8 @@ impl ProposalService for ProposalApi {
         let pb::RenderReplyRequest { proposal_id } = request.into_inner();
         self.traced("RenderReply", &principal, &proposal_id, async {
             let id = read_target(&proposal_id)?;
-            self.readable(&principal, id).await?;
+            // Only the handling unit matters here: the basic view is one read.
+            self.readable(&principal, id, View::Basic).await?;
             let rendered = self.workflow.render(id).await?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,

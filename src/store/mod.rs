@@ -88,6 +88,18 @@ pub enum EventScope<'a> {
     Proposal(ProposalId),
 }
 
+/// How much of a proposal a read assembles (the API's `ProposalView`, AIP-157).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// Everything but the two large parts, the content and the reply in force: `content` is
+    /// empty and `reply` is `None` whatever the proposal holds. For showing and filtering
+    /// only; never decide a transition on a basic view.
+    Basic,
+    /// The whole proposal.
+    #[default]
+    Full,
+}
+
 /// Which proposals to list. Unset filters match everything; set ones must all match.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListQuery {
@@ -98,6 +110,8 @@ pub struct ListQuery {
     pub limit: usize,
     /// Resume after this point: a [`ListPage::next`] from the same query.
     pub after: Option<Vec<u8>>,
+    /// How much of each proposal to return.
+    pub view: View,
 }
 
 /// One page of a listing.
@@ -110,8 +124,8 @@ pub struct ListPage {
 
 /// The storage interface the application layer is written against.
 pub trait Store: Send + Sync + 'static {
-    /// The current state of one proposal.
-    fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError>;
+    /// The current state of one proposal, as much of it as `view` asks for.
+    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError>;
     /// Up to `limit` events of one proposal with sequence greater than `after_sequence`, in order.
     fn history(
         &self,

@@ -1,8 +1,9 @@
 //! How the embedded store lays a proposal's projection out: the small part every transition
-//! changes (the status) is stored; the large parts (the registration: title, proposers,
-//! content; the reply in force) are not copied but read from the events that carry them, which
-//! the status points at. A transition rewrites a few hundred bytes, and a reply body is stored
-//! once, in its event.
+//! changes (the status, with the title and proposers that listings show) is stored; the two
+//! large parts (the proposal's content and the reply in force) are not copied but read from the
+//! events that carry them, which the status points at. A transition rewrites a few hundred
+//! bytes, a reply body is stored once, in its event, and a basic view of a proposal (everything
+//! but those two parts) is one read.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,12 +11,16 @@ use crate::domain::{
     CalendarDate, EventData, Proposal, ProposalId, ProposalState, RecordedEvent, Reply, Timestamp,
 };
 
-/// What every transition rewrites, and what listings filter on.
+/// What every transition rewrites, what listings filter on and what a basic view shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct StatusRecord {
     pub committee: String,
     pub session: String,
     pub number: u32,
+    /// Copied from the registration (bounded by the domain's limits) so that a listing shows
+    /// them without reading the `ProposalReceived` event.
+    pub title: String,
+    pub proposers: Vec<String>,
     pub state: ProposalState,
     pub handling_unit: Option<String>,
     pub due_date: Option<CalendarDate>,
@@ -34,7 +39,7 @@ pub(super) struct StatusRecord {
 /// The positions of the events a proposal's large parts are read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Sources {
-    /// The `ProposalReceived` event: title, proposers, content.
+    /// The `ProposalReceived` event: the content (and the title and proposers, also copied).
     pub registration: u64,
     /// The `ReplyDrafted` event whose reply is in force; none before a draft and after a
     /// rejection.
@@ -74,29 +79,10 @@ impl Sources {
     }
 }
 
-/// What registration fixes for good, as read from the `ProposalReceived` event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Registration {
-    pub title: String,
-    pub proposers: Vec<String>,
-    pub content: String,
-}
-
-/// The registration a `ProposalReceived` event carries; `None` for any other event.
-pub(super) fn registration(event: RecordedEvent) -> Option<Registration> {
+/// The content a `ProposalReceived` event carries; `None` for any other event.
+pub(super) fn content(event: RecordedEvent) -> Option<String> {
     match event.data {
-        EventData::ProposalReceived {
-            title,
-            proposers,
-            content,
-            committee: _,
-            session: _,
-            number: _,
-        } => Some(Registration {
-            title,
-            proposers,
-            content,
-        }),
+        EventData::ProposalReceived { content, .. } => Some(content),
         _ => None,
     }
 }
@@ -116,8 +102,8 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         committee,
         session,
         number,
-        title: _,
-        proposers: _,
+        title,
+        proposers,
         content: _,
         state,
         handling_unit,
@@ -136,6 +122,8 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         committee: committee.clone(),
         session: session.clone(),
         number: *number,
+        title: title.clone(),
+        proposers: proposers.clone(),
         state: *state,
         handling_unit: handling_unit.clone(),
         due_date: *due_date,
@@ -151,17 +139,20 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
     }
 }
 
-/// The proposal the three parts describe.
+/// The proposal the status and the two large parts describe. For a basic view the content is
+/// empty and the reply `None`: see [`crate::store::View::Basic`].
 pub(super) fn assemble(
     id: ProposalId,
     status: StatusRecord,
-    registration: Registration,
+    content: String,
     reply: Option<Reply>,
 ) -> Proposal {
     let StatusRecord {
         committee,
         session,
         number,
+        title,
+        proposers,
         state,
         handling_unit,
         due_date,
@@ -175,11 +166,6 @@ pub(super) fn assemble(
         updated_at,
         sources: _,
     } = status;
-    let Registration {
-        title,
-        proposers,
-        content,
-    } = registration;
     Proposal {
         id,
         committee,

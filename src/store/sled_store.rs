@@ -17,7 +17,7 @@ use super::chain::{self, ChainHash, GENESIS};
 use super::records::{self, Sources, StatusRecord};
 use super::{
     Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, Store, StoreError,
-    Verification, keys,
+    Verification, View, keys,
 };
 use crate::domain::{
     EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, event_unit,
@@ -26,8 +26,9 @@ use crate::domain::{
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
 /// Format 2: events carry their chain hash; projections are split into status, registration
 /// and reply; the unit-events index. Format 3: the registration and the reply are no longer
-/// copied into trees of their own; the status names the events they are read from.
-const FORMAT_VERSION: u32 = 3;
+/// copied into trees of their own; the status names the events they are read from. Format 4:
+/// the status also holds the title and proposers, so a basic view is the status alone.
+const FORMAT_VERSION: u32 = 4;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// How to open the embedded store.
@@ -424,13 +425,17 @@ impl SledStore {
         self.get(PROPOSALS, &keys::proposal(id), "a proposal's status")
     }
 
-    /// The whole proposal whose status is `status`: its registration and reply read from the
-    /// events the status names.
+    /// The proposal whose status is `status`; for the full view with its content and reply read
+    /// from the events the status names.
     pub(super) fn complete(
         &self,
         id: ProposalId,
         status: StatusRecord,
+        view: View,
     ) -> Result<Proposal, StoreError> {
+        if view == View::Basic {
+            return Ok(records::assemble(id, status, String::new(), None));
+        }
         let Sources {
             registration,
             reply,
@@ -441,9 +446,9 @@ impl SledStore {
                  which does not carry it"
             ))
         };
-        let registration = self
+        let content = self
             .source_event(id, registration)?
-            .and_then(records::registration)
+            .and_then(records::content)
             .ok_or_else(|| wrong("registration", registration))?;
         let reply = match reply {
             Some(position) => Some(
@@ -453,7 +458,7 @@ impl SledStore {
             ),
             None => None,
         };
-        Ok(records::assemble(id, status, registration, reply))
+        Ok(records::assemble(id, status, content, reply))
     }
 
     /// The event at `position` if it is one of proposal `id`'s.
@@ -500,6 +505,7 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
         session,
         limit: _,
         after: _,
+        view: _,
     } = query;
     state.is_none_or(|s| s == status.state)
         && handling_unit
@@ -624,9 +630,9 @@ pub(super) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 }
 
 impl Store for SledStore {
-    fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError> {
+    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
         match self.status(id)? {
-            Some(status) => self.complete(id, status).map(Some),
+            Some(status) => self.complete(id, status, view).map(Some),
             None => Ok(None),
         }
     }
@@ -723,7 +729,7 @@ impl Store for SledStore {
                 page.next = last_key;
                 break;
             }
-            page.proposals.push(self.complete(id, status)?);
+            page.proposals.push(self.complete(id, status, query.view)?);
             last_key = Some(key.to_vec());
         }
         Ok(page)
@@ -856,8 +862,9 @@ mod tests {
         );
         let message = refused.to_string();
         assert!(
-            message.contains("has storage format 99, this build reads format 3")
-                && message.contains("proposalctl export"),
+            message.contains(&format!(
+                "has storage format 99, this build reads format {FORMAT_VERSION}"
+            )) && message.contains("proposalctl export"),
             "{message}"
         );
     }

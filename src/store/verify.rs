@@ -13,7 +13,7 @@ use super::sled_store::{
     BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, HISTORY, PROPOSALS, REQUESTS, SledStore,
     TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io,
 };
-use super::{LoggedEvent, RequestRecord, StoreError};
+use super::{LoggedEvent, RequestRecord, StoreError, View};
 use crate::domain::{EventData, Proposal, ProposalId, RecordedEvent, event_unit, fold, transition};
 
 /// What a verification found.
@@ -215,7 +215,7 @@ impl SledStore {
             ));
             return Ok(());
         }
-        match self.complete(id, status) {
+        match self.complete(id, status, View::Full) {
             Ok(stored) if stored == *proposal => {}
             Ok(_) => report.problem(format!(
                 "proposals entry {id} differs from the fold of the events"
@@ -586,13 +586,16 @@ mod tests {
                 "{reply:?}: {problems}"
             );
             if reply.is_some() {
-                let error = store.proposal(issued.id).unwrap_err().to_string();
+                let error = store
+                    .proposal(issued.id, View::Full)
+                    .unwrap_err()
+                    .to_string();
                 assert!(error.contains("does not carry it"), "{error}");
             }
         }
         store_status(&store, issued.id, &good);
         let report = store.verify().unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
-        assert_eq!(store.proposal(issued.id).unwrap(), Some(issued));
+        assert_eq!(store.proposal(issued.id, View::Full).unwrap(), Some(issued));
     }
 }

@@ -34,6 +34,28 @@ impl StateArg {
     }
 }
 
+/// How much of a proposal to read (`--view`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ViewArg {
+    /// Everything but the content and the reply.
+    Basic,
+    /// The whole proposal.
+    Full,
+}
+
+impl ViewArg {
+    /// The request's value; no flag leaves the choice to the server (FULL for one proposal,
+    /// BASIC for a listing).
+    pub fn to_pb(view: Option<Self>) -> i32 {
+        let view = match view {
+            None => pb::ProposalView::Unspecified,
+            Some(Self::Basic) => pb::ProposalView::Basic,
+            Some(Self::Full) => pb::ProposalView::Full,
+        };
+        view as i32
+    }
+}
+
 /// An event kind as a flag value (`--kind`); also the name text output gives each event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {

@@ -116,6 +116,7 @@ impl Demo {
                 let existing = existing_proposal(&status).ok_or(status)?;
                 let request = server.call(pb::GetProposalRequest {
                     proposal_id: existing,
+                    ..Default::default()
                 });
                 let proposal = answered(
                     server

@@ -7,13 +7,16 @@ use super::{Paging, all_pages, more};
 use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::values::StateArg;
+use crate::values::{StateArg, ViewArg};
 use crate::{json, text};
 
 #[derive(Args, Debug)]
 pub struct GetProposal {
     /// The proposal's id.
     proposal_id: String,
+    /// `basic` leaves out the content and the reply (default: full).
+    #[arg(long, value_enum, ignore_case = true)]
+    view: Option<ViewArg>,
 }
 
 impl GetProposal {
@@ -21,6 +24,7 @@ impl GetProposal {
         let server = Server::connect(server).await?;
         let request = pb::GetProposalRequest {
             proposal_id: self.proposal_id,
+            view: ViewArg::to_pb(self.view),
         };
         let response = server.client().get_proposal(server.call(request)).await?;
         let proposal = response
@@ -48,6 +52,9 @@ pub struct ListProposals {
     /// Only proposals of this session, e.g. 七届三次会议.
     #[arg(long)]
     session: Option<String>,
+    /// `full` adds each proposal's content and reply (default: basic, without them).
+    #[arg(long, value_enum, ignore_case = true)]
+    view: Option<ViewArg>,
     #[command(flatten)]
     paging: Paging,
 }
@@ -62,6 +69,7 @@ impl ListProposals {
             session: self.session.unwrap_or_default(),
             page_size: self.paging.page_size.unwrap_or_default(),
             page_token: String::new(),
+            view: ViewArg::to_pb(self.view),
         };
         let (proposals, next) = all_pages(&self.paging, |page_token| {
             let request = pb::ListProposalsRequest {
