@@ -48,6 +48,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufWriter, Read, Write};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -393,7 +394,7 @@ struct Batch {
     /// Each change's line, position and the hash the file gives it.
     lines: Vec<(u64, u64, ChainHash)>,
     bytes: usize,
-    proposals: HashMap<ProposalId, Proposal>,
+    proposals: HashMap<ProposalId, Arc<Proposal>>,
     numbers: HashSet<(String, String, u32)>,
     documents: HashSet<String>,
     requests: HashSet<String>,
@@ -535,14 +536,16 @@ impl Importer<'_> {
             ));
         }
         let before = match self.batch.proposals.get(&event.proposal_id) {
-            Some(proposal) => Some(proposal.clone()),
-            None => self.store_read(|s| s.proposal(event.proposal_id, View::Full))?,
+            Some(proposal) => Some(Arc::clone(proposal)),
+            None => self
+                .store_read(|s| s.proposal(event.proposal_id, View::Full))?
+                .map(Arc::new),
         };
-        check_move(&event, before.as_ref()).map_err(|e| self.rejected(position, e))?;
+        check_move(&event, before.as_deref()).map_err(|e| self.rejected(position, e))?;
         self.check_unique(&event)?;
         let request = self.request_record(&event, line.request_fingerprint)?;
 
-        let after = apply(before.clone(), &event);
+        let after = Arc::new(apply(before.as_deref().cloned(), &event));
         match &event.data {
             EventData::ProposalReceived {
                 committee,
@@ -566,8 +569,9 @@ impl Importer<'_> {
             self.batch.requests.insert(request_id.as_str().to_owned());
             self.summary.requests += 1;
         }
-        self.batch.proposals.insert(after.id, after.clone());
-        // The change holds the proposal twice (before and after): count its large texts too.
+        self.batch.proposals.insert(after.id, Arc::clone(&after));
+        // The change holds the proposal before and after (the first shared with the batch when
+        // it changed the proposal already): count its large texts twice, to be safe.
         self.batch.bytes += bytes.len() + 2 * text_bytes(&after);
         self.batch.lines.push((self.line, position, hash));
         self.batch.changes.push(Change {

@@ -108,14 +108,19 @@ impl Workflow {
             .clone()
             .ok_or(AppError::ShuttingDown)?;
         let (respond, response) = tokio::sync::oneshot::channel();
+        // Hashing the request here, on the caller's task, keeps it off the single writer.
+        let fingerprint = submission.request_id.is_some().then(|| fingerprint(&submission));
         sender
             .send(writer::Pending {
                 submission,
+                fingerprint,
                 respond,
             })
             .await
             .map_err(|_| AppError::ShuttingDown)?;
-        response.await.map_err(|_| AppError::ShuttingDown)?
+        let proposal = response.await.map_err(|_| AppError::ShuttingDown)??;
+        // The writer keeps the proposal it answers with; the copy is made here, off its thread.
+        Ok(Arc::unwrap_or_clone(proposal))
     }
 
     /// The proposal as it stands, as much of it as `view` asks for (once durable: see

@@ -30,7 +30,10 @@ const MAX_BATCH: usize = 512;
 /// A command waiting for the writer, and where to send its outcome.
 pub(super) struct Pending {
     pub(super) submission: Submission,
-    pub(super) respond: oneshot::Sender<Result<Proposal, AppError>>,
+    /// The submission's [`fingerprint`], computed by the caller when it has a `request_id`.
+    pub(super) fingerprint: Option<String>,
+    /// The proposal after the command, shared with the writer's own copies.
+    pub(super) respond: oneshot::Sender<Result<Arc<Proposal>, AppError>>,
 }
 
 /// One committed batch's events, published to watchers once durable.
@@ -102,7 +105,7 @@ struct Writer {
     /// Projections as the last commits left them. The writer is the only writer, so an entry
     /// can only go stale through the writer itself; this saves decoding a proposal (reply body
     /// and all) from the store for every command on a recently touched proposal.
-    recent: HashMap<ProposalId, Proposal>,
+    recent: HashMap<ProposalId, Arc<Proposal>>,
 }
 
 /// The most projections [`Writer::recent`] keeps; it is emptied when full.
@@ -112,10 +115,10 @@ const RECENT_CAPACITY: usize = 4096;
 /// batch see it exactly as if the earlier ones had been committed one by one.
 #[derive(Default)]
 struct Overlay {
-    proposals: HashMap<ProposalId, Proposal>,
+    proposals: HashMap<ProposalId, Arc<Proposal>>,
     numbers: HashMap<(String, String, u32), ProposalId>,
     documents: HashMap<String, ProposalId>,
-    requests: HashMap<RequestId, (RequestRecord, Proposal)>,
+    requests: HashMap<RequestId, (RequestRecord, Arc<Proposal>)>,
 }
 
 impl Writer {
@@ -140,7 +143,7 @@ impl Writer {
         let mut outcomes = Vec::with_capacity(batch.len());
         let first_position = self.next_position;
         for pending in &batch {
-            let outcome = self.prepare(&pending.submission, &mut overlay, &mut changes);
+            let outcome = self.prepare(pending, &mut overlay, &mut changes);
             outcomes.push(outcome);
         }
         if !changes.is_empty() {
@@ -217,10 +220,10 @@ impl Writer {
     /// the change is queued for the batch's commit and the resulting proposal returned.
     fn prepare(
         &mut self,
-        submission: &Submission,
+        pending: &Pending,
         overlay: &mut Overlay,
         changes: &mut Vec<Change>,
-    ) -> Result<Proposal, AppError> {
+    ) -> Result<Arc<Proposal>, AppError> {
         let Submission {
             proposal_id,
             command,
@@ -228,13 +231,17 @@ impl Writer {
             request_id,
             actor,
             unit_scope,
-        } = submission;
+        } = &pending.submission;
         // Idempotency keys are scoped by the actor: one caller's keys never meet another's.
-        // The fingerprint (JSON and SHA-256 of the whole request) is computed only for keyed
-        // requests.
-        let request_key = request_id
-            .as_ref()
-            .map(|r| (r, request_key(actor, r.as_str()), fingerprint(submission)));
+        // The fingerprint (JSON and SHA-256 of the whole request) exists only for keyed
+        // requests; the caller computed it.
+        let request_key = request_id.as_ref().map(|r| {
+            let fingerprint = pending
+                .fingerprint
+                .clone()
+                .unwrap_or_else(|| fingerprint(&pending.submission));
+            (r, request_key(actor, r.as_str()), fingerprint)
+        });
         if let Some((request_id, key, fingerprint)) = &request_key
             && let Some(replayed) = self.replay(request_id, key, fingerprint, overlay)?
         {
@@ -262,12 +269,13 @@ impl Writer {
                 actual: current.version,
             });
         }
-        let decided = decide(before.as_ref(), command)?;
+        let decided = decide(before.as_deref(), command)?;
         self.check_unique(command, overlay)?;
 
         let id = before.as_ref().map_or_else(ProposalId::generate, |p| p.id);
         let occurred_at = self.now();
-        let mut after = before.clone();
+        // The one copy of the proposal a command makes: `apply` builds the next state from it.
+        let mut after = before.as_deref().cloned();
         let mut events = Vec::with_capacity(decided.len());
         for data in decided {
             let from_state = after.as_ref().map(|p| p.state);
@@ -289,7 +297,7 @@ impl Writer {
             after = Some(apply(after, &event));
             events.push(event);
         }
-        let after = after.expect("decide returns at least one event");
+        let after = Arc::new(after.expect("decide returns at least one event"));
 
         if let Command::Receive(r) = command {
             overlay
@@ -310,13 +318,13 @@ impl Writer {
             };
             overlay
                 .requests
-                .insert(key.clone(), (record.clone(), after.clone()));
+                .insert(key.clone(), (record.clone(), Arc::clone(&after)));
             (key, record)
         });
-        overlay.proposals.insert(id, after.clone());
+        overlay.proposals.insert(id, Arc::clone(&after));
         changes.push(Change {
             before,
-            after: after.clone(),
+            after: Arc::clone(&after),
             events,
             request,
         });
@@ -330,9 +338,9 @@ impl Writer {
         key: &RequestId,
         fingerprint: &str,
         overlay: &Overlay,
-    ) -> Result<Option<Proposal>, AppError> {
+    ) -> Result<Option<Arc<Proposal>>, AppError> {
         let (record, snapshot) = match overlay.requests.get(key) {
-            Some((record, snapshot)) => (record.clone(), Some(snapshot.clone())),
+            Some((record, snapshot)) => (record.clone(), Some(Arc::clone(snapshot))),
             None => match self.store.request(key)? {
                 Some(record) => (record, None),
                 None => return Ok(None),
@@ -353,7 +361,7 @@ impl Writer {
         let proposal = fold(history.iter().map(|logged| &logged.event))
             .filter(|p| p.version == record.version);
         match proposal {
-            Some(proposal) => Ok(Some(proposal)),
+            Some(proposal) => Ok(Some(Arc::new(proposal))),
             None => Err(AppError::Storage(StoreError::Corrupt(format!(
                 "request {:?} names version {} of proposal {}, which its history does not reach",
                 request_id.as_str(),
@@ -363,10 +371,14 @@ impl Writer {
         }
     }
 
-    fn current(&self, id: ProposalId, overlay: &Overlay) -> Result<Option<Proposal>, AppError> {
+    fn current(
+        &self,
+        id: ProposalId,
+        overlay: &Overlay,
+    ) -> Result<Option<Arc<Proposal>>, AppError> {
         match overlay.proposals.get(&id).or_else(|| self.recent.get(&id)) {
-            Some(proposal) => Ok(Some(proposal.clone())),
-            None => Ok(self.store.proposal(id, View::Full)?),
+            Some(proposal) => Ok(Some(Arc::clone(proposal))),
+            None => Ok(self.store.proposal(id, View::Full)?.map(Arc::new)),
         }
     }
 

@@ -628,7 +628,7 @@ struct VerifyReport {
 /// One proposal under way: its data and its state after the steps taken so far.
 struct InFlight {
     spec: Spec,
-    proposal: Option<Proposal>,
+    proposal: Option<Arc<Proposal>>,
 }
 
 struct Loader {
@@ -653,7 +653,7 @@ impl Loader {
     /// The change one command makes, built as the writer's `prepare` builds it.
     fn change(
         &mut self,
-        before: Option<Proposal>,
+        before: Option<Arc<Proposal>>,
         command: Command,
         actor: &str,
     ) -> Result<Change, String> {
@@ -668,11 +668,11 @@ impl Loader {
             actor: actor.to_owned(),
             unit_scope: None,
         });
-        let decided = decide(before.as_ref(), &command)
+        let decided = decide(before.as_deref(), &command)
             .map_err(|e| format!("the generated command was refused: {e}"))?;
         let id = proposal_id.unwrap_or_else(ProposalId::generate);
         let occurred_at = self.now();
-        let mut after = before.clone();
+        let mut after = before.as_deref().cloned();
         let mut events = Vec::with_capacity(decided.len());
         for data in decided {
             let from_state = after.as_ref().map(|p| p.state);
@@ -696,7 +696,7 @@ impl Loader {
             after = Some(apply(after, &event));
             events.push(event);
         }
-        let after = after.expect("decide returns at least one event");
+        let after = Arc::new(after.expect("decide returns at least one event"));
         let record = RequestRecord {
             fingerprint,
             proposal_id: id,
@@ -804,7 +804,7 @@ fn load(args: &LoadArgs) -> Result<LoadReport, String> {
                 }
                 let command = generator.command(&mut entry.spec, step);
                 let change = loader.change(entry.proposal.take(), command, ACTORS[step])?;
-                entry.proposal = Some(change.after.clone());
+                entry.proposal = Some(Arc::clone(&change.after));
                 changes.push(change);
             }
         }

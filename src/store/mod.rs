@@ -11,6 +11,8 @@ mod records;
 mod sled_store;
 mod verify;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
@@ -43,11 +45,12 @@ pub enum StoreError {
 }
 
 /// One accepted command's effect: the events it appends and the proposal before and after them.
-/// The store derives every index update from `before` and `after`.
+/// The store derives every index update from `before` and `after`. The proposals are shared
+/// (the writer also keeps them and answers with them): a change never copies a reply body.
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub before: Option<Proposal>,
-    pub after: Proposal,
+    pub before: Option<Arc<Proposal>>,
+    pub after: Arc<Proposal>,
     pub events: Vec<RecordedEvent>,
     /// The idempotency key of the request, remembered with what it produced.
     pub request: Option<(RequestId, RequestRecord)>,
