@@ -18,8 +18,8 @@
 //!   memory after open, measures disk use, then serves the store in-process (the same
 //!   [`server::serve`] as `proposal-server`) and drives reads over gRPC from several clients,
 //!   one kind of call per phase (so a slow listing does not queue the look-ups behind it):
-//!   `GetProposal` and `GetProposalHistory` of random loaded proposals (looked up through the
-//!   number index first), and the first page (default size and view, which is BASIC) of
+//!   `GetProposal` (in the default FULL view and in the BASIC view) and `GetProposalHistory` of
+//!   random loaded proposals (looked up through the number index first), and the first page (default size and view, which is BASIC) of
 //!   `ListProposals` filtered by a common state (COPIED), by a rare one and by a random
 //!   handling unit, and by unit again in the FULL view, after a
 //!   `Health/Check` baseline over the same connections; it samples resident memory throughout.
@@ -980,6 +980,8 @@ fn render_load(r: &LoadReport) -> String {
 #[derive(Clone, Copy, Debug)]
 enum Read {
     Get,
+    /// GetProposal in the basic view (the status alone).
+    GetBasic,
     History,
     ListCommonState,
     ListRareState,
@@ -989,8 +991,9 @@ enum Read {
 }
 
 impl Read {
-    const ALL: [Read; 6] = [
+    const ALL: [Read; 7] = [
         Read::Get,
+        Read::GetBasic,
         Read::History,
         Read::ListCommonState,
         Read::ListRareState,
@@ -1001,6 +1004,7 @@ impl Read {
     fn name(self) -> &'static str {
         match self {
             Read::Get => "GetProposal",
+            Read::GetBasic => "GetProposal, view BASIC",
             Read::History => "GetProposalHistory",
             Read::ListCommonState => "ListProposals state=COPIED",
             Read::ListRareState => "ListProposals rare state",
@@ -1056,11 +1060,15 @@ async fn read_once(
     };
     let status = |s: tonic::Status| code_name(s.code());
     match kind {
-        Read::Get => {
+        Read::Get | Read::GetBasic => {
             let id = rng.pick(&plan.ids).clone();
+            let view = match kind {
+                Read::GetBasic => pb::ProposalView::Basic,
+                _ => pb::ProposalView::Unspecified,
+            };
             let request = pb::GetProposalRequest {
                 proposal_id: id.clone(),
-                ..Default::default()
+                view: view as i32,
             };
             let response = client.get_proposal(request).await.map_err(status)?;
             match response.into_inner().proposal {
