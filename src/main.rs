@@ -13,6 +13,11 @@ use proposal_service::store::{SledOptions, SledStore};
 use proposal_service::tls::TlsOptions;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of the system allocator: reads decode many small records, and glibc's
+/// malloc spent a third of the read path's time in its bins (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tracks CPPCC proposals from registration to the copied official reply, over gRPC.
 #[derive(Parser, Debug)]
 #[command(version, about)]

@@ -72,6 +72,11 @@ use tokio::task::JoinHandle;
 use tonic::Status;
 use tonic::transport::Channel;
 
+/// mimalloc instead of the system allocator: reads decode many small records, and glibc's
+/// malloc spent a third of the read path's time in its bins (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// No single call may hold a phase open longer than this, whatever the server does.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for a connection, and for the server to report SERVING.

@@ -36,6 +36,10 @@
 #[path = "common/loadgen.rs"]
 mod loadgen;
 
+/// The allocator `proposal-server` runs with (see there), so that the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use loadgen::{
     Connection, ErrorCounts, LatencyRecorder, LatencySummary, connect_all, health_client, ratio,
     wait_until_serving,
