@@ -109,7 +109,10 @@ impl Workflow {
             .ok_or(AppError::ShuttingDown)?;
         let (respond, response) = tokio::sync::oneshot::channel();
         // Hashing the request here, on the caller's task, keeps it off the single writer.
-        let fingerprint = submission.request_id.is_some().then(|| fingerprint(&submission));
+        let fingerprint = submission
+            .request_id
+            .is_some()
+            .then(|| fingerprint(&submission));
         sender
             .send(writer::Pending {
                 submission,
