@@ -108,17 +108,8 @@ impl Workflow {
             .clone()
             .ok_or(AppError::ShuttingDown)?;
         let (respond, response) = tokio::sync::oneshot::channel();
-        // Hashing the request here, on the caller's task, keeps it off the single writer.
-        let fingerprint = submission
-            .request_id
-            .is_some()
-            .then(|| fingerprint(&submission));
         sender
-            .send(writer::Pending {
-                submission,
-                fingerprint,
-                respond,
-            })
+            .send(writer::Pending::new(submission, respond))
             .await
             .map_err(|_| AppError::ShuttingDown)?;
         let proposal = response.await.map_err(|_| AppError::ShuttingDown)??;

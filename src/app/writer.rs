@@ -29,11 +29,30 @@ const MAX_BATCH: usize = 512;
 
 /// A command waiting for the writer, and where to send its outcome.
 pub(super) struct Pending {
-    pub(super) submission: Submission,
-    /// The submission's [`fingerprint`], computed by the caller when it has a `request_id`.
-    pub(super) fingerprint: Option<String>,
+    submission: Submission,
+    /// The submission's [`fingerprint`] when it has a `request_id`.
+    fingerprint: Option<String>,
     /// The proposal after the command, shared with the writer's own copies.
-    pub(super) respond: oneshot::Sender<Result<Arc<Proposal>, AppError>>,
+    respond: oneshot::Sender<Result<Arc<Proposal>, AppError>>,
+}
+
+impl Pending {
+    /// A command for the writer. Built on the caller's task, which also hashes a keyed request
+    /// here: that work stays off the single writer thread.
+    pub(super) fn new(
+        submission: Submission,
+        respond: oneshot::Sender<Result<Arc<Proposal>, AppError>>,
+    ) -> Self {
+        let fingerprint = submission
+            .request_id
+            .is_some()
+            .then(|| fingerprint(&submission));
+        Self {
+            submission,
+            fingerprint,
+            respond,
+        }
+    }
 }
 
 /// One committed batch's events, published to watchers once durable.
@@ -233,15 +252,11 @@ impl Writer {
             unit_scope,
         } = &pending.submission;
         // Idempotency keys are scoped by the actor: one caller's keys never meet another's.
-        // The fingerprint (JSON and SHA-256 of the whole request) exists only for keyed
-        // requests; the caller computed it.
-        let request_key = request_id.as_ref().map(|r| {
-            let fingerprint = pending
-                .fingerprint
-                .clone()
-                .unwrap_or_else(|| fingerprint(&pending.submission));
-            (r, request_key(actor, r.as_str()), fingerprint)
-        });
+        // The fingerprint (JSON and SHA-256 of the whole request) exists for keyed requests.
+        let request_key = request_id
+            .as_ref()
+            .zip(pending.fingerprint.clone())
+            .map(|(r, fingerprint)| (r, request_key(actor, r.as_str()), fingerprint));
         if let Some((request_id, key, fingerprint)) = &request_key
             && let Some(replayed) = self.replay(request_id, key, fingerprint, overlay)?
         {
