@@ -34,7 +34,8 @@ const FORMAT_KEY: &[u8] = b"format";
 /// How to open the embedded store.
 #[derive(Clone, Debug)]
 pub struct SledOptions {
-    /// sled's page cache, in bytes: this, not the data size, bounds resident memory.
+    /// sled's page cache, in bytes. Resident memory is this plus sled's table of pages, which
+    /// grows with the data (BENCHMARKS.md, the scale run).
     pub cache_capacity: u64,
 }
 
