@@ -183,6 +183,12 @@ async fn receive_get_list_and_history_round_trip_in_json() {
         basic["content"], "",
         "the basic view leaves the content out"
     );
+    let text = ctl(&server, &["get", &id, "--view", "basic"]).await;
+    let text = text.expect_success().stdout;
+    assert!(
+        text.contains("title:") && !text.contains("content:"),
+        "{text}"
+    );
 
     let list = ctl(
         &server,

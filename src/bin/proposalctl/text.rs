@@ -78,7 +78,8 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         fields.add("updated at", format_time(at, true));
     }
     let mut text = fields.render();
-    if full {
+    // Every proposal has content: none here means a basic view, which leaves it out.
+    if full && !content.is_empty() {
         text.push_str(&format!("\ncontent:\n{}", indent(content)));
         if let Some(reply) = reply {
             text.push_str(&format!("\nreply body:\n{}", indent(&reply.body)));
