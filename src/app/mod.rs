@@ -188,15 +188,14 @@ impl Workflow {
         })
     }
 
+    /// A page of the history of `current`, the proposal as the caller just read it (any view:
+    /// only its id and version are used, the version to know whether another page follows).
     pub async fn history(
         &self,
-        id: ProposalId,
+        current: &Proposal,
         page: PageRequest,
     ) -> Result<Page<LoggedEvent>, AppError> {
-        let current = self
-            .store
-            .proposal(id, View::Basic)?
-            .ok_or(AppError::NotFound(id))?;
+        let id = current.id;
         let scope = paging::scope(&[&id.to_string()]);
         let (limit, after) = page.resolve(HISTORY_PAGE, scope)?;
         let after_sequence = match after {
@@ -218,10 +217,10 @@ impl Workflow {
         })
     }
 
-    /// The official document of an ISSUED or COPIED proposal.
-    pub async fn render(&self, id: ProposalId) -> Result<RenderedReply, AppError> {
-        let proposal = self.get(id, View::Full).await?;
-        render_reply(&proposal).map_err(|e| match e {
+    /// The official document of `proposal` (read in the full view), if it is ISSUED or COPIED.
+    pub fn render(proposal: &Proposal) -> Result<RenderedReply, AppError> {
+        let id = proposal.id;
+        render_reply(proposal).map_err(|e| match e {
             NotRenderable::NotIssued { state } => AppError::NotIssued { state },
             // An issued proposal lacking a printed field: the stored projection is damaged.
             incomplete @ NotRenderable::Incomplete { .. } => AppError::Storage(

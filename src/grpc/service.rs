@@ -377,9 +377,9 @@ impl ProposalService for ProposalApi {
         let id = request.proposal_id.clone();
         self.traced("GetProposalHistory", &principal, &id, async {
             let (id, page) = history_request(request)?;
-            // Only the handling unit matters here: the basic view is one read.
-            self.readable(&principal, id, View::Basic).await?;
-            let page = self.workflow.history(id, page).await?;
+            // Only the handling unit and the version matter here: the basic view is one read.
+            let current = self.readable(&principal, id, View::Basic).await?;
+            let page = self.workflow.history(&current, page).await?;
             Ok(pb::GetProposalHistoryResponse {
                 events: page.items.into_iter().map(Into::into).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -499,9 +499,8 @@ impl ProposalService for ProposalApi {
         let pb::RenderReplyRequest { proposal_id } = request.into_inner();
         self.traced("RenderReply", &principal, &proposal_id, async {
             let id = read_target(&proposal_id)?;
-            // Only the handling unit matters here: the basic view is one read.
-            self.readable(&principal, id, View::Basic).await?;
-            let rendered = self.workflow.render(id).await?;
+            let proposal = self.readable(&principal, id, View::Full).await?;
+            let rendered = Workflow::render(&proposal)?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,
