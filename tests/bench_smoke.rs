@@ -6,8 +6,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Runs the tool for about a second per phase and returns its parsed JSON report.
-fn run_bench() -> Value {
+/// Runs the tool for about a second per phase, with `extra` arguments, and returns its parsed
+/// JSON report.
+fn run_bench(extra: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_proposal-bench"))
         .args([
             "--concurrency",
@@ -18,6 +19,7 @@ fn run_bench() -> Value {
             "0",
             "--json",
         ])
+        .args(extra)
         .output()
         .expect("running proposal-bench");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -63,12 +65,13 @@ fn assert_no_errors(report: &Value, pointer: &str) {
 
 #[test]
 fn the_bench_reports_every_figure_and_no_errors() {
-    let report = run_bench();
+    let report = run_bench(&[]);
 
     assert_eq!(report["target"], "in-process");
     assert_eq!(report["concurrency"], 4);
     assert_eq!(report["connections"], 4);
-    positive(&report, "/reply_body_bytes");
+    // The seed document's reply body.
+    assert_eq!(report["reply_body_bytes"], 8818);
 
     positive(&report, "/baseline/calls");
     positive(&report, "/baseline/elapsed_secs");
@@ -108,4 +111,39 @@ fn the_bench_reports_every_figure_and_no_errors() {
         !std::path::Path::new(data_dir).exists(),
         "the temporary data directory {data_dir} was left behind"
     );
+}
+
+#[test]
+fn the_reply_body_has_the_size_asked_for() {
+    let report = run_bench(&["--reply-bytes", "1000"]);
+
+    // Cut at a character boundary: the seed's characters take 1 to 3 bytes.
+    let bytes = positive(&report, "/reply_body_bytes");
+    assert!(
+        (998.0..=1000.0).contains(&bytes),
+        "reply body of {bytes} bytes"
+    );
+    positive(&report, "/workflow/transitions");
+    assert_no_errors(&report, "/workflow/errors");
+    assert_eq!(report["ok"], true);
+}
+
+#[test]
+fn a_reply_size_out_of_range_is_a_usage_error() {
+    for bad in ["0", "15", "100001", "many"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_proposal-bench"))
+            .args(["--reply-bytes", bad])
+            .output()
+            .expect("running proposal-bench");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "--reply-bytes {bad}: {stderr}"
+        );
+        assert!(
+            stderr.contains("--reply-bytes"),
+            "--reply-bytes {bad}: {stderr}"
+        );
+    }
 }

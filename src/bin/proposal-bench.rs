@@ -9,7 +9,7 @@
 //! 2. **workflow**: every client drives whole proposal lifecycles, receive → assign → draft →
 //!    sign → issue → copy (6 transitions), each with a `request_id` and (after the receive) the
 //!    `expected_version` it must find, with the seed document's reply body (about 8.8 KB of
-//!    UTF-8), so each call goes through the single writer and is answered only after its batch
+//!    UTF-8, or the size `--reply-bytes` asks for), so each call goes through the single writer and is answered only after its batch
 //!    was flushed.
 //!
 //! Each client runs one call at a time (closed loop) over its own HTTP/2 connection, so N
@@ -29,7 +29,8 @@
 //!
 //! - `target`: `"in-process"` or `"external"` (`--server`); `url`: the server's URL;
 //!   `data_dir`: the in-process server's data directory (null with `--server`)
-//! - `concurrency`, `connections`, `duration_secs`, `warmup_secs`, `reply_body_bytes`
+//! - `concurrency`, `connections`, `duration_secs`, `warmup_secs`, `reply_body_bytes` (the
+//!   body actually sent, see `--reply-bytes`)
 //! - `baseline`: `calls`, `elapsed_secs`, `calls_per_sec`, `latency_ms`, `errors`
 //! - `workflow`: `transitions`, `lifecycles` (completed ones), `elapsed_secs`,
 //!   `transitions_per_sec`, `lifecycles_per_sec`, `latency_ms` (`all`, and `per_rpc` keyed by
@@ -103,6 +104,11 @@ struct Args {
     /// Unmeasured seconds before each phase.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=3600))]
     warmup: u64,
+    /// Bytes of each reply body: the seed document's body (8,818 bytes of UTF-8 when absent)
+    /// repeated or cut to at most this many bytes, at a character boundary, so up to 3 bytes
+    /// fewer. How much the texts carried weigh in a transition's cost.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=100_000))]
+    reply_bytes: Option<u32>,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -337,6 +343,18 @@ impl Step {
     }
 }
 
+/// `seed`'s characters, from its start and over again, as many as fit in `bytes`.
+fn body_of(seed: &str, bytes: usize) -> String {
+    let mut body = String::with_capacity(bytes);
+    for c in seed.chars().cycle() {
+        if body.len() + c.len_utf8() > bytes {
+            break;
+        }
+        body.push(c);
+    }
+    body
+}
+
 /// What every lifecycle of this run shares. The run tag makes the committee, the document
 /// numbers and the request ids unique to this run, so runs against the same server (or data
 /// directory) never collide; the proposal number is unique within the run.
@@ -348,12 +366,16 @@ struct Plan {
 }
 
 impl Plan {
-    fn new() -> Self {
+    fn new(reply_bytes: Option<u32>) -> Self {
         let run = uuid::Uuid::now_v7().simple().to_string();
+        let seed = proposal_service::seed::proposal_228().body;
         Self {
             committee: format!("压测政协{run}"),
             run,
-            body: proposal_service::seed::proposal_228().body,
+            body: match reply_bytes {
+                Some(bytes) => body_of(&seed, bytes as usize),
+                None => seed,
+            },
             next_number: AtomicU32::new(1),
         }
     }
@@ -631,7 +653,7 @@ async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<
     let baseline = baseline(&connections, duration).await;
 
     progress(args, "workflow: six transitions per proposal");
-    let plan = Arc::new(Plan::new());
+    let plan = Arc::new(Plan::new(args.reply_bytes));
     if !warmup.is_zero() {
         warmup_errors.merge(workflow(&connections, &plan, warmup).await.errors);
     }
