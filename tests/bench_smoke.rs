@@ -98,6 +98,17 @@ fn the_bench_reports_every_figure_and_no_errors() {
     positive(&report, "/throughput_ratio");
     positive(&report, "/p50_latency_ratio");
 
+    // CPU accounting from /proc (this test runs on Linux): the in-process server and the
+    // clients used some CPU in each phase, and the machine was busy part of the time.
+    for phase in ["baseline", "workflow"] {
+        positive(&report, &format!("/{phase}/cpu/process_secs"));
+        let busy = positive(&report, &format!("/{phase}/cpu/machine_busy"));
+        assert!(busy <= 1.0, "{phase}: machine busy {busy}");
+    }
+    positive(&report, "/baseline/cpu_us_per_call");
+    positive(&report, "/workflow/cpu_us_per_transition");
+    positive(&report, "/cpu_ratio");
+
     assert_no_errors(&report, "/baseline/errors");
     assert_no_errors(&report, "/workflow/errors");
     assert_no_errors(&report, "/warmup_errors");

@@ -39,8 +39,16 @@
 //! - `errors`: failed calls by gRPC code name (e.g. `ABORTED`), plus `UNEXPECTED_RESPONSE` for
 //!   an OK answer that is not what the call must return; empty when nothing failed
 //! - `warmup_errors`: the same, for the warm-up of both phases
+//! - `baseline.cpu` and `workflow.cpu`: `process_secs`, the CPU seconds this process used
+//!   during the phase (every thread: with the in-process server, server and clients; with
+//!   `--server`, the clients alone), and `machine_busy`, the busy share (0 to 1) of the whole
+//!   machine's CPU time in the phase; `baseline.cpu_us_per_call` and
+//!   `workflow.cpu_us_per_transition` divide the first by the calls (each null where Linux's
+//!   `/proc` cannot be read)
 //! - `throughput_ratio`: `workflow.transitions_per_sec / baseline.calls_per_sec`
 //! - `p50_latency_ratio`: `workflow.latency_ms.all.p50 / baseline.latency_ms.p50`
+//! - `cpu_ratio`: `workflow.cpu_us_per_transition / baseline.cpu_us_per_call`: how many empty
+//!   calls' worth of CPU a transition costs
 //! - `ok`: true when no call failed
 //!
 //! Exit status: 0 when every call succeeded, 1 when any call failed (in either phase or a
@@ -271,6 +279,97 @@ where
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU accounting
+// ---------------------------------------------------------------------------------------------
+
+/// Linux reports CPU times in `USER_HZ` clock ticks, 100 per second on every architecture.
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// CPU time so far, from Linux's `/proc`: this process's (every thread, user and system) and
+/// the machine's (busy and total, every CPU and process). `None` where `/proc` cannot be read.
+#[derive(Clone, Copy, Debug)]
+struct CpuSample {
+    process_ticks: Option<u64>,
+    machine_ticks: Option<(u64, u64)>,
+}
+
+impl CpuSample {
+    fn now() -> Self {
+        Self {
+            process_ticks: std::fs::read_to_string("/proc/self/stat")
+                .ok()
+                .and_then(|stat| process_ticks(&stat)),
+            machine_ticks: std::fs::read_to_string("/proc/stat")
+                .ok()
+                .and_then(|stat| machine_ticks(&stat)),
+        }
+    }
+
+    /// What was used from `self` until `later`.
+    fn until(self, later: CpuSample) -> CpuUse {
+        let process_secs = self
+            .process_ticks
+            .zip(later.process_ticks)
+            .map(|(before, after)| after.saturating_sub(before) as f64 / TICKS_PER_SEC);
+        let machine_busy = self.machine_ticks.zip(later.machine_ticks).and_then(
+            |((busy_before, total_before), (busy_after, total_after))| {
+                let total = total_after.saturating_sub(total_before);
+                (total > 0).then(|| busy_after.saturating_sub(busy_before) as f64 / total as f64)
+            },
+        );
+        CpuUse {
+            process_secs,
+            machine_busy,
+        }
+    }
+}
+
+/// `utime + stime` from `/proc/self/stat`. The command name (field 2) may hold spaces, so the
+/// fields are counted from the `)` that closes it: utime and stime are the 12th and 13th after.
+fn process_ticks(stat: &str) -> Option<u64> {
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(field(11)? + field(12)?)
+}
+
+/// (busy, total) ticks of all CPUs from the `cpu` line of `/proc/stat`: busy is everything but
+/// idle and iowait (guest time is already counted in user time, so it is left out of both).
+fn machine_ticks(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = ticks[..] else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    Some((busy, busy + idle + iowait))
+}
+
+/// The CPU one phase used (its measured part, without the warm-up).
+#[derive(Debug, Serialize)]
+struct CpuUse {
+    /// CPU seconds of this process, every thread: with the in-process server, the server's and
+    /// the clients'; with `--server`, the clients' alone.
+    process_secs: Option<f64>,
+    /// The busy share of the machine's CPU time, 0 to 1, every process counted: below 1, the
+    /// phase did not keep every core busy.
+    machine_busy: Option<f64>,
+}
+
+impl CpuUse {
+    /// Microseconds of this process's CPU per call, for `calls` calls.
+    fn us_per_call(&self, calls: u64) -> Option<f64> {
+        self.process_secs
+            .filter(|_| calls > 0)
+            .map(|secs| secs * 1e6 / calls as f64)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Phase 1: baseline
 // ---------------------------------------------------------------------------------------------
 
@@ -283,10 +382,15 @@ struct BaselineReport {
     calls_per_sec: f64,
     latency_ms: LatencySummary,
     errors: ErrorCounts,
+    cpu: CpuUse,
+    /// `cpu.process_secs` per call, in microseconds.
+    cpu_us_per_call: Option<f64>,
 }
 
 async fn baseline(connections: &[Connection], duration: Duration) -> BaselineReport {
+    let cpu_before = CpuSample::now();
     let (results, elapsed) = run_clients(connections, duration, health_client).await;
+    let cpu = cpu_before.until(CpuSample::now());
     let mut latencies = LatencyRecorder::default();
     let mut errors = ErrorCounts::default();
     for (client_latencies, client_errors) in results {
@@ -299,6 +403,8 @@ async fn baseline(connections: &[Connection], duration: Duration) -> BaselineRep
         calls_per_sec: latencies.count() as f64 / elapsed.as_secs_f64(),
         latency_ms: latencies.summary(),
         errors,
+        cpu_us_per_call: cpu.us_per_call(latencies.count()),
+        cpu,
     }
 }
 
@@ -565,6 +671,9 @@ struct WorkflowReport {
     latency_ms: WorkflowLatency,
     errors: ErrorCounts,
     error_total: u64,
+    cpu: CpuUse,
+    /// `cpu.process_secs` per successful transition, in microseconds.
+    cpu_us_per_transition: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -578,10 +687,12 @@ async fn workflow(
     plan: &Arc<Plan>,
     duration: Duration,
 ) -> WorkflowReport {
+    let cpu_before = CpuSample::now();
     let (results, elapsed) = run_clients(connections, duration, |connection, until| {
         workflow_client(connection, Arc::clone(plan), until)
     })
     .await;
+    let cpu = cpu_before.until(CpuSample::now());
     let mut tally = WorkflowTally::default();
     for client_tally in results {
         tally.merge(client_tally);
@@ -603,6 +714,8 @@ async fn workflow(
         },
         error_total: tally.errors.total(),
         errors: tally.errors,
+        cpu_us_per_transition: cpu.us_per_call(all.count()),
+        cpu,
     }
 }
 
@@ -627,6 +740,8 @@ struct Report {
     warmup_errors: ErrorCounts,
     throughput_ratio: f64,
     p50_latency_ratio: f64,
+    /// `workflow.cpu_us_per_transition / baseline.cpu_us_per_call`.
+    cpu_ratio: Option<f64>,
     ok: bool,
 }
 
@@ -676,6 +791,10 @@ async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<
         reply_body_bytes: plan.body.len(),
         throughput_ratio: ratio(workflow.transitions_per_sec, baseline.calls_per_sec),
         p50_latency_ratio: ratio(workflow.latency_ms.all.p50, baseline.latency_ms.p50),
+        cpu_ratio: baseline
+            .cpu_us_per_call
+            .zip(workflow.cpu_us_per_transition)
+            .map(|(call, transition)| ratio(transition, call)),
         baseline,
         workflow,
         warmup_errors,
@@ -767,7 +886,34 @@ fn render_table(report: &Report) -> String {
             report.p50_latency_ratio
         ),
     ]);
+    let whose = if report.data_dir.is_some() {
+        "server and clients"
+    } else {
+        "clients only"
+    };
+    out.push(format!(
+        "CPU of this process ({whose}): {} per Health/Check, {} per transition ({}); \
+         machine busy {} / {}",
+        micros(b.cpu_us_per_call),
+        micros(w.cpu_us_per_transition),
+        report
+            .cpu_ratio
+            .map_or_else(|| "ratio unknown".into(), |r| format!("{r:.2}×")),
+        percent(b.cpu.machine_busy),
+        percent(w.cpu.machine_busy),
+    ));
     out.join("\n")
+}
+
+fn micros(value: Option<f64>) -> String {
+    value.map_or_else(|| "unknown".into(), |us| format!("{us:.0} µs"))
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(
+        || "unknown".into(),
+        |share| format!("{:.0} %", share * 100.0),
+    )
 }
 
 fn print_report(report: &Report, json: bool) {
@@ -830,5 +976,52 @@ fn main() -> ExitCode {
             eprintln!("proposal-bench: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_ticks_are_counted_after_the_command_name() {
+        // A command name with a space and a parenthesis, as a process may call itself.
+        let stat = "4242 (bench (1) x) R 1 4242 4242 0 -1 4194304 3000 0 0 0 \
+                    725 118 0 0 20 0 9 0 1000 5000000 2000 18446744073709551615";
+        assert_eq!(process_ticks(stat), Some(725 + 118));
+        assert_eq!(process_ticks("4242 (cut short) R 1"), None);
+        assert_eq!(process_ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn machine_ticks_leave_out_idle_and_iowait() {
+        let stat = "cpu  100 5 30 800 40 3 2 10 7 0\ncpu0 50 2 15 400 20 1 1 5 3 0\nintr 1\n";
+        // busy: user 100 + nice 5 + system 30 + irq 3 + softirq 2 + steal 10 = 150.
+        assert_eq!(machine_ticks(stat), Some((150, 150 + 800 + 40)));
+        assert_eq!(machine_ticks("cpu  1 2 3\n"), None);
+        assert_eq!(machine_ticks("intr 1\n"), None);
+    }
+
+    #[test]
+    fn cpu_use_is_the_difference_between_two_samples() {
+        let before = CpuSample {
+            process_ticks: Some(1_000),
+            machine_ticks: Some((5_000, 10_000)),
+        };
+        let after = CpuSample {
+            process_ticks: Some(1_250),
+            machine_ticks: Some((5_300, 10_400)),
+        };
+        let used = before.until(after);
+        assert_eq!(used.process_secs, Some(2.5));
+        assert_eq!(used.machine_busy, Some(0.75));
+        assert_eq!(used.us_per_call(1_000), Some(2_500.0));
+        assert_eq!(used.us_per_call(0), None);
+        let unknown = CpuSample {
+            process_ticks: None,
+            machine_ticks: None,
+        };
+        assert_eq!(unknown.until(after).process_secs, None);
+        assert_eq!(unknown.until(after).machine_busy, None);
     }
 }
