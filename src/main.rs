@@ -13,10 +13,8 @@ use proposal_service::store::{SledOptions, SledStore};
 use proposal_service::tls::TlsOptions;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of the system allocator: reads decode many small records, and glibc's
-/// malloc spent a third of the read path's time in its bins (BENCHMARKS.md, "Allocator").
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "bin/common/allocator.rs"]
+mod allocator;
 
 /// Tracks CPPCC proposals from registration to the copied official reply, over gRPC.
 #[derive(Parser, Debug)]
@@ -212,9 +210,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         cache_capacity: args.cache_mb * 1024 * 1024,
     };
     let data_dir = args.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || SledStore::open(&data_dir, &options))
-        .await?
-        .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
+    let store = tokio::task::spawn_blocking(move || {
+        let store = SledStore::open(&data_dir, &options);
+        allocator::release_free_memory();
+        store
+    })
+    .await?
+    .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
     // Bound and logged before the gRPC listener, whose log line says the server is up.
     let metrics_listener = match args.metrics_listen {
         Some(addr) => {

@@ -55,6 +55,8 @@
 //! warm-up; the report is still printed), 2 when the run could not be set up (no server, bad
 //! URL, data directory in use).
 
+#[path = "common/allocator.rs"]
+mod allocator;
 #[path = "common/loadgen.rs"]
 mod loadgen;
 
@@ -80,11 +82,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::Status;
 use tonic::transport::Channel;
-
-/// mimalloc instead of the system allocator: reads decode many small records, and glibc's
-/// malloc spent a third of the read path's time in its bins (BENCHMARKS.md, "Allocator").
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// No single call may hold a phase open longer than this, whatever the server does.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -188,6 +185,8 @@ impl InProcessServer {
     fn start(data_dir: DataDir) -> Result<Self, String> {
         let store = SledStore::open(&data_dir.path, &SledOptions::default())
             .map_err(|e| format!("cannot open {}: {e}", data_dir.path.display()))?;
+        // As `proposal-server` does after opening.
+        allocator::release_free_memory();
         let runtime = tokio::runtime::Runtime::new()
             .map_err(|e| format!("cannot start the server runtime: {e}"))?;
         let listener = runtime

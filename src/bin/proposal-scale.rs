@@ -36,9 +36,9 @@
 #[path = "common/loadgen.rs"]
 mod loadgen;
 
-/// The allocator `proposal-server` runs with (see there), so that the figures are the server's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator `proposal-server` runs with, so that the figures are the server's.
+#[path = "common/allocator.rs"]
+mod allocator;
 
 use loadgen::{
     Connection, ErrorCounts, LatencyRecorder, LatencySummary, connect_all, health_client, ratio,
@@ -1420,6 +1420,8 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
         SledStore::open(dir, &options)
             .map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
     );
+    // As `proposal-server` does after opening, and counted in the open time as there.
+    allocator::release_free_memory();
     let store_secs = started.elapsed().as_secs_f64();
     let workflow_started = Instant::now();
     let workflow = Workflow::start(Arc::clone(&store) as Arc<dyn Store>)
