@@ -36,6 +36,14 @@ fn positive(report: &Value, pointer: &str) -> f64 {
     value
 }
 
+/// The CPU accounting of one read phase (read from /proc: this test runs on Linux): the process
+/// used some CPU per call, and the machine was busy part of the time.
+fn assert_cpu(report: &Value, pointer: &str) {
+    positive(report, &format!("{pointer}/cpu_us_per_call"));
+    let busy = positive(report, &format!("{pointer}/machine_busy"));
+    assert!(busy <= 1.0, "{pointer}: machine busy {busy}");
+}
+
 fn assert_latency(report: &Value, pointer: &str) {
     let at = |field: &str| positive(report, &format!("{pointer}/{field}"));
     for field in ["count", "mean", "p50", "p95", "p99", "max"] {
@@ -155,6 +163,7 @@ fn the_scale_run_reports_every_figure_and_no_errors() {
     assert_eq!(report["sample"]["ids"], 50);
 
     assert_latency(&report, "/reads/baseline/latency_ms");
+    assert_cpu(&report, "/reads/baseline");
     for call in [
         "GetProposal",
         "GetProposalHistory",
@@ -166,6 +175,7 @@ fn the_scale_run_reports_every_figure_and_no_errors() {
         assert_latency(&report, &format!("{pointer}/latency_ms"));
         positive(&report, &format!("{pointer}/calls_per_sec"));
         positive(&report, &format!("{pointer}/items_per_call"));
+        assert_cpu(&report, &pointer);
     }
     let errors = report["reads"]["errors"].as_object().expect("an error map");
     assert!(errors.is_empty(), "read errors: {errors:?}");

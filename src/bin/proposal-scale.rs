@@ -41,8 +41,8 @@ mod loadgen;
 mod allocator;
 
 use loadgen::{
-    Connection, ErrorCounts, LatencyRecorder, LatencySummary, connect_all, health_client, ratio,
-    wait_until_serving,
+    Connection, CpuSample, ErrorCounts, LatencyRecorder, LatencySummary, connect_all,
+    health_client, ratio, wait_until_serving,
 };
 use proposal_service::app::{Submission, fingerprint};
 use proposal_service::grpc::code_name;
@@ -1177,6 +1177,11 @@ struct CallReport {
     calls_per_sec: f64,
     /// Items returned per call on average (proposals, or events for the history).
     items_per_call: f64,
+    /// CPU of this process (the in-process server and the clients) per call, in microseconds;
+    /// null where Linux's `/proc` cannot be read.
+    cpu_us_per_call: Option<f64>,
+    /// The busy share (0 to 1) of the whole machine's CPU time during the phase.
+    machine_busy: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1524,6 +1529,7 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
         );
         let until = Instant::now() + Duration::from_secs(args.baseline_duration);
         let started = Instant::now();
+        let cpu_before = CpuSample::now();
         let tasks: Vec<_> = connections
             .iter()
             .map(|c| tokio::spawn(health_client(c.clone(), until)))
@@ -1535,6 +1541,7 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
             baseline.merge(latency);
             errors.merge(e);
         }
+        let baseline_cpu = cpu_before.until(CpuSample::now());
         let baseline_secs = started.elapsed().as_secs_f64();
 
         phase.store(1, Ordering::Relaxed);
@@ -1552,8 +1559,10 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
                     read_phase(&connections, &plan, kind, !args.seed, args.warmup).await?;
                 errors.merge(warmup.errors);
             }
+            let cpu_before = CpuSample::now();
             let (tally, secs) =
                 read_phase(&connections, &plan, kind, args.seed, args.duration).await?;
+            let cpu = cpu_before.until(CpuSample::now());
             errors.merge(tally.errors);
             let latency_ms = tally.latency.summary();
             calls.insert(
@@ -1561,6 +1570,8 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
                 CallReport {
                     calls_per_sec: ratio(latency_ms.count as f64, secs),
                     items_per_call: ratio(tally.items as f64, latency_ms.count as f64),
+                    cpu_us_per_call: cpu.us_per_call(latency_ms.count),
+                    machine_busy: cpu.machine_busy,
                     latency_ms,
                 },
             );
@@ -1576,6 +1587,8 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
             baseline: CallReport {
                 calls_per_sec: ratio(baseline_latency.count as f64, baseline_secs),
                 items_per_call: 0.0,
+                cpu_us_per_call: baseline_cpu.us_per_call(baseline_latency.count),
+                machine_busy: baseline_cpu.machine_busy,
                 latency_ms: baseline_latency,
             },
             calls,
@@ -1687,20 +1700,33 @@ fn render_measure(r: &MeasureReport) -> String {
             r.reads.clients, r.reads.duration_secs, r.reads.warmup_secs
         ),
         format!(
-            "{:<30} {:>8} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8}",
-            "call", "count", "per sec", "items", "p50 ms", "p95 ms", "p99 ms", "max ms"
+            "{:<30} {:>8} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5}",
+            "call",
+            "count",
+            "per sec",
+            "items",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "cpu µs",
+            "busy"
         ),
     ];
     let row = |name: &str, c: &CallReport| {
         format!(
-            "{name:<30} {:>8} {:>9.0} {:>7.1} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+            "{name:<30} {:>8} {:>9.0} {:>7.1} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>7} {:>5}",
             c.latency_ms.count,
             c.calls_per_sec,
             c.items_per_call,
             c.latency_ms.p50,
             c.latency_ms.p95,
             c.latency_ms.p99,
-            c.latency_ms.max
+            c.latency_ms.max,
+            c.cpu_us_per_call
+                .map_or_else(|| "-".into(), |us| format!("{us:.0}")),
+            c.machine_busy
+                .map_or_else(|| "-".into(), |busy| format!("{:.0}%", busy * 100.0)),
         )
     };
     out.push(row("Health/Check (baseline)", &r.reads.baseline));
