@@ -26,8 +26,9 @@ struct Args {
     /// Directory holding the data; created if missing. One server per directory.
     #[arg(long, env = "PROPOSAL_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
-    /// sled's page cache in MiB. Resident memory is this plus sled's table of pages, which grows
-    /// with the data (about 0.9 GiB at 1,000,000 proposals: BENCHMARKS.md).
+    /// sled's page cache in MiB. It does not bound resident memory: sled's table of pages grows
+    /// with the data (at 1,000,000 proposals about 0.8 GiB resident after opening, 1.2-1.7 GiB
+    /// under reads with the default cache: BENCHMARKS.md).
     #[arg(long, env = "PROPOSAL_CACHE_MB", default_value_t = 256)]
     cache_mb: u64,
     /// Calls in progress at once; more are refused with RESOURCE_EXHAUSTED.
