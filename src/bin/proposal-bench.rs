@@ -9,8 +9,8 @@
 //! 2. **workflow**: every client drives whole proposal lifecycles, receive → assign → draft →
 //!    sign → issue → copy (6 transitions), each with a `request_id` and (after the receive) the
 //!    `expected_version` it must find, with the seed document's reply body (about 8.8 KB of
-//!    UTF-8, or the size `--reply-bytes` asks for), so each call goes through the single writer and is answered only after its batch
-//!    was flushed.
+//!    UTF-8, or the size `--reply-bytes` asks for), so each call goes through the single writer
+//!    and is answered only after its batch was flushed.
 //!
 //! Each client runs one call at a time (closed loop) over its own HTTP/2 connection, so N
 //! clients are N independent callers and there are at most N calls in flight. Latency is taken

@@ -190,7 +190,7 @@ pub fn ratio(a: f64, b: f64) -> f64 {
 // CPU accounting
 // ---------------------------------------------------------------------------------------------
 
-/// Linux reports CPU times in `USER_HZ` clock ticks, 100 per second on every architecture.
+/// Linux reports CPU times in `USER_HZ` clock ticks: 100 per second on x86 and Arm.
 const TICKS_PER_SEC: f64 = 100.0;
 
 /// CPU time so far, from Linux's `/proc`: this process's (every thread, user and system) and
