@@ -19,10 +19,11 @@
 //!   [`server::serve`] as `proposal-server`) and drives reads over gRPC from several clients,
 //!   one kind of call per phase (so a slow listing does not queue the look-ups behind it):
 //!   `GetProposal` (in the default FULL view and in the BASIC view) and `GetProposalHistory` of
-//!   random loaded proposals (looked up through the number index first), and the first page (default size and view, which is BASIC) of
-//!   `ListProposals` filtered by a common state (COPIED), by a rare one and by a random
-//!   handling unit, and by unit again in the FULL view, after a
-//!   `Health/Check` baseline over the same connections; it samples resident memory throughout.
+//!   random loaded proposals (looked up through the number index first), and the first page
+//!   (default size and view, which is BASIC) of `ListProposals` filtered by a common state
+//!   (COPIED), by a rare one and by a random handling unit, and by unit again in the FULL
+//!   view, after a `Health/Check` baseline over the same connections; it samples resident
+//!   memory throughout, and gives each phase's CPU per call and how busy the machine was.
 //!   Finally it runs `proposal-bench` (the existing workflow load) against an empty database
 //!   and against this one, in alternation, and compares their throughput. The loaded
 //!   directory keeps what those runs add; later runs count their events in the raw bytes.

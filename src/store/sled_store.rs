@@ -34,8 +34,8 @@ const FORMAT_KEY: &[u8] = b"format";
 /// How to open the embedded store.
 #[derive(Clone, Debug)]
 pub struct SledOptions {
-    /// sled's page cache, in bytes. Resident memory is this plus sled's table of pages, which
-    /// grows with the data (BENCHMARKS.md, the scale run).
+    /// sled's page cache, in bytes. It does not bound resident memory: sled's table of pages
+    /// grows with the data, and more with the pages read (BENCHMARKS.md, the scale runs).
     pub cache_capacity: u64,
 }
 
