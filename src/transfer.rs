@@ -190,7 +190,7 @@ struct EventLineOut<'a> {
     hash: String,
     event: &'a RecordedEvent,
     #[serde(skip_serializing_if = "Option::is_none")]
-    request_fingerprint: Option<&'a str>,
+    request_fingerprint: Option<String>,
 }
 
 /// An event line as read; the event is kept as JSON to check that it is in canonical form.
@@ -276,7 +276,7 @@ pub fn export(
                     position,
                     hash: to_hex(&logged.hash),
                     event,
-                    request_fingerprint: record.as_ref().map(|r| r.fingerprint.as_str()),
+                    request_fingerprint: record.as_ref().map(|r| to_hex(&r.fingerprint)),
                 },
             )?;
             summary.events = position;
@@ -637,16 +637,15 @@ impl Importer<'_> {
                 "a request fingerprint on an event without a request id".to_owned(),
             ));
         };
-        let well_formed = fingerprint.len() == 64
-            && fingerprint
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !well_formed {
+        let well_formed = fingerprint
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let Some(fingerprint) = from_hex(&fingerprint).filter(|_| well_formed) else {
             return Err(self.rejected(
                 position,
                 "request_fingerprint is not 64 lower-case hex digits".to_owned(),
             ));
-        }
+        };
         // Records are kept per actor (see `store::request_key`).
         let key = request_key(&event.actor, request_id);
         if self.batch.requests.contains(key.as_str())

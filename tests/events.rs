@@ -870,9 +870,14 @@ async fn verify_history_is_clean_and_catches_an_edited_event() {
             .path(&sled_dir)
             .open()
             .expect("opening sled");
+        // The log names the event at each position; events are keyed by proposal and sequence.
+        let log = db.open_tree("log").unwrap();
+        let key = log
+            .get(3u64.to_be_bytes())
+            .unwrap()
+            .expect("position 3 is in the log");
         let events = db.open_tree("events").unwrap();
-        let key = 3u64.to_be_bytes();
-        let value = events.get(key).unwrap().expect("position 3 is stored");
+        let value = events.get(&key).unwrap().expect("position 3 is stored");
         let (hash, json) = value.split_at(32);
         let json = std::str::from_utf8(json).expect("events are JSON");
         let field = format!(

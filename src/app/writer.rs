@@ -19,7 +19,8 @@ use crate::domain::{
     apply, decide, event_unit, fold, transition,
 };
 use crate::store::{
-    Change, EventScope, LoggedEvent, RequestRecord, Store, StoreError, View, request_key,
+    Change, EventScope, Fingerprint, LoggedEvent, RequestRecord, Store, StoreError, View,
+    request_key,
 };
 
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
@@ -31,7 +32,7 @@ const MAX_BATCH: usize = 512;
 pub(super) struct Pending {
     submission: Submission,
     /// The submission's [`fingerprint`] when it has a `request_id`.
-    fingerprint: Option<String>,
+    fingerprint: Option<Fingerprint>,
     /// The proposal after the command, shared with the writer's own copies.
     respond: oneshot::Sender<Result<Arc<Proposal>, AppError>>,
 }
@@ -255,7 +256,7 @@ impl Writer {
         // The fingerprint (JSON and SHA-256 of the whole request) exists for keyed requests.
         let request_key = request_id
             .as_ref()
-            .zip(pending.fingerprint.clone())
+            .zip(pending.fingerprint)
             .map(|(r, fingerprint)| (r, request_key(actor, r.as_str()), fingerprint));
         if let Some((request_id, key, fingerprint)) = &request_key
             && let Some(replayed) = self.replay(request_id, key, fingerprint, overlay)?
@@ -351,7 +352,7 @@ impl Writer {
         &self,
         request_id: &RequestId,
         key: &RequestId,
-        fingerprint: &str,
+        fingerprint: &Fingerprint,
         overlay: &Overlay,
     ) -> Result<Option<Arc<Proposal>>, AppError> {
         let (record, snapshot) = match overlay.requests.get(key) {
@@ -361,7 +362,7 @@ impl Writer {
                 None => return Ok(None),
             },
         };
-        if record.fingerprint != fingerprint {
+        if record.fingerprint != *fingerprint {
             return Err(AppError::RequestIdReused {
                 request_id: request_id.as_str().to_owned(),
             });
@@ -451,7 +452,7 @@ impl Writer {
 /// SHA-256 of everything a request asks for, so a reused idempotency key with different
 /// content is told apart from a true retry. Public for tools that write request records
 /// themselves (bulk loading).
-pub fn fingerprint(submission: &Submission) -> String {
+pub fn fingerprint(submission: &Submission) -> Fingerprint {
     let Submission {
         proposal_id,
         command,
@@ -462,8 +463,5 @@ pub fn fingerprint(submission: &Submission) -> String {
     } = submission;
     let content = serde_json::to_vec(&(proposal_id, command, expected_version, actor))
         .expect("commands always serialize");
-    Sha256::digest(&content)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(&content).into()
 }

@@ -4,22 +4,33 @@
 
 use crate::domain::{ProposalId, ProposalState};
 
-/// `position` → the event recorded there.
-pub(super) fn event(position: u64) -> [u8; 8] {
-    position.to_be_bytes()
-}
-
-/// The position encoded by [`event`], if `key` is one.
-pub(super) fn event_position(key: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(key.try_into().ok()?))
-}
-
-/// `id ++ sequence` → position: one proposal's history, in order.
-pub(super) fn history(id: ProposalId, sequence: u64) -> [u8; 24] {
+/// `id ++ sequence` → the event recorded there: one proposal's events are adjacent, in order,
+/// so its history is one range read and its registration and reply sit beside each other.
+pub(super) fn event(id: ProposalId, sequence: u64) -> [u8; 24] {
     let mut key = [0; 24];
     key[..16].copy_from_slice(id.as_bytes());
     key[16..].copy_from_slice(&sequence.to_be_bytes());
     key
+}
+
+/// The proposal and sequence encoded by [`event`], if `key` is one.
+pub(super) fn event_parts(key: &[u8]) -> Option<(ProposalId, u64)> {
+    let key: &[u8; 24] = key.try_into().ok()?;
+    let (id, sequence) = key.split_at(16);
+    Some((
+        ProposalId::from_bytes(id.try_into().ok()?),
+        u64::from_be_bytes(sequence.try_into().ok()?),
+    ))
+}
+
+/// `position` → the [`event`] key of the event recorded there: the log, in order.
+pub(super) fn log(position: u64) -> [u8; 8] {
+    position.to_be_bytes()
+}
+
+/// The position encoded by [`log`], if `key` is one.
+pub(super) fn position(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.try_into().ok()?))
 }
 
 /// `id` → the proposal's current state.
@@ -99,18 +110,12 @@ pub(super) fn unit(unit: &str, id: ProposalId) -> Vec<u8> {
     key
 }
 
-/// `unit ++ position` → (): the events of proposals a unit was handling, in log order. Shares
-/// [`unit_prefix`] with the unit index.
+/// `unit ++ position` → the [`event`] key: the events of proposals a unit was handling, in log
+/// order. Shares [`unit_prefix`] with the unit index.
 pub(super) fn unit_event(unit: &str, position: u64) -> Vec<u8> {
     let mut key = unit_prefix(unit);
     key.extend_from_slice(&position.to_be_bytes());
     key
-}
-
-/// The position at the end of a [`unit_event`] key.
-pub(super) fn trailing_position(key: &[u8]) -> Option<u64> {
-    let start = key.len().checked_sub(8)?;
-    event_position(&key[start..])
 }
 
 /// `request_id` → what the request produced.
@@ -123,13 +128,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn positions_sort_numerically_past_one_byte() {
-        assert!(event(255) < event(256));
-        assert!(
-            history(ProposalId::from_bytes([7; 16]), 255)
-                < history(ProposalId::from_bytes([7; 16]), 256)
+    fn positions_and_sequences_sort_numerically_past_one_byte() {
+        let id = ProposalId::from_bytes([7; 16]);
+        assert!(log(255) < log(256));
+        assert!(event(id, 255) < event(id, 256));
+        assert_eq!(position(&log(300)), Some(300));
+        assert_eq!(event_parts(&event(id, 300)), Some((id, 300)));
+        assert_eq!(event_parts(&log(300)), None);
+    }
+
+    #[test]
+    fn one_proposals_events_sort_before_the_next_proposals() {
+        let (first, second) = (
+            ProposalId::from_bytes([1; 16]),
+            ProposalId::from_bytes([2; 16]),
         );
-        assert_eq!(event_position(&event(300)), Some(300));
+        assert!(event(first, u64::MAX) < event(second, 1));
     }
 
     #[test]

@@ -13,8 +13,6 @@ mod verify;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::{Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
 
 pub use chain::{ChainHash, GENESIS, event_bytes, from_hex, link, to_hex};
@@ -62,11 +60,14 @@ pub fn request_key(actor: &str, request_id: &str) -> RequestId {
     RequestId::new(format!("{actor}\u{0}{request_id}"))
 }
 
+/// SHA-256 of a request's content (see [`crate::app::fingerprint`]).
+pub type Fingerprint = [u8; 32];
+
 /// What a request with an idempotency key produced, so that a retry can be answered with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestRecord {
-    /// SHA-256 of the request's content, hex: the same key with other content is refused.
-    pub fingerprint: String,
+    /// The request's fingerprint: the same key with other content is refused.
+    pub fingerprint: Fingerprint,
     pub proposal_id: ProposalId,
     /// The proposal's version right after the request was applied.
     pub version: u64,

@@ -27,8 +27,10 @@ use crate::domain::{
 /// Format 2: events carry their chain hash; projections are split into status, registration
 /// and reply; the unit-events index. Format 3: the registration and the reply are no longer
 /// copied into trees of their own; the status names the events they are read from. Format 4:
-/// the status also holds the title and proposers, so a basic view is the status alone.
-const FORMAT_VERSION: u32 = 4;
+/// the status also holds the title and proposers, so a basic view is the status alone. Format 5:
+/// events are keyed by proposal and sequence, so a proposal's events are adjacent; the `log`
+/// tree keeps the global order (position → event key), replacing the `history` index.
+const FORMAT_VERSION: u32 = 5;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// How to open the embedded store.
@@ -49,7 +51,7 @@ impl Default for SledOptions {
 
 // Indexes into `SledStore::trees`, the order in which they are opened.
 pub(super) const EVENTS: usize = 0;
-pub(super) const HISTORY: usize = 1;
+pub(super) const LOG: usize = 1;
 pub(super) const PROPOSALS: usize = 2;
 pub(super) const BY_NUMBER: usize = 3;
 pub(super) const BY_DOCUMENT: usize = 4;
@@ -59,7 +61,7 @@ pub(super) const REQUESTS: usize = 7;
 pub(super) const UNIT_EVENTS: usize = 8;
 pub(super) const TREE_NAMES: [&str; 9] = [
     "events",
-    "history",
+    "log",
     "proposals",
     "by_number",
     "by_document",
@@ -139,10 +141,8 @@ impl SledStore {
         };
         store.check_format(&path)?;
         store.check_watermark(&path)?;
-        if let Some((key, value)) = store.trees[EVENTS].last().map_err(io)? {
-            let logged = decode_logged(&value)?;
-            *store.head.lock().expect("not shared yet") =
-                (keys::event_position(&key).unwrap_or(0), logged.hash);
+        if let Some((position, logged)) = store.newest_event()? {
+            *store.head.lock().expect("not shared yet") = (position, logged.hash);
         }
         Ok(store)
     }
@@ -174,16 +174,26 @@ impl SledStore {
             }
         }
         // The newest event must decode: a cheap check that catches a damaged tail at open.
-        if let Some((key, value)) = self.trees[EVENTS].last().map_err(io)? {
-            let event = decode_logged(&value)?.event;
-            if keys::event_position(&key) != Some(event.position) {
-                return Err(StoreError::Corrupt(format!(
-                    "the newest event is stored at key {key:?} but says position {}",
-                    event.position
-                )));
-            }
-        }
+        self.newest_event()?;
         Ok(())
+    }
+
+    /// The last event of the log and its position, checked to be the event the log names.
+    fn newest_event(&self) -> Result<Option<(u64, LoggedEvent)>, StoreError> {
+        let Some((key, value)) = self.trees[LOG].last().map_err(io)? else {
+            return Ok(None);
+        };
+        let position = keys::position(&key)
+            .ok_or_else(|| StoreError::Corrupt("malformed key in the log".into()))?;
+        let logged = self.events_at(std::iter::once(Ok(value)))?.remove(0);
+        if logged.event.position != position {
+            return Err(StoreError::Corrupt(format!(
+                "the newest position in the log is {position}, but the event it names says \
+                 position {}",
+                logged.event.position
+            )));
+        }
+        Ok(Some((position, logged)))
     }
 
     /// sled treats a log segment that fails its checksum as the torn end of the log and
@@ -299,23 +309,20 @@ impl SledStore {
             let mut value = Vec::with_capacity(hash.len() + bytes.len());
             value.extend_from_slice(&hash);
             value.extend_from_slice(&bytes);
+            let key = keys::event(id, event.sequence).to_vec();
             writes.push(Write::Insert(
-                EVENTS,
-                keys::event(event.position).to_vec(),
-                value,
-            ));
-            writes.push(Write::Insert(
-                HISTORY,
-                keys::history(id, event.sequence).to_vec(),
-                event.position.to_be_bytes().to_vec(),
+                LOG,
+                keys::log(event.position).to_vec(),
+                key.clone(),
             ));
             if let Some(unit) = event_unit(&mut unit, &event.data) {
                 writes.push(Write::Insert(
                     UNIT_EVENTS,
                     keys::unit_event(&unit, event.position),
-                    Vec::new(),
+                    key.clone(),
                 ));
             }
+            writes.push(Write::Insert(EVENTS, key, value));
         }
         let sources_before = match (before, sources.get(&id)) {
             (None, _) => None,
@@ -385,7 +392,7 @@ impl SledStore {
             writes.push(Write::Insert(
                 REQUESTS,
                 keys::request(request_id.as_str()),
-                encode(record)?,
+                records::encode_request(record),
             ));
         }
         Ok(())
@@ -441,10 +448,10 @@ impl SledStore {
             registration,
             reply,
         } = status.sources;
-        let wrong = |what: &str, position: u64| {
+        let wrong = |what: &str, sequence: u64| {
             StoreError::Corrupt(format!(
-                "proposal {id}'s {what} is said to be in the event at position {position}, \
-                 which does not carry it"
+                "proposal {id}'s {what} is said to be in its event {sequence}, which does not \
+                 carry it"
             ))
         };
         let content = self
@@ -452,46 +459,48 @@ impl SledStore {
             .and_then(records::content)
             .ok_or_else(|| wrong("registration", registration))?;
         let reply = match reply {
-            Some(position) => Some(
-                self.source_event(id, position)?
+            Some(sequence) => Some(
+                self.source_event(id, sequence)?
                     .and_then(records::reply)
-                    .ok_or_else(|| wrong("reply", position))?,
+                    .ok_or_else(|| wrong("reply", sequence))?,
             ),
             None => None,
         };
         Ok(records::assemble(id, status, content, reply))
     }
 
-    /// The event at `position` if it is one of proposal `id`'s.
+    /// Proposal `id`'s event `sequence`, if it is stored.
     fn source_event(
         &self,
         id: ProposalId,
-        position: u64,
+        sequence: u64,
     ) -> Result<Option<RecordedEvent>, StoreError> {
-        match self.trees[EVENTS].get(keys::event(position)).map_err(io)? {
-            Some(bytes) => {
-                let event = decode_logged(&bytes)?.event;
-                Ok((event.proposal_id == id).then_some(event))
-            }
+        match self.trees[EVENTS]
+            .get(keys::event(id, sequence))
+            .map_err(io)?
+        {
+            Some(bytes) => decoded_at(id, sequence, &bytes).map(|logged| Some(logged.event)),
             None => Ok(None),
         }
     }
 
-    /// The events at the positions `positions` yields, in that order.
+    /// The events under the [`keys::event`] keys `keys` yields, in that order.
     fn events_at(
         &self,
-        positions: impl Iterator<Item = Result<u64, StoreError>>,
+        keys: impl Iterator<Item = Result<sled::IVec, StoreError>>,
     ) -> Result<Vec<LoggedEvent>, StoreError> {
         let mut events = Vec::new();
-        for position in positions {
-            let position = position?;
-            let bytes = self.trees[EVENTS]
-                .get(keys::event(position))
-                .map_err(io)?
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("an index points at missing position {position}"))
-                })?;
-            events.push(decode_logged(&bytes)?);
+        for key in keys {
+            let key = key?;
+            let (id, sequence) = keys::event_parts(&key).ok_or_else(|| {
+                StoreError::Corrupt(format!("an index holds a malformed event key {key:?}"))
+            })?;
+            let bytes = self.trees[EVENTS].get(&key).map_err(io)?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "an index points at event {sequence} of proposal {id}, which is missing"
+                ))
+            })?;
+            events.push(decoded_at(id, sequence, &bytes)?);
         }
         Ok(events)
     }
@@ -607,6 +616,23 @@ pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T,
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
+/// Decodes the event stored under proposal `id`'s `sequence`, refusing one that says otherwise.
+pub(super) fn decoded_at(
+    id: ProposalId,
+    sequence: u64,
+    value: &[u8],
+) -> Result<LoggedEvent, StoreError> {
+    let logged = decode_logged(value)?;
+    if (logged.event.proposal_id, logged.event.sequence) != (id, sequence) {
+        return Err(StoreError::Corrupt(format!(
+            "the event stored as proposal {id}'s event {sequence} says it is proposal {}'s \
+             event {}",
+            logged.event.proposal_id, logged.event.sequence
+        )));
+    }
+    Ok(logged)
+}
+
 /// Decodes a stored event (its chain hash, then its canonical bytes), refusing one written by
 /// a newer schema than this build knows.
 pub(super) fn decode_logged(value: &[u8]) -> Result<LoggedEvent, StoreError> {
@@ -644,13 +670,13 @@ impl Store for SledStore {
         after_sequence: u64,
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, StoreError> {
-        let start = keys::history(id, after_sequence.saturating_add(1));
-        let end = keys::history(id, u64::MAX);
-        let positions = self.trees[HISTORY]
+        let start = keys::event(id, after_sequence.saturating_add(1));
+        let end = keys::event(id, u64::MAX);
+        self.trees[EVENTS]
             .range(start..=end)
             .take(limit)
-            .map(|entry| history_position(id, entry));
-        self.events_at(positions)
+            .map(|entry| decoded_entry(id, entry))
+            .collect()
     }
 
     fn events(
@@ -661,14 +687,15 @@ impl Store for SledStore {
     ) -> Result<Vec<LoggedEvent>, StoreError> {
         let first = after_position.saturating_add(1);
         match scope {
-            EventScope::All => self.trees[EVENTS]
-                .range(keys::event(first)..)
-                .take(limit)
-                .map(|entry| decode_logged(&entry.map_err(io)?.1))
-                .collect(),
+            EventScope::All => self.events_at(
+                self.trees[LOG]
+                    .range(keys::log(first)..)
+                    .take(limit)
+                    .map(|entry| Ok(entry.map_err(io)?.1)),
+            ),
             EventScope::Unit(unit) => {
                 let prefix = keys::unit_prefix(unit);
-                let positions = self.trees[UNIT_EVENTS]
+                let keys = self.trees[UNIT_EVENTS]
                     .range(keys::unit_event(unit, first)..)
                     .take_while(|entry| {
                         entry
@@ -676,22 +703,15 @@ impl Store for SledStore {
                             .map_or(true, |(key, _)| key.starts_with(&prefix))
                     })
                     .take(limit)
-                    .map(|entry| {
-                        let (key, _) = entry.map_err(io)?;
-                        keys::trailing_position(&key).ok_or_else(|| {
-                            StoreError::Corrupt("malformed key in unit_events".into())
-                        })
-                    });
-                self.events_at(positions)
+                    .map(|entry| Ok(entry.map_err(io)?.1));
+                self.events_at(keys)
             }
-            EventScope::Proposal(id) => {
-                let positions = self.trees[HISTORY]
-                    .range(keys::history(id, 1)..=keys::history(id, u64::MAX))
-                    .map(|entry| history_position(id, entry))
-                    .filter(|position| position.as_ref().map_or(true, |p| *p >= first))
-                    .take(limit);
-                self.events_at(positions)
-            }
+            EventScope::Proposal(id) => self.trees[EVENTS]
+                .range(keys::event(id, 1)..=keys::event(id, u64::MAX))
+                .map(|entry| decoded_entry(id, entry))
+                .filter(|logged| logged.as_ref().map_or(true, |l| l.event.position >= first))
+                .take(limit)
+                .collect(),
         }
     }
 
@@ -753,17 +773,19 @@ impl Store for SledStore {
     }
 
     fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {
-        self.get(
-            REQUESTS,
-            &keys::request(request_id.as_str()),
-            "a request record",
-        )
+        match self.trees[REQUESTS]
+            .get(keys::request(request_id.as_str()))
+            .map_err(io)?
+        {
+            Some(bytes) => records::decode_request(&bytes).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn last_position(&self) -> Result<u64, StoreError> {
-        match self.trees[EVENTS].last().map_err(io)? {
-            Some((key, _)) => keys::event_position(&key)
-                .ok_or_else(|| StoreError::Corrupt("malformed key in the event log".into())),
+        match self.trees[LOG].last().map_err(io)? {
+            Some((key, _)) => keys::position(&key)
+                .ok_or_else(|| StoreError::Corrupt("malformed key in the log".into())),
             None => Ok(0),
         }
     }
@@ -815,14 +837,18 @@ impl Store for SledStore {
     }
 }
 
-/// The position a history entry points at.
-fn history_position(
+/// The event of proposal `id` an entry of its range in the events tree holds.
+fn decoded_entry(
     id: ProposalId,
     entry: sled::Result<(sled::IVec, sled::IVec)>,
-) -> Result<u64, StoreError> {
-    let (_, position) = entry.map_err(io)?;
-    keys::event_position(&position)
-        .ok_or_else(|| StoreError::Corrupt(format!("history of {id} holds a malformed position")))
+) -> Result<LoggedEvent, StoreError> {
+    let (key, value) = entry.map_err(io)?;
+    match keys::event_parts(&key) {
+        Some((key_id, sequence)) if key_id == id => decoded_at(id, sequence, &value),
+        _ => Err(StoreError::Corrupt(format!(
+            "proposal {id}'s events hold a malformed key {key:?}"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -875,8 +901,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = open(dir.path()).unwrap();
+            let key = keys::event(ProposalId::from_bytes([1; 16]), 1);
+            store.trees[LOG].insert(keys::log(1), &key).unwrap();
             store.trees[EVENTS]
-                .insert(keys::event(1), b"{not json".as_slice())
+                .insert(key, b"{not json".as_slice())
                 .unwrap();
             store.db.flush().unwrap();
         }

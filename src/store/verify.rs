@@ -1,6 +1,6 @@
 //! Verification of the embedded store: the hash chain is recomputed over the event log, and
-//! everything derived from the events (each proposal's history index and projection, and every
-//! secondary index) is recomputed from the events alone and compared with what is stored. Memory
+//! everything derived from the events (each proposal's projection and every index, the log
+//! included) is recomputed from the events alone and compared with what is stored. Memory
 //! stays bounded by one proposal's history, not by the data size; it reads everything, so it is
 //! for operators and tests, not for the serving path.
 
@@ -8,12 +8,12 @@ use std::collections::HashMap;
 
 use super::chain::{self, ChainHash, GENESIS};
 use super::keys;
-use super::records::{Sources, StatusRecord};
+use super::records::{self, Sources, StatusRecord};
 use super::sled_store::{
-    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, HISTORY, PROPOSALS, REQUESTS, SledStore,
+    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore,
     TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io,
 };
-use super::{LoggedEvent, RequestRecord, StoreError, View};
+use super::{LoggedEvent, StoreError, View};
 use crate::domain::{EventData, Proposal, ProposalId, RecordedEvent, event_unit, fold, transition};
 
 /// What a verification found.
@@ -58,39 +58,67 @@ impl SledStore {
         self.verify_chain(&mut report)?;
         let mut counts = Counts::default();
         let mut requests: HashMap<String, (ProposalId, u64)> = HashMap::new();
-        let mut current: Option<(ProposalId, Vec<u64>)> = None;
-        for entry in self.trees[HISTORY].iter() {
+        let mut stored_events = 0;
+        // One proposal's events at a time: they are adjacent in the events tree. `None` once
+        // one of them does not decode (the chain walk reports that).
+        let mut current: Option<(ProposalId, Option<Vec<RecordedEvent>>)> = None;
+        for entry in self.trees[EVENTS].iter() {
             let (key, value) = entry.map_err(io)?;
-            let (Some(id), Some(position)) = (history_id(&key), keys::event_position(&value))
-            else {
-                report.problem(format!("history holds a malformed entry {key:?}"));
+            stored_events += 1;
+            let Some((id, sequence)) = keys::event_parts(&key) else {
+                report.problem(format!("events holds a malformed key {key:?}"));
                 continue;
             };
-            match &mut current {
-                Some((current_id, positions)) if *current_id == id => positions.push(position),
-                _ => {
-                    if let Some((id, positions)) = current.take() {
-                        self.verify_proposal(
-                            id,
-                            &positions,
-                            &mut counts,
-                            &mut requests,
-                            &mut report,
-                        )?;
-                    }
-                    current = Some((id, vec![position]));
+            if current
+                .as_ref()
+                .is_none_or(|(current_id, _)| *current_id != id)
+            {
+                if let Some((id, Some(events))) = current.take() {
+                    self.verify_proposal(id, &events, &mut counts, &mut requests, &mut report)?;
                 }
+                current = Some((id, Some(Vec::new())));
+            }
+            let Some((_, events)) = &mut current else {
+                unreachable!("set above");
+            };
+            match decode_logged(&value) {
+                Ok(LoggedEvent { event, .. })
+                    if (event.proposal_id, event.sequence) == (id, sequence) =>
+                {
+                    if let Some(events) = events {
+                        events.push(event);
+                    }
+                }
+                Ok(LoggedEvent { event, .. }) => {
+                    report.problem(format!(
+                        "the event stored as proposal {id}'s event {sequence} says it is \
+                         proposal {}'s event {}",
+                        event.proposal_id, event.sequence
+                    ));
+                    *events = None;
+                }
+                Err(_) => *events = None,
             }
         }
-        if let Some((id, positions)) = current.take() {
-            self.verify_proposal(id, &positions, &mut counts, &mut requests, &mut report)?;
+        if let Some((id, Some(events))) = current.take() {
+            self.verify_proposal(id, &events, &mut counts, &mut requests, &mut report)?;
+        }
+        if stored_events != report.events {
+            report.problem(format!(
+                "events holds {stored_events} entries, the log names {}",
+                report.events
+            ));
         }
         for (request_id, (id, version)) in &requests {
-            let record: Option<RequestRecord> =
-                self.get_record(REQUESTS, &keys::request(request_id), "a request record")?;
+            let record = self.trees[REQUESTS]
+                .get(keys::request(request_id))
+                .map_err(io)?
+                .map(|bytes| records::decode_request(&bytes));
             match record {
-                Some(record) if (record.proposal_id, record.version) == (*id, *version) => {}
-                Some(_) => report.problem(format!(
+                Some(Err(StoreError::Corrupt(problem))) => report.problem(problem),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(record)) if (record.proposal_id, record.version) == (*id, *version) => {}
+                Some(Ok(_)) => report.problem(format!(
                     "requests entry {:?} differs from the fold of the events",
                     request_id.replace('\0', "/")
                 )),
@@ -101,25 +129,32 @@ impl SledStore {
             }
         }
         counts.0[REQUESTS] = requests.len() as u64;
-        counts.0[HISTORY] = report.events;
+        counts.0[LOG] = report.events;
         self.verify_counts(&counts, &mut report)?;
         Ok(report)
     }
 
-    /// Walks the log in order: positions 1, 2, 3, ... and each hash the link of its
-    /// predecessor's hash and its own bytes.
+    /// Walks the log in order: positions 1, 2, 3, ..., each naming a stored event that says
+    /// that position, and each event's hash the link of its predecessor's hash and its own
+    /// bytes.
     fn verify_chain(&self, report: &mut Verification) -> Result<(), StoreError> {
         let mut previous = GENESIS;
-        for entry in self.trees[EVENTS].iter() {
-            let (key, value) = entry.map_err(io)?;
+        for entry in self.trees[LOG].iter() {
+            let (key, event_key) = entry.map_err(io)?;
             report.events += 1;
-            let position = keys::event_position(&key);
+            let position = keys::position(&key);
             if position != Some(report.events) {
                 report.problem(format!(
                     "the log's entry number {} is at position {position:?}: positions must run 1, 2, 3, ... without gaps",
                     report.events
                 ));
             }
+            let Some(value) = self.trees[EVENTS].get(&event_key).map_err(io)? else {
+                report.problem(format!(
+                    "the log names {event_key:?} at position {position:?}, which events lacks"
+                ));
+                continue;
+            };
             let Some((hash, bytes)) = value.split_first_chunk::<32>() else {
                 report.problem(format!("the event at position {position:?} is too short"));
                 continue;
@@ -155,37 +190,19 @@ impl SledStore {
     fn verify_proposal(
         &self,
         id: ProposalId,
-        positions: &[u64],
+        events: &[RecordedEvent],
         counts: &mut Counts,
         requests: &mut HashMap<String, (ProposalId, u64)>,
         report: &mut Verification,
     ) -> Result<(), StoreError> {
         report.proposals += 1;
-        let mut events = Vec::with_capacity(positions.len());
-        for position in positions {
-            match self.trees[EVENTS].get(keys::event(*position)).map_err(io)? {
-                Some(value) => match decode_logged(&value) {
-                    Ok(logged) if logged.event.proposal_id == id => events.push(logged.event),
-                    Ok(_) => report.problem(format!(
-                        "history of {id} points at position {position}, an event of another proposal"
-                    )),
-                    Err(_) => {} // Reported by the chain walk.
-                },
-                None => report.problem(format!(
-                    "history of {id} points at missing position {position}"
-                )),
-            }
-        }
-        if events.len() != positions.len() {
-            return Ok(());
-        }
-        check_path(id, &events, report);
+        check_path(id, events, report);
         let Some(proposal) = fold(events.iter()) else {
             return Ok(());
         };
-        self.verify_projection(&proposal, &events, report)?;
-        self.verify_indexes(&proposal, &events, counts, report)?;
-        for event in &events {
+        self.verify_projection(&proposal, events, report)?;
+        self.verify_indexes(&proposal, events, counts, report)?;
+        for event in events {
             if let Some(request_id) = &event.request_id {
                 let key = super::request_key(&event.actor, request_id);
                 requests.insert(key.as_str().to_owned(), (id, event.sequence));
@@ -267,7 +284,7 @@ impl SledStore {
                 expected.push((
                     UNIT_EVENTS,
                     keys::unit_event(&unit, event.position),
-                    Vec::new(),
+                    keys::event(id, event.sequence).to_vec(),
                 ));
             }
         }
@@ -351,11 +368,6 @@ impl SledStore {
             None => Ok(None),
         }
     }
-}
-
-/// The proposal id at the start of a history key.
-fn history_id(key: &[u8]) -> Option<ProposalId> {
-    Some(ProposalId::from_bytes(key.get(..16)?.try_into().ok()?))
 }
 
 /// Checks that a proposal's events form a valid path of the state machine: sequences 1..n,
@@ -481,13 +493,14 @@ mod tests {
         let clean = store.verify().unwrap();
         assert!(clean.problems.is_empty(), "{:?}", clean.problems);
         // Rewrite event 3's actor, keeping its stored hash: what an editor of the files would do.
-        let value = store.trees[EVENTS].get(keys::event(3)).unwrap().unwrap();
+        let key = store.trees[LOG].get(keys::log(3)).unwrap().unwrap();
+        let value = store.trees[EVENTS].get(&key).unwrap().unwrap();
         let (hash, bytes) = value.split_at(32);
         let text = std::str::from_utf8(bytes)
             .unwrap()
             .replace("tester", "someone");
         store.trees[EVENTS]
-            .insert(keys::event(3), [hash, text.as_bytes()].concat())
+            .insert(key, [hash, text.as_bytes()].concat())
             .unwrap();
         let report = store.verify().unwrap();
         assert_eq!(report.head, clean.head, "later links are unchanged");
@@ -535,6 +548,57 @@ mod tests {
         assert!(problems.contains("proposals entry"), "{problems}");
     }
 
+    #[test]
+    fn an_event_under_another_key_and_a_log_entry_without_its_event_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = populated(dir.path());
+        let issued = issued_proposal(&store);
+        // Move the issued proposal's assignment to a sequence it does not have.
+        let (from, to) = (keys::event(issued.id, 2), keys::event(issued.id, 9));
+        let value = store.trees[EVENTS].remove(from).unwrap().unwrap();
+        store.trees[EVENTS].insert(to, value).unwrap();
+        let problems = store.verify().unwrap().problems.join("\n");
+        assert!(
+            problems.contains(&format!(
+                "the event stored as proposal {}'s event 9 says it is proposal {}'s event 2",
+                issued.id, issued.id
+            )),
+            "{problems}"
+        );
+        assert!(problems.contains("which events lacks"), "{problems}");
+        let error = store.history(issued.id, 0, 10).unwrap_err().to_string();
+        assert!(error.contains("says it is proposal"), "{error}");
+    }
+
+    #[test]
+    fn an_event_the_log_does_not_name_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = populated(dir.path());
+        let last = store.last_position().unwrap();
+        store.trees[LOG].remove(keys::log(last)).unwrap();
+        let problems = store.verify().unwrap().problems.join("\n");
+        assert!(
+            problems.contains(&format!(
+                "events holds {last} entries, the log names {}",
+                last - 1
+            )),
+            "{problems}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_request_record_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = populated(dir.path());
+        let (key, _) = store.trees[REQUESTS].first().unwrap().unwrap();
+        store.trees[REQUESTS].insert(key, b"{}".as_slice()).unwrap();
+        let problems = store.verify().unwrap().problems.join("\n");
+        assert!(
+            problems.contains("a request record of 2 bytes"),
+            "{problems}"
+        );
+    }
+
     /// The one issued proposal of [`populated`].
     fn issued_proposal(store: &SledStore) -> Proposal {
         store
@@ -569,11 +633,15 @@ mod tests {
         let store = populated(dir.path());
         let issued = issued_proposal(&store);
         let good = stored_status(&store, issued.id);
-        let registration = good.sources.registration;
-        // The reply said to be in the receive event, then in another proposal's event, then
-        // dropped: each is caught by verification, and reading the proposal refuses the first two.
-        let other_proposal = if registration == 1 { 3 } else { 1 };
-        for reply in [Some(registration), Some(other_proposal), None] {
+        assert_eq!(
+            (good.sources.registration, good.sources.reply),
+            (1, Some(3)),
+            "received, assigned, then drafted"
+        );
+        // The reply said to be in the receive event, in the assignment, in an event the
+        // proposal does not have, then dropped: each is caught by verification, and reading the
+        // proposal refuses the first three.
+        for reply in [Some(1), Some(2), Some(99), None] {
             let mut bad = good.clone();
             bad.sources.reply = reply;
             store_status(&store, issued.id, &bad);
