@@ -59,9 +59,11 @@ impl SledStore {
         let mut counts = Counts::default();
         let mut requests: HashMap<String, (ProposalId, u64)> = HashMap::new();
         let mut stored_events = 0;
-        // One proposal's events at a time: they are adjacent in the events tree. `None` once
-        // one of them does not decode (the chain walk reports that).
-        let mut current: Option<(ProposalId, Option<Vec<RecordedEvent>>)> = None;
+        // One proposal's events at a time: they are adjacent in the events tree. `events` is
+        // `None` once one of the current proposal's events does not decode (the chain walk
+        // reports that) or is stored under another's key.
+        let mut current: Option<ProposalId> = None;
+        let mut events: Option<Vec<RecordedEvent>> = None;
         for entry in self.trees[EVENTS].iter() {
             let (key, value) = entry.map_err(io)?;
             stored_events += 1;
@@ -69,23 +71,24 @@ impl SledStore {
                 report.problem(format!("events holds a malformed key {key:?}"));
                 continue;
             };
-            if current
-                .as_ref()
-                .is_none_or(|(current_id, _)| *current_id != id)
-            {
-                if let Some((id, Some(events))) = current.take() {
-                    self.verify_proposal(id, &events, &mut counts, &mut requests, &mut report)?;
+            if current != Some(id) {
+                if let (Some(previous), Some(events)) = (current, events.take()) {
+                    self.verify_proposal(
+                        previous,
+                        &events,
+                        &mut counts,
+                        &mut requests,
+                        &mut report,
+                    )?;
                 }
-                current = Some((id, Some(Vec::new())));
+                current = Some(id);
+                events = Some(Vec::new());
             }
-            let Some((_, events)) = &mut current else {
-                unreachable!("set above");
-            };
             match decode_logged(&value) {
                 Ok(LoggedEvent { event, .. })
                     if (event.proposal_id, event.sequence) == (id, sequence) =>
                 {
-                    if let Some(events) = events {
+                    if let Some(events) = &mut events {
                         events.push(event);
                     }
                 }
@@ -95,13 +98,13 @@ impl SledStore {
                          proposal {}'s event {}",
                         event.proposal_id, event.sequence
                     ));
-                    *events = None;
+                    events = None;
                 }
-                Err(_) => *events = None,
+                Err(_) => events = None,
             }
         }
-        if let Some((id, Some(events))) = current.take() {
-            self.verify_proposal(id, &events, &mut counts, &mut requests, &mut report)?;
+        if let (Some(previous), Some(events)) = (current, events) {
+            self.verify_proposal(previous, &events, &mut counts, &mut requests, &mut report)?;
         }
         if stored_events != report.events {
             report.problem(format!(
