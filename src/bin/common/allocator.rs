@@ -1,5 +1,6 @@
-//! The allocator of the service's binaries (`proposal-server`, and the tools that measure it
-//! exactly as it runs), and the one thing they ask of it. The library sets no allocator.
+//! The allocator of the service's binaries (`proposal-server`, the tools that measure it exactly
+//! as it runs, and `proposalctl`, whose `export` and `import` open the store directly), and the
+//! one thing they ask of it. The library sets no allocator.
 
 /// mimalloc instead of the system allocator: reads decode many small records, and glibc's
 /// malloc spent a third of the read path's time in its bins (BENCHMARKS.md, "mimalloc and

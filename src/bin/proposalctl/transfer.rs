@@ -140,13 +140,15 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 fn open(data_dir: &Path) -> anyhow::Result<SledStore> {
-    SledStore::open(data_dir, &SledOptions::default()).with_context(|| {
+    let store = SledStore::open(data_dir, &SledOptions::default()).with_context(|| {
         format!(
             "cannot open data directory {} (export and import open it directly: stop the server \
              first)",
             data_dir.display()
         )
-    })
+    })?;
+    crate::allocator::release_free_memory();
+    Ok(store)
 }
 
 /// Import only into a directory of its own: importing into one that holds anything (another
