@@ -170,6 +170,7 @@ fn the_scale_run_reports_every_figure_and_no_errors() {
         "ListProposals state=COPIED",
         "ListProposals rare state",
         "ListProposals unit",
+        "ListEvents from a random time",
     ] {
         let pointer = format!("/reads/calls/{call}");
         assert_latency(&report, &format!("{pointer}/latency_ms"));

@@ -22,7 +22,8 @@
 //!   random loaded proposals (looked up through the number index first), and the first page
 //!   (default size and view, which is BASIC) of `ListProposals` filtered by a common state
 //!   (COPIED), by a rare one and by a random handling unit, and by unit again in the FULL
-//!   view, after a `Health/Check` baseline over the same connections; it samples resident
+//!   view, and the audit trail's first page (`ListEvents`) from a random time of the loaded
+//!   log, after a `Health/Check` baseline over the same connections; it samples resident
 //!   memory throughout, and gives each phase's CPU per call and how busy the machine was.
 //!   Finally it runs `proposal-bench` (the existing workflow load) against an empty database
 //!   and against this one, in alternation, and compares their throughput. The loaded
@@ -993,10 +994,12 @@ enum Read {
     ListUnit,
     /// By unit again, in the full view (content and reply included).
     ListUnitFull,
+    /// The audit trail: ListEvents' first page (100 events) from a random time of the load.
+    Events,
 }
 
 impl Read {
-    const ALL: [Read; 7] = [
+    const ALL: [Read; 8] = [
         Read::Get,
         Read::GetBasic,
         Read::History,
@@ -1004,6 +1007,7 @@ impl Read {
         Read::ListRareState,
         Read::ListUnit,
         Read::ListUnitFull,
+        Read::Events,
     ];
 
     fn name(self) -> &'static str {
@@ -1015,6 +1019,7 @@ impl Read {
             Read::ListRareState => "ListProposals rare state",
             Read::ListUnit => "ListProposals unit",
             Read::ListUnitFull => "ListProposals unit, view FULL",
+            Read::Events => "ListEvents from a random time",
         }
     }
 }
@@ -1038,6 +1043,8 @@ impl ReadTally {
 struct ReadPlan {
     ids: Vec<String>,
     rare_state: ProposalState,
+    /// When the first and the last stored event occurred, in Unix nanoseconds.
+    span: (i64, i64),
 }
 
 fn pb_state(state: ProposalState) -> i32 {
@@ -1117,6 +1124,29 @@ async fn read_once(
                 return Err("UNEXPECTED_RESPONSE".into());
             }
             Ok(proposals.len() as u64)
+        }
+        Read::Events => {
+            // Any time up to the last event's: the page holds at least that event.
+            let (first, last) = plan.span;
+            let offset = rng.below(u64::try_from(last - first).unwrap_or(0) + 1);
+            let at = first + i64::try_from(offset).unwrap_or(0);
+            let request = pb::ListEventsRequest {
+                occurred_after: Some(prost_types::Timestamp {
+                    seconds: at.div_euclid(1_000_000_000),
+                    nanos: at.rem_euclid(1_000_000_000) as i32,
+                }),
+                ..Default::default()
+            };
+            let events = client
+                .list_events(request)
+                .await
+                .map_err(status)?
+                .into_inner()
+                .events;
+            if events.is_empty() {
+                return Err("UNEXPECTED_RESPONSE".into());
+            }
+            Ok(events.len() as u64)
         }
     }
 }
@@ -1476,6 +1506,17 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
         secs: sample_started.elapsed().as_secs_f64(),
     };
 
+    let occurred = |after: u64| -> Result<i64, String> {
+        let event = store
+            .events(EventScope::All, after, 1)
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or("the store holds no events")?;
+        Ok(event.event.occurred_at.unix_nanos())
+    };
+    let last = store.last_position().map_err(|e| e.to_string())?;
+    let span = (occurred(0)?, occurred(last.saturating_sub(1))?);
+
     // The server, as production runs it, on its own runtime.
     let server_runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("server runtime: {e}"))?;
@@ -1500,6 +1541,7 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
     let plan = Arc::new(ReadPlan {
         ids,
         rare_state: args.rare_state,
+        span,
     });
     let client_runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("client runtime: {e}"))?;
