@@ -96,7 +96,9 @@ const EVENTS_PAGE: (usize, usize) = (100, 1000);
 /// The most events one listing page examines, so that a narrow filter over a long log answers
 /// in bounded time (with a short page and a next-page token) instead of scanning it all.
 const SCAN_BUDGET: usize = 10_000;
-/// Events read from the store at a time while listing or catching a watcher up.
+/// The most events read from the store at a time while listing or catching a watcher up. A
+/// listing reads a page's worth first (events are read one by one through the log, so reading
+/// ahead costs), then twice as many each time a narrow filter leaves the page short.
 const READ_CHUNK: usize = 256;
 /// Events queued for one watcher's connection before its reader waits for the client.
 const WATCH_QUEUE: usize = 64;
@@ -129,9 +131,11 @@ impl Workflow {
         let scope = filter.scope();
         let mut items = Vec::new();
         let mut examined = 0;
+        let mut chunk_size = limit.min(READ_CHUNK);
         loop {
-            let chunk = self.store.events(scope, after, READ_CHUNK)?;
-            let exhausted = chunk.len() < READ_CHUNK;
+            let chunk = self.store.events(scope, after, chunk_size)?;
+            let exhausted = chunk.len() < chunk_size;
+            chunk_size = (chunk_size * 2).min(READ_CHUNK);
             for logged in chunk {
                 let position = logged.event.position;
                 let past_end = position > durable
