@@ -1093,16 +1093,8 @@ async fn read_once(
                 proposal_id: rng.pick(&plan.ids).clone(),
                 ..Default::default()
             };
-            let events = client
-                .get_proposal_history(request)
-                .await
-                .map_err(status)?
-                .into_inner()
-                .events;
-            if events.is_empty() {
-                return Err("UNEXPECTED_RESPONSE".into());
-            }
-            Ok(events.len() as u64)
+            let response = client.get_proposal_history(request).await.map_err(status)?;
+            some_items(response.into_inner().events.len())
         }
         Read::ListCommonState | Read::ListRareState | Read::ListUnit | Read::ListUnitFull => {
             let request = match kind {
@@ -1137,17 +1129,17 @@ async fn read_once(
                 }),
                 ..Default::default()
             };
-            let events = client
-                .list_events(request)
-                .await
-                .map_err(status)?
-                .into_inner()
-                .events;
-            if events.is_empty() {
-                return Err("UNEXPECTED_RESPONSE".into());
-            }
-            Ok(events.len() as u64)
+            let response = client.list_events(request).await.map_err(status)?;
+            some_items(response.into_inner().events.len())
         }
+    }
+}
+
+/// The number of items a read returned, which must not be none.
+fn some_items(count: usize) -> Result<u64, String> {
+    match count {
+        0 => Err("UNEXPECTED_RESPONSE".into()),
+        count => Ok(count as u64),
     }
 }
 
