@@ -131,7 +131,7 @@ impl Workflow {
         let scope = filter.scope();
         let mut items = Vec::new();
         let mut examined = 0;
-        let mut chunk_size = limit.min(READ_CHUNK);
+        let mut chunk_size = limit.clamp(1, READ_CHUNK);
         loop {
             let chunk = self.store.events(scope, after, chunk_size)?;
             let exhausted = chunk.len() < chunk_size;
