@@ -623,14 +623,21 @@ pub(super) fn decoded_at(
     value: &[u8],
 ) -> Result<LoggedEvent, StoreError> {
     let logged = decode_logged(value)?;
-    if (logged.event.proposal_id, logged.event.sequence) != (id, sequence) {
-        return Err(StoreError::Corrupt(format!(
+    match misplaced(id, sequence, &logged.event) {
+        Some(problem) => Err(StoreError::Corrupt(problem)),
+        None => Ok(logged),
+    }
+}
+
+/// Why `event`, stored as proposal `id`'s event `sequence`, is not that event; `None` if it is.
+pub(super) fn misplaced(id: ProposalId, sequence: u64, event: &RecordedEvent) -> Option<String> {
+    ((event.proposal_id, event.sequence) != (id, sequence)).then(|| {
+        format!(
             "the event stored as proposal {id}'s event {sequence} says it is proposal {}'s \
              event {}",
-            logged.event.proposal_id, logged.event.sequence
-        )));
-    }
-    Ok(logged)
+            event.proposal_id, event.sequence
+        )
+    })
 }
 
 /// Decodes a stored event (its chain hash, then its canonical bytes), refusing one written by

@@ -11,7 +11,7 @@ use super::keys;
 use super::records::{self, Sources, StatusRecord};
 use super::sled_store::{
     BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore,
-    TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io,
+    TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io, misplaced,
 };
 use super::{LoggedEvent, StoreError, View};
 use crate::domain::{EventData, Proposal, ProposalId, RecordedEvent, event_unit, fold, transition};
@@ -85,21 +85,17 @@ impl SledStore {
                 events = Some(Vec::new());
             }
             match decode_logged(&value) {
-                Ok(LoggedEvent { event, .. })
-                    if (event.proposal_id, event.sequence) == (id, sequence) =>
-                {
-                    if let Some(events) = &mut events {
-                        events.push(event);
+                Ok(LoggedEvent { event, .. }) => match misplaced(id, sequence, &event) {
+                    None => {
+                        if let Some(events) = &mut events {
+                            events.push(event);
+                        }
                     }
-                }
-                Ok(LoggedEvent { event, .. }) => {
-                    report.problem(format!(
-                        "the event stored as proposal {id}'s event {sequence} says it is \
-                         proposal {}'s event {}",
-                        event.proposal_id, event.sequence
-                    ));
-                    events = None;
-                }
+                    Some(problem) => {
+                        report.problem(problem);
+                        events = None;
+                    }
+                },
                 Err(_) => events = None,
             }
         }
