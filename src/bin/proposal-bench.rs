@@ -1,12 +1,21 @@
 //! `proposal-bench`: a closed-loop load generator for the proposal service.
 //!
 //! It answers one question: how much does a durable workflow transition cost compared with the
-//! cheapest call the same server answers, over the same connections, in the same run? So it
-//! measures two phases, each after an unmeasured warm-up:
+//! cheapest call the same server answers, over the same connections, in the same run? And how
+//! much of that is the least any durable write through sled costs? So it measures three
+//! phases, each after an unmeasured warm-up:
 //!
 //! 1. **baseline**: every client calls `grpc.health.v1.Health/Check` as fast as it can. This is
 //!    the cost of the transport, HTTP/2 and tonic alone (no writer, no store).
-//! 2. **workflow**: every client drives whole proposal lifecycles, receive → assign → draft →
+//! 2. **floor** (in-process runs only): the same calls, over connections of their own, to a
+//!    second server in this process whose Health/Check answers only after one sled insert of
+//!    `--floor-value-bytes` is durable: a single writer thread takes every insert waiting,
+//!    applies each, then flushes sled and `fdatasync`s its data file once for the batch, as the
+//!    service's writer makes its commits durable. Its database is a fresh sled directory with
+//!    the store's default options. It measures the premise of the targets (one sled insert and
+//!    a shared flush per batch): what the service would reach if a transition cost nothing but
+//!    the empty RPC and one durable insert.
+//! 3. **workflow**: every client drives whole proposal lifecycles, receive → assign → draft →
 //!    sign → issue → copy (6 transitions), each with a `request_id` and (after the receive) the
 //!    `expected_version` it must find, with the seed document's reply body (about 8.8 KB of
 //!    UTF-8, or the size `--reply-bytes` asks for), so each call goes through the single writer
@@ -32,13 +41,16 @@
 //! - `concurrency`, `connections`, `duration_secs`, `warmup_secs`, `reply_body_bytes` (the
 //!   body actually sent, see `--reply-bytes`)
 //! - `baseline`: `calls`, `elapsed_secs`, `calls_per_sec`, `latency_ms`, `errors`
+//! - `floor`: the fields of `baseline` (its `cpu` and `cpu_us_per_call` too), plus
+//!   `value_bytes` and `records_stored` (records in the floor's tree after the phase, warm-up
+//!   included: at least one per successful call); null with `--server` or `--no-floor`
 //! - `workflow`: `transitions`, `lifecycles` (completed ones), `elapsed_secs`,
 //!   `transitions_per_sec`, `lifecycles_per_sec`, `latency_ms` (`all`, and `per_rpc` keyed by
 //!   RPC name, e.g. `ReceiveProposal`), `errors`, `error_total`
 //! - a `latency_ms` summary: `count`, `mean`, `p50`, `p95`, `p99`, `max` (milliseconds)
 //! - `errors`: failed calls by gRPC code name (e.g. `ABORTED`), plus `UNEXPECTED_RESPONSE` for
 //!   an OK answer that is not what the call must return; empty when nothing failed
-//! - `warmup_errors`: the same, for the warm-up of both phases
+//! - `warmup_errors`: the same, for the warm-ups of every phase
 //! - `baseline.cpu` and `workflow.cpu`: `process_secs`, the CPU seconds this process used
 //!   during the phase (every thread: with the in-process server, server and clients; with
 //!   `--server`, the clients alone), and `machine_busy`, the busy share (0 to 1) of the whole
@@ -49,9 +61,13 @@
 //! - `p50_latency_ratio`: `workflow.latency_ms.all.p50 / baseline.latency_ms.p50`
 //! - `cpu_ratio`: `workflow.cpu_us_per_transition / baseline.cpu_us_per_call`: how many empty
 //!   calls' worth of CPU a transition costs
+//! - `floor_throughput_ratio`: `floor.calls_per_sec / baseline.calls_per_sec`;
+//!   `floor_p50_latency_ratio`: `floor.latency_ms.p50 / baseline.latency_ms.p50`;
+//!   `workflow_to_floor_ratio`: `workflow.transitions_per_sec / floor.calls_per_sec` (each
+//!   null with `--server` or `--no-floor`)
 //! - `ok`: true when no call failed
 //!
-//! Exit status: 0 when every call succeeded, 1 when any call failed (in either phase or a
+//! Exit status: 0 when every call succeeded, 1 when any call failed (in any phase or a
 //! warm-up; the report is still printed), 2 when the run could not be set up (no server, bad
 //! URL, data directory in use).
 
@@ -78,10 +94,14 @@ use proposal_service::pb::proposal_service_client::ProposalServiceClient;
 use proposal_service::server::{self, ServeOptions};
 use proposal_service::store::{SledOptions, SledStore};
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tonic::Status;
 use tonic::transport::Channel;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 /// No single call may hold a phase open longer than this, whatever the server does.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,6 +134,13 @@ struct Args {
     /// fewer. How much the texts carried weigh in a transition's cost.
     #[arg(long, value_parser = clap::value_parser!(u32).range(16..=100_000))]
     reply_bytes: Option<u32>,
+    /// Bytes of each value the floor phase inserts (the in-process run only; see the module
+    /// documentation).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    floor_value_bytes: u32,
+    /// Skip the floor phase (its figures are then null, as with `--server`).
+    #[arg(long)]
+    no_floor: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -138,11 +165,11 @@ struct DataDir {
 }
 
 impl DataDir {
-    /// A fresh directory under the system temporary directory; the process id and a UUIDv7
-    /// make its name unique across concurrent and successive runs.
-    fn temporary() -> Self {
+    /// A fresh directory under the system temporary directory, its name `prefix` and then the
+    /// process id and a UUIDv7, unique across concurrent and successive runs.
+    fn temporary(prefix: &str) -> Self {
         let name = format!(
-            "proposal-bench-{}-{}",
+            "{prefix}-{}-{}",
             std::process::id(),
             uuid::Uuid::now_v7().simple()
         );
@@ -171,12 +198,72 @@ impl Drop for DataDir {
     }
 }
 
-/// The production server, started in this process on its own runtime.
-struct InProcessServer {
+/// What a server's shutdown signal looks like to the function that serves it.
+type Shutdown = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// A server running in this process on a multi-threaded runtime of its own (so the load
+/// generator's tasks do not share its worker threads), listening on 127.0.0.1:0.
+struct Served<E> {
+    /// What the server is, for errors ("the server", "the floor's server").
+    name: &'static str,
     url: String,
     runtime: tokio::runtime::Runtime,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), server::ServeError>>,
+    task: JoinHandle<Result<(), E>>,
+}
+
+impl<E: std::fmt::Display + Send + 'static> Served<E> {
+    /// Binds the listener on a new runtime and spawns `serve(listener, shutdown)` there.
+    fn start<F, Fut>(name: &'static str, serve: F) -> Result<Self, String>
+    where
+        F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Runtime::new()
+            .map_err(|e| format!("cannot start a runtime for {name}: {e}"))?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .map_err(|e| format!("{name}: cannot listen on 127.0.0.1:0: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = runtime.spawn(serve(
+            listener,
+            Box::pin(async {
+                let _ = stopped.await;
+            }),
+        ));
+        Ok(Self {
+            name,
+            url: format!("http://{addr}"),
+            runtime,
+            stop,
+            task,
+        })
+    }
+
+    /// Signals the shutdown, waits for the server to end, and drops its runtime.
+    fn stop(self) -> Result<(), String> {
+        let Self {
+            name,
+            runtime,
+            stop,
+            task,
+            ..
+        } = self;
+        let _ = stop.send(());
+        let result = runtime.block_on(task);
+        drop(runtime);
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("{name} failed: {e}")),
+            Err(e) => Err(format!("{name}'s task failed: {e}")),
+        }
+    }
+}
+
+/// The production server, started in this process on its own runtime.
+struct InProcessServer {
+    served: Served<server::ServeError>,
     // Declared last: dropped after the runtime, hence after the store is closed.
     data_dir: DataDir,
 }
@@ -187,50 +274,20 @@ impl InProcessServer {
             .map_err(|e| format!("cannot open {}: {e}", data_dir.path.display()))?;
         // As `proposal-server` does after opening.
         allocator::release_free_memory();
-        let runtime = tokio::runtime::Runtime::new()
-            .map_err(|e| format!("cannot start the server runtime: {e}"))?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .map_err(|e| format!("cannot listen on 127.0.0.1:0: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = runtime.spawn(server::serve(
-            Arc::new(store),
-            listener,
-            ServeOptions::default(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Ok(Self {
-            url: format!("http://{addr}"),
-            runtime,
-            stop,
-            task,
-            data_dir,
-        })
+        let served = Served::start("the server", |listener, shutdown| {
+            server::serve(Arc::new(store), listener, ServeOptions::default(), shutdown)
+        })?;
+        Ok(Self { served, data_dir })
     }
 
     /// Shuts down gracefully (which drains the writer and flushes), then closes the store and
     /// removes a temporary directory. Clients must have disconnected first, or the shutdown
     /// waits for them until the grace period ends.
     fn stop(self) -> Result<(), String> {
-        let Self {
-            runtime,
-            stop,
-            task,
-            data_dir,
-            ..
-        } = self;
-        let _ = stop.send(());
-        let result = runtime.block_on(task);
-        drop(runtime);
+        let Self { served, data_dir } = self;
+        let result = served.stop();
         drop(data_dir);
-        match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("the server failed: {e}")),
-            Err(e) => Err(format!("the server task failed: {e}")),
-        }
+        result
     }
 
     fn data_dir(&self) -> &Path {
@@ -281,9 +338,10 @@ where
 // Phase 1: baseline
 // ---------------------------------------------------------------------------------------------
 
-/// What the baseline phase measured.
+/// What a phase of Health/Check calls measured (the baseline, and the floor against its own
+/// server).
 #[derive(Debug, Serialize)]
-struct BaselineReport {
+struct CheckReport {
     /// Successful Health/Check calls.
     calls: u64,
     elapsed_secs: f64,
@@ -295,7 +353,8 @@ struct BaselineReport {
     cpu_us_per_call: Option<f64>,
 }
 
-async fn baseline(connections: &[Connection], duration: Duration) -> BaselineReport {
+/// Every client calls Health/Check on its connection back to back for `duration`.
+async fn checks(connections: &[Connection], duration: Duration) -> CheckReport {
     let cpu_before = CpuSample::now();
     let (results, elapsed) = run_clients(connections, duration, health_client).await;
     let cpu = cpu_before.until(CpuSample::now());
@@ -305,7 +364,7 @@ async fn baseline(connections: &[Connection], duration: Duration) -> BaselineRep
         latencies.merge(client_latencies);
         errors.merge(client_errors);
     }
-    BaselineReport {
+    CheckReport {
         calls: latencies.count(),
         elapsed_secs: elapsed.as_secs_f64(),
         calls_per_sec: latencies.count() as f64 / elapsed.as_secs_f64(),
@@ -317,7 +376,171 @@ async fn baseline(connections: &[Connection], duration: Duration) -> BaselineRep
 }
 
 // ---------------------------------------------------------------------------------------------
-// Phase 2: workflow
+// Phase 2: the storage floor
+// ---------------------------------------------------------------------------------------------
+
+/// The most inserts the floor's writer commits together, as many as the service's writer
+/// commits commands.
+const FLOOR_MAX_BATCH: usize = 512;
+
+/// An insert waiting for the floor's writer: told once its batch is durable.
+type FloorPending = oneshot::Sender<Result<(), String>>;
+
+/// `grpc.health.v1.Health/Check` answered only once one sled insert is durable: the request
+/// and response of the empty RPC, plus the least a durable write through sled can cost. The
+/// inserts go through one writer thread that takes every insert waiting, applies each, then
+/// makes the batch durable once, exactly as the service's writer makes its commits durable
+/// (sled's flush, then `fdatasync` of sled's data file).
+struct FloorHealth {
+    writer: mpsc::Sender<FloorPending>,
+}
+
+#[tonic::async_trait]
+impl Health for FloorHealth {
+    async fn check(
+        &self,
+        _: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<HealthCheckResponse>, Status> {
+        let stopped = || Status::unavailable("the floor's writer stopped");
+        let (done, durable) = oneshot::channel();
+        self.writer.send(done).await.map_err(|_| stopped())?;
+        durable
+            .await
+            .map_err(|_| stopped())?
+            .map_err(Status::internal)?;
+        Ok(tonic::Response::new(HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        }))
+    }
+
+    type WatchStream = tokio_stream::Empty<Result<HealthCheckResponse, Status>>;
+
+    async fn watch(
+        &self,
+        _: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, Status> {
+        Err(Status::unimplemented("the floor answers Check only"))
+    }
+}
+
+/// The floor's single writer: key `n` for the `n`-th insert, each value `value`.
+fn floor_writer(
+    db: sled::Db,
+    tree: sled::Tree,
+    db_file: std::fs::File,
+    value: Vec<u8>,
+    mut waiting: mpsc::Receiver<FloorPending>,
+) {
+    let mut inserted: u64 = 0;
+    while let Some(first) = waiting.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < FLOOR_MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => break,
+            }
+        }
+        let mut commit = || -> Result<(), String> {
+            for _ in &batch {
+                inserted += 1;
+                tree.insert(inserted.to_be_bytes(), value.as_slice())
+                    .map_err(|e| format!("sled insert: {e}"))?;
+            }
+            db.flush().map_err(|e| format!("sled flush: {e}"))?;
+            db_file
+                .sync_data()
+                .map_err(|e| format!("fdatasync of sled's data file: {e}"))
+        };
+        let outcome = commit();
+        for done in batch {
+            let _ = done.send(outcome.clone());
+        }
+    }
+}
+
+/// The floor's server, in this process on its own runtime like the service's, over its own
+/// sled database (default options, as the service's store opens it) in a temporary directory.
+struct FloorServer {
+    served: Served<tonic::transport::Error>,
+    /// The floor's tree, to count what was stored.
+    tree: sled::Tree,
+    writer: std::thread::JoinHandle<()>,
+    // Declared last: removed after the database is closed.
+    data_dir: DataDir,
+}
+
+impl FloorServer {
+    fn start(value_bytes: usize) -> Result<Self, String> {
+        let data_dir = DataDir::temporary("proposal-bench-floor");
+        let failed = |what: &str, e: &dyn std::fmt::Display| {
+            format!("floor: cannot {what} in {}: {e}", data_dir.path.display())
+        };
+        let db = sled::Config::new()
+            .path(&data_dir.path)
+            .cache_capacity(SledOptions::default().cache_capacity)
+            .open()
+            .map_err(|e| failed("open sled", &e))?;
+        let tree = db
+            .open_tree("floor")
+            .map_err(|e| failed("open a tree", &e))?;
+        let db_file = std::fs::File::open(data_dir.path.join("db"))
+            .map_err(|e| failed("open sled's data file", &e))?;
+        let (sender, waiting) = mpsc::channel(FLOOR_MAX_BATCH * 8);
+        let writer = {
+            let tree = tree.clone();
+            let value = vec![b'x'; value_bytes];
+            std::thread::Builder::new()
+                .name("floor-writer".into())
+                .spawn(move || floor_writer(db, tree, db_file, value, waiting))
+                .map_err(|e| failed("start the writer", &e))?
+        };
+        let served = Served::start("the floor's server", |listener, shutdown| {
+            // As `server::serve` accepts connections.
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            tonic::transport::Server::builder()
+                .add_service(HealthServer::new(FloorHealth { writer: sender }))
+                .serve_with_incoming_shutdown(incoming, shutdown)
+        })?;
+        Ok(Self {
+            served,
+            tree,
+            writer,
+            data_dir,
+        })
+    }
+
+    /// Stops the server (clients must have disconnected), then the writer, whose queue closes
+    /// with the server's service; removes the directory.
+    fn stop(self) -> Result<(), String> {
+        let Self {
+            served,
+            tree,
+            writer,
+            data_dir,
+        } = self;
+        let served = served.stop();
+        let joined = writer
+            .join()
+            .map_err(|_| "the floor's writer panicked".to_owned());
+        drop(tree);
+        drop(data_dir);
+        served.and(joined)
+    }
+}
+
+/// What the floor phase measured.
+#[derive(Debug, Serialize)]
+struct FloorReport {
+    /// Bytes of each value inserted.
+    value_bytes: usize,
+    /// Records in the floor's tree after the phase: at least one per successful call.
+    records_stored: usize,
+    #[serde(flatten)]
+    calls: CheckReport,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 3: workflow
 // ---------------------------------------------------------------------------------------------
 
 /// The six forward transitions of a lifecycle, in order.
@@ -643,20 +866,40 @@ struct Report {
     duration_secs: u64,
     warmup_secs: u64,
     reply_body_bytes: usize,
-    baseline: BaselineReport,
+    baseline: CheckReport,
+    /// Null when measuring an external server (`--server`).
+    floor: Option<FloorReport>,
     workflow: WorkflowReport,
     warmup_errors: ErrorCounts,
     throughput_ratio: f64,
     p50_latency_ratio: f64,
+    /// `floor.calls_per_sec / baseline.calls_per_sec`: the throughput ratio that a durable
+    /// sled insert alone reaches.
+    floor_throughput_ratio: Option<f64>,
+    /// `floor.latency_ms.p50 / baseline.latency_ms.p50`.
+    floor_p50_latency_ratio: Option<f64>,
+    /// `workflow.transitions_per_sec / floor.calls_per_sec`.
+    workflow_to_floor_ratio: Option<f64>,
     /// `workflow.cpu_us_per_transition / baseline.cpu_us_per_call`.
     cpu_ratio: Option<f64>,
     ok: bool,
 }
 
-/// `a / b`, or 0 when `b` is 0 (a phase that recorded nothing).
-/// Connects, then runs each phase's warm-up and measurement, in order, over the same
-/// connections. The connections are closed when this returns.
-async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<Report, String> {
+/// The floor's server and its tree, as the measurement sees them.
+struct FloorTarget {
+    url: String,
+    tree: sled::Tree,
+}
+
+/// Connects, then runs each phase's warm-up and measurement, in order: the baseline and the
+/// workflow over the same connections, the floor (when given) over connections of its own to
+/// its own server. The connections are closed when this returns.
+async fn measure(
+    url: String,
+    data_dir: Option<PathBuf>,
+    floor: Option<FloorTarget>,
+    args: &Args,
+) -> Result<Report, String> {
     let connections = connect_all(
         &url,
         args.concurrency,
@@ -671,9 +914,32 @@ async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<
 
     progress(args, "baseline: Health/Check");
     if !warmup.is_zero() {
-        warmup_errors.merge(baseline(&connections, warmup).await.errors);
+        warmup_errors.merge(checks(&connections, warmup).await.errors);
     }
-    let baseline = baseline(&connections, duration).await;
+    let baseline = checks(&connections, duration).await;
+
+    let floor = match floor {
+        Some(target) => {
+            progress(args, "floor: Health/Check after a durable sled insert");
+            let floor_connections = connect_all(
+                &target.url,
+                args.concurrency,
+                CONNECT_TIMEOUT.max(CALL_TIMEOUT),
+                server::MAX_MESSAGE_BYTES,
+            )
+            .await?;
+            if !warmup.is_zero() {
+                warmup_errors.merge(checks(&floor_connections, warmup).await.errors);
+            }
+            let calls = checks(&floor_connections, duration).await;
+            Some(FloorReport {
+                value_bytes: args.floor_value_bytes as usize,
+                records_stored: target.tree.len(),
+                calls,
+            })
+        }
+        None => None,
+    };
 
     progress(args, "workflow: six transitions per proposal");
     let plan = Arc::new(Plan::new(args.reply_bytes));
@@ -682,8 +948,11 @@ async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<
     }
     let workflow = workflow(&connections, &plan, duration).await;
 
-    let ok =
-        baseline.errors.total() == 0 && workflow.error_total == 0 && warmup_errors.total() == 0;
+    let ok = baseline.errors.total() == 0
+        && floor.as_ref().is_none_or(|f| f.calls.errors.total() == 0)
+        && workflow.error_total == 0
+        && warmup_errors.total() == 0;
+    let floor_rate = floor.as_ref().map(|f| f.calls.calls_per_sec);
     Ok(Report {
         target: if data_dir.is_some() {
             "in-process"
@@ -703,7 +972,13 @@ async fn measure(url: String, data_dir: Option<PathBuf>, args: &Args) -> Result<
             .cpu_us_per_call
             .zip(workflow.cpu_us_per_transition)
             .map(|(call, transition)| ratio(transition, call)),
+        floor_throughput_ratio: floor_rate.map(|rate| ratio(rate, baseline.calls_per_sec)),
+        floor_p50_latency_ratio: floor
+            .as_ref()
+            .map(|f| ratio(f.calls.latency_ms.p50, baseline.latency_ms.p50)),
+        workflow_to_floor_ratio: floor_rate.map(|rate| ratio(workflow.transitions_per_sec, rate)),
         baseline,
+        floor,
         workflow,
         warmup_errors,
         ok,
@@ -761,6 +1036,15 @@ fn render_table(report: &Report) -> String {
         ),
         latency_row("Health/Check", b.calls, b.calls_per_sec, &b.latency_ms),
     ];
+    if let Some(f) = &report.floor {
+        let c = &f.calls;
+        out.push(latency_row(
+            "floor",
+            c.calls,
+            c.calls_per_sec,
+            &c.latency_ms,
+        ));
+    }
     for step in Step::ALL {
         let l = &w.latency_ms.per_rpc[step.rpc()];
         out.push(latency_row(
@@ -783,6 +1067,13 @@ fn render_table(report: &Report) -> String {
             w.lifecycles, w.lifecycles_per_sec
         ),
         format!("errors: baseline {}", errors_line(&b.errors)),
+        format!(
+            "errors: floor {}",
+            report
+                .floor
+                .as_ref()
+                .map_or_else(|| "(not run)".into(), |f| errors_line(&f.calls.errors))
+        ),
         format!("errors: workflow {}", errors_line(&w.errors)),
         format!("errors: warm-up {}", errors_line(&report.warmup_errors)),
         format!(
@@ -794,6 +1085,28 @@ fn render_table(report: &Report) -> String {
             report.p50_latency_ratio
         ),
     ]);
+    if let (Some(f), Some(throughput), Some(p50), Some(reached)) = (
+        &report.floor,
+        report.floor_throughput_ratio,
+        report.floor_p50_latency_ratio,
+        report.workflow_to_floor_ratio,
+    ) {
+        out.extend([
+            format!(
+                "floor (Health/Check after one durable sled insert of {} bytes, own server, \
+                 {} records stored):",
+                f.value_bytes, f.records_stored
+            ),
+            format!("  floor calls/s ÷ baseline calls/s = {throughput:.3}"),
+            format!("  p50 floor ÷ p50 baseline         = {p50:.2}"),
+            format!("  transitions/s ÷ floor calls/s    = {reached:.3}"),
+            format!(
+                "  CPU of this process: {} per floor call; machine busy {}",
+                micros(f.calls.cpu_us_per_call),
+                percent(f.calls.cpu.machine_busy)
+            ),
+        ]);
+    }
     let whose = if report.data_dir.is_some() {
         "server and clients"
     } else {
@@ -843,24 +1156,36 @@ fn run(args: &Args) -> Result<Report, String> {
         None => {
             let data_dir = match &args.data_dir {
                 Some(path) => DataDir::given(path.clone()),
-                None => DataDir::temporary(),
+                None => DataDir::temporary("proposal-bench"),
             };
             Some(InProcessServer::start(data_dir)?)
         }
     };
     let (url, data_dir) = match (&args.server, &server) {
-        (_, Some(s)) => (s.url.clone(), Some(s.data_dir().to_path_buf())),
+        (_, Some(s)) => (s.served.url.clone(), Some(s.data_dir().to_path_buf())),
         (Some(url), None) => (url.clone(), None),
         (None, None) => unreachable!("a server was started above"),
     };
+    // The floor runs beside an in-process server only: it must be on the same machine.
+    let floor = match &server {
+        Some(_) if !args.no_floor => Some(FloorServer::start(args.floor_value_bytes as usize)?),
+        _ => None,
+    };
+    let target = floor.as_ref().map(|f| FloorTarget {
+        url: f.served.url.clone(),
+        tree: f.tree.clone(),
+    });
     let clients = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the client runtime: {e}"))?;
-    let report = clients.block_on(measure(url, data_dir, args));
-    // Dropping the runtime closes every connection, so the server's graceful shutdown need not
-    // wait for them.
+    let report = clients.block_on(measure(url, data_dir, target, args));
+    // Dropping the runtime closes every connection, so the servers' graceful shutdowns need
+    // not wait for them.
     drop(clients);
     if let Some(server) = server {
         server.stop()?;
+    }
+    if let Some(floor) = floor {
+        floor.stop()?;
     }
     report
 }

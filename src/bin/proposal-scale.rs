@@ -1278,6 +1278,8 @@ fn run_bench(
         &args.write_duration.to_string(),
         "--warmup",
         &args.write_warmup.to_string(),
+        // Only the workflow is compared; the storage floor would lengthen every run.
+        "--no-floor",
         "--json",
     ]);
     if let Some(dir) = data_dir {
