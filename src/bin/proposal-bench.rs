@@ -885,19 +885,13 @@ struct Report {
     ok: bool,
 }
 
-/// The floor's server and its tree, as the measurement sees them.
-struct FloorTarget {
-    url: String,
-    tree: sled::Tree,
-}
-
 /// Connects, then runs each phase's warm-up and measurement, in order: the baseline and the
 /// workflow over the same connections, the floor (when given) over connections of its own to
 /// its own server. The connections are closed when this returns.
 async fn measure(
     url: String,
     data_dir: Option<PathBuf>,
-    floor: Option<FloorTarget>,
+    floor: Option<&FloorServer>,
     args: &Args,
 ) -> Result<Report, String> {
     let connections = connect_all(
@@ -922,7 +916,7 @@ async fn measure(
         Some(target) => {
             progress(args, "floor: Health/Check after a durable sled insert");
             let floor_connections = connect_all(
-                &target.url,
+                &target.served.url,
                 args.concurrency,
                 CONNECT_TIMEOUT.max(CALL_TIMEOUT),
                 server::MAX_MESSAGE_BYTES,
@@ -1171,13 +1165,9 @@ fn run(args: &Args) -> Result<Report, String> {
         Some(_) if !args.no_floor => Some(FloorServer::start(args.floor_value_bytes as usize)?),
         _ => None,
     };
-    let target = floor.as_ref().map(|f| FloorTarget {
-        url: f.served.url.clone(),
-        tree: f.tree.clone(),
-    });
     let clients = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the client runtime: {e}"))?;
-    let report = clients.block_on(measure(url, data_dir, target, args));
+    let report = clients.block_on(measure(url, data_dir, floor.as_ref(), args));
     // Dropping the runtime closes every connection, so the servers' graceful shutdowns need
     // not wait for them.
     drop(clients);
