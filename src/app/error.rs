@@ -74,12 +74,20 @@ impl AppError {
     }
 }
 
+/// The first few violations, then how many more: the message (and the log line) stays short
+/// however many fields are wrong; the gRPC details list more of them.
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
+    const NAMED: usize = 5;
+    let mut text = violations
         .iter()
+        .take(NAMED)
         .map(|v| format!("{} {}", v.field, v.description))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if let Some(more) = violations.len().checked_sub(NAMED).filter(|&n| n > 0) {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
 }
 
 fn conflict_message(conflict: &Conflict) -> String {

@@ -117,8 +117,10 @@ fn settle_actor(principal: &Principal, actor: &mut String) -> Result<(), AppErro
         actor.clone_from(&principal.name);
     }
     if *actor != principal.name {
+        // Quote only the start of the name: `actor` is not validated yet and may be long.
+        let named: String = actor.chars().take(64).collect();
         return Err(AppError::PermissionDenied(format!(
-            "{} may not act as {actor:?}: leave actor empty or give your own name",
+            "{} may not act as {named:?}: leave actor empty or give your own name",
             principal.name
         )));
     }

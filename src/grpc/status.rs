@@ -2,6 +2,12 @@
 //! machine-readable details. Rejections are expected outcomes and logged at info; storage
 //! faults are logged at error and reported to callers without internals.
 
+//!
+//! Every refusal fits well inside the 8 KiB of headers that the strictest common clients accept
+//! (grpc-java's default; grpcio and hyper give up at 8 to 16 KiB), whatever the input: the
+//! message is clipped, and a long list of field violations is cut to its first entries with a
+//! count of the rest (see [`Budget`]).
+
 use std::collections::HashMap;
 
 use tonic::{Code, Status};
@@ -9,17 +15,108 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::ERROR_DOMAIN;
 use crate::app::{AppError, Conflict};
+use crate::domain::FieldViolation;
+
+/// What one refusal may carry on the wire. The message travels twice (percent-encoded in
+/// `grpc-message`, where a Chinese character takes 9 bytes, and inside the base64
+/// `grpc-status-details-bin`), the details once, base64 (4/3 of their size). With these bounds
+/// the trailers stay under about 4 KiB (tested on the wire in `tests/errors.rs`).
+struct Budget;
+
+impl Budget {
+    /// `grpc-message`, as encoded on the wire.
+    const MESSAGE_WIRE_BYTES: usize = 512;
+    /// Field violations listed in `BadRequest`; the rest are counted.
+    const VIOLATIONS: usize = 20;
+    /// The listed violations' fields and descriptions together, in UTF-8 bytes.
+    const VIOLATION_BYTES: usize = 1_536;
+    /// One violation's field name, or its description.
+    const VIOLATION_PART_BYTES: usize = 200;
+    /// One `ErrorInfo` metadata value (they hold validated names, at most 200 characters).
+    const METADATA_VALUE_BYTES: usize = 600;
+}
+
+/// The ellipsis that ends a clipped text.
+const ELLIPSIS: char = '…';
+
+/// `text`, cut at a character boundary so that it costs at most `max` by `cost` per character,
+/// ellipsis included.
+fn clip_by(text: &str, max: usize, cost: impl Fn(char) -> usize) -> String {
+    if text.chars().map(&cost).sum::<usize>() <= max {
+        return text.to_owned();
+    }
+    let room = max.saturating_sub(cost(ELLIPSIS));
+    let mut used = 0;
+    let mut clipped = String::new();
+    for c in text.chars() {
+        used += cost(c);
+        if used > room {
+            break;
+        }
+        clipped.push(c);
+    }
+    clipped.push(ELLIPSIS);
+    clipped
+}
+
+/// `text` in at most `max` UTF-8 bytes.
+fn clip(text: &str, max: usize) -> String {
+    clip_by(text, max, char::len_utf8)
+}
+
+/// A status message that takes at most [`Budget::MESSAGE_WIRE_BYTES`] once percent-encoded
+/// for `grpc-message` (printable ASCII but `%` stays one byte; every other byte becomes three).
+fn clip_message(message: &str) -> String {
+    clip_by(message, Budget::MESSAGE_WIRE_BYTES, |c| match c {
+        ' '..='~' if c != '%' => 1,
+        _ => 3 * c.len_utf8(),
+    })
+}
+
+/// `BadRequest` with the first violations that fit the budget; when some are left out, an
+/// `ErrorInfo` `VIOLATIONS_TRUNCATED` says how many there were.
+fn bad_request(violations: Vec<FieldViolation>) -> ErrorDetails {
+    let total = violations.len();
+    let mut details = ErrorDetails::new();
+    let mut listed = 0;
+    let mut bytes = 0;
+    for v in violations {
+        let field = clip(&v.field, Budget::VIOLATION_PART_BYTES);
+        let description = clip(&v.description, Budget::VIOLATION_PART_BYTES);
+        bytes += field.len() + description.len();
+        if listed == Budget::VIOLATIONS || bytes > Budget::VIOLATION_BYTES {
+            break;
+        }
+        details.add_bad_request_violation(field, description);
+        listed += 1;
+    }
+    if listed < total {
+        details.set_error_info(
+            "VIOLATIONS_TRUNCATED",
+            ERROR_DOMAIN,
+            HashMap::from([
+                ("listedViolations".to_owned(), listed.to_string()),
+                ("totalViolations".to_owned(), total.to_string()),
+            ]),
+        );
+    }
+    details
+}
+
+/// `ErrorInfo` metadata with every value within [`Budget::METADATA_VALUE_BYTES`].
+fn metadata<const N: usize>(entries: [(&str, String); N]) -> HashMap<String, String> {
+    entries
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), clip(&value, Budget::METADATA_VALUE_BYTES)))
+        .collect()
+}
 
 impl From<AppError> for Status {
     fn from(error: AppError) -> Self {
-        let message = error.to_string();
+        let message = clip_message(&error.to_string());
         match error {
             AppError::InvalidArgument(violations) => {
-                let mut details = ErrorDetails::new();
-                for v in violations {
-                    details.add_bad_request_violation(v.field, v.description);
-                }
-                Status::with_error_details(Code::InvalidArgument, message, details)
+                Status::with_error_details(Code::InvalidArgument, message, bad_request(violations))
             }
             AppError::NotFound(id) => Status::with_error_details(
                 Code::NotFound,
@@ -40,11 +137,11 @@ impl From<AppError> for Status {
                         existing,
                     } => (
                         "DUPLICATE_PROPOSAL_NUMBER",
-                        HashMap::from([
-                            ("committee".to_owned(), committee),
-                            ("session".to_owned(), session),
-                            ("number".to_owned(), number.to_string()),
-                            ("existingProposalId".to_owned(), existing.to_string()),
+                        metadata([
+                            ("committee", committee),
+                            ("session", session),
+                            ("number", number.to_string()),
+                            ("existingProposalId", existing.to_string()),
                         ]),
                     ),
                     Conflict::DocumentNumber {
@@ -52,9 +149,9 @@ impl From<AppError> for Status {
                         existing,
                     } => (
                         "DUPLICATE_DOCUMENT_NUMBER",
-                        HashMap::from([
-                            ("documentNumber".to_owned(), document_number),
-                            ("existingProposalId".to_owned(), existing.to_string()),
+                        metadata([
+                            ("documentNumber", document_number),
+                            ("existingProposalId", existing.to_string()),
                         ]),
                     ),
                 };
@@ -135,5 +232,121 @@ impl From<AppError> for Status {
                 Status::internal("internal storage error (details are in the server log)")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CommandKind, ProposalId, ProposalState};
+
+    /// The header list size of the status on the wire (RFC 7541: name + value + 32 a field),
+    /// as a client counts it against its limit.
+    fn wire_size(status: &Status) -> usize {
+        let mut headers = http::HeaderMap::new();
+        status.add_header(&mut headers).expect("a status encodes");
+        headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum()
+    }
+
+    /// A validated name at its limit, in three-byte characters (nine once percent-encoded).
+    fn longest_name() -> String {
+        "政".repeat(crate::domain::Limits::NAME_CHARS)
+    }
+
+    #[test]
+    fn every_refusal_fits_in_4_kib_whatever_the_input() {
+        let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e5f").unwrap();
+        let huge = "动".repeat(400_000);
+        let long = "动".repeat(1_000);
+        let many = |description: &str| {
+            (0..10_000)
+                .map(|i| FieldViolation::new(format!("proposers[{i}]"), description))
+                .collect::<Vec<_>>()
+        };
+        let errors = [
+            AppError::InvalidArgument(many("contains control characters")),
+            AppError::InvalidArgument(many(&long)),
+            AppError::InvalidArgument(vec![FieldViolation::new(huge.clone(), huge.clone())]),
+            AppError::AlreadyExists(Conflict::ProposalNumber {
+                committee: longest_name(),
+                session: longest_name(),
+                number: u32::MAX,
+                existing: id,
+            }),
+            AppError::AlreadyExists(Conflict::DocumentNumber {
+                document_number: huge.clone(),
+                existing: id,
+            }),
+            AppError::InvalidTransition {
+                command: CommandKind::Copy,
+                state: Some(ProposalState::Received),
+            },
+            AppError::RequestIdReused {
+                request_id: huge.clone(),
+            },
+            AppError::Unauthenticated(huge.clone()),
+            AppError::PermissionDenied(huge.clone()),
+        ];
+        for error in errors {
+            let what = format!("{:.80}", format!("{error:?}"));
+            let status = Status::from(error);
+            let size = wire_size(&status);
+            assert!(size <= 4096, "{what}: {size} bytes of trailers");
+        }
+    }
+
+    #[test]
+    fn a_long_list_of_violations_names_the_first_and_counts_the_rest() {
+        let violations = (0..300)
+            .map(|i| FieldViolation::new(format!("recipients[{i}]"), "is required"))
+            .collect::<Vec<_>>();
+        let status = Status::from(AppError::InvalidArgument(violations));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().ends_with("; and 295 more"),
+            "{}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let listed = &details.bad_request().expect("BadRequest").field_violations;
+        assert_eq!(listed.len(), Budget::VIOLATIONS);
+        assert_eq!(listed[0].field, "recipients[0]");
+        assert_eq!(listed[19].field, "recipients[19]");
+        let info = details.error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "VIOLATIONS_TRUNCATED");
+        assert_eq!(info.metadata["listedViolations"], "20");
+        assert_eq!(info.metadata["totalViolations"], "300");
+    }
+
+    #[test]
+    fn a_short_list_is_listed_whole_without_a_count() {
+        let violations = vec![
+            FieldViolation::new("title", "is required"),
+            FieldViolation::new("proposers", "needs at least one entry"),
+        ];
+        let status = Status::from(AppError::InvalidArgument(violations));
+        assert_eq!(
+            status.message(),
+            "invalid request: title is required; proposers needs at least one entry"
+        );
+        let details = status.get_error_details();
+        assert_eq!(details.bad_request().unwrap().field_violations.len(), 2);
+        assert!(details.error_info().is_none());
+    }
+
+    #[test]
+    fn clipped_texts_end_with_an_ellipsis_on_a_character_boundary() {
+        assert_eq!(clip("许昌市", 9), "许昌市");
+        assert_eq!(clip("许昌市政协", 9), "许昌…");
+        assert_eq!(clip_message("abc"), "abc");
+        let clipped = clip_message(&"许".repeat(100));
+        // 56 characters of 9 encoded bytes, then the ellipsis (9): 513 would be one too many.
+        assert_eq!(clipped.chars().count(), 56);
+        assert!(clipped.ends_with('…'));
+        let ascii = clip_message(&"a".repeat(600));
+        assert_eq!(ascii.len(), 503 + '…'.len_utf8());
     }
 }
