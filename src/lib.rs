@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod domain;
 pub mod grpc;
+pub mod grpc_only;
 pub mod metrics;
 pub mod seed;
 pub mod server;

@@ -21,6 +21,11 @@ use crate::tls::{self, TlsOptions};
 /// for the longest text a request may carry (100,000 characters of up to 4 bytes each, twice).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
+/// Streams one connection may have open at once, advertised in HTTP/2 `SETTINGS`: a
+/// well-behaved client queues calls beyond it instead of having them refused by
+/// [`ServeOptions::max_in_flight`] (1,024 by default, shared by all connections).
+pub const MAX_CONCURRENT_STREAMS: u32 = 256;
+
 /// Every served service's descriptors: the request metrics take method names from them.
 const SERVED_DESCRIPTOR_SETS: &[&[u8]] = &[
     pb::FILE_DESCRIPTOR_SET,
@@ -165,7 +170,8 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ServeError::Refused(format!("reading the listen address: {e}")))?;
     check_exposure(address, &options)?;
-    let mut transport = tonic::transport::Server::builder();
+    let mut transport =
+        tonic::transport::Server::builder().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
     if let Some(tls) = &options.tls {
         transport = transport.tls_config(tls.server_config()).map_err(|e| {
             ServeError::Refused(format!(
@@ -251,8 +257,12 @@ pub async fn serve(
     };
     // Without TCP_NODELAY a response written in two parts waits ~40 ms for a delayed ACK.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // Requests that are not gRPC are refused before anything else sees them (grpc_only).
     let transport = transport
-        .layer(request_metrics)
+        .layer(tower_layer::Stack::new(
+            request_metrics,
+            crate::grpc_only::GrpcOnlyLayer,
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
