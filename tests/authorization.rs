@@ -932,6 +932,79 @@ async fn unit_principals_list_and_watch_only_their_units_proposals_and_events() 
     }
 }
 
+/// SECURITY.md, "What a unit-bound caller reads": a proposal is readable by a unit's members
+/// exactly while their unit handles it. Before the assignment, after their unit returned it,
+/// and once it went to another unit, GetProposal, GetProposalHistory and RenderReply are
+/// PERMISSION_DENIED; the events of the time their unit handled it stay in their audit trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_reads_a_proposal_only_while_it_handles_it() {
+    let guarded = Guarded::start().await;
+    let admin = guarded.admin();
+    let own = drive(&admin, UNIT_A, State::Copied).await;
+    let unassigned = drive(&admin, UNIT_A, State::Received).await;
+    let returned = drive(&admin, UNIT_A, State::Assigned).await;
+    admin
+        .clone()
+        .return_proposal(return_(&returned))
+        .await
+        .unwrap();
+    let moved = drive(&admin, UNIT_A, State::Assigned).await;
+    admin
+        .clone()
+        .return_proposal(return_(&moved))
+        .await
+        .unwrap();
+    let moved_back = get(&admin, &moved.id).await;
+    admin
+        .clone()
+        .assign_proposal(assign(&moved_back, UNIT_B))
+        .await
+        .unwrap();
+    for member in UNIT_A_MEMBERS {
+        let client = guarded.client(member);
+        for rpc in [Rpc::Get, Rpc::History, Rpc::Render] {
+            let what = format!("{} {rpc:?}", member.name);
+            invoke(&client, rpc, Some(&own))
+                .await
+                .unwrap_or_else(|s| panic!("{what} of its own proposal: {s:?}"));
+            for (proposal, which) in [
+                (&unassigned, "an unassigned proposal"),
+                (&returned, "a proposal its unit returned"),
+                (&moved, "a proposal its unit returned, now another unit's"),
+            ] {
+                let refused = invoke(&client, rpc, Some(proposal)).await.unwrap_err();
+                assert_not_in_remit(&refused, &format!("{what} of {which}"));
+            }
+        }
+        // Its audit trail keeps the assignment to its unit and the return, and nothing after.
+        let events = listed_events(&client, "").await.unwrap();
+        for proposal in [&returned, &moved] {
+            let moves: Vec<_> = events
+                .iter()
+                .filter(|e| e.proposal_id == proposal.id)
+                .map(|e| e.to_state())
+                .collect();
+            assert_eq!(
+                moves,
+                [pb::ProposalState::Assigned, pb::ProposalState::Received],
+                "{}",
+                member.name
+            );
+        }
+        assert!(!events.iter().any(|e| e.proposal_id == unassigned.id));
+    }
+    // Unit B reads the moved proposal, and of its history's events lists only its own part.
+    let b = guarded.client(UNIT_B_CLERK);
+    invoke(&b, Rpc::History, Some(&moved)).await.unwrap();
+    let events = listed_events(&b, "").await.unwrap();
+    let moves: Vec<_> = events
+        .iter()
+        .filter(|e| e.proposal_id == moved.id)
+        .map(|e| e.to_state())
+        .collect();
+    assert_eq!(moves, [pb::ProposalState::Assigned]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. The recorded actor
 // ---------------------------------------------------------------------------------------------
@@ -1376,6 +1449,22 @@ fn the_binary_refuses_a_non_loopback_address_without_principals_or_tls() {
     write_atomically(&file, &principals_json(&EVERYONE));
     let log = refused_binary("0.0.0.0:0", &["--principals", file.to_str().unwrap()]);
     assert!(log.contains("--insecure"), "{log}");
+}
+
+/// A principals file the server cannot use stops the start, naming the file and the reason
+/// (the unit test in `src/auth/principals.rs` walks every reason, at start and at reload).
+#[test]
+fn the_binary_refuses_to_start_with_an_invalid_principals_file() {
+    let files = tempfile::tempdir().unwrap();
+    let missing = files.path().join("missing.json");
+    let log = refused_binary("127.0.0.1:0", &["--principals", missing.to_str().unwrap()]);
+    assert!(log.contains("missing.json"), "{log}");
+    let file = files.path().join("principals.json");
+    write_atomically(&file, r#"{"principals": [{"name": "u", "role": "unit"}]}"#);
+    let log = refused_binary("127.0.0.1:0", &["--principals", file.to_str().unwrap()]);
+    assert!(log.contains("principals.json"), "{log}");
+    assert!(log.contains("needs the unit it acts for"), "{log}");
+    assert!(!log.contains("proposal-server listening"), "{log}");
 }
 
 /// `main` logs "proposal-server listening" (the line that says the server is up, and that

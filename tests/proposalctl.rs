@@ -299,6 +299,42 @@ async fn refusals_print_each_field_violation_and_exit_non_zero() {
     );
     assert!(lines.contains(&"  actor: is required"), "{lines:?}");
 
+    // A hundred bad proposers: refused as INVALID_ARGUMENT that the client can read, with the
+    // first violations and a count of the rest (it was an HTTP/2 error past 16 KiB).
+    let content = server.data_dir().join("content.txt");
+    std::fs::write(&content, "建议").unwrap();
+    let mut args = vec![
+        "receive",
+        "--committee",
+        "许昌市政协",
+        "--session",
+        "s",
+        "--number",
+        "1",
+        "--title",
+        "t",
+        "--content-file",
+        content.to_str().unwrap(),
+        "--actor",
+        "a",
+    ];
+    for _ in 0..100 {
+        args.extend(["--proposer", ""]);
+    }
+    let many = ctl(&server, &args).await;
+    assert_eq!(many.code, Some(1), "{many:#?}");
+    assert!(
+        many.stderr.starts_with("error: INVALID_ARGUMENT: ")
+            && many.stderr.contains("and 194 more"),
+        "{}",
+        many.stderr
+    );
+    assert!(
+        many.stderr.contains("reason: VIOLATIONS_TRUNCATED"),
+        "{}",
+        many.stderr
+    );
+
     let json = ctl(&server, &["--json", "get", "not-a-uuid"]).await;
     assert_eq!(json.code, Some(1));
     let error: Value = serde_json::from_str(&json.stderr).expect("the error as JSON");

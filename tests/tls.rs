@@ -33,7 +33,8 @@ use tonic_health::pb::health_client::HealthClient;
 const AUDITOR: &str = "audit-office";
 /// Listed with a token only.
 const REGISTRAR: &str = "registrar-1";
-const REGISTRAR_TOKEN: &str = "b7c1f0e2-registrar-token-for-tests";
+/// Starts with `-`, as a random token may: `proposalctl --token TOKEN` must take it as the value.
+const REGISTRAR_TOKEN: &str = "-a7c1f0e2-registrar-token-for-tests";
 /// Signed by the trusted CA, but listed nowhere.
 const STRANGER: &str = "stranger";
 

@@ -438,36 +438,125 @@ mod tests {
         assert!(auth.authenticate(Some(b"Bearer t2"), None).is_ok());
     }
 
+    /// Every way a principals file can be invalid (SECURITY.md lists them): refused at start
+    /// with the file and the reason, and at a reload refused the same way while the principals
+    /// in force stay.
     #[test]
-    fn invalid_files_are_refused_with_the_reason() {
+    fn invalid_files_are_refused_at_start_and_at_reload_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
-        let cases = [
-            (r#"{"name": "u", "role": "unit"}"#, "needs the unit"),
+        let good = file(&format!(
+            r#"{{"name": "kept", "role": "auditor", "token_sha256": "{}"}}"#,
+            hash("t1")
+        ));
+        let two_tokens = format!(
+            r#"{{"name": "a", "role": "admin", "token_sha256": "{h}"}},
+               {{"name": "b", "role": "auditor", "token_sha256": "{h}"}}"#,
+            h = hash("same")
+        );
+        let cases: [(Option<String>, &str); 16] = [
+            (None, "No such file"),
+            (Some("{not json".into()), "key must be a string"),
+            (Some("{}".into()), "missing field `principals`"),
             (
-                r#"{"name": "a", "role": "admin", "unit": "x"}"#,
+                Some(file(r#"{"name": "a", "role": "king"}"#)),
+                "unknown variant `king`",
+            ),
+            (
+                Some(file(r#"{"name": "a", "role": "admin", "token": "plain"}"#)),
+                "unknown field `token`",
+            ),
+            (
+                Some(file(r#"{"name": "u", "role": "unit"}"#)),
+                "role unit needs the unit it acts for",
+            ),
+            (
+                Some(file(r#"{"name": "s", "role": "signer", "unit": " "}"#)),
+                "the unit is empty",
+            ),
+            (
+                Some(file(r#"{"name": "a", "role": "admin", "unit": "x"}"#)),
                 "remove `unit`",
             ),
             (
-                r#"{"name": "a", "role": "admin"}, {"name": "a", "role": "auditor"}"#,
-                "listed twice",
+                Some(file(
+                    r#"{"name": "a", "role": "admin"}, {"name": "a", "role": "auditor"}"#,
+                )),
+                "the name is listed twice",
             ),
-            (r#"{"name": " a", "role": "admin"}"#, "surrounding spaces"),
+            (Some(file(&two_tokens)), "the token is listed twice"),
             (
-                r#"{"name": "a", "role": "admin", "token_sha256": "abc"}"#,
+                Some(file(
+                    r#"{"name": "a", "role": "admin", "token_sha256": "abc"}"#,
+                )),
                 "64 hex digits",
             ),
-            (r#"{"name": "a", "role": "king"}"#, "unknown variant"),
             (
-                r#"{"name": "a", "role": "admin", "token": "plain"}"#,
-                "unknown field",
+                Some(file(&format!(
+                    r#"{{"name": "a", "role": "admin", "token_sha256": "{}"}}"#,
+                    "g".repeat(64)
+                ))),
+                "64 hex digits",
+            ),
+            (
+                Some(file(r#"{"name": " a", "role": "admin"}"#)),
+                "surrounding spaces",
+            ),
+            (
+                Some(file(r#"{"name": "", "role": "admin"}"#)),
+                "a name must be non-empty",
+            ),
+            (
+                Some(file(r#"{"name": "a\u0007", "role": "admin"}"#)),
+                "control characters",
+            ),
+            (
+                Some(file(
+                    r#"{"name": "a", "role": "admin", "unit": "x", "unit": "y"}"#,
+                )),
+                "duplicate field `unit`",
             ),
         ];
-        for (entries, reason) in cases {
-            let error = Authenticator::from_file(&write(dir.path(), &file(entries)))
+        for (text, reason) in cases {
+            let path = dir.path().join("principals.json");
+            let _ = std::fs::remove_file(&path);
+            if let Some(text) = &text {
+                std::fs::write(&path, text).unwrap();
+            }
+            let error = Authenticator::from_file(&path)
                 .err()
-                .unwrap_or_else(|| panic!("{entries} must be refused"));
-            assert!(error.to_string().contains(reason), "{entries}: {error}");
+                .unwrap_or_else(|| panic!("{text:?} must be refused at start"));
+            let message = error.to_string();
+            assert!(message.contains(reason), "{text:?}: {message}");
+            assert!(message.contains("principals.json"), "{text:?}: {message}");
+
+            std::fs::write(&path, &good).unwrap();
+            let auth = Authenticator::from_file(&path).unwrap();
+            match &text {
+                Some(text) => std::fs::write(&path, text).unwrap(),
+                None => std::fs::remove_file(&path).unwrap(),
+            }
+            let error = auth
+                .reload()
+                .err()
+                .unwrap_or_else(|| panic!("{text:?} must be refused at reload"));
+            assert!(error.to_string().contains(reason), "{text:?}: {error}");
+            assert_eq!(auth.principal_count(), 1, "{text:?}");
+            let kept = auth.authenticate(Some(b"Bearer t1"), None);
+            assert_eq!(kept.map(|p| p.name), Ok("kept".to_owned()), "{text:?}");
         }
+    }
+
+    /// An empty list is a valid file: every call is then UNAUTHENTICATED (a way to shut every
+    /// caller out at once, by a reload).
+    #[test]
+    fn an_empty_list_shuts_every_caller_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = Authenticator::from_file(&write(dir.path(), &file(""))).unwrap();
+        assert_eq!(auth.principal_count(), 0);
+        assert_eq!(
+            auth.authenticate(Some(b"Bearer t1"), None),
+            Err(Unauthenticated::UnknownToken)
+        );
     }
 
     #[test]

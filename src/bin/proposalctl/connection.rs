@@ -45,11 +45,13 @@ pub struct ServerArgs {
     )]
     pub timeout: Duration,
     /// Bearer token to authenticate with, sent as `authorization: Bearer TOKEN` on every call
-    /// (a server with a principals file needs a token or a client certificate).
+    /// (a server with a principals file needs a token or a client certificate). A token may
+    /// start with `-`; `--token=TOKEN` or PROPOSAL_TOKEN work for every token.
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
+        allow_hyphen_values = true,
         env = "PROPOSAL_TOKEN",
         hide_env_values = true,
         value_parser = parse_token,
