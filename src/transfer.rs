@@ -53,8 +53,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    EVENT_SCHEMA_VERSION, EventData, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId,
-    Timestamp, apply, transition,
+    Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp, apply,
+    check_recorded,
 };
 use crate::store::{
     ChainHash, Change, EventScope, GENESIS, RequestRecord, Store, StoreError, View, event_bytes,
@@ -281,8 +281,8 @@ pub fn export(
             )?;
             summary.events = position;
             summary.head = logged.hash;
-            summary.proposals +=
-                u64::from(matches!(event.data, EventData::ProposalReceived { .. }));
+            // A proposal's first event registers it.
+            summary.proposals += u64::from(event.sequence == 1);
             summary.requests += u64::from(record.is_some());
             if summary.events == last {
                 break;
@@ -395,8 +395,7 @@ struct Batch {
     lines: Vec<(u64, u64, ChainHash)>,
     bytes: usize,
     proposals: HashMap<ProposalId, Arc<Proposal>>,
-    numbers: HashSet<(String, String, u32)>,
-    documents: HashSet<String>,
+    claims: HashSet<Claim>,
     requests: HashSet<String>,
 }
 
@@ -541,29 +540,19 @@ impl Importer<'_> {
                 .store_read(|s| s.proposal(event.proposal_id, View::Full))?
                 .map(Arc::new),
         };
-        check_move(&event, before.as_deref()).map_err(|e| self.rejected(position, e))?;
-        self.check_unique(&event)?;
+        check_recorded(before.as_deref(), &event).map_err(|e| self.rejected(position, e.0))?;
+        let claim = event.data.claim();
+        if let Some(claim) = &claim {
+            self.check_unique(claim, position)?;
+        }
         let request = self.request_record(&event, line.request_fingerprint)?;
 
         let after = Arc::new(apply(before.as_deref().cloned(), &event));
-        match &event.data {
-            EventData::ProposalReceived {
-                committee,
-                session,
-                number,
-                ..
-            } => {
-                self.batch
-                    .numbers
-                    .insert((committee.clone(), session.clone(), *number));
-                self.summary.proposals += 1;
-            }
-            EventData::ReplyIssued {
-                document_number, ..
-            } => {
-                self.batch.documents.insert(document_number.clone());
-            }
-            _ => {}
+        if before.is_none() {
+            self.summary.proposals += 1;
+        }
+        if let Some(claim) = claim {
+            self.batch.claims.insert(claim);
         }
         if let Some((request_id, _)) = &request {
             self.batch.requests.insert(request_id.as_str().to_owned());
@@ -586,39 +575,27 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// Refuses a second proposal with the same number, a second document with the same number
-    /// and a second record of the same request, none of which the service ever accepts.
-    fn check_unique(&self, event: &RecordedEvent) -> Result<(), TransferError> {
-        let taken = match &event.data {
-            EventData::ProposalReceived {
-                committee,
-                session,
-                number,
-                ..
-            } => {
-                let key = (committee.clone(), session.clone(), *number);
-                (self.batch.numbers.contains(&key)
-                    || self
-                        .store_read(|s| s.proposal_numbered(committee, session, *number))?
-                        .is_some())
-                .then(|| format!("proposal number {committee} {session} No. {number}"))
-            }
-            EventData::ReplyIssued {
-                document_number, ..
-            } => (self.batch.documents.contains(document_number)
-                || self
-                    .store_read(|s| s.proposal_with_document(document_number))?
-                    .is_some())
-            .then(|| format!("document number {document_number}")),
-            _ => None,
-        };
-        match taken {
-            Some(what) => Err(self.rejected(
-                event.position,
+    /// Refuses a second proposal with the same number and a second document with the same
+    /// number (see [`Claim`]), which the service never accepts.
+    fn check_unique(&self, claim: &Claim, position: u64) -> Result<(), TransferError> {
+        if self.batch.claims.contains(claim) || self.store_read(|s| s.claimed_by(claim))?.is_some()
+        {
+            let what = match claim {
+                Claim::ProposalNumber {
+                    committee,
+                    session,
+                    number,
+                } => format!("proposal number {committee} {session} No. {number}"),
+                Claim::DocumentNumber(document_number) => {
+                    format!("document number {document_number}")
+                }
+            };
+            return Err(self.rejected(
+                position,
                 format!("{what} is already taken by an earlier proposal"),
-            )),
-            None => Ok(()),
+            ));
         }
+        Ok(())
     }
 
     /// The idempotency record a fingerprint on this line restores.
@@ -739,58 +716,11 @@ fn canonical_event(value: &serde_json::Value) -> Result<RecordedEvent, String> {
     Ok(event)
 }
 
-/// Checks that `event` is a move the service could have recorded on `before`.
-fn check_move(event: &RecordedEvent, before: Option<&Proposal>) -> Result<(), String> {
-    if event.schema == 0 || event.schema > EVENT_SCHEMA_VERSION {
-        return Err(format!(
-            "event schema {} is unknown to this build (it reads 1 to {EVENT_SCHEMA_VERSION})",
-            event.schema
-        ));
-    }
-    let state = before.map(|p| p.state);
-    let sequence = before.map_or(0, |p| p.version) + 1;
-    if event.sequence != sequence {
-        return Err(format!(
-            "proposal {} is at version {}, so its next event has sequence {sequence}, not {}",
-            event.proposal_id,
-            sequence - 1,
-            event.sequence
-        ));
-    }
-    if event.from_state != state {
-        return Err(format!(
-            "the event starts from {}, but proposal {} is {}",
-            state_name(event.from_state),
-            event.proposal_id,
-            state_name(state)
-        ));
-    }
-    if transition(event.data.command_kind(), state) != Some(event.to_state) {
-        return Err(format!(
-            "{:?} moving proposal {} from {} to {} is not a move of the lifecycle",
-            event.data.kind(),
-            event.proposal_id,
-            state_name(state),
-            event.to_state
-        ));
-    }
-    if let EventData::ReplyDrafted { revision, .. } = event.data
-        && revision != (state == Some(ProposalState::Drafted))
-    {
-        return Err("a draft is a revision exactly when it replaces an earlier draft".to_owned());
-    }
-    Ok(())
-}
-
 /// The bytes of a proposal's large texts, which dominate its size in memory.
 fn text_bytes(proposal: &Proposal) -> usize {
     proposal.title.len()
         + proposal.content.len()
         + proposal.reply.as_ref().map_or(0, |reply| reply.body.len())
-}
-
-fn state_name(state: Option<ProposalState>) -> &'static str {
-    state.map_or("not yet received", ProposalState::as_str)
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use common::{Client, TestServer};
 use proposal_service::app::{AppError, Submission};
 use proposal_service::domain::{
-    CalendarDate, Command, DomainError, EVENT_SCHEMA_VERSION, EventData, Limits, Proposal,
-    ProposalId, ProposalState, RecordedEvent, Registration, Reply, ResultCode, Timestamp, apply,
+    CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope, EventData,
+    Limits, Proposal, ProposalId, ProposalState, Registration, Reply, ResultCode, Timestamp, apply,
     decide,
 };
 use proposal_service::pb;
@@ -702,7 +702,7 @@ fn allowed(command: &Command, state: Option<ProposalState>) -> Option<ProposalSt
 fn proposal_in(state: ProposalState) -> Proposal {
     let date = CalendarDate::parse("2019-09-29");
     Proposal {
-        id: ProposalId::generate(),
+        id: ProposalId::from_bytes([7; 16]),
         committee: "许昌市政协".into(),
         session: "七届三次会议".into(),
         number: 228,
@@ -737,7 +737,16 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
         let before = state.map(proposal_in);
-        let outcome = decide(before.as_ref(), command);
+        let envelope = Envelope {
+            proposal_id: before
+                .as_ref()
+                .map_or(ProposalId::from_bytes([8; 16]), |p| p.id),
+            position: 100,
+            occurred_at: Timestamp::from_unix_nanos(100),
+            actor: submission.actor.clone(),
+            request_id: None,
+        };
+        let outcome = decide(before.as_ref(), command, envelope.clone());
         let Some(to) = allowed(command, state) else {
             match outcome {
                 Err(DomainError::InvalidTransition {
@@ -751,29 +760,30 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             }
             continue;
         };
-        let events = match outcome {
-            Ok(events) => events,
+        let Decision { event, after } = match outcome {
+            Ok(decision) => decision,
             Err(e) => return Err(TestCaseError::fail(format!("refused in {state:?}: {e}"))),
         };
-        prop_assert_eq!(events.len(), 1);
-        let data = events.into_iter().next().unwrap();
-        prop_assert_eq!(data.command_kind(), command.kind());
-        if let EventData::ReplyDrafted { revision, .. } = &data {
+        prop_assert_eq!(event.data.command_kind(), command.kind());
+        if let EventData::ReplyDrafted { revision, .. } = &event.data {
             prop_assert_eq!(*revision, state == Some(ProposalState::Drafted));
         }
-        let event = RecordedEvent {
-            schema: EVENT_SCHEMA_VERSION,
-            proposal_id: before.as_ref().map_or_else(ProposalId::generate, |p| p.id),
-            sequence: before.as_ref().map_or(0, |p| p.version) + 1,
-            position: 100,
-            occurred_at: Timestamp::from_unix_nanos(100),
-            actor: submission.actor.clone(),
-            request_id: None,
-            from_state: state,
-            to_state: to,
-            data,
-        };
-        let after = apply(before.clone(), &event);
+        prop_assert_eq!(&Envelope::of(&event), &envelope);
+        prop_assert_eq!(
+            (
+                event.schema,
+                event.sequence,
+                event.from_state,
+                event.to_state
+            ),
+            (
+                EVENT_SCHEMA_VERSION,
+                before.as_ref().map_or(0, |p| p.version) + 1,
+                state,
+                to
+            )
+        );
+        prop_assert_eq!(&after, &apply(before.clone(), &event));
         prop_assert_eq!(after.state, to);
         prop_assert_eq!(after.version, event.sequence);
         match command {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::process::{ServerProcess, temp_data_dir};
 use common::{Client, TestServer};
-use proposal_service::domain::{Proposal, ProposalId, RequestId};
+use proposal_service::domain::{Claim, Proposal, ProposalId, RequestId};
 use proposal_service::pb;
 use proposal_service::server::ServeOptions;
 use proposal_service::store::{
@@ -371,19 +371,8 @@ impl Store for GatedStore {
     fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
         self.inner.list(query)
     }
-    fn proposal_numbered(
-        &self,
-        committee: &str,
-        session: &str,
-        number: u32,
-    ) -> Result<Option<ProposalId>, StoreError> {
-        self.inner.proposal_numbered(committee, session, number)
-    }
-    fn proposal_with_document(
-        &self,
-        document_number: &str,
-    ) -> Result<Option<ProposalId>, StoreError> {
-        self.inner.proposal_with_document(document_number)
+    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
+        self.inner.claimed_by(claim)
     }
     fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {
         self.inner.request(request_id)
@@ -1250,9 +1239,7 @@ async fn sigterm_under_load_finishes_calls_in_flight_and_loses_nothing_acknowled
         for ledger in &ledgers {
             if let Some((number, 1)) = ledger.unanswered
                 && !ledger.unprocessed
-                && let Some(id) = store
-                    .proposal_numbered(COMMITTEE, SESSION, number)
-                    .expect("reading")
+                && let Some(id) = store.claimed_by(&number_claim(number)).expect("reading")
             {
                 let stored = stored_request_ids(&store, &id.to_string());
                 assert_eq!(stored, path_to(number, 1), "No. {number}");
@@ -1288,7 +1275,7 @@ async fn sigterm_under_load_finishes_calls_in_flight_and_loses_nothing_acknowled
             }
         }
         let in_flight_id = store
-            .proposal_numbered(COMMITTEE, SESSION, 1)
+            .claimed_by(&number_claim(1))
             .expect("reading")
             .expect("the call in flight at SIGTERM is stored");
         assert_eq!(in_flight_id.to_string(), in_flight_proposal.id);
@@ -1455,5 +1442,14 @@ async fn sigterm_right_after_the_server_says_it_is_listening_shuts_it_down_clean
              (the signal handler was not installed yet):\n{}",
             log.join("\n")
         );
+    }
+}
+
+/// The claim of proposal `number` of the test session.
+fn number_claim(number: u32) -> Claim {
+    Claim::ProposalNumber {
+        committee: COMMITTEE.into(),
+        session: SESSION.into(),
+        number,
     }
 }

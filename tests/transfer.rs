@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 use proposal_service::app::{AppError, Submission, Workflow};
 use proposal_service::domain::{
-    CalendarDate, Command, Proposal, ProposalId, ProposalState, RecordedEvent, Registration, Reply,
-    RequestId, ResultCode,
+    CalendarDate, Claim, Command, Proposal, ProposalId, ProposalState, RecordedEvent, Registration,
+    Reply, RequestId, ResultCode,
 };
 use proposal_service::store::{
     EventScope, GENESIS, ListQuery, SledOptions, SledStore, Store, View, event_bytes, link,
@@ -229,13 +229,19 @@ fn assert_same_stores(
         );
         assert_eq!(
             imported
-                .proposal_numbered(&proposal.committee, &proposal.session, proposal.number)
+                .claimed_by(&Claim::ProposalNumber {
+                    committee: proposal.committee.clone(),
+                    session: proposal.session.clone(),
+                    number: proposal.number,
+                })
                 .unwrap(),
             Some(proposal.id)
         );
         if let Some(document) = &proposal.document_number {
             assert_eq!(
-                imported.proposal_with_document(document).unwrap(),
+                imported
+                    .claimed_by(&Claim::DocumentNumber(document.clone()))
+                    .unwrap(),
                 Some(proposal.id)
             );
         }

@@ -1,7 +1,7 @@
 //! The application layer's one error type. The gRPC layer maps it to status codes in exactly one
 //! place; nothing else decides what a caller sees.
 
-use crate::domain::{CommandKind, DomainError, FieldViolation, ProposalId, ProposalState};
+use crate::domain::{Claim, CommandKind, DomainError, FieldViolation, ProposalId, ProposalState};
 use crate::store::StoreError;
 
 /// Which uniqueness rule a command broke.
@@ -63,6 +63,28 @@ impl From<DomainError> for AppError {
             DomainError::InvalidTransition { command, state } => {
                 Self::InvalidTransition { command, state }
             }
+        }
+    }
+}
+
+impl Conflict {
+    /// The conflict of a command whose `claim` proposal `existing` already holds.
+    pub fn of(claim: Claim, existing: ProposalId) -> Self {
+        match claim {
+            Claim::ProposalNumber {
+                committee,
+                session,
+                number,
+            } => Self::ProposalNumber {
+                committee,
+                session,
+                number,
+                existing,
+            },
+            Claim::DocumentNumber(document_number) => Self::DocumentNumber {
+                document_number,
+                existing,
+            },
         }
     }
 }

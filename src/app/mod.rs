@@ -20,7 +20,7 @@ use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 pub use error::{AppError, Conflict};
 pub use events::EventFilter;
 pub use paging::PageRequest;
-pub use writer::fingerprint;
+pub use writer::{MAX_BATCH, fingerprint, new_proposal_id, run_batches};
 
 /// A command with everything the workflow needs to apply it once and exactly once.
 #[derive(Clone, Debug)]

@@ -15,8 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, Submission};
 use crate::domain::{
-    Command, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp,
-    apply, decide, event_unit, fold, transition,
+    Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide, event_unit, fold,
 };
 use crate::store::{
     Change, EventScope, Fingerprint, LoggedEvent, RequestRecord, Store, StoreError, View,
@@ -26,7 +25,27 @@ use crate::store::{
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
 const QUEUE_CAPACITY: usize = 4096;
 /// The most commands committed together.
-const MAX_BATCH: usize = 512;
+pub const MAX_BATCH: usize = 512;
+
+/// Hands every batch of waiting items to `commit` until the channel closes. A batch is all that
+/// is waiting, at most `max`, taken without ever waiting to fill it: a lone item goes at once.
+/// The writer's loop; the bench's storage floor batches with it too, so the two compare.
+pub fn run_batches<T>(
+    receiver: &mut mpsc::Receiver<T>,
+    max: usize,
+    mut commit: impl FnMut(Vec<T>),
+) {
+    while let Some(first) = receiver.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match receiver.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        commit(batch);
+    }
+}
 
 /// A command waiting for the writer, and where to send its outcome.
 pub(super) struct Pending {
@@ -99,16 +118,7 @@ pub(super) fn spawn(
                 outlets,
                 recent: HashMap::new(),
             };
-            while let Some(first) = receiver.blocking_recv() {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match receiver.try_recv() {
-                        Ok(pending) => batch.push(pending),
-                        Err(_) => break,
-                    }
-                }
-                writer.run(batch);
-            }
+            run_batches(&mut receiver, MAX_BATCH, |batch| writer.run(batch));
         })
         .map_err(|e| AppError::Storage(StoreError::Io(format!("starting the writer: {e}"))))?;
     Ok((sender, thread))
@@ -136,8 +146,7 @@ const RECENT_CAPACITY: usize = 4096;
 #[derive(Default)]
 struct Overlay {
     proposals: HashMap<ProposalId, Arc<Proposal>>,
-    numbers: HashMap<(String, String, u32), ProposalId>,
-    documents: HashMap<String, ProposalId>,
+    claims: HashMap<Claim, ProposalId>,
     requests: HashMap<RequestId, (RequestRecord, Arc<Proposal>)>,
 }
 
@@ -285,46 +294,23 @@ impl Writer {
                 actual: current.version,
             });
         }
-        let decided = decide(before.as_deref(), command)?;
-        self.check_unique(command, overlay)?;
-
-        let id = before.as_ref().map_or_else(ProposalId::generate, |p| p.id);
-        let occurred_at = self.now();
-        // The one copy of the proposal a command makes: `apply` builds the next state from it.
-        let mut after = before.as_deref().cloned();
-        let mut events = Vec::with_capacity(decided.len());
-        for data in decided {
-            let from_state = after.as_ref().map(|p| p.state);
-            let to_state = transition(command.kind(), from_state)
-                .expect("decide accepted the command, so the transition exists");
-            let event = RecordedEvent {
-                schema: EVENT_SCHEMA_VERSION,
-                proposal_id: id,
-                sequence: after.as_ref().map_or(0, |p| p.version) + 1,
-                position: self.next_position,
-                occurred_at,
-                actor: actor.clone(),
-                request_id: request_id.as_ref().map(|r| r.as_str().to_owned()),
-                from_state,
-                to_state,
-                data,
-            };
-            self.next_position += 1;
-            after = Some(apply(after, &event));
-            events.push(event);
+        let envelope = Envelope {
+            proposal_id: before.as_ref().map_or_else(new_proposal_id, |p| p.id),
+            position: self.next_position,
+            occurred_at: self.now(),
+            actor: actor.clone(),
+            request_id: request_id.as_ref().map(|r| r.as_str().to_owned()),
+        };
+        let Decision { event, after } = decide(before.as_deref(), command, envelope)?;
+        let claim = event.data.claim();
+        if let Some(claim) = &claim {
+            self.check_unique(claim, overlay)?;
         }
-        let after = Arc::new(after.expect("decide returns at least one event"));
-
-        if let Command::Receive(r) = command {
-            overlay
-                .numbers
-                .insert((r.committee.clone(), r.session.clone(), r.number), id);
-        }
-        if let Command::Issue {
-            document_number, ..
-        } = command
-        {
-            overlay.documents.insert(document_number.clone(), id);
+        self.next_position += 1;
+        let id = after.id;
+        let after = Arc::new(after);
+        if let Some(claim) = claim {
+            overlay.claims.insert(claim, id);
         }
         let request = request_key.map(|(_, key, fingerprint)| {
             let record = RequestRecord {
@@ -341,7 +327,7 @@ impl Writer {
         changes.push(Change {
             before,
             after: Arc::clone(&after),
-            events,
+            events: vec![event],
             request,
         });
         Ok(after)
@@ -398,44 +384,20 @@ impl Writer {
         }
     }
 
-    /// Enforces the rules that span proposals: one proposal per (committee, session, number),
-    /// one document per document number.
-    fn check_unique(&self, command: &Command, overlay: &Overlay) -> Result<(), AppError> {
-        match command {
-            Command::Receive(r) => {
-                let key = (r.committee.clone(), r.session.clone(), r.number);
-                let existing = match overlay.numbers.get(&key) {
-                    Some(id) => Some(*id),
-                    None => self
-                        .store
-                        .proposal_numbered(&r.committee, &r.session, r.number)?,
-                };
-                if let Some(existing) = existing {
-                    return Err(AppError::AlreadyExists(Conflict::ProposalNumber {
-                        committee: r.committee.clone(),
-                        session: r.session.clone(),
-                        number: r.number,
-                        existing,
-                    }));
-                }
-            }
-            Command::Issue {
-                document_number, ..
-            } => {
-                let existing = match overlay.documents.get(document_number) {
-                    Some(id) => Some(*id),
-                    None => self.store.proposal_with_document(document_number)?,
-                };
-                if let Some(existing) = existing {
-                    return Err(AppError::AlreadyExists(Conflict::DocumentNumber {
-                        document_number: document_number.clone(),
-                        existing,
-                    }));
-                }
-            }
-            _ => {}
+    /// Enforces the rules that span proposals (see [`Claim`]): one proposal per (committee,
+    /// session, number), one document per document number.
+    fn check_unique(&self, claim: &Claim, overlay: &Overlay) -> Result<(), AppError> {
+        let existing = match overlay.claims.get(claim) {
+            Some(id) => Some(*id),
+            None => self.store.claimed_by(claim)?,
+        };
+        match existing {
+            Some(existing) => Err(AppError::AlreadyExists(Conflict::of(
+                claim.clone(),
+                existing,
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The wall clock, nudged forward when needed so that event times never run backwards.
@@ -447,6 +409,12 @@ impl Writer {
         self.last_timestamp = now;
         now
     }
+}
+
+/// A fresh id for a proposal being received now: UUIDv7, so ids sort in the order proposals were
+/// received. The application layer makes ids; the domain only carries them.
+pub fn new_proposal_id() -> ProposalId {
+    ProposalId::from_bytes(*uuid::Uuid::now_v7().as_bytes())
 }
 
 /// SHA-256 of everything a request asks for, so a reused idempotency key with different

@@ -88,6 +88,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use proposal_service::app::{MAX_BATCH, run_batches};
 use proposal_service::grpc::code_name;
 use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
@@ -379,10 +380,6 @@ async fn checks(connections: &[Connection], duration: Duration) -> CheckReport {
 // Phase 2: the storage floor
 // ---------------------------------------------------------------------------------------------
 
-/// The most inserts the floor's writer commits together, as many as the service's writer
-/// commits commands.
-const FLOOR_MAX_BATCH: usize = 512;
-
 /// An insert waiting for the floor's writer: told once its batch is durable.
 type FloorPending = oneshot::Sender<Result<(), String>>;
 
@@ -423,7 +420,8 @@ impl Health for FloorHealth {
     }
 }
 
-/// The floor's single writer: key `n` for the `n`-th insert, each value `value`.
+/// The floor's single writer: key `n` for the `n`-th insert, each value `value`, batched as
+/// the service's writer batches ([`run_batches`]).
 fn floor_writer(
     db: sled::Db,
     tree: sled::Tree,
@@ -432,14 +430,7 @@ fn floor_writer(
     mut waiting: mpsc::Receiver<FloorPending>,
 ) {
     let mut inserted: u64 = 0;
-    while let Some(first) = waiting.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < FLOOR_MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(pending) => batch.push(pending),
-                Err(_) => break,
-            }
-        }
+    run_batches(&mut waiting, MAX_BATCH, |batch| {
         let mut commit = || -> Result<(), String> {
             for _ in &batch {
                 inserted += 1;
@@ -455,7 +446,7 @@ fn floor_writer(
         for done in batch {
             let _ = done.send(outcome.clone());
         }
-    }
+    });
 }
 
 /// The floor's server, in this process on its own runtime like the service's, over its own
@@ -485,7 +476,7 @@ impl FloorServer {
             .map_err(|e| failed("open a tree", &e))?;
         let db_file = std::fs::File::open(data_dir.path.join("db"))
             .map_err(|e| failed("open sled's data file", &e))?;
-        let (sender, waiting) = mpsc::channel(FLOOR_MAX_BATCH * 8);
+        let (sender, waiting) = mpsc::channel(MAX_BATCH * 8);
         let writer = {
             let tree = tree.clone();
             let value = vec![b'x'; value_bytes];

@@ -46,7 +46,7 @@ use loadgen::{
     Connection, CpuSample, ErrorCounts, LatencyRecorder, LatencySummary, connect_all,
     health_client, ratio, wait_until_serving,
 };
-use proposal_service::app::{Submission, fingerprint};
+use proposal_service::app::{Submission, fingerprint, new_proposal_id};
 use proposal_service::grpc::code_name;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -58,9 +58,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::{Parser, Subcommand};
 use proposal_service::app::Workflow;
 use proposal_service::domain::{
-    CalendarDate, Command, EVENT_SCHEMA_VERSION, Proposal, ProposalId, ProposalState,
-    RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, apply, decide,
-    transition,
+    CalendarDate, Claim, Command, Decision, Envelope, Proposal, ProposalState, Registration, Reply,
+    RequestId, ResultCode, Timestamp, decide,
 };
 use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
@@ -674,35 +673,20 @@ impl Loader {
             actor: actor.to_owned(),
             unit_scope: None,
         });
-        let decided = decide(before.as_deref(), &command)
+        let envelope = Envelope {
+            proposal_id: proposal_id.unwrap_or_else(new_proposal_id),
+            position: self.next_position,
+            occurred_at: self.now(),
+            actor: actor.to_owned(),
+            request_id: Some(request_id.as_str().to_owned()),
+        };
+        let Decision { event, after } = decide(before.as_deref(), &command, envelope)
             .map_err(|e| format!("the generated command was refused: {e}"))?;
-        let id = proposal_id.unwrap_or_else(ProposalId::generate);
-        let occurred_at = self.now();
-        let mut after = before.as_deref().cloned();
-        let mut events = Vec::with_capacity(decided.len());
-        for data in decided {
-            let from_state = after.as_ref().map(|p| p.state);
-            let to_state = transition(command.kind(), from_state)
-                .expect("decide accepted the command, so the transition exists");
-            let event = RecordedEvent {
-                schema: EVENT_SCHEMA_VERSION,
-                proposal_id: id,
-                sequence: after.as_ref().map_or(0, |p| p.version) + 1,
-                position: self.next_position,
-                occurred_at,
-                actor: actor.to_owned(),
-                request_id: Some(request_id.as_str().to_owned()),
-                from_state,
-                to_state,
-                data,
-            };
-            self.next_position += 1;
-            self.events += 1;
-            self.raw_event_bytes += event_bytes(&event).map_err(|e| e.to_string())?.len() as u64;
-            after = Some(apply(after, &event));
-            events.push(event);
-        }
-        let after = Arc::new(after.expect("decide returns at least one event"));
+        self.next_position += 1;
+        self.events += 1;
+        self.raw_event_bytes += event_bytes(&event).map_err(|e| e.to_string())?.len() as u64;
+        let id = after.id;
+        let after = Arc::new(after);
         let record = RequestRecord {
             fingerprint,
             proposal_id: id,
@@ -711,7 +695,7 @@ impl Loader {
         Ok(Change {
             before,
             after,
-            events,
+            events: vec![event],
             // Stored per actor, as the writer keys them.
             request: Some((request_key(actor, request_id.as_str()), record)),
         })
@@ -1488,7 +1472,11 @@ fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
     for _ in 0..args.sample.min(loaded.max(1) * 4) {
         let (c, s, number) = registration_of(rng.below(loaded));
         let id = store
-            .proposal_numbered(COMMITTEES[c], SESSIONS[s].0, number)
+            .claimed_by(&Claim::ProposalNumber {
+                committee: COMMITTEES[c].into(),
+                session: SESSIONS[s].0.into(),
+                number,
+            })
             .map_err(|e| e.to_string())?
             .ok_or_else(|| {
                 format!("loaded proposal {c}/{s}/{number} is not in the number index")

@@ -2,9 +2,9 @@
 //! never fails on an event that was stored.
 
 use super::command::{Command, CommandKind, Registration};
-use super::event::{EventData, RecordedEvent};
+use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
-use super::model::{Proposal, ProposalState};
+use super::model::{Proposal, ProposalId, ProposalState, Timestamp};
 
 /// Why the core refused a command. Uniqueness across proposals (committee/session/number,
 /// document numbers) is not decided here: only the store can see every proposal.
@@ -42,21 +42,56 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
     }
 }
 
-/// Decides what a command does to a proposal (`None`: not received yet): the events to record,
-/// or why not.
+/// Where, when and by whom a command is recorded: everything an event holds that the command
+/// does not, supplied by the application layer (the domain reads no clock and makes no ids).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// The proposal's id: a fresh one for a registration, else the proposal's own.
+    pub proposal_id: ProposalId,
+    /// The event's place in the global log.
+    pub position: u64,
+    pub occurred_at: Timestamp,
+    pub actor: String,
+    pub request_id: Option<String>,
+}
+
+impl Envelope {
+    /// The envelope an event was recorded with: deciding its command again in it must give the
+    /// event back.
+    pub fn of(event: &RecordedEvent) -> Self {
+        Self {
+            proposal_id: event.proposal_id,
+            position: event.position,
+            occurred_at: event.occurred_at,
+            actor: event.actor.clone(),
+            request_id: event.request_id.clone(),
+        }
+    }
+}
+
+/// What a command decided: the one event it records, and the proposal after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub event: RecordedEvent,
+    pub after: Proposal,
+}
+
+/// Decides what a command does to a proposal (`None`: not received yet): the event to record and
+/// the proposal after it, or why not. The one place an event is built.
 pub fn decide(
     proposal: Option<&Proposal>,
     command: &Command,
-) -> Result<Vec<EventData>, DomainError> {
+    envelope: Envelope,
+) -> Result<Decision, DomainError> {
     command.validate().map_err(DomainError::Invalid)?;
     let state = proposal.map(|p| p.state);
-    if transition(command.kind(), state).is_none() {
+    let Some(to_state) = transition(command.kind(), state) else {
         return Err(DomainError::InvalidTransition {
             command: command.kind(),
             state,
         });
-    }
-    let event = match command.clone() {
+    };
+    let data = match command.clone() {
         Command::Receive(Registration {
             committee,
             session,
@@ -97,7 +132,108 @@ pub fn decide(
         },
         Command::Copy { recipients } => EventData::ReplyCopied { recipients },
     };
-    Ok(vec![event])
+    let Envelope {
+        proposal_id,
+        position,
+        occurred_at,
+        actor,
+        request_id,
+    } = envelope;
+    let event = RecordedEvent {
+        schema: EVENT_SCHEMA_VERSION,
+        proposal_id,
+        sequence: proposal.map_or(0, |p| p.version) + 1,
+        position,
+        occurred_at,
+        actor,
+        request_id,
+        from_state: state,
+        to_state,
+        data,
+    };
+    // The one copy of the proposal a command makes: `apply` builds the next state from it.
+    let after = apply(proposal.cloned(), &event);
+    Ok(Decision { event, after })
+}
+
+/// Why a stored or imported event cannot follow the history before it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotDecidable(pub String);
+
+/// Whether `event` is exactly what deciding its command on `before` (the fold of the history
+/// before it) records, in the event's own envelope. The one test of a history, for `verify` and
+/// for `import`: a history passes only if `decide` could have produced it, event by event.
+/// Uniqueness across proposals ([`super::Claim`]) is the caller's to check.
+pub fn check_recorded(
+    before: Option<&Proposal>,
+    event: &RecordedEvent,
+) -> Result<(), NotDecidable> {
+    let fail = |text: String| Err(NotDecidable(text));
+    if event.schema == 0 || event.schema > EVENT_SCHEMA_VERSION {
+        return fail(format!(
+            "event schema {} is unknown to this build (it reads 1 to {EVENT_SCHEMA_VERSION})",
+            event.schema
+        ));
+    }
+    let state = before.map(|p| p.state);
+    let sequence = before.map_or(0, |p| p.version) + 1;
+    if event.sequence != sequence {
+        return fail(format!(
+            "proposal {} is at version {}, so its next event has sequence {sequence}, not {}",
+            event.proposal_id,
+            sequence - 1,
+            event.sequence
+        ));
+    }
+    if event.from_state != state {
+        return fail(format!(
+            "the event starts from {}, but proposal {} is {}",
+            state_name(event.from_state),
+            event.proposal_id,
+            state_name(state)
+        ));
+    }
+    let decided = match decide(before, &event.data.command(), Envelope::of(event)) {
+        Ok(decision) => decision.event,
+        Err(DomainError::InvalidTransition { .. }) => {
+            return fail(format!(
+                "{:?} on proposal {} while it is {} is not a move of the lifecycle",
+                event.data.kind(),
+                event.proposal_id,
+                state_name(state)
+            ));
+        }
+        Err(DomainError::Invalid(violations)) => {
+            let fields: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{} {}", v.field, v.description))
+                .collect();
+            return fail(format!(
+                "{:?} holds what no request may: {}",
+                event.data.kind(),
+                fields.join("; ")
+            ));
+        }
+    };
+    if decided.to_state != event.to_state {
+        return fail(format!(
+            "{:?} moving proposal {} from {} to {} is not a move of the lifecycle",
+            event.data.kind(),
+            event.proposal_id,
+            state_name(state),
+            event.to_state
+        ));
+    }
+    if decided != *event {
+        return fail(format!(
+            "{:?} on proposal {} is not what its command records there (a draft is a revision \
+             exactly when it replaces an earlier draft)",
+            event.data.kind(),
+            event.proposal_id
+        ));
+    }
+    Ok(())
 }
 
 /// Folds one recorded event into the proposal it belongs to. Total: an event that was stored is
@@ -183,9 +319,7 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Option<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        CalendarDate, EVENT_SCHEMA_VERSION, ProposalId, Reply, ResultCode, Timestamp,
-    };
+    use crate::domain::{CalendarDate, Reply, ResultCode};
 
     fn sample(kind: CommandKind) -> Command {
         match kind {
@@ -229,26 +363,25 @@ mod tests {
         }
     }
 
-    /// Records `command`'s events on top of `history`, as the application layer does.
+    /// Records `command`'s event on top of `history`, as the application layer does.
     fn record(history: &mut Vec<RecordedEvent>, command: &Command) -> Result<(), DomainError> {
         let current = fold(history.iter());
-        let id = current.as_ref().map_or(ProposalId::generate(), |p| p.id);
-        for data in decide(current.as_ref(), command)? {
-            let from_state = fold(history.iter()).map(|p| p.state);
-            let sequence = history.len() as u64 + 1;
-            history.push(RecordedEvent {
-                schema: EVENT_SCHEMA_VERSION,
-                proposal_id: id,
-                sequence,
-                position: sequence,
-                occurred_at: Timestamp::from_unix_nanos(sequence as i64),
-                actor: "tester".into(),
-                request_id: None,
-                from_state,
-                to_state: transition(command.kind(), from_state).unwrap(),
-                data,
-            });
-        }
+        let sequence = history.len() as u64 + 1;
+        let envelope = Envelope {
+            proposal_id: current
+                .as_ref()
+                .map_or(ProposalId::from_bytes([7; 16]), |p| p.id),
+            position: sequence,
+            occurred_at: Timestamp::from_unix_nanos(sequence as i64),
+            actor: "tester".into(),
+            request_id: None,
+        };
+        let decision = decide(current.as_ref(), command, envelope)?;
+        assert_eq!(
+            Some(&decision.after),
+            fold(history.iter().chain([&decision.event])).as_ref()
+        );
+        history.push(decision.event);
         Ok(())
     }
 
@@ -375,7 +508,7 @@ mod tests {
             proposers: vec!["苏会兴".into(), "苏会兴".into()],
             content: "a\u{0}b".into(),
         });
-        let Err(DomainError::Invalid(violations)) = decide(None, &command) else {
+        let Err(DomainError::Invalid(violations)) = record(&mut Vec::new(), &command) else {
             panic!("accepted an invalid registration");
         };
         let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();

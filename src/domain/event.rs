@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::command::CommandKind;
+use super::command::{Command, CommandKind, Registration};
 use super::model::{CalendarDate, ProposalId, ProposalState, Reply, Timestamp};
 
 /// The schema version written into every event recorded by this build.
@@ -62,7 +62,135 @@ pub enum EventKind {
     ReplyCopied,
 }
 
+/// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
+/// so it cannot check these; whoever sees every proposal (the writer against the store, an
+/// import, `verify`) checks each event's claim, and learns what it is from here alone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Claim {
+    /// (committee, session, number) names one proposal: claimed by its registration.
+    ProposalNumber {
+        committee: String,
+        session: String,
+        number: u32,
+    },
+    /// A document number is issued once: claimed by the issue.
+    DocumentNumber(String),
+}
+
+/// What an event does to a proposal's two large parts, its content and the reply in force. A
+/// store may keep them only in the events that carry them (the embedded store does) and follow
+/// them with this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LargeParts {
+    /// The event carries the content (a registration).
+    SetsContent,
+    /// The event carries the reply now in force (a draft).
+    SetsReply,
+    /// No reply is in force after the event (a rejected draft).
+    ClearsReply,
+    /// Neither changes.
+    Unchanged,
+}
+
 impl EventData {
+    /// The registry-wide value this event takes, if any.
+    pub fn claim(&self) -> Option<Claim> {
+        match self {
+            Self::ProposalReceived {
+                committee,
+                session,
+                number,
+                ..
+            } => Some(Claim::ProposalNumber {
+                committee: committee.clone(),
+                session: session.clone(),
+                number: *number,
+            }),
+            Self::ReplyIssued {
+                document_number, ..
+            } => Some(Claim::DocumentNumber(document_number.clone())),
+            Self::ProposalAssigned { .. }
+            | Self::ProposalReturned { .. }
+            | Self::ReplyDrafted { .. }
+            | Self::DraftRejected { .. }
+            | Self::ReplySigned { .. }
+            | Self::ReplyCopied { .. } => None,
+        }
+    }
+
+    /// What this event does to the content and the reply in force.
+    pub fn large_parts(&self) -> LargeParts {
+        match self {
+            Self::ProposalReceived { .. } => LargeParts::SetsContent,
+            Self::ReplyDrafted { .. } => LargeParts::SetsReply,
+            Self::DraftRejected { .. } => LargeParts::ClearsReply,
+            Self::ProposalAssigned { .. }
+            | Self::ProposalReturned { .. }
+            | Self::ReplySigned { .. }
+            | Self::ReplyIssued { .. }
+            | Self::ReplyCopied { .. } => LargeParts::Unchanged,
+        }
+    }
+
+    /// The content this event carries: a registration's.
+    pub fn into_content(self) -> Option<String> {
+        match self {
+            Self::ProposalReceived { content, .. } => Some(content),
+            _ => None,
+        }
+    }
+
+    /// The reply this event carries: a draft's.
+    pub fn into_reply(self) -> Option<Reply> {
+        match self {
+            Self::ReplyDrafted { reply, .. } => Some(reply),
+            _ => None,
+        }
+    }
+
+    /// The command whose decision records this event: deciding it again on the history before
+    /// the event must give the event back ([`super::check_recorded`]).
+    pub fn command(&self) -> Command {
+        match self.clone() {
+            Self::ProposalReceived {
+                committee,
+                session,
+                number,
+                title,
+                proposers,
+                content,
+            } => Command::Receive(Registration {
+                committee,
+                session,
+                number,
+                title,
+                proposers,
+                content,
+            }),
+            Self::ProposalAssigned {
+                handling_unit,
+                due_date,
+            } => Command::Assign {
+                handling_unit,
+                due_date,
+            },
+            Self::ProposalReturned { reason } => Command::Return { reason },
+            Self::ReplyDrafted { reply, revision: _ } => Command::Draft { reply },
+            Self::DraftRejected { reason } => Command::RejectDraft { reason },
+            Self::ReplySigned { signer } => Command::Sign { signer },
+            Self::ReplyIssued {
+                document_number,
+                issue_date,
+                issuing_office,
+            } => Command::Issue {
+                document_number,
+                issue_date,
+                issuing_office,
+            },
+            Self::ReplyCopied { recipients } => Command::Copy { recipients },
+        }
+    }
+
     /// The command that records this event: with [`super::transition`], what makes a history a
     /// valid path of the state machine.
     pub fn command_kind(&self) -> CommandKind {

@@ -10,8 +10,12 @@ mod model;
 mod render;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
-pub use decide::{DomainError, apply, decide, fold, transition};
-pub use event::{EVENT_SCHEMA_VERSION, EventData, EventKind, RecordedEvent, event_unit};
+pub use decide::{
+    Decision, DomainError, Envelope, NotDecidable, apply, check_recorded, decide, fold, transition,
+};
+pub use event::{
+    Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, LargeParts, RecordedEvent, event_unit,
+};
 pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Proposal, ProposalId, ProposalState, Reply, RequestId, ResultCode, Timestamp,

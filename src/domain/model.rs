@@ -12,11 +12,6 @@ use uuid::Uuid;
 pub struct ProposalId(Uuid);
 
 impl ProposalId {
-    /// A fresh id for a proposal being received now.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
     /// Parses the canonical hyphenated form (what the service hands out), in any letter case.
     pub fn parse(text: &str) -> Option<Self> {
         if text.len() != 36 {

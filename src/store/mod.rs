@@ -6,6 +6,7 @@
 mod chain;
 #[cfg(test)]
 mod golden;
+pub mod index;
 mod keys;
 mod records;
 mod sled_store;
@@ -13,7 +14,7 @@ mod verify;
 
 use std::sync::Arc;
 
-use crate::domain::{Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
+use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
 
 pub use chain::{ChainHash, GENESIS, event_bytes, from_hex, link, to_hex};
 pub use sled_store::{SledOptions, SledStore};
@@ -146,18 +147,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<LoggedEvent>, StoreError>;
     /// A page of proposals matching `query`, served from an index where one fits.
     fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
-    /// The proposal registered as (committee, session, number), if any.
-    fn proposal_numbered(
-        &self,
-        committee: &str,
-        session: &str,
-        number: u32,
-    ) -> Result<Option<ProposalId>, StoreError>;
-    /// The proposal whose reply was issued under `document_number`, if any.
-    fn proposal_with_document(
-        &self,
-        document_number: &str,
-    ) -> Result<Option<ProposalId>, StoreError>;
+    /// The proposal that holds `claim` (a proposal number, a document number), if any.
+    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError>;
     /// What an earlier request with this idempotency key produced, if any.
     fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError>;
     /// The global position of the last event stored (0 when there is none).

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{RequestRecord, StoreError};
 use crate::domain::{
-    CalendarDate, EventData, Proposal, ProposalId, ProposalState, RecordedEvent, Reply, Timestamp,
+    CalendarDate, LargeParts, Proposal, ProposalId, ProposalState, RecordedEvent, Reply, Timestamp,
 };
 
 /// A request record as stored: the fingerprint (32 bytes) ++ the proposal id (16 bytes) ++ the
@@ -87,43 +87,27 @@ impl Sources {
     ) -> Option<Sources> {
         let mut sources = before;
         for event in events {
-            match &event.data {
-                EventData::ProposalReceived { .. } => {
+            match event.data.large_parts() {
+                LargeParts::SetsContent => {
                     sources = Some(Sources {
                         registration: event.sequence,
                         reply: None,
                     });
                 }
-                EventData::ReplyDrafted { .. } => {
+                LargeParts::SetsReply => {
                     if let Some(sources) = &mut sources {
                         sources.reply = Some(event.sequence);
                     }
                 }
-                EventData::DraftRejected { .. } => {
+                LargeParts::ClearsReply => {
                     if let Some(sources) = &mut sources {
                         sources.reply = None;
                     }
                 }
-                _ => {}
+                LargeParts::Unchanged => {}
             }
         }
         sources
-    }
-}
-
-/// The content a `ProposalReceived` event carries; `None` for any other event.
-pub(super) fn content(event: RecordedEvent) -> Option<String> {
-    match event.data {
-        EventData::ProposalReceived { content, .. } => Some(content),
-        _ => None,
-    }
-}
-
-/// The reply a `ReplyDrafted` event carries; `None` for any other event.
-pub(super) fn reply(event: RecordedEvent) -> Option<Reply> {
-    match event.data {
-        EventData::ReplyDrafted { reply, revision: _ } => Some(reply),
-        _ => None,
     }
 }
 

@@ -14,14 +14,13 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::chain::{self, ChainHash, GENESIS};
+use super::index::{self, IndexChanges, IndexEntry};
 use super::records::{self, Sources, StatusRecord};
 use super::{
     Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, Store, StoreError,
     Verification, View, keys,
 };
-use crate::domain::{
-    EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, event_unit,
-};
+use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId};
 
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
 /// Format 2: events carry their chain hash; projections are split into status, registration
@@ -89,6 +88,41 @@ pub struct SledStore {
     head: std::sync::Mutex<(u64, ChainHash)>,
     // Held for the store's lifetime: the OS releases the lock when the file is closed.
     _lock: File,
+}
+
+/// Where an index entry lives: its tree, key and value.
+pub(super) fn index_entry(entry: &IndexEntry) -> (usize, Vec<u8>, Vec<u8>) {
+    match entry {
+        IndexEntry::Claim(
+            Claim::ProposalNumber {
+                committee,
+                session,
+                number,
+            },
+            id,
+        ) => (
+            BY_NUMBER,
+            keys::number(committee, session, *number),
+            id.as_bytes().to_vec(),
+        ),
+        IndexEntry::Claim(Claim::DocumentNumber(document_number), id) => (
+            BY_DOCUMENT,
+            keys::document(document_number),
+            id.as_bytes().to_vec(),
+        ),
+        IndexEntry::State(state, id) => (BY_STATE, keys::state(*state, *id).to_vec(), Vec::new()),
+        IndexEntry::Unit(unit, id) => (BY_UNIT, keys::unit(unit, *id), Vec::new()),
+        IndexEntry::UnitEvent {
+            unit,
+            position,
+            proposal_id,
+            sequence,
+        } => (
+            UNIT_EVENTS,
+            keys::unit_event(unit, *position),
+            keys::event(*proposal_id, *sequence).to_vec(),
+        ),
+    }
 }
 
 /// One write of a commit, prepared before the transaction so that the transaction closure
@@ -294,7 +328,6 @@ impl SledStore {
             request,
         } = change;
         let id = after.id;
-        let mut unit = before.as_ref().and_then(|b| b.handling_unit.clone());
         for event in events {
             if event.position != head.0 + 1 {
                 return Err(StoreError::Io(format!(
@@ -315,13 +348,6 @@ impl SledStore {
                 keys::log(event.position).to_vec(),
                 key.clone(),
             ));
-            if let Some(unit) = event_unit(&mut unit, &event.data) {
-                writes.push(Write::Insert(
-                    UNIT_EVENTS,
-                    keys::unit_event(&unit, event.position),
-                    key.clone(),
-                ));
-            }
             writes.push(Write::Insert(EVENTS, key, value));
         }
         let sources_before = match (before, sources.get(&id)) {
@@ -349,44 +375,14 @@ impl SledStore {
             keys::proposal(id).to_vec(),
             encode(&records::status(after, after_sources))?,
         ));
-        let id_bytes = id.as_bytes().to_vec();
-        if before.is_none() {
-            writes.push(Write::Insert(
-                BY_NUMBER,
-                keys::number(&after.committee, &after.session, after.number),
-                id_bytes.clone(),
-            ));
+        let IndexChanges { removed, added } = index::changes_of(change);
+        for entry in removed {
+            let (tree, key, _) = index_entry(&entry);
+            writes.push(Write::Remove(tree, key));
         }
-        if let Some(document) = &after.document_number
-            && before.as_ref().and_then(|b| b.document_number.as_ref()) != Some(document)
-        {
-            writes.push(Write::Insert(
-                BY_DOCUMENT,
-                keys::document(document),
-                id_bytes,
-            ));
-        }
-        if before.as_ref().map(|b| b.state) != Some(after.state) {
-            if let Some(before) = before {
-                writes.push(Write::Remove(
-                    BY_STATE,
-                    keys::state(before.state, id).to_vec(),
-                ));
-            }
-            writes.push(Write::Insert(
-                BY_STATE,
-                keys::state(after.state, id).to_vec(),
-                Vec::new(),
-            ));
-        }
-        let unit_before = before.as_ref().and_then(|b| b.handling_unit.as_deref());
-        if unit_before != after.handling_unit.as_deref() {
-            if let Some(unit) = unit_before {
-                writes.push(Write::Remove(BY_UNIT, keys::unit(unit, id)));
-            }
-            if let Some(unit) = &after.handling_unit {
-                writes.push(Write::Insert(BY_UNIT, keys::unit(unit, id), Vec::new()));
-            }
+        for entry in added {
+            let (tree, key, value) = index_entry(&entry);
+            writes.push(Write::Insert(tree, key, value));
         }
         if let Some((request_id, record)) = request {
             writes.push(Write::Insert(
@@ -456,12 +452,12 @@ impl SledStore {
         };
         let content = self
             .source_event(id, registration)?
-            .and_then(records::content)
+            .and_then(|event| event.data.into_content())
             .ok_or_else(|| wrong("registration", registration))?;
         let reply = match reply {
             Some(sequence) => Some(
                 self.source_event(id, sequence)?
-                    .and_then(records::reply)
+                    .and_then(|event| event.data.into_reply())
                     .ok_or_else(|| wrong("reply", sequence))?,
             ),
             None => None,
@@ -763,20 +759,17 @@ impl Store for SledStore {
         Ok(page)
     }
 
-    fn proposal_numbered(
-        &self,
-        committee: &str,
-        session: &str,
-        number: u32,
-    ) -> Result<Option<ProposalId>, StoreError> {
-        self.get_id(BY_NUMBER, &keys::number(committee, session, number))
-    }
-
-    fn proposal_with_document(
-        &self,
-        document_number: &str,
-    ) -> Result<Option<ProposalId>, StoreError> {
-        self.get_id(BY_DOCUMENT, &keys::document(document_number))
+    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
+        match claim {
+            Claim::ProposalNumber {
+                committee,
+                session,
+                number,
+            } => self.get_id(BY_NUMBER, &keys::number(committee, session, *number)),
+            Claim::DocumentNumber(document_number) => {
+                self.get_id(BY_DOCUMENT, &keys::document(document_number))
+            }
+        }
     }
 
     fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {

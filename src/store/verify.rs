@@ -7,14 +7,15 @@
 use std::collections::HashMap;
 
 use super::chain::{self, ChainHash, GENESIS};
+use super::index;
 use super::keys;
 use super::records::{self, Sources, StatusRecord};
 use super::sled_store::{
-    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore,
-    TREE_NAMES, UNIT_EVENTS, decode, decode_logged, io, misplaced,
+    BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore, TREE_NAMES, decode,
+    decode_logged, index_entry, io, misplaced,
 };
 use super::{LoggedEvent, StoreError, View};
-use crate::domain::{EventData, Proposal, ProposalId, RecordedEvent, event_unit, fold, transition};
+use crate::domain::{Proposal, ProposalId, RecordedEvent, apply, check_recorded, fold};
 
 /// What a verification found.
 #[derive(Debug, Default)]
@@ -250,43 +251,11 @@ impl SledStore {
         report: &mut Verification,
     ) -> Result<(), StoreError> {
         let id = proposal.id;
-        let id_bytes = id.as_bytes().to_vec();
-        let mut expected: Vec<(usize, Vec<u8>, Vec<u8>)> = vec![
-            (
-                BY_NUMBER,
-                keys::number(&proposal.committee, &proposal.session, proposal.number),
-                id_bytes.clone(),
-            ),
-            (
-                BY_STATE,
-                keys::state(proposal.state, id).to_vec(),
-                Vec::new(),
-            ),
-        ];
         counts.0[PROPOSALS] += 1;
-        if let Some(unit) = &proposal.handling_unit {
-            expected.push((BY_UNIT, keys::unit(unit, id), Vec::new()));
-        }
-        let mut unit = None;
-        for event in events {
-            if let EventData::ReplyIssued {
-                document_number, ..
-            } = &event.data
-            {
-                expected.push((
-                    BY_DOCUMENT,
-                    keys::document(document_number),
-                    id_bytes.clone(),
-                ));
-            }
-            if let Some(unit) = event_unit(&mut unit, &event.data) {
-                expected.push((
-                    UNIT_EVENTS,
-                    keys::unit_event(&unit, event.position),
-                    keys::event(id, event.sequence).to_vec(),
-                ));
-            }
-        }
+        let expected = index::entries_of(proposal, events)
+            .iter()
+            .map(index_entry)
+            .collect::<Vec<_>>();
         for (tree, key, value) in expected {
             counts.0[tree] += 1;
             match self.trees[tree].get(&key).map_err(io)? {
@@ -369,33 +338,19 @@ impl SledStore {
     }
 }
 
-/// Checks that a proposal's events form a valid path of the state machine: sequences 1..n,
-/// each event starting where the previous ended, each move allowed by the lifecycle table.
+/// Checks that a proposal's events are a history `decide` could have recorded, event by event
+/// (the same check an import makes: [`check_recorded`]). Folds on past a bad event, so that every
+/// problem of the history is reported.
 fn check_path(id: ProposalId, events: &[RecordedEvent], report: &mut Verification) {
-    let mut state = None;
-    for (index, event) in events.iter().enumerate() {
-        let sequence = index as u64 + 1;
-        if event.sequence != sequence {
+    let mut proposal = None;
+    for event in events {
+        if let Err(problem) = check_recorded(proposal.as_ref(), event) {
             report.problem(format!(
-                "proposal {id}: event {sequence} says sequence {}",
-                event.sequence
+                "proposal {id}: event {} at position {}: {problem}",
+                event.sequence, event.position
             ));
         }
-        if event.from_state != state {
-            report.problem(format!(
-                "proposal {id}: event {sequence} starts from {:?}, but the proposal was {state:?}",
-                event.from_state
-            ));
-        }
-        if transition(event.data.command_kind(), event.from_state) != Some(event.to_state) {
-            report.problem(format!(
-                "proposal {id}: event {sequence} ({:?}) moves {:?} → {:?}, which the lifecycle does not allow",
-                event.data.kind(),
-                event.from_state,
-                event.to_state
-            ));
-        }
-        state = Some(event.to_state);
+        proposal = Some(apply(proposal, event));
     }
 }
 
@@ -406,10 +361,11 @@ mod tests {
     use super::*;
     use crate::app::{Submission, Workflow};
     use crate::domain::{CalendarDate, Command, ProposalState, Registration, RequestId};
+    use crate::store::sled_store::BY_DOCUMENT;
     use crate::store::{SledOptions, Store};
 
     fn submission(id: Option<ProposalId>, command: Command) -> Submission {
-        let request_id = RequestId::new(ProposalId::generate().to_string());
+        let request_id = RequestId::new(crate::app::new_proposal_id().to_string());
         Submission {
             proposal_id: id,
             command,
