@@ -4,6 +4,8 @@
 
 mod error;
 mod events;
+#[cfg(test)]
+mod golden;
 mod paging;
 mod writer;
 

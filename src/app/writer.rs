@@ -15,7 +15,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, Submission};
 use crate::domain::{
-    Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide, event_unit, fold,
+    Claim, Command, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide,
+    event_unit, fold,
 };
 use crate::store::{
     Change, EventScope, Fingerprint, LoggedEvent, RequestRecord, Store, StoreError, View,
@@ -429,7 +430,18 @@ pub fn fingerprint(submission: &Submission) -> Fingerprint {
         actor,
         unit_scope: _,
     } = submission;
-    let content = serde_json::to_vec(&(proposal_id, command, expected_version, actor))
-        .expect("commands always serialize");
-    Sha256::digest(&content).into()
+    Sha256::digest(fingerprinted(proposal_id, command, expected_version, actor)).into()
+}
+
+/// The bytes a fingerprint hashes: JSON of the request's content. Pinned by golden tests
+/// (`src/app/golden/`): if it changed, every retry after an upgrade would be refused with
+/// REQUEST_ID_REUSED.
+pub(super) fn fingerprinted(
+    proposal_id: &Option<ProposalId>,
+    command: &Command,
+    expected_version: &Option<u64>,
+    actor: &String,
+) -> Vec<u8> {
+    serde_json::to_vec(&(proposal_id, command, expected_version, actor))
+        .expect("commands always serialize")
 }

@@ -1,10 +1,11 @@
-//! Golden encodings of stored records. The files under `golden/` were written by format 1 of
-//! this store; if a change to the domain types alters how a stored record encodes or decodes,
+//! Golden encodings of stored records. The files under `golden/` were written by this store
+//! (events by event schema 1, status records by store format 5); if a change to the domain types alters how a stored record encodes or decodes,
 //! these tests fail, and the change needs a new schema version and a migration instead.
 
+use super::records::{self, Sources, StatusRecord};
 use crate::domain::{
     CalendarDate, EVENT_SCHEMA_VERSION, EventData, ProposalId, ProposalState, RecordedEvent, Reply,
-    ResultCode, Timestamp,
+    ResultCode, Timestamp, fold,
 };
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
@@ -176,19 +177,51 @@ fn the_chain_over_format_1_events_is_pinned() {
 
 const PINNED_HEAD: &str = "13afbe5572c05ee9c581f4b5df4d6a8d4c31031d01d475081948060b84454e0f";
 
+const STATUS_V5: &str = include_str!("golden/status_v5.json");
+
+/// The status records of the proposal the golden events describe, after each event: what
+/// format 5 stores under `proposals` (the projection without the content and the reply, which
+/// it names by the events that carry them).
+fn statuses() -> Vec<StatusRecord> {
+    let events = expected();
+    (1..=events.len())
+        .map(|n| {
+            let history = &events[..n];
+            let proposal = fold(history).expect("a history of at least one event");
+            let sources = Sources::after(None, history).expect("the history registers it");
+            records::status(&proposal, sources)
+        })
+        .collect()
+}
+
+/// If a change to the projection alters how a status record encodes or decodes, every stored
+/// proposal would read differently (or not at all): this fails first, and the change needs a
+/// new store format and `export`/`import`.
 #[test]
-#[ignore = "writes the golden file; run only when introducing a new format on purpose"]
-fn write_golden_file() {
+fn format_5_status_records_decode_to_the_same_values_and_encode_to_the_same_bytes() {
+    let lines: Vec<&str> = STATUS_V5.lines().collect();
+    let statuses = statuses();
+    assert_eq!(lines.len(), statuses.len());
+    for (line, status) in lines.iter().zip(&statuses) {
+        let decoded: StatusRecord =
+            super::sled_store::decode(line.as_bytes(), "a golden status").unwrap();
+        assert_eq!(&decoded, status);
+        assert_eq!(super::sled_store::encode(status).unwrap(), line.as_bytes());
+    }
+}
+
+#[test]
+#[ignore = "writes the golden files; run only when introducing a new format on purpose"]
+fn write_golden_files() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/golden");
     let text: String = expected()
         .iter()
         .map(|e| serde_json::to_string(e).unwrap() + "\n")
         .collect();
-    std::fs::write(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/store/golden/events_v1.jsonl"
-        ),
-        text,
-    )
-    .unwrap();
+    std::fs::write(format!("{dir}/events_v1.jsonl"), text).unwrap();
+    let text: String = statuses()
+        .iter()
+        .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/status_v5.json"), text).unwrap();
 }

@@ -1,0 +1,132 @@
+//! Golden request fingerprints. A retried request is recognised by the SHA-256 of its content
+//! (`fingerprint`), and the idempotency records of every stored request keep that digest. If a
+//! change to the command types altered the bytes hashed (a renamed field, a new field, another
+//! order), every retry after an upgrade would be refused with REQUEST_ID_REUSED: these tests
+//! fail first, and the change needs a fingerprint that still reads the old form.
+
+use sha2::{Digest, Sha256};
+
+use super::Submission;
+use super::writer::{fingerprint, fingerprinted};
+use crate::domain::{
+    CalendarDate, Command, CommandKind, ProposalId, Registration, Reply, RequestId, ResultCode,
+};
+
+const FINGERPRINTS_V1: &str = include_str!("golden/fingerprints_v1.jsonl");
+
+/// One submission of every command, with every optional part set in some of them.
+fn submissions() -> Vec<Submission> {
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e5f");
+    let date = |text| CalendarDate::parse(text).unwrap();
+    let command = |kind| match kind {
+        CommandKind::Receive => Command::Receive(Registration {
+            committee: "许昌市政协".into(),
+            session: "七届三次会议".into(),
+            number: 228,
+            title: "关于加强我市环境保护的提案".into(),
+            proposers: vec!["苏会兴".into(), "张三".into()],
+            content: "建议加强我市环境保护工作。\n第二段。".into(),
+        }),
+        CommandKind::Assign => Command::Assign {
+            handling_unit: "许昌市生态环境局".into(),
+            due_date: Some(date("2019-08-31")),
+        },
+        CommandKind::Return => Command::Return {
+            reason: "不属于本单位职责".into(),
+        },
+        CommandKind::Draft => Command::Draft {
+            reply: Reply {
+                body: "现答复如下：\n一、工作开展情况".into(),
+                result_code: ResultCode::B,
+                contact_unit: "许昌市生态环境局综合科".into(),
+                contact_phone: "6069516".into(),
+            },
+        },
+        CommandKind::RejectDraft => Command::RejectDraft {
+            reason: "请补充下一步打算".into(),
+        },
+        CommandKind::Sign => Command::Sign {
+            signer: "李光亚".into(),
+        },
+        CommandKind::Issue => Command::Issue {
+            document_number: "许环〔2019〕13号".into(),
+            issue_date: date("2019-09-29"),
+            issuing_office: "许昌市生态环境局办公室".into(),
+        },
+        CommandKind::Copy => Command::Copy {
+            recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+        },
+    };
+    CommandKind::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Submission {
+            proposal_id: (kind != CommandKind::Receive).then(|| id.unwrap()),
+            command: command(kind),
+            expected_version: (i % 2 == 1).then_some(i as u64),
+            request_id: Some(RequestId::new(format!("req-{i}"))),
+            actor: "提案委登记员".into(),
+            // Neither the key nor the remit is part of the content.
+            unit_scope: (i % 3 == 0).then(|| "许昌市生态环境局".into()),
+        })
+        .collect()
+}
+
+fn content(submission: &Submission) -> Vec<u8> {
+    let Submission {
+        proposal_id,
+        command,
+        expected_version,
+        request_id: _,
+        actor,
+        unit_scope: _,
+    } = submission;
+    fingerprinted(proposal_id, command, expected_version, actor)
+}
+
+#[test]
+fn request_fingerprints_hash_the_golden_bytes() {
+    let lines: Vec<&str> = FINGERPRINTS_V1.lines().collect();
+    let submissions = submissions();
+    assert_eq!(lines.len(), submissions.len());
+    for (line, submission) in lines.iter().zip(&submissions) {
+        let kind = submission.command.kind();
+        assert_eq!(
+            String::from_utf8(content(submission)).unwrap(),
+            *line,
+            "{kind:?}: the bytes a fingerprint hashes changed"
+        );
+        let digest: [u8; 32] = Sha256::digest(line.as_bytes()).into();
+        assert_eq!(fingerprint(submission), digest, "{kind:?}");
+    }
+}
+
+/// The digests themselves, so that a change of hash function shows too.
+#[test]
+fn the_fingerprint_of_the_registration_is_pinned() {
+    let registration = &submissions()[0];
+    assert_eq!(
+        crate::store::to_hex(&fingerprint(registration)),
+        PINNED_REGISTRATION
+    );
+}
+
+const PINNED_REGISTRATION: &str =
+    "0f493434ae0b15197d0ffbe7c5eaa609abb9729e8d044e7ff78363cb5ef6db27";
+
+#[test]
+#[ignore = "writes the golden file; run only when introducing a new fingerprint form on purpose"]
+fn write_golden_file() {
+    let text: String = submissions()
+        .iter()
+        .map(|s| String::from_utf8(content(s)).unwrap() + "\n")
+        .collect();
+    std::fs::write(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/app/golden/fingerprints_v1.jsonl"
+        ),
+        text,
+    )
+    .unwrap();
+}
