@@ -1,0 +1,599 @@
+//! The storage contract, as checks any backend must pass: the embedded sled store runs them
+//! in `tests/store_sled.rs`, and a network backend (PostgreSQL) runs the same checks from its
+//! own runner with `mod conformance;` and its own [`Backend`]. Each check starts from an empty
+//! store, drives it only through the `Store` trait, and builds its changes with the domain's
+//! `decide`, as the writer does.
+
+#![allow(dead_code)] // a runner may not call every check
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use proposal_service::app::{fingerprint, new_proposal_id};
+use proposal_service::domain::{
+    CalendarDate, Claim, Command, Decision, Envelope, Proposal, ProposalId, ProposalState,
+    RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, decide, event_unit,
+};
+use proposal_service::store::{
+    ChainHash, Change, EventScope, GENESIS, ListQuery, LoggedEvent, RequestRecord, Store, View,
+    event_bytes, link, request_key,
+};
+
+/// How a runner opens its backend: over a directory (or whatever the directory names: a
+/// database, a schema) that is empty the first time and keeps what was committed when opened
+/// again after the previous store was dropped.
+pub trait Backend {
+    type Store: Store;
+    fn open(&self, dir: &Path) -> Self::Store;
+}
+
+const UNIT_A: &str = "许昌市生态环境局";
+const UNIT_B: &str = "许昌市教育局";
+const COMMITTEE: &str = "许昌市政协";
+
+/// Builds valid changes against a store, keeping the log's positions and times.
+struct Script<'s, S: Store> {
+    store: &'s S,
+    next_position: u64,
+    clock: i64,
+    head: ChainHash,
+}
+
+impl<'s, S: Store> Script<'s, S> {
+    fn new(store: &'s S) -> Self {
+        let last = store.last_position().unwrap();
+        Self {
+            store,
+            next_position: last + 1,
+            clock: 1_569_715_200_000_000_000 + last as i64,
+            head: match store
+                .events(EventScope::All, last.saturating_sub(1), 1)
+                .unwrap()[..]
+            {
+                [ref logged] => logged.hash,
+                _ => GENESIS,
+            },
+        }
+    }
+
+    /// Decides `command` on `before` as the writer would, with a request id when `keyed`.
+    fn change(&mut self, before: Option<&Proposal>, command: Command, keyed: bool) -> Change {
+        let actor = "提案委登记员".to_owned();
+        let request_id = keyed.then(|| format!("req-{}", self.next_position));
+        self.clock += 1_000;
+        let envelope = Envelope {
+            proposal_id: before.map_or_else(new_proposal_id, |p| p.id),
+            position: self.next_position,
+            occurred_at: Timestamp::from_unix_nanos(self.clock),
+            actor: actor.clone(),
+            request_id: request_id.clone(),
+        };
+        let Decision { event, after } =
+            decide(before, &command, envelope).expect("the script's commands are valid");
+        self.next_position += 1;
+        let request = request_id.map(|request_id| {
+            let submission = proposal_service::app::Submission {
+                proposal_id: before.map(|p| p.id),
+                command,
+                expected_version: None,
+                request_id: Some(RequestId::new(request_id.clone())),
+                actor: actor.clone(),
+                unit_scope: None,
+            };
+            let record = RequestRecord {
+                fingerprint: fingerprint(&submission),
+                proposal_id: after.id,
+                version: after.version,
+            };
+            (request_key(&actor, &request_id), record)
+        });
+        Change {
+            before: before.cloned().map(Arc::new),
+            after: Arc::new(after),
+            events: vec![event],
+            request,
+        }
+    }
+
+    /// Commits `changes` and checks the hashes the store returns continue the chain.
+    fn commit(&mut self, changes: &[Change]) -> Vec<Arc<Proposal>> {
+        let hashes = self.store.commit(changes).expect("commit");
+        let events: Vec<&RecordedEvent> = changes.iter().flat_map(|c| &c.events).collect();
+        assert_eq!(hashes.len(), events.len(), "one hash per event");
+        for (event, hash) in events.iter().zip(&hashes) {
+            self.head = link(&self.head, &event_bytes(event).unwrap());
+            assert_eq!(*hash, self.head, "the chain at position {}", event.position);
+        }
+        changes.iter().map(|c| Arc::clone(&c.after)).collect()
+    }
+
+    /// Commits one command and returns the proposal after it.
+    fn run(&mut self, before: Option<&Proposal>, command: Command) -> Proposal {
+        let change = self.change(before, command, true);
+        (*self.commit(&[change])[0]).clone()
+    }
+
+    /// Registers proposal `number` and drives it to `state` along the main path.
+    fn proposal(&mut self, number: u32, unit: &str, state: ProposalState) -> Proposal {
+        let mut p = self.run(None, receive(number));
+        for command in [
+            assign(unit),
+            draft(),
+            Command::Sign {
+                signer: "李光亚".into(),
+            },
+            Command::Issue {
+                document_number: format!("许环〔2019〕{number}号"),
+                issue_date: date("2019-09-29"),
+                issuing_office: "许昌市生态环境局办公室".into(),
+            },
+            Command::Copy {
+                recipients: vec!["市政协提案委".into()],
+            },
+        ] {
+            if p.state == state {
+                break;
+            }
+            p = self.run(Some(&p), command);
+        }
+        assert_eq!(p.state, state);
+        p
+    }
+}
+
+fn date(text: &str) -> CalendarDate {
+    CalendarDate::parse(text).unwrap()
+}
+
+fn receive(number: u32) -> Command {
+    Command::Receive(Registration {
+        committee: COMMITTEE.into(),
+        session: if number.is_multiple_of(2) {
+            "七届三次会议"
+        } else {
+            "七届四次会议"
+        }
+        .into(),
+        number,
+        title: format!("关于第{number}件事的提案"),
+        proposers: vec!["苏会兴".into()],
+        content: "建议加强我市环境保护工作。\n第二段。".repeat(number as usize % 5 + 1),
+    })
+}
+
+fn assign(unit: &str) -> Command {
+    Command::Assign {
+        handling_unit: unit.into(),
+        due_date: Some(date("2019-12-31")),
+    }
+}
+
+fn draft() -> Command {
+    Command::Draft {
+        reply: Reply {
+            body: "现答复如下：\n一、工作开展情况".into(),
+            result_code: ResultCode::A,
+            contact_unit: "许昌市生态环境局综合科".into(),
+            contact_phone: "6069516".into(),
+        },
+    }
+}
+
+/// The basic view of `p`: everything but the content and the reply.
+fn basic(p: &Proposal) -> Proposal {
+    Proposal {
+        content: String::new(),
+        reply: None,
+        ..p.clone()
+    }
+}
+
+/// Every page of a listing, by following the cursor.
+fn list_all(store: &impl Store, query: ListQuery) -> Vec<Proposal> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list(&ListQuery {
+                after: after.clone(),
+                ..query.clone()
+            })
+            .unwrap();
+        assert!(
+            page.proposals.len() <= query.limit,
+            "a page holds at most its limit"
+        );
+        all.extend(page.proposals);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+}
+
+/// All events of `scope`, read `chunk` at a time.
+fn events_all(store: &impl Store, scope: EventScope<'_>, chunk: usize) -> Vec<LoggedEvent> {
+    let mut all: Vec<LoggedEvent> = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |e| e.event.position);
+        let page = store.events(scope, after, chunk).unwrap();
+        assert!(page.len() <= chunk);
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+fn ids(proposals: &[Proposal]) -> BTreeSet<ProposalId> {
+    proposals.iter().map(|p| p.id).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------------------------
+
+/// An empty store answers every read with nothing, and verifies clean.
+pub fn an_empty_store_holds_nothing(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let id = new_proposal_id();
+    assert_eq!(store.last_position().unwrap(), 0);
+    assert_eq!(store.proposal(id, View::Full).unwrap(), None);
+    assert!(store.history(id, 0, 10).unwrap().is_empty());
+    assert!(store.events(EventScope::All, 0, 10).unwrap().is_empty());
+    let page = store
+        .list(&ListQuery {
+            limit: 10,
+            ..ListQuery::default()
+        })
+        .unwrap();
+    assert!(page.proposals.is_empty() && page.next.is_none());
+    let claim = Claim::DocumentNumber("许环〔2019〕13号".into());
+    assert_eq!(store.claimed_by(&claim).unwrap(), None);
+    assert_eq!(store.request(&request_key("a", "r")).unwrap(), None);
+    let report = store.verify().unwrap();
+    assert_eq!(report.first_mismatch(), None);
+    assert_eq!((report.events, report.head), (0, (0, GENESIS)));
+}
+
+/// What is committed reads back exactly: the proposal in both views, its history with the
+/// chain hashes, the log, the claims and the request records.
+pub fn a_commit_reads_back_exactly(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let mut script = Script::new(&store);
+    let issued = script.proposal(2, UNIT_A, ProposalState::Issued);
+    assert_eq!(store.last_position().unwrap(), 5);
+    assert_eq!(
+        store.proposal(issued.id, View::Full).unwrap().as_ref(),
+        Some(&issued)
+    );
+    assert_eq!(
+        store.proposal(issued.id, View::Basic).unwrap(),
+        Some(basic(&issued))
+    );
+    let history = store.history(issued.id, 0, 100).unwrap();
+    assert_eq!(history.len(), 5);
+    let log = store.events(EventScope::All, 0, 100).unwrap();
+    assert_eq!(history, log, "one proposal: its history is the log");
+    let mut head = GENESIS;
+    for (i, logged) in history.iter().enumerate() {
+        assert_eq!(logged.event.sequence, i as u64 + 1);
+        assert_eq!(logged.event.position, i as u64 + 1);
+        head = link(&head, &event_bytes(&logged.event).unwrap());
+        assert_eq!(logged.hash, head);
+    }
+    let number = Claim::ProposalNumber {
+        committee: COMMITTEE.into(),
+        session: issued.session.clone(),
+        number: 2,
+    };
+    assert_eq!(store.claimed_by(&number).unwrap(), Some(issued.id));
+    let document = Claim::DocumentNumber("许环〔2019〕2号".into());
+    assert_eq!(store.claimed_by(&document).unwrap(), Some(issued.id));
+    let other = Claim::DocumentNumber("许环〔2019〕3号".into());
+    assert_eq!(store.claimed_by(&other).unwrap(), None);
+    let first = &history[0].event;
+    let key = request_key(&first.actor, first.request_id.as_deref().unwrap());
+    let record = store.request(&key).unwrap().expect("the request record");
+    assert_eq!((record.proposal_id, record.version), (issued.id, 1));
+    assert_eq!(store.verify().unwrap().first_mismatch(), None);
+}
+
+/// One commit of several changes to several proposals (two to the same one) is one batch: all
+/// of it is stored, in order, and later changes see the earlier ones.
+pub fn a_batch_of_changes_commits_together(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let mut script = Script::new(&store);
+    let a = script.change(None, receive(10), true);
+    let a_assigned = script.change(Some(&a.after), assign(UNIT_A), false);
+    let b = script.change(None, receive(11), true);
+    let batch = [a, a_assigned, b];
+    let after = script.commit(&batch);
+    assert_eq!(store.last_position().unwrap(), 3);
+    assert_eq!(
+        store.proposal(after[1].id, View::Full).unwrap().as_ref(),
+        Some(&*after[1])
+    );
+    assert_eq!(
+        store.proposal(after[2].id, View::Full).unwrap().as_ref(),
+        Some(&*after[2])
+    );
+    let positions: Vec<u64> = store
+        .events(EventScope::All, 0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.event.position)
+        .collect();
+    assert_eq!(positions, [1, 2, 3]);
+    assert_eq!(store.history(after[1].id, 0, 10).unwrap().len(), 2);
+}
+
+/// A commit whose positions do not continue the log is refused and stores nothing of itself.
+pub fn a_commit_that_skips_a_position_is_refused_whole(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let mut script = Script::new(&store);
+    let kept = script.proposal(4, UNIT_A, ProposalState::Received);
+    let good = script.change(Some(&kept), assign(UNIT_A), true);
+    script.next_position += 1; // a gap
+    let bad = script.change(None, receive(5), true);
+    assert!(store.commit(&[good.clone(), bad.clone()]).is_err());
+    assert_eq!(store.last_position().unwrap(), 1);
+    assert_eq!(
+        store.proposal(kept.id, View::Full).unwrap().as_ref(),
+        Some(&kept)
+    );
+    assert_eq!(store.proposal(bad.after.id, View::Full).unwrap(), None);
+    let claim = Claim::ProposalNumber {
+        committee: COMMITTEE.into(),
+        session: bad.after.session.clone(),
+        number: 5,
+    };
+    assert_eq!(store.claimed_by(&claim).unwrap(), None);
+    assert_eq!(store.verify().unwrap().first_mismatch(), None);
+}
+
+/// The log by scope: everything, one proposal, one unit (the unit handling the proposal when
+/// each event occurred: an assignment is the assigned unit's, a return the returning unit's);
+/// each in log order, read in chunks of any size.
+pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let mut script = Script::new(&store);
+    let a = script.proposal(20, UNIT_A, ProposalState::Drafted);
+    let b = script.proposal(21, UNIT_B, ProposalState::Assigned);
+    let returned = script.run(
+        Some(&b),
+        Command::Return {
+            reason: "不属于本单位职责".into(),
+        },
+    );
+    let moved = script.run(Some(&returned), assign(UNIT_A));
+    let _unassigned = script.proposal(22, UNIT_A, ProposalState::Received);
+    let _a_signed = script.run(
+        Some(&a),
+        Command::Sign {
+            signer: "李光亚".into(),
+        },
+    );
+    let all = events_all(&store, EventScope::All, 1000);
+    assert_eq!(all.len() as u64, store.last_position().unwrap());
+    for chunk in [1, 2, 3, 7] {
+        assert_eq!(
+            events_all(&store, EventScope::All, chunk),
+            all,
+            "chunk {chunk}"
+        );
+    }
+    for unit in [UNIT_A, UNIT_B] {
+        let mut current: std::collections::HashMap<ProposalId, Option<String>> = Default::default();
+        let expected: Vec<LoggedEvent> = all
+            .iter()
+            .filter(|logged| {
+                let slot = current.entry(logged.event.proposal_id).or_default();
+                event_unit(slot, &logged.event.data).as_deref() == Some(unit)
+            })
+            .cloned()
+            .collect();
+        assert!(!expected.is_empty());
+        for chunk in [1, 3, 1000] {
+            assert_eq!(
+                events_all(&store, EventScope::Unit(unit), chunk),
+                expected,
+                "{unit}, chunk {chunk}"
+            );
+        }
+    }
+    for id in [a.id, moved.id] {
+        let expected: Vec<LoggedEvent> = all
+            .iter()
+            .filter(|e| e.event.proposal_id == id)
+            .cloned()
+            .collect();
+        assert_eq!(events_all(&store, EventScope::Proposal(id), 2), expected);
+        assert_eq!(store.history(id, 0, 100).unwrap(), expected);
+        assert_eq!(store.history(id, 2, 1).unwrap(), expected[2..3]);
+    }
+    assert!(
+        store
+            .events(EventScope::All, all.len() as u64, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Listings: each filter and their combinations return exactly the matching proposals, each
+/// once, across pages of any size, in the view asked for.
+pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let mut script = Script::new(&store);
+    let mut all = Vec::new();
+    for (i, state) in ProposalState::ALL.into_iter().enumerate() {
+        for number in [2 * i as u32 + 30, 2 * i as u32 + 31] {
+            let unit = if number % 3 == 0 { UNIT_A } else { UNIT_B };
+            all.push(script.proposal(number, unit, state));
+        }
+    }
+    let queries = [
+        ListQuery::default(),
+        ListQuery {
+            state: Some(ProposalState::Assigned),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            handling_unit: Some(UNIT_A.into()),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            committee: Some(COMMITTEE.into()),
+            session: Some("七届三次会议".into()),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            state: Some(ProposalState::Copied),
+            handling_unit: Some(UNIT_B.into()),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            committee: Some("另一个政协".into()),
+            ..ListQuery::default()
+        },
+    ];
+    for query in queries {
+        let expected: Vec<&Proposal> = all
+            .iter()
+            .filter(|p| query.state.is_none_or(|s| p.state == s))
+            .filter(|p| {
+                query
+                    .handling_unit
+                    .as_ref()
+                    .is_none_or(|u| p.handling_unit.as_ref() == Some(u))
+            })
+            .filter(|p| query.committee.as_ref().is_none_or(|c| &p.committee == c))
+            .filter(|p| query.session.as_ref().is_none_or(|s| &p.session == s))
+            .collect();
+        for (limit, view) in [(1, View::Basic), (3, View::Full), (1000, View::Full)] {
+            let listed = list_all(
+                &store,
+                ListQuery {
+                    limit,
+                    view,
+                    ..query.clone()
+                },
+            );
+            assert_eq!(
+                listed.len(),
+                expected.len(),
+                "{query:?} limit {limit}: each once"
+            );
+            assert_eq!(
+                ids(&listed),
+                expected.iter().map(|p| p.id).collect(),
+                "{query:?} limit {limit}"
+            );
+            for p in &listed {
+                let stored = all.iter().find(|e| e.id == p.id).unwrap();
+                let want = match view {
+                    View::Basic => basic(stored),
+                    View::Full => stored.clone(),
+                };
+                assert_eq!(*p, want, "{query:?}: the view");
+            }
+        }
+    }
+}
+
+/// Backward moves and revisions keep the projection and indexes exact: after a return and a
+/// reassignment the proposal is only the new unit's, after a rejected draft it has no reply.
+pub fn backward_moves_keep_projection_and_indexes_exact(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend.open(dir.path());
+    let mut script = Script::new(&store);
+    let p = script.proposal(40, UNIT_A, ProposalState::Drafted);
+    let p = script.run(Some(&p), draft()); // a revision
+    let p = script.run(
+        Some(&p),
+        Command::RejectDraft {
+            reason: "请补充".into(),
+        },
+    );
+    assert_eq!(p.reply, None);
+    let p = script.run(
+        Some(&p),
+        Command::Return {
+            reason: "不属于".into(),
+        },
+    );
+    let p = script.run(Some(&p), assign(UNIT_B));
+    assert_eq!(store.proposal(p.id, View::Full).unwrap().as_ref(), Some(&p));
+    let listed = |unit: &str| {
+        list_all(
+            &store,
+            ListQuery {
+                handling_unit: Some(unit.into()),
+                limit: 10,
+                ..ListQuery::default()
+            },
+        )
+    };
+    assert!(listed(UNIT_A).is_empty());
+    assert_eq!(ids(&listed(UNIT_B)), BTreeSet::from([p.id]));
+    let by_state = |state| {
+        list_all(
+            &store,
+            ListQuery {
+                state: Some(state),
+                limit: 10,
+                ..ListQuery::default()
+            },
+        )
+    };
+    assert!(by_state(ProposalState::Drafted).is_empty());
+    assert_eq!(
+        ids(&by_state(ProposalState::Assigned)),
+        BTreeSet::from([p.id])
+    );
+    assert_eq!(store.verify().unwrap().first_mismatch(), None);
+}
+
+/// Everything committed is there after the store is dropped and opened again, and the chain
+/// continues from where it ended.
+pub fn what_is_committed_survives_a_reopen(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (copied, log) = {
+        let store = backend.open(dir.path());
+        let mut script = Script::new(&store);
+        let copied = script.proposal(50, UNIT_A, ProposalState::Copied);
+        (copied, store.events(EventScope::All, 0, 100).unwrap())
+    };
+    let store = backend.open(dir.path());
+    assert_eq!(store.last_position().unwrap(), log.len() as u64);
+    assert_eq!(store.events(EventScope::All, 0, 100).unwrap(), log);
+    assert_eq!(
+        store.proposal(copied.id, View::Full).unwrap().as_ref(),
+        Some(&copied)
+    );
+    let mut script = Script::new(&store);
+    assert_eq!(script.head, log.last().unwrap().hash);
+    script.proposal(51, UNIT_B, ProposalState::Assigned);
+    let report = store.verify().unwrap();
+    assert_eq!(report.first_mismatch(), None);
+    assert_eq!(report.head, (log.len() as u64 + 2, script.head));
+}
+
+/// Runs every check against `backend`.
+pub fn run_all(backend: &impl Backend) {
+    an_empty_store_holds_nothing(backend);
+    a_commit_reads_back_exactly(backend);
+    a_batch_of_changes_commits_together(backend);
+    a_commit_that_skips_a_position_is_refused_whole(backend);
+    the_log_reads_by_scope_in_order(backend);
+    listings_page_through_exactly_the_matches(backend);
+    backward_moves_keep_projection_and_indexes_exact(backend);
+    what_is_committed_survives_a_reopen(backend);
+}
