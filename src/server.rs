@@ -286,7 +286,7 @@ pub async fn serve(
     // Whatever ended the transport, drain and flush what was already accepted.
     let drained = tokio::task::spawn_blocking(move || workflow.shutdown())
         .await
-        .map_err(|e| AppError::Storage(crate::store::StoreError::Io(e.to_string())))?;
+        .map_err(|e| AppError::Internal(format!("the shutdown task failed: {e}")))?;
     result?;
     drained?;
     tracing::info!("stopped; everything acknowledged is on disk");

@@ -54,6 +54,10 @@ pub enum AppError {
     Overloaded,
     #[error(transparent)]
     Storage(#[from] StoreError),
+    /// A fault of the process itself, not of storage or the request: a thread that could not
+    /// start, a task that panicked. Details for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<DomainError> for AppError {

@@ -121,7 +121,7 @@ pub(super) fn spawn(
             };
             run_batches(&mut receiver, MAX_BATCH, |batch| writer.run(batch));
         })
-        .map_err(|e| AppError::Storage(StoreError::Io(format!("starting the writer: {e}"))))?;
+        .map_err(|e| AppError::Internal(format!("starting the writer thread: {e}")))?;
     Ok((sender, thread))
 }
 
@@ -182,9 +182,9 @@ impl Writer {
             self.outlets.written.send_replace(self.next_position - 1);
             match self.store.commit(&changes) {
                 Ok(hashes) => {
-                    metrics::histogram!("proposal_commit_seconds")
+                    metrics::histogram!(crate::metrics::COMMIT_SECONDS)
                         .record(started.elapsed().as_secs_f64());
-                    metrics::histogram!("proposal_commit_batch_size").record(changes.len() as f64);
+                    metrics::histogram!(crate::metrics::COMMIT_BATCH_SIZE).record(changes.len() as f64);
                     self.publish(&changes, hashes);
                 }
                 Err(e) => {
@@ -216,12 +216,12 @@ impl Writer {
     fn publish(&self, changes: &[Change], hashes: Vec<crate::store::ChainHash>) {
         let events = changes.iter().flat_map(|change| &change.events);
         for event in events.clone() {
-            metrics::counter!("proposal_transitions_total", "to_state" => event.to_state.as_str())
+            metrics::counter!(crate::metrics::TRANSITIONS_TOTAL, "to_state" => event.to_state.as_str())
                 .increment(1);
         }
         let last = self.next_position - 1;
         let before = self.outlets.durable.send_replace(last);
-        metrics::counter!("proposal_events_stored_total").increment(last - before);
+        metrics::counter!(crate::metrics::EVENTS_STORED_TOTAL).increment(last - before);
         if self.outlets.committed.receiver_count() == 0 {
             return;
         }

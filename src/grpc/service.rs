@@ -19,7 +19,7 @@ use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
 use crate::auth::{Action, Grant, Principal, Standing, grant};
 use crate::domain::ProposalId;
-use crate::store::{StoreError, View, to_hex};
+use crate::store::{View, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
 #[derive(Clone)]
@@ -471,7 +471,7 @@ impl ProposalService for ProposalApi {
             let report = tokio::task::spawn_blocking(move || workflow.verify())
                 .await
                 .map_err(|e| {
-                    AppError::Storage(StoreError::Io(format!("verification task: {e}")))
+                    AppError::Internal(format!("the verification task failed: {e}"))
                 })??;
             if let Some(first) = report.first_mismatch() {
                 tracing::warn!(

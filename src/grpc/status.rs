@@ -231,6 +231,10 @@ impl From<AppError> for Status {
                 tracing::error!(error = %e, "storage failure");
                 Status::internal("internal storage error (details are in the server log)")
             }
+            AppError::Internal(e) => {
+                tracing::error!(error = %e, "internal failure");
+                Status::internal("internal error (details are in the server log)")
+            }
         }
     }
 }
