@@ -28,6 +28,40 @@ pub fn link(previous: &ChainHash, bytes: &[u8]) -> ChainHash {
     hasher.finalize().into()
 }
 
+/// The end of the chain: the last event's position and hash. A commit extends a copy of it
+/// event by event and, once durable, makes the copy the store's head; every backend keeps one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    pub position: u64,
+    pub hash: ChainHash,
+}
+
+impl ChainHead {
+    /// The head of an empty log.
+    pub const EMPTY: Self = Self {
+        position: 0,
+        hash: GENESIS,
+    };
+
+    /// Links `event` after the head and moves the head to it; returns the event's hash and its
+    /// canonical bytes (what to store). Refuses an event that does not take the next position.
+    pub fn extend(&mut self, event: &RecordedEvent) -> Result<(ChainHash, Vec<u8>), StoreError> {
+        if event.position != self.position + 1 {
+            return Err(StoreError::Io(format!(
+                "event position {} does not follow the log's last position {}",
+                event.position, self.position
+            )));
+        }
+        let bytes = event_bytes(event)?;
+        let hash = link(&self.hash, &bytes);
+        *self = Self {
+            position: event.position,
+            hash,
+        };
+        Ok((hash, bytes))
+    }
+}
+
 /// Lower-case hex, as the API and exports show a hash.
 pub fn to_hex(hash: &ChainHash) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
 
-pub use chain::{ChainHash, GENESIS, event_bytes, from_hex, link, to_hex};
+pub use chain::{ChainHash, ChainHead, GENESIS, event_bytes, from_hex, link, to_hex};
 pub use sled_store::{SledOptions, SledStore};
 pub use verify::Verification;
 

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::chain::{self, ChainHash, GENESIS};
+use super::chain::{ChainHash, ChainHead};
 use super::index::{self, IndexChanges, IndexEntry};
 use super::records::{self, Sources, StatusRecord};
 use super::{
@@ -85,7 +85,7 @@ pub struct SledStore {
     /// The last stored event's position and hash: where the next commit's chain continues.
     /// Only the single writer commits, so this is never contended; it is advanced only after
     /// a commit succeeded.
-    head: std::sync::Mutex<(u64, ChainHash)>,
+    head: std::sync::Mutex<ChainHead>,
     // Held for the store's lifetime: the OS releases the lock when the file is closed.
     _lock: File,
 }
@@ -166,7 +166,7 @@ impl SledStore {
         let store = Self {
             db,
             trees,
-            head: std::sync::Mutex::new((0, GENESIS)),
+            head: std::sync::Mutex::new(ChainHead::EMPTY),
             db_file,
             synced_blobs: Default::default(),
             blob_dir: sled_dir(dir).join("blobs"),
@@ -176,7 +176,10 @@ impl SledStore {
         store.check_format(&path)?;
         store.check_watermark(&path)?;
         if let Some((position, logged)) = store.newest_event()? {
-            *store.head.lock().expect("not shared yet") = (position, logged.hash);
+            *store.head.lock().expect("not shared yet") = ChainHead {
+                position,
+                hash: logged.hash,
+            };
         }
         Ok(store)
     }
@@ -316,7 +319,7 @@ impl SledStore {
     fn writes_for(
         &self,
         change: &Change,
-        head: &mut (u64, ChainHash),
+        head: &mut ChainHead,
         sources: &mut HashMap<ProposalId, Sources>,
         writes: &mut Vec<Write>,
         hashes: &mut Vec<ChainHash>,
@@ -329,15 +332,7 @@ impl SledStore {
         } = change;
         let id = after.id;
         for event in events {
-            if event.position != head.0 + 1 {
-                return Err(StoreError::Io(format!(
-                    "event position {} does not follow the log's last position {}",
-                    event.position, head.0
-                )));
-            }
-            let bytes = chain::event_bytes(event)?;
-            let hash = chain::link(&head.1, &bytes);
-            *head = (event.position, hash);
+            let (hash, bytes) = head.extend(event)?;
             hashes.push(hash);
             let mut value = Vec::with_capacity(hash.len() + bytes.len());
             value.extend_from_slice(&hash);
@@ -822,7 +817,7 @@ impl Store for SledStore {
         // second) remembers how far.
         *lock(&self.head) = head;
         if !hashes.is_empty() {
-            self.watermark.record(head.0, false)?;
+            self.watermark.record(head.position, false)?;
         }
         Ok(hashes)
     }
