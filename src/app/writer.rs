@@ -184,7 +184,8 @@ impl Writer {
                 Ok(hashes) => {
                     metrics::histogram!(crate::metrics::COMMIT_SECONDS)
                         .record(started.elapsed().as_secs_f64());
-                    metrics::histogram!(crate::metrics::COMMIT_BATCH_SIZE).record(changes.len() as f64);
+                    metrics::histogram!(crate::metrics::COMMIT_BATCH_SIZE)
+                        .record(changes.len() as f64);
                     self.publish(&changes, hashes);
                 }
                 Err(e) => {

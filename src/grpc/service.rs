@@ -470,9 +470,7 @@ impl ProposalService for ProposalApi {
             allowed(&principal, Action::Verify)?;
             let report = tokio::task::spawn_blocking(move || workflow.verify())
                 .await
-                .map_err(|e| {
-                    AppError::Internal(format!("the verification task failed: {e}"))
-                })??;
+                .map_err(|e| AppError::Internal(format!("the verification task failed: {e}")))??;
             if let Some(first) = report.first_mismatch() {
                 tracing::warn!(
                     problems = report.problems.len(),
