@@ -191,7 +191,7 @@ pub async fn serve(
             "callers authenticate with bearer tokens or client certificates"
         );
     }
-    let workflow = Arc::new(Workflow::start(store)?);
+    let workflow = Arc::new(Workflow::start(store).await?);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     type Service = pb::proposal_service_server::ProposalServiceServer<ProposalApi>;
     health_reporter.set_serving::<Service>().await;

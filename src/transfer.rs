@@ -53,12 +53,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId, Timestamp, apply,
+    Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, Timestamp, apply,
     check_recorded,
 };
 use crate::store::{
-    ChainHash, Change, EventScope, GENESIS, RequestRecord, Store, StoreError, View, event_bytes,
-    from_hex, link, request_key, to_hex,
+    ChainHash, Change, EventScope, GENESIS, RequestKey, RequestRecord, Store, StoreError, View,
+    event_bytes, from_hex, link, request_key, to_hex,
 };
 
 /// The header's `format`: what kind of file this is.
@@ -222,13 +222,13 @@ struct End {
 /// starts: events are never rewritten, so that is a consistent snapshot even if a writer were
 /// appending meanwhile. Checks the chain as it goes, so a damaged log is reported here rather
 /// than by the import. `progress` receives the number of events written so far.
-pub fn export(
+pub async fn export(
     store: &dyn Store,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ExportSummary, TransferError> {
     let mut out = BufWriter::new(out);
-    let last = store.last_position()?;
+    let last = store.last_position().await?;
     let header = Header {
         format: FORMAT_NAME.to_owned(),
         version: FORMAT_VERSION,
@@ -242,7 +242,9 @@ pub fn export(
         head: GENESIS,
     };
     while summary.events < last {
-        let chunk = store.events(EventScope::All, summary.events, EXPORT_CHUNK)?;
+        let chunk = store
+            .events(EventScope::All, summary.events, EXPORT_CHUNK)
+            .await?;
         if chunk.is_empty() {
             return Err(TransferError::Damaged {
                 position: summary.events + 1,
@@ -266,7 +268,8 @@ pub fn export(
             }
             let record = match &event.request_id {
                 Some(request_id) => store
-                    .request(&request_key(&event.actor, request_id))?
+                    .request(&request_key(&event.actor, request_id))
+                    .await?
                     .filter(|r| (r.proposal_id, r.version) == (event.proposal_id, event.sequence)),
                 None => None,
             };
@@ -313,12 +316,12 @@ fn write_line(out: &mut impl Write, value: &impl Serialize) -> Result<(), Transf
 /// idempotency records, checking the chain and that the history is possible as it goes (see
 /// the module documentation). `store` must hold no events. Memory is bounded by one batch.
 /// `progress` receives the number of events committed so far.
-pub fn import(
+pub async fn import(
     store: &dyn Store,
     input: &mut dyn BufRead,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportSummary, TransferError> {
-    let last_position = store.last_position()?;
+    let last_position = store.last_position().await?;
     if last_position != 0 {
         return Err(TransferError::NotEmpty { last_position });
     }
@@ -348,20 +351,20 @@ pub fn import(
             importer.finish(value)?;
             break;
         }
-        importer.add_event(value)?;
+        importer.add_event(value).await?;
         if importer.batch.is_full() {
-            importer.commit()?;
+            importer.commit().await?;
             progress(importer.committed);
         }
     }
     if importer.next_line(input)?.is_some() {
         return Err(importer.malformed("text after the end line".to_owned()));
     }
-    importer.commit()?;
+    importer.commit().await?;
     let committed = importer.committed;
     let failed = |source| TransferError::ImportStore { source, committed };
-    store.flush().map_err(failed)?;
-    let verification = store.verify().map_err(failed)?;
+    store.flush().await.map_err(failed)?;
+    let verification = store.verify().await.map_err(failed)?;
     if !verification.problems.is_empty() {
         return Err(TransferError::Unverified {
             problems: verification.problems,
@@ -485,7 +488,7 @@ impl Importer<'_> {
     }
 
     /// Checks one event line and adds its change to the batch.
-    fn add_event(&mut self, value: serde_json::Value) -> Result<(), TransferError> {
+    async fn add_event(&mut self, value: serde_json::Value) -> Result<(), TransferError> {
         let line: EventLineIn =
             serde_json::from_value(value).map_err(|e| self.malformed(format!("{e}")))?;
         let position = line.position;
@@ -537,15 +540,18 @@ impl Importer<'_> {
         let before = match self.batch.proposals.get(&event.proposal_id) {
             Some(proposal) => Some(Arc::clone(proposal)),
             None => self
-                .store_read(|s| s.proposal(event.proposal_id, View::Full))?
+                .stored(self.store.proposal(event.proposal_id, View::Full))
+                .await?
                 .map(Arc::new),
         };
         check_recorded(before.as_deref(), &event).map_err(|e| self.rejected(position, e.0))?;
         let claim = event.data.claim();
         if let Some(claim) = &claim {
-            self.check_unique(claim, position)?;
+            self.check_unique(claim, position).await?;
         }
-        let request = self.request_record(&event, line.request_fingerprint)?;
+        let request = self
+            .request_record(&event, line.request_fingerprint)
+            .await?;
 
         let after = Arc::new(apply(before.as_deref().cloned(), &event));
         if before.is_none() {
@@ -577,8 +583,9 @@ impl Importer<'_> {
 
     /// Refuses a second proposal with the same number and a second document with the same
     /// number (see [`Claim`]), which the service never accepts.
-    fn check_unique(&self, claim: &Claim, position: u64) -> Result<(), TransferError> {
-        if self.batch.claims.contains(claim) || self.store_read(|s| s.claimed_by(claim))?.is_some()
+    async fn check_unique(&self, claim: &Claim, position: u64) -> Result<(), TransferError> {
+        if self.batch.claims.contains(claim)
+            || self.stored(self.store.claimed_by(claim)).await?.is_some()
         {
             let what = match claim {
                 Claim::ProposalNumber {
@@ -599,11 +606,11 @@ impl Importer<'_> {
     }
 
     /// The idempotency record a fingerprint on this line restores.
-    fn request_record(
+    async fn request_record(
         &self,
         event: &RecordedEvent,
         fingerprint: Option<String>,
-    ) -> Result<Option<(RequestId, RequestRecord)>, TransferError> {
+    ) -> Result<Option<(RequestKey, RequestRecord)>, TransferError> {
         let Some(fingerprint) = fingerprint else {
             return Ok(None);
         };
@@ -626,7 +633,7 @@ impl Importer<'_> {
         // Records are kept per actor (see `store::request_key`).
         let key = request_key(&event.actor, request_id);
         if self.batch.requests.contains(key.as_str())
-            || self.store_read(|s| s.request(&key))?.is_some()
+            || self.stored(self.store.request(&key)).await?.is_some()
         {
             return Err(self.rejected(
                 position,
@@ -645,12 +652,12 @@ impl Importer<'_> {
     }
 
     /// Commits the batch and checks that the store computed the hashes the file gives.
-    fn commit(&mut self) -> Result<(), TransferError> {
+    async fn commit(&mut self) -> Result<(), TransferError> {
         if self.batch.changes.is_empty() {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
-        let hashes = self.store_read(|s| s.commit(&batch.changes))?;
+        let hashes = self.stored(self.store.commit(&batch.changes)).await?;
         self.committed += batch.changes.len() as u64;
         for (index, (line, position, expected)) in batch.lines.iter().enumerate() {
             if hashes.get(index) != Some(expected) {
@@ -686,11 +693,12 @@ impl Importer<'_> {
         Ok(())
     }
 
-    fn store_read<T>(
+    /// What a read (or the commit) of the store gave, its failure saying how much is committed.
+    async fn stored<T>(
         &self,
-        read: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+        read: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, TransferError> {
-        read(self.store).map_err(|source| TransferError::ImportStore {
+        read.await.map_err(|source| TransferError::ImportStore {
             source,
             committed: self.committed,
         })
@@ -728,10 +736,17 @@ mod tests {
     use super::*;
     use crate::store::{SledOptions, SledStore};
 
+    fn wait<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
     fn import_text(text: &str) -> Result<ImportSummary, TransferError> {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
-        import(&store, &mut text.as_bytes(), &mut |_| {})
+        wait(import(&store, &mut text.as_bytes(), &mut |_| {}))
     }
 
     #[test]
@@ -739,7 +754,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
         let mut text = Vec::new();
-        let summary = export(&store, &mut text, &mut |_| {}).unwrap();
+        let summary = wait(export(&store, &mut text, &mut |_| {})).unwrap();
         assert_eq!(summary.events, 0);
         let text = String::from_utf8(text).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
@@ -776,7 +791,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
         let mut input = std::io::BufReader::new(&mut long);
-        let error = import(&store, &mut input, &mut |_| {}).unwrap_err();
+        let error = wait(import(&store, &mut input, &mut |_| {})).unwrap_err();
         assert!(
             matches!(error, TransferError::Malformed { line: 2, .. }),
             "{error}"

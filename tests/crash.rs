@@ -29,7 +29,7 @@ use common::Client;
 use common::process::{ServerProcess, temp_data_dir};
 use proposal_service::domain::{EventKind, ProposalId, ProposalState, RecordedEvent};
 use proposal_service::pb;
-use proposal_service::store::{SledOptions, SledStore, Store, View, request_key};
+use proposal_service::store::{SledOptions, SledStore, View, request_key};
 use tokio::sync::watch;
 use tonic::{Code, Status};
 

@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 
 use common::process::{ServerProcess, temp_data_dir};
 use common::{Client, TestServer};
-use proposal_service::domain::{Claim, Proposal, ProposalId, RequestId};
+use proposal_service::domain::{Claim, Proposal, ProposalId};
 use proposal_service::pb;
 use proposal_service::server::ServeOptions;
 use proposal_service::store::{
-    ChainHash, Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, SledOptions,
-    SledStore, Store, StoreError, Verification, View,
+    ChainHash, Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestKey, RequestRecord,
+    SledOptions, SledStore, Store, StoreError, Verification, View,
 };
 use prost::Message;
 use tokio::sync::watch;
@@ -348,11 +348,12 @@ struct GatedStore {
     done_gate: Arc<Gate>,
 }
 
+#[async_trait::async_trait]
 impl Store for GatedStore {
-    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
+    async fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
         self.inner.proposal(id, view)
     }
-    fn history(
+    async fn history(
         &self,
         id: ProposalId,
         after_sequence: u64,
@@ -360,7 +361,7 @@ impl Store for GatedStore {
     ) -> Result<Vec<LoggedEvent>, StoreError> {
         self.inner.history(id, after_sequence, limit)
     }
-    fn events(
+    async fn events(
         &self,
         scope: EventScope<'_>,
         after_position: u64,
@@ -368,28 +369,28 @@ impl Store for GatedStore {
     ) -> Result<Vec<LoggedEvent>, StoreError> {
         self.inner.events(scope, after_position, limit)
     }
-    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
         self.inner.list(query)
     }
-    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
+    async fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
         self.inner.claimed_by(claim)
     }
-    fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {
-        self.inner.request(request_id)
+    async fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError> {
+        self.inner.request(key)
     }
-    fn last_position(&self) -> Result<u64, StoreError> {
+    async fn last_position(&self) -> Result<u64, StoreError> {
         self.inner.last_position()
     }
-    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
+    async fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
         self.gate.pass();
         let hashes = self.inner.commit(changes)?;
         self.done_gate.pass();
         Ok(hashes)
     }
-    fn flush(&self) -> Result<(), StoreError> {
+    async fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush()
     }
-    fn verify(&self) -> Result<Verification, StoreError> {
+    async fn verify(&self) -> Result<Verification, StoreError> {
         self.inner.verify()
     }
 }

@@ -35,7 +35,7 @@ fn fixture() -> &'static Fixture {
         let store = Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
         let requests = populate(Arc::clone(&store) as Arc<dyn Store>);
         let mut export = Vec::new();
-        let summary = transfer::export(&*store, &mut export, &mut |_| {}).unwrap();
+        let summary = wait(transfer::export(&*store, &mut export, &mut |_| {})).unwrap();
         assert_eq!(summary.events, store.last_position().unwrap());
         Fixture {
             _dir: dir,
@@ -44,6 +44,15 @@ fn fixture() -> &'static Fixture {
             requests,
         }
     })
+}
+
+/// Runs a future to its end on a runtime of its own (the sled store's futures are ready at once).
+fn wait<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 fn registration(number: u32) -> Command {
@@ -84,10 +93,11 @@ fn submit(id: Option<ProposalId>, command: Command, request_id: Option<&str>) ->
 /// then many more proposals at once, so the writer commits them in batches. Returns the
 /// requests made with keys and their results.
 fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
-    let workflow = Arc::new(Workflow::start(store).unwrap());
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
+    let workflow = Arc::new(runtime.block_on(Workflow::start(store)).unwrap());
     let mut requests = Vec::new();
     let mut run = |submission: Submission| {
         let result = runtime
@@ -190,11 +200,11 @@ fn import_text(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
-    let result = transfer::import(&store, &mut text.as_bytes(), &mut |_| {});
+    let result = wait(transfer::import(&store, &mut text.as_bytes(), &mut |_| {}));
     (dir, result)
 }
 
-fn all(store: &dyn Store, query: ListQuery) -> Vec<Proposal> {
+fn all(store: &SledStore, query: ListQuery) -> Vec<Proposal> {
     store
         .list(&ListQuery {
             limit: 100_000,
@@ -205,8 +215,8 @@ fn all(store: &dyn Store, query: ListQuery) -> Vec<Proposal> {
 }
 
 fn assert_same_stores(
-    source: &dyn Store,
-    imported: &dyn Store,
+    source: &SledStore,
+    imported: &SledStore,
     requests: &[(Submission, Proposal)],
 ) {
     assert_eq!(
@@ -303,9 +313,11 @@ fn a_round_trip_keeps_every_proposal_history_index_and_request() {
     let dir = tempfile::tempdir().unwrap();
     let imported = Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
     let mut reported = Vec::new();
-    let summary = transfer::import(&*imported, &mut fixture.export.as_bytes(), &mut |n| {
-        reported.push(n)
-    })
+    let summary = wait(transfer::import(
+        &*imported,
+        &mut fixture.export.as_bytes(),
+        &mut |n| reported.push(n),
+    ))
     .unwrap();
     let last = fixture.store.last_position().unwrap();
     assert_eq!(summary.events, last);
@@ -314,18 +326,21 @@ fn a_round_trip_keeps_every_proposal_history_index_and_request() {
     assert!(reported.len() >= 2, "{reported:?}");
     assert!(reported.is_sorted());
     assert_eq!(reported.last(), Some(&last));
-    assert_same_stores(&*fixture.store, &*imported, &fixture.requests);
+    assert_same_stores(&fixture.store, &imported, &fixture.requests);
 
     // Exporting the import gives the same file, byte for byte.
     let mut again = Vec::new();
-    transfer::export(&*imported, &mut again, &mut |_| {}).unwrap();
+    wait(transfer::export(&*imported, &mut again, &mut |_| {})).unwrap();
     assert_eq!(String::from_utf8(again).unwrap(), fixture.export);
 
     // A retry of an old request on the imported store returns its original result and records
     // nothing; the same key with other content is still refused.
-    let workflow = Workflow::start(Arc::clone(&imported) as Arc<dyn Store>).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
+        .unwrap();
+    let workflow = runtime
+        .block_on(Workflow::start(Arc::clone(&imported) as Arc<dyn Store>))
         .unwrap();
     for (submission, original) in &fixture.requests {
         let replayed = runtime
@@ -506,8 +521,8 @@ fn a_store_that_holds_events_is_refused() {
     let text = &fixture().export;
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
-    transfer::import(&store, &mut text.as_bytes(), &mut |_| {}).unwrap();
-    let error = transfer::import(&store, &mut text.as_bytes(), &mut |_| {}).unwrap_err();
+    wait(transfer::import(&store, &mut text.as_bytes(), &mut |_| {})).unwrap();
+    let error = wait(transfer::import(&store, &mut text.as_bytes(), &mut |_| {})).unwrap_err();
     assert!(matches!(error, TransferError::NotEmpty { .. }), "{error}");
 }
 

@@ -109,7 +109,7 @@ impl Workflow {
     /// A page of the log's events that match `filter`, in log order. A page examines at most
     /// [`SCAN_BUDGET`] events, so it may hold fewer than asked (even none) and still have a
     /// next page.
-    pub fn list_events(
+    pub async fn list_events(
         &self,
         filter: &EventFilter,
         page: PageRequest,
@@ -122,9 +122,9 @@ impl Workflow {
                 .map(u64::from_be_bytes)
                 .map_err(|_| paging::bad_token())?,
             None => match filter.occurred_after {
-                Some(time) => {
-                    first_at_or_after(self.store.as_ref(), time, durable)?.saturating_sub(1)
-                }
+                Some(time) => first_at_or_after(self.store.as_ref(), time, durable)
+                    .await?
+                    .saturating_sub(1),
                 None => 0,
             },
         };
@@ -133,7 +133,7 @@ impl Workflow {
         let mut examined = 0;
         let mut chunk_size = limit.clamp(1, READ_CHUNK);
         loop {
-            let chunk = self.store.events(scope, after, chunk_size)?;
+            let chunk = self.store.events(scope, after, chunk_size).await?;
             let exhausted = chunk.len() < chunk_size;
             chunk_size = (chunk_size * 2).min(READ_CHUNK);
             for logged in chunk {
@@ -154,7 +154,7 @@ impl Workflow {
                 after = position;
                 examined += 1;
                 if items.len() == limit || examined == SCAN_BUDGET {
-                    let more = !self.store.events(scope, after, 1)?.is_empty();
+                    let more = !self.store.events(scope, after, 1).await?.is_empty();
                     let next =
                         more.then(|| paging::token(filter.paging_scope(), &after.to_be_bytes()));
                     let next_page_token = next.filter(|_| after < durable);
@@ -208,11 +208,15 @@ impl Workflow {
 
 /// The first position whose event occurred at or after `time` (one past `durable` if none),
 /// by binary search: positions run 1, 2, 3, ... and event times never decrease along them.
-fn first_at_or_after(store: &dyn Store, time: Timestamp, durable: u64) -> Result<u64, AppError> {
+async fn first_at_or_after(
+    store: &dyn Store,
+    time: Timestamp,
+    durable: u64,
+) -> Result<u64, AppError> {
     let (mut low, mut high) = (1, durable + 1);
     while low < high {
         let middle = low + (high - low) / 2;
-        let before = match store.events(EventScope::All, middle - 1, 1)?.first() {
+        let before = match store.events(EventScope::All, middle - 1, 1).await?.first() {
             Some(logged) => logged.event.occurred_at < time,
             None => false,
         };
@@ -269,7 +273,7 @@ impl Watcher {
             if self.seen >= durable {
                 return Ok(());
             }
-            let chunk = match self.store.events(scope, self.seen, READ_CHUNK) {
+            let chunk = match self.store.events(scope, self.seen, READ_CHUNK).await {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     let _ = self.sender.send(Err(e.into())).await;

@@ -69,7 +69,7 @@ pub struct Workflow {
     /// Set when the server stops: ends every watch stream.
     closing: watch::Sender<bool>,
     submissions: Mutex<Option<mpsc::Sender<writer::Pending>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer: Mutex<Option<writer::WriterThread>>,
 }
 
 /// Listing page sizes: the default, and the most one page may hold.
@@ -78,9 +78,9 @@ const HISTORY_PAGE: (usize, usize) = (100, 1000);
 
 impl Workflow {
     /// Starts the writer thread over `store`.
-    pub fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
+    pub async fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
         let (failure_sender, failure) = watch::channel(None);
-        let last_position = store.last_position()?;
+        let last_position = store.last_position().await?;
         let (durable_sender, durable) = watch::channel(last_position);
         let (written_sender, written) = watch::channel(last_position);
         let (committed, _) = broadcast::channel(events::LIVE_BATCHES);
@@ -90,7 +90,7 @@ impl Workflow {
             written: written_sender,
             committed: committed.clone(),
         };
-        let (sender, thread) = writer::spawn(Arc::clone(&store), outlets)?;
+        let (sender, thread) = writer::spawn(Arc::clone(&store), outlets).await?;
         Ok(Self {
             store,
             failure,
@@ -122,7 +122,7 @@ impl Workflow {
     /// The proposal as it stands, as much of it as `view` asks for (once durable: see
     /// [`Workflow::settle`]).
     pub async fn get(&self, id: ProposalId, view: View) -> Result<Proposal, AppError> {
-        let proposal = self.store.proposal(id, view)?;
+        let proposal = self.store.proposal(id, view).await?;
         self.settle().await?;
         proposal.ok_or(AppError::NotFound(id))
     }
@@ -182,7 +182,7 @@ impl Workflow {
             after,
             view,
         };
-        let listed = self.store.list(&query)?;
+        let listed = self.store.list(&query).await?;
         self.settle().await?;
         Ok(Page {
             items: listed.proposals,
@@ -207,7 +207,7 @@ impl Workflow {
                 .map(u64::from_be_bytes)
                 .map_err(|_| paging::bad_token())?,
         };
-        let events = self.store.history(id, after_sequence, limit)?;
+        let events = self.store.history(id, after_sequence, limit).await?;
         self.settle().await?;
         let next_page_token = events
             .last()
@@ -232,9 +232,10 @@ impl Workflow {
     }
 
     /// Recomputes the hash chain and every projection and index from the events. Reads the
-    /// whole store: call it off the async runtime.
-    pub fn verify(&self) -> Result<Verification, AppError> {
-        Ok(self.store.verify()?)
+    /// whole store: a backend that works inline (sled) holds the thread that polls it, so run
+    /// it on a blocking task.
+    pub async fn verify(&self) -> Result<Verification, AppError> {
+        Ok(self.store.verify().await?)
     }
 
     /// Ends every watch stream (with [`AppError::ShuttingDown`]); the server calls this when it
@@ -250,18 +251,17 @@ impl Workflow {
         self.failure.clone()
     }
 
-    /// Stops taking commands, lets the writer finish those already queued, and flushes.
-    /// Idempotent; commands submitted afterwards fail with [`AppError::ShuttingDown`].
+    /// Stops taking commands, lets the writer finish those already queued, and waits for its
+    /// final flush. Blocks the calling thread: call it off the async runtime. Idempotent;
+    /// commands submitted afterwards fail with [`AppError::ShuttingDown`].
     pub fn shutdown(&self) -> Result<(), AppError> {
         self.close_streams();
         drop(lock(&self.submissions).take());
-        if let Some(thread) = lock(&self.writer).take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the writer thread panicked");
+        match lock(&self.writer).take().map(std::thread::JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(flushed)) => Ok(flushed?),
+            Some(Err(_)) => Err(AppError::Internal("the writer thread panicked".into())),
         }
-        self.store.flush()?;
-        Ok(())
     }
 }
 

@@ -19,8 +19,8 @@ use crate::domain::{
     event_unit, fold,
 };
 use crate::store::{
-    Change, EventScope, Fingerprint, LoggedEvent, RequestRecord, Store, StoreError, View,
-    request_key,
+    Change, EventScope, Fingerprint, LoggedEvent, RequestKey, RequestRecord, Store, StoreError,
+    View, request_key,
 };
 
 /// Commands waiting for the writer; a full queue makes callers wait (backpressure).
@@ -96,30 +96,46 @@ pub(super) struct Outlets {
     pub(super) committed: tokio::sync::broadcast::Sender<Arc<Committed>>,
 }
 
-pub(super) fn spawn(
+/// The writer thread: it ends when every sender is gone, after its last batch and a flush,
+/// whose outcome it returns.
+pub(super) type WriterThread = std::thread::JoinHandle<Result<(), StoreError>>;
+
+pub(super) async fn spawn(
     store: Arc<dyn Store>,
     outlets: Outlets,
-) -> Result<(mpsc::Sender<Pending>, std::thread::JoinHandle<()>), AppError> {
-    let last_position = store.last_position()?;
+) -> Result<(mpsc::Sender<Pending>, WriterThread), AppError> {
+    let last_position = store.last_position().await?;
     let next_position = last_position + 1;
     // Event times never run backwards, not even across a restart with the clock set back:
     // audit queries rely on log order being time order.
-    let last_timestamp = match store.events(EventScope::All, last_position.saturating_sub(1), 1)? {
+    let last = store
+        .events(EventScope::All, last_position.saturating_sub(1), 1)
+        .await?;
+    let last_timestamp = match last {
         events if !events.is_empty() => events[0].event.occurred_at,
         _ => Timestamp::from_unix_nanos(0),
     };
+    // The writer is a thread of its own, never a runtime worker: it waits on the store's
+    // futures with a runtime of its own (for sled they are ready at once; for a network
+    // backend it waits there, and the batch is what amortises the round trips).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Internal(format!("building the writer's runtime: {e}")))?;
     let (sender, mut receiver) = mpsc::channel::<Pending>(QUEUE_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("proposal-writer".into())
         .spawn(move || {
             let mut writer = Writer {
                 store,
+                runtime,
                 next_position,
                 last_timestamp,
                 outlets,
                 recent: HashMap::new(),
             };
             run_batches(&mut receiver, MAX_BATCH, |batch| writer.run(batch));
+            writer.wait(writer.store.flush())
         })
         .map_err(|e| AppError::Internal(format!("starting the writer thread: {e}")))?;
     Ok((sender, thread))
@@ -127,6 +143,8 @@ pub(super) fn spawn(
 
 struct Writer {
     store: Arc<dyn Store>,
+    /// Where the writer waits for the store's futures.
+    runtime: tokio::runtime::Runtime,
     next_position: u64,
     last_timestamp: Timestamp,
     /// `failure` is set once a commit fails. From then on the writer refuses every command
@@ -148,7 +166,7 @@ const RECENT_CAPACITY: usize = 4096;
 struct Overlay {
     proposals: HashMap<ProposalId, Arc<Proposal>>,
     claims: HashMap<Claim, ProposalId>,
-    requests: HashMap<RequestId, (RequestRecord, Arc<Proposal>)>,
+    requests: HashMap<RequestKey, (RequestRecord, Arc<Proposal>)>,
 }
 
 impl Writer {
@@ -180,7 +198,7 @@ impl Writer {
             let started = std::time::Instant::now();
             // Before the batch becomes visible: a read that sees it then waits for its flush.
             self.outlets.written.send_replace(self.next_position - 1);
-            match self.store.commit(&changes) {
+            match self.wait(self.store.commit(&changes)) {
                 Ok(hashes) => {
                     metrics::histogram!(crate::metrics::COMMIT_SECONDS)
                         .record(started.elapsed().as_secs_f64());
@@ -339,13 +357,13 @@ impl Writer {
     fn replay(
         &self,
         request_id: &RequestId,
-        key: &RequestId,
+        key: &RequestKey,
         fingerprint: &Fingerprint,
         overlay: &Overlay,
     ) -> Result<Option<Arc<Proposal>>, AppError> {
         let (record, snapshot) = match overlay.requests.get(key) {
             Some((record, snapshot)) => (record.clone(), Some(Arc::clone(snapshot))),
-            None => match self.store.request(key)? {
+            None => match self.wait(self.store.request(key))? {
                 Some(record) => (record, None),
                 None => return Ok(None),
             },
@@ -359,9 +377,11 @@ impl Writer {
             return Ok(Some(snapshot));
         }
         // The proposal exactly as the original request left it: its history up to that version.
-        let history = self
-            .store
-            .history(record.proposal_id, 0, record.version as usize)?;
+        let history = self.wait(self.store.history(
+            record.proposal_id,
+            0,
+            record.version as usize,
+        ))?;
         let proposal = fold(history.iter().map(|logged| &logged.event))
             .filter(|p| p.version == record.version);
         match proposal {
@@ -382,7 +402,9 @@ impl Writer {
     ) -> Result<Option<Arc<Proposal>>, AppError> {
         match overlay.proposals.get(&id).or_else(|| self.recent.get(&id)) {
             Some(proposal) => Ok(Some(Arc::clone(proposal))),
-            None => Ok(self.store.proposal(id, View::Full)?.map(Arc::new)),
+            None => Ok(self
+                .wait(self.store.proposal(id, View::Full))?
+                .map(Arc::new)),
         }
     }
 
@@ -391,7 +413,7 @@ impl Writer {
     fn check_unique(&self, claim: &Claim, overlay: &Overlay) -> Result<(), AppError> {
         let existing = match overlay.claims.get(claim) {
             Some(id) => Some(*id),
-            None => self.store.claimed_by(claim)?,
+            None => self.wait(self.store.claimed_by(claim))?,
         };
         match existing {
             Some(existing) => Err(AppError::AlreadyExists(Conflict::of(
@@ -400,6 +422,11 @@ impl Writer {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// Waits for one of the store's futures on the writer's own runtime.
+    fn wait<T>(&self, future: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(future)
     }
 
     /// The wall clock, nudged forward when needed so that event times never run backwards.

@@ -405,7 +405,7 @@ impl ProposalService for ProposalApi {
             let grant = allowed(&principal, Action::ReadEvents)?;
             let (mut filter, page) = list_events_request(request)?;
             narrow_events(&principal, grant, &mut filter)?;
-            let page = self.workflow.list_events(&filter, page)?;
+            let page = self.workflow.list_events(&filter, page).await?;
             Ok(pb::ListEventsResponse {
                 events: page.items.into_iter().map(Into::into).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -468,7 +468,10 @@ impl ProposalService for ProposalApi {
         let workflow = Arc::clone(&self.workflow);
         self.traced("VerifyHistory", &principal, "", async {
             allowed(&principal, Action::Verify)?;
-            let report = tokio::task::spawn_blocking(move || workflow.verify())
+            // Verification reads everything; a backend that works inline holds the thread that
+            // polls it, so it runs on a blocking task, never a runtime worker.
+            let runtime = tokio::runtime::Handle::current();
+            let report = tokio::task::spawn_blocking(move || runtime.block_on(workflow.verify()))
                 .await
                 .map_err(|e| AppError::Internal(format!("the verification task failed: {e}")))??;
             if let Some(first) = report.first_mismatch() {

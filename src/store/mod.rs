@@ -14,7 +14,9 @@ mod verify;
 
 use std::sync::Arc;
 
-use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent, RequestId};
+use async_trait::async_trait;
+
+use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent};
 
 pub use chain::{ChainHash, ChainHead, GENESIS, event_bytes, from_hex, link, to_hex};
 pub use sled_store::{SledOptions, SledStore};
@@ -52,13 +54,29 @@ pub struct Change {
     pub after: Arc<Proposal>,
     pub events: Vec<RecordedEvent>,
     /// The idempotency key of the request, remembered with what it produced.
-    pub request: Option<(RequestId, RequestRecord)>,
+    pub request: Option<(RequestKey, RequestRecord)>,
 }
 
-/// The key a request's idempotency record is stored under: the caller's key scoped by the actor
+/// Where a request's idempotency record is kept: the caller's `request_id` scoped by the actor
 /// (the authenticated principal), so one caller can neither replay nor probe another's requests.
-pub fn request_key(actor: &str, request_id: &str) -> RequestId {
-    RequestId::new(format!("{actor}\u{0}{request_id}"))
+/// Not the caller's key itself (`domain::RequestId`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestKey(String);
+
+impl RequestKey {
+    pub fn new(actor: &str, request_id: &str) -> Self {
+        Self(format!("{actor}\u{0}{request_id}"))
+    }
+
+    /// The key as stored: actor, NUL, request id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The key `actor`'s request `request_id` is recorded under.
+pub fn request_key(actor: &str, request_id: &str) -> RequestKey {
+    RequestKey::new(actor, request_id)
 }
 
 /// SHA-256 of a request's content (see [`crate::app::fingerprint`]).
@@ -127,39 +145,45 @@ pub struct ListPage {
     pub next: Option<Vec<u8>>,
 }
 
-/// The storage interface the application layer is written against.
+/// The storage interface the application layer is written against: asynchronous, so that a
+/// backend over the network (PostgreSQL) waits without holding a runtime worker, and boxed
+/// (`async_trait`) so the application holds any backend as `Arc<dyn Store>`. A backend's futures
+/// may also run their work inline and be ready at once, as the embedded sled store does.
+/// `commit` and `flush` are called by one task at a time (the single writer); everything else
+/// concurrently. The checks every backend must pass are in `tests/conformance/`.
+#[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The current state of one proposal, as much of it as `view` asks for.
-    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError>;
+    async fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError>;
     /// Up to `limit` events of one proposal with sequence greater than `after_sequence`, in order.
-    fn history(
+    async fn history(
         &self,
         id: ProposalId,
         after_sequence: u64,
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, StoreError>;
     /// Up to `limit` events of `scope` at positions after `after_position`, in log order.
-    fn events(
+    async fn events(
         &self,
         scope: EventScope<'_>,
         after_position: u64,
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, StoreError>;
     /// A page of proposals matching `query`, served from an index where one fits.
-    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
+    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
     /// The proposal that holds `claim` (a proposal number, a document number), if any.
-    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError>;
+    async fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError>;
     /// What an earlier request with this idempotency key produced, if any.
-    fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError>;
+    async fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError>;
     /// The global position of the last event stored (0 when there is none).
-    fn last_position(&self) -> Result<u64, StoreError>;
+    async fn last_position(&self) -> Result<u64, StoreError>;
     /// Appends the changes' events, links them into the hash chain, and updates the projection
     /// and every index, all or nothing; returns the events' hashes, in order, only once all of
-    /// it is durable on disk. The events' positions must continue the log without a gap.
-    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError>;
+    /// it is durable. The events' positions must continue the log without a gap.
+    async fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError>;
     /// Makes everything durable before the process exits.
-    fn flush(&self) -> Result<(), StoreError>;
+    async fn flush(&self) -> Result<(), StoreError>;
     /// Recomputes the hash chain, every projection and every index from the events and
     /// compares them with what is stored. Reads everything: for operators, not the hot path.
-    fn verify(&self) -> Result<Verification, StoreError>;
+    async fn verify(&self) -> Result<Verification, StoreError>;
 }

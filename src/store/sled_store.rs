@@ -8,6 +8,7 @@ use std::fs::{self, File, TryLockError};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
+use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
@@ -17,10 +18,10 @@ use super::chain::{ChainHash, ChainHead};
 use super::index::{self, IndexChanges, IndexEntry};
 use super::records::{self, Sources, StatusRecord};
 use super::{
-    Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestRecord, Store, StoreError,
-    Verification, View, keys,
+    Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestKey, RequestRecord, Store,
+    StoreError, Verification, View, keys,
 };
-use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, RequestId};
+use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent};
 
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
 /// Format 2: events carry their chain hash; projections are split into status, registration
@@ -654,15 +655,19 @@ pub(super) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Store for SledStore {
-    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
+/// The embedded store's own, synchronous interface: the [`Store`] implementation below runs
+/// these, and tools holding a `SledStore` (the bulk loader, tests) call them directly.
+impl SledStore {
+    /// As [`Store::proposal`], synchronously.
+    pub fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
         match self.status(id)? {
             Some(status) => self.complete(id, status, view).map(Some),
             None => Ok(None),
         }
     }
 
-    fn history(
+    /// As [`Store::history`], synchronously.
+    pub fn history(
         &self,
         id: ProposalId,
         after_sequence: u64,
@@ -677,7 +682,8 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn events(
+    /// As [`Store::events`], synchronously.
+    pub fn events(
         &self,
         scope: EventScope<'_>,
         after_position: u64,
@@ -713,7 +719,8 @@ impl Store for SledStore {
         }
     }
 
-    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+    /// As [`Store::list`], synchronously.
+    pub fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
         let (tree, prefix) = Self::plan(query);
         let start = match &query.after {
             Some(after) if after.as_slice() >= prefix.as_slice() => Bound::Excluded(after.clone()),
@@ -754,7 +761,8 @@ impl Store for SledStore {
         Ok(page)
     }
 
-    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
+    /// As [`Store::claimed_by`], synchronously.
+    pub fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
         match claim {
             Claim::ProposalNumber {
                 committee,
@@ -767,9 +775,10 @@ impl Store for SledStore {
         }
     }
 
-    fn request(&self, request_id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {
+    /// As [`Store::request`], synchronously.
+    pub fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError> {
         match self.trees[REQUESTS]
-            .get(keys::request(request_id.as_str()))
+            .get(keys::request(key.as_str()))
             .map_err(io)?
         {
             Some(bytes) => records::decode_request(&bytes).map(Some),
@@ -777,7 +786,8 @@ impl Store for SledStore {
         }
     }
 
-    fn last_position(&self) -> Result<u64, StoreError> {
+    /// As [`Store::last_position`], synchronously.
+    pub fn last_position(&self) -> Result<u64, StoreError> {
         match self.trees[LOG].last().map_err(io)? {
             Some((key, _)) => keys::position(&key)
                 .ok_or_else(|| StoreError::Corrupt("malformed key in the log".into())),
@@ -785,7 +795,8 @@ impl Store for SledStore {
         }
     }
 
-    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
+    /// As [`Store::commit`], synchronously.
+    pub fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
         let mut head = *lock(&self.head);
         let mut writes = Vec::new();
         let mut hashes = Vec::new();
@@ -822,12 +833,66 @@ impl Store for SledStore {
         Ok(hashes)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    /// As [`Store::flush`], synchronously.
+    pub fn flush(&self) -> Result<(), StoreError> {
         self.sync()?;
         self.watermark.record(self.last_position()?, true)
     }
+}
 
-    fn verify(&self) -> Result<Verification, StoreError> {
+/// The embedded store behind the [`Store`] interface. sled never waits on a network: each
+/// future runs the synchronous method above inline and is ready when first polled. Reads are
+/// in-memory for cached data; `commit` and `flush` are called only from the writer's own
+/// thread (and at shutdown), `verify` from a blocking task.
+#[async_trait]
+impl Store for SledStore {
+    async fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
+        SledStore::proposal(self, id, view)
+    }
+
+    async fn history(
+        &self,
+        id: ProposalId,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        SledStore::history(self, id, after_sequence, limit)
+    }
+
+    async fn events(
+        &self,
+        scope: EventScope<'_>,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        SledStore::events(self, scope, after_position, limit)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        SledStore::list(self, query)
+    }
+
+    async fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
+        SledStore::claimed_by(self, claim)
+    }
+
+    async fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError> {
+        SledStore::request(self, key)
+    }
+
+    async fn last_position(&self) -> Result<u64, StoreError> {
+        SledStore::last_position(self)
+    }
+
+    async fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
+        SledStore::commit(self, changes)
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        SledStore::flush(self)
+    }
+
+    async fn verify(&self) -> Result<Verification, StoreError> {
         SledStore::verify(self)
     }
 }

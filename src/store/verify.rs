@@ -361,8 +361,8 @@ mod tests {
     use super::*;
     use crate::app::{Submission, Workflow};
     use crate::domain::{CalendarDate, Command, ProposalState, Registration, RequestId};
+    use crate::store::SledOptions;
     use crate::store::sled_store::BY_DOCUMENT;
-    use crate::store::{SledOptions, Store};
 
     fn submission(id: Option<ProposalId>, command: Command) -> Submission {
         let request_id = RequestId::new(crate::app::new_proposal_id().to_string());
@@ -379,10 +379,11 @@ mod tests {
     /// A store holding two proposals, one assigned and one issued.
     fn populated(dir: &std::path::Path) -> Arc<SledStore> {
         let store = Arc::new(SledStore::open(dir, &SledOptions::default()).unwrap());
-        let workflow = Workflow::start(store.clone()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .unwrap();
+        let workflow = runtime.block_on(Workflow::start(store.clone())).unwrap();
         runtime.block_on(async {
             for number in [1, 2] {
                 let registration = Command::Receive(Registration {

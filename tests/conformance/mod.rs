@@ -16,8 +16,8 @@ use proposal_service::domain::{
     RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, decide, event_unit,
 };
 use proposal_service::store::{
-    ChainHash, Change, EventScope, GENESIS, ListQuery, LoggedEvent, RequestRecord, Store, View,
-    event_bytes, link, request_key,
+    ChainHash, Change, EventScope, GENESIS, ListPage, ListQuery, LoggedEvent, RequestKey,
+    RequestRecord, Store, StoreError, Verification, View, event_bytes, link, request_key,
 };
 
 /// How a runner opens its backend: over a directory (or whatever the directory names: a
@@ -32,16 +32,83 @@ const UNIT_A: &str = "许昌市生态环境局";
 const UNIT_B: &str = "许昌市教育局";
 const COMMITTEE: &str = "许昌市政协";
 
+/// A store driven to completion call by call, so the checks read as plain steps: each call
+/// runs the backend's future on a runtime of the check's own.
+pub struct Blocking<S> {
+    store: S,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<S: Store> Blocking<S> {
+    fn new(store: S) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the checks");
+        Self { store, runtime }
+    }
+
+    fn wait<T>(&self, future: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(future)
+    }
+
+    fn proposal(&self, id: ProposalId, view: View) -> Result<Option<Proposal>, StoreError> {
+        self.wait(self.store.proposal(id, view))
+    }
+
+    fn history(
+        &self,
+        id: ProposalId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.wait(self.store.history(id, after, limit))
+    }
+
+    fn events(
+        &self,
+        scope: EventScope<'_>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.wait(self.store.events(scope, after, limit))
+    }
+
+    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        self.wait(self.store.list(query))
+    }
+
+    fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError> {
+        self.wait(self.store.claimed_by(claim))
+    }
+
+    fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError> {
+        self.wait(self.store.request(key))
+    }
+
+    fn last_position(&self) -> Result<u64, StoreError> {
+        self.wait(self.store.last_position())
+    }
+
+    fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
+        self.wait(self.store.commit(changes))
+    }
+
+    fn verify(&self) -> Result<Verification, StoreError> {
+        self.wait(self.store.verify())
+    }
+}
+
 /// Builds valid changes against a store, keeping the log's positions and times.
 struct Script<'s, S: Store> {
-    store: &'s S,
+    store: &'s Blocking<S>,
     next_position: u64,
     clock: i64,
     head: ChainHash,
 }
 
 impl<'s, S: Store> Script<'s, S> {
-    fn new(store: &'s S) -> Self {
+    fn new(store: &'s Blocking<S>) -> Self {
         let last = store.last_position().unwrap();
         Self {
             store,
@@ -190,7 +257,7 @@ fn basic(p: &Proposal) -> Proposal {
 }
 
 /// Every page of a listing, by following the cursor.
-fn list_all(store: &impl Store, query: ListQuery) -> Vec<Proposal> {
+fn list_all(store: &Blocking<impl Store>, query: ListQuery) -> Vec<Proposal> {
     let mut all = Vec::new();
     let mut after = None;
     loop {
@@ -213,7 +280,11 @@ fn list_all(store: &impl Store, query: ListQuery) -> Vec<Proposal> {
 }
 
 /// All events of `scope`, read `chunk` at a time.
-fn events_all(store: &impl Store, scope: EventScope<'_>, chunk: usize) -> Vec<LoggedEvent> {
+fn events_all(
+    store: &Blocking<impl Store>,
+    scope: EventScope<'_>,
+    chunk: usize,
+) -> Vec<LoggedEvent> {
     let mut all: Vec<LoggedEvent> = Vec::new();
     loop {
         let after = all.last().map_or(0, |e| e.event.position);
@@ -237,7 +308,7 @@ fn ids(proposals: &[Proposal]) -> BTreeSet<ProposalId> {
 /// An empty store answers every read with nothing, and verifies clean.
 pub fn an_empty_store_holds_nothing(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let id = new_proposal_id();
     assert_eq!(store.last_position().unwrap(), 0);
     assert_eq!(store.proposal(id, View::Full).unwrap(), None);
@@ -262,7 +333,7 @@ pub fn an_empty_store_holds_nothing(backend: &impl Backend) {
 /// chain hashes, the log, the claims and the request records.
 pub fn a_commit_reads_back_exactly(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let issued = script.proposal(2, UNIT_A, ProposalState::Issued);
     assert_eq!(store.last_position().unwrap(), 5);
@@ -306,7 +377,7 @@ pub fn a_commit_reads_back_exactly(backend: &impl Backend) {
 /// of it is stored, in order, and later changes see the earlier ones.
 pub fn a_batch_of_changes_commits_together(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let a = script.change(None, receive(10), true);
     let a_assigned = script.change(Some(&a.after), assign(UNIT_A), false);
@@ -335,7 +406,7 @@ pub fn a_batch_of_changes_commits_together(backend: &impl Backend) {
 /// A commit whose positions do not continue the log is refused and stores nothing of itself.
 pub fn a_commit_that_skips_a_position_is_refused_whole(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let kept = script.proposal(4, UNIT_A, ProposalState::Received);
     let good = script.change(Some(&kept), assign(UNIT_A), true);
@@ -362,7 +433,7 @@ pub fn a_commit_that_skips_a_position_is_refused_whole(backend: &impl Backend) {
 /// each in log order, read in chunks of any size.
 pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let a = script.proposal(20, UNIT_A, ProposalState::Drafted);
     let b = script.proposal(21, UNIT_B, ProposalState::Assigned);
@@ -430,7 +501,7 @@ pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
 /// once, across pages of any size, in the view asked for.
 pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let mut all = Vec::new();
     for (i, state) in ProposalState::ALL.into_iter().enumerate() {
@@ -512,7 +583,7 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
 /// reassignment the proposal is only the new unit's, after a rejected draft it has no reply.
 pub fn backward_moves_keep_projection_and_indexes_exact(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let p = script.proposal(40, UNIT_A, ProposalState::Drafted);
     let p = script.run(Some(&p), draft()); // a revision
@@ -566,12 +637,12 @@ pub fn backward_moves_keep_projection_and_indexes_exact(backend: &impl Backend) 
 pub fn what_is_committed_survives_a_reopen(backend: &impl Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (copied, log) = {
-        let store = backend.open(dir.path());
+        let store = Blocking::new(backend.open(dir.path()));
         let mut script = Script::new(&store);
         let copied = script.proposal(50, UNIT_A, ProposalState::Copied);
         (copied, store.events(EventScope::All, 0, 100).unwrap())
     };
-    let store = backend.open(dir.path());
+    let store = Blocking::new(backend.open(dir.path()));
     assert_eq!(store.last_position().unwrap(), log.len() as u64);
     assert_eq!(store.events(EventScope::All, 0, 100).unwrap(), log);
     assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proposal_service::domain::{Proposal, Timestamp};
-use proposal_service::store::{SledOptions, SledStore, Store};
+use proposal_service::store::{SledOptions, SledStore};
 use serde::Serialize;
 
 use crate::args::LoadArgs;

@@ -123,7 +123,12 @@ pub fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
     allocator::release_free_memory();
     let store_secs = started.elapsed().as_secs_f64();
     let workflow_started = Instant::now();
-    let workflow = Workflow::start(Arc::clone(&store) as Arc<dyn Store>)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let workflow = runtime
+        .block_on(Workflow::start(Arc::clone(&store) as Arc<dyn Store>))
         .map_err(|e| format!("cannot start the workflow: {e}"))?;
     let workflow_secs = workflow_started.elapsed().as_secs_f64();
     let open = OpenReport {

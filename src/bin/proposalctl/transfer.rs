@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use proposal_service::store::{SledOptions, SledStore, Store, to_hex};
+use proposal_service::store::{SledOptions, SledStore, to_hex};
 use proposal_service::transfer::{self, ExportSummary};
 
 /// Writes every event of a stopped server's data directory as JSON Lines.
@@ -47,14 +47,16 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         bail!("no data directory at {}", data_dir.display());
     }
     let store = open(&data_dir)?;
-    let total = store.last_position()?;
+    let total = SledStore::last_position(&store)?;
     let progress = Progress::new(Some(total), "exported");
     let started = Instant::now();
     let summary = match output.filter(|path| path.as_os_str() != "-") {
         None => {
             let mut stdout = io::stdout().lock();
-            transfer::export(&store, &mut stdout, &mut |n| progress.update(n))
-                .context("exporting to standard output")?
+            wait(transfer::export(&store, &mut stdout, &mut |n| {
+                progress.update(n)
+            }))?
+            .context("exporting to standard output")?
         }
         Some(path) => export_to_file(&store, &path, &progress)
             .with_context(|| format!("exporting to {}", path.display()))?,
@@ -84,7 +86,9 @@ fn export_to_file(
     let written = (|| -> anyhow::Result<ExportSummary> {
         let mut file =
             File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
-        let summary = transfer::export(store, &mut file, &mut |n| progress.update(n))?;
+        let summary = wait(transfer::export(store, &mut file, &mut |n| {
+            progress.update(n)
+        }))??;
         file.sync_all()
             .with_context(|| format!("syncing {}", partial.display()))?;
         fs::rename(&partial, path)
@@ -120,13 +124,15 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     let store = open(&data_dir)?;
     let progress = Progress::new(None, "imported");
     let started = Instant::now();
-    let summary =
-        transfer::import(&store, &mut input, &mut |n| progress.update(n)).with_context(|| {
-            format!(
-                "importing into {} failed (remove that directory before importing again)",
-                data_dir.display()
-            )
-        })?;
+    let summary = wait(transfer::import(&store, &mut input, &mut |n| {
+        progress.update(n)
+    }))?
+    .with_context(|| {
+        format!(
+            "importing into {} failed (remove that directory before importing again)",
+            data_dir.display()
+        )
+    })?;
     progress.finish();
     eprintln!(
         "imported {} events of {} proposals ({} request records) in {}; verified; head {}",
@@ -222,6 +228,15 @@ fn timing(events: u64, elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64();
     let rate = events as f64 / seconds.max(1e-3);
     format!("{seconds:.1} s ({rate:.0} events/s)")
+}
+
+/// Runs an offline transfer to its end on a runtime of its own (the embedded store's futures
+/// are ready at once; nothing here waits on a network).
+fn wait<T>(future: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("starting the async runtime")?;
+    Ok(runtime.block_on(future))
 }
 
 #[cfg(test)]
