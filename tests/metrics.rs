@@ -10,8 +10,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use common::requests as rq;
 use common::{Client, TestServer};
-use proposal_service::{pb, seed};
+use proposal_service::pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -157,12 +158,8 @@ async fn endpoint_serves_only_metrics_and_closes_with_the_server() {
 // ---------------------------------------------------------------------------------------------
 
 async fn receive_ok(client: &mut Client, number: u32) {
-    let request = pb::ReceiveProposalRequest {
-        number,
-        ..seed::proposal_228().receive_request()
-    };
     client
-        .receive_proposal(request)
+        .receive_proposal(rq::receive(number))
         .await
         .unwrap_or_else(|status| panic!("ReceiveProposal No. {number}: {status:?}"));
 }
@@ -170,7 +167,7 @@ async fn receive_ok(client: &mut Client, number: u32) {
 async fn receive_invalid(client: &mut Client) {
     let request = pb::ReceiveProposalRequest {
         title: String::new(),
-        ..seed::proposal_228().receive_request()
+        ..rq::receive(228)
     };
     let status = client.receive_proposal(request).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");

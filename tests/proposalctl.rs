@@ -14,132 +14,6 @@ use common::TestServer;
 use proposal_service::seed;
 use serde_json::Value;
 
-const SUBCOMMANDS: [&str; 16] = [
-    "receive", "assign", "return", "draft", "reject", "sign", "issue", "copy", "get", "list",
-    "history", "render", "events", "watch", "verify", "demo",
-];
-
-const STATES: [&str; 6] = [
-    "RECEIVED", "ASSIGNED", "DRAFTED", "SIGNED", "ISSUED", "COPIED",
-];
-
-/// How one run of `proposalctl` ended.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-
-    #[track_caller]
-    fn expect_success(self) -> Self {
-        assert_eq!(self.code, Some(0), "proposalctl failed: {self:#?}");
-        self
-    }
-}
-
-/// Runs `proposalctl` with `args` (after `--server url` when given), feeding it `stdin`.
-/// The environment cannot leak a server, an actor or a token into the run.
-fn run_ctl(server: Option<&str>, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_proposalctl"));
-    command
-        .env_remove("PROPOSAL_SERVER")
-        .env_remove("PROPOSAL_ACTOR")
-        .env_remove("PROPOSAL_TOKEN");
-    if let Some(url) = server {
-        command.arg("--server").arg(url);
-    }
-    command
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("starting proposalctl");
-    if let Some(bytes) = stdin {
-        // Dropping the handle closes stdin, so the child sees the end of the input.
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(bytes).expect("writing proposalctl's stdin");
-    }
-    let output = child.wait_with_output().expect("waiting for proposalctl");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn url(server: &TestServer) -> String {
-    format!("http://{}", server.addr)
-}
-
-/// Runs `proposalctl` against `server` off the runtime, so the in-process server keeps serving.
-async fn ctl(server: &TestServer, args: &[&str]) -> Run {
-    ctl_with_stdin(server, args, None).await
-}
-
-async fn ctl_with_stdin(server: &TestServer, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
-    let url = url(server);
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_ctl(Some(&url), &args, stdin.as_deref())
-    })
-    .await
-    .unwrap()
-}
-
-/// Registers the seed's proposal with `proposalctl receive --json`; returns it.
-async fn receive_228(server: &TestServer) -> Value {
-    let seed = seed::proposal_228();
-    let number = seed.number.to_string();
-    ctl(
-        server,
-        &[
-            "--json",
-            "receive",
-            "--committee",
-            &seed.committee,
-            "--session",
-            &seed.session,
-            "--number",
-            &number,
-            "--title",
-            &seed.title,
-            "--proposer",
-            &seed.proposers[0],
-            "--content",
-            seed::CONTENT,
-            "--actor",
-            "提案委登记员",
-            "--request-id",
-            "receive/228",
-        ],
-    )
-    .await
-    .expect_success()
-    .json()
-}
-
-/// Runs the demo and returns its proposal's id.
-async fn demo(server: &TestServer) -> String {
-    ctl(server, &["demo"]).await.expect_success();
-    let list = ctl(server, &["--json", "list"])
-        .await
-        .expect_success()
-        .json();
-    list["proposals"][0]["id"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn every_subcommand_has_help() {
     let top = run_ctl(None, &["--help"], None);
@@ -818,4 +692,134 @@ async fn export_and_import_round_trip_through_the_binary() {
     assert_eq!(after, before);
     ctl(&imported, &["verify"]).await.expect_success();
     imported.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running proposalctl
+// ---------------------------------------------------------------------------------------------
+
+const SUBCOMMANDS: [&str; 16] = [
+    "receive", "assign", "return", "draft", "reject", "sign", "issue", "copy", "get", "list",
+    "history", "render", "events", "watch", "verify", "demo",
+];
+
+const STATES: [&str; 6] = [
+    "RECEIVED", "ASSIGNED", "DRAFTED", "SIGNED", "ISSUED", "COPIED",
+];
+
+/// How one run of `proposalctl` ended.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    #[track_caller]
+    fn expect_success(self) -> Self {
+        assert_eq!(self.code, Some(0), "proposalctl failed: {self:#?}");
+        self
+    }
+}
+
+/// Runs `proposalctl` with `args` (after `--server url` when given), feeding it `stdin`.
+/// The environment cannot leak a server, an actor or a token into the run.
+fn run_ctl(server: Option<&str>, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_proposalctl"));
+    command
+        .env_remove("PROPOSAL_SERVER")
+        .env_remove("PROPOSAL_ACTOR")
+        .env_remove("PROPOSAL_TOKEN");
+    if let Some(url) = server {
+        command.arg("--server").arg(url);
+    }
+    command
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("starting proposalctl");
+    if let Some(bytes) = stdin {
+        // Dropping the handle closes stdin, so the child sees the end of the input.
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(bytes).expect("writing proposalctl's stdin");
+    }
+    let output = child.wait_with_output().expect("waiting for proposalctl");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+fn url(server: &TestServer) -> String {
+    format!("http://{}", server.addr)
+}
+
+/// Runs `proposalctl` against `server` off the runtime, so the in-process server keeps serving.
+async fn ctl(server: &TestServer, args: &[&str]) -> Run {
+    ctl_with_stdin(server, args, None).await
+}
+
+async fn ctl_with_stdin(server: &TestServer, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
+    let url = url(server);
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ctl(Some(&url), &args, stdin.as_deref())
+    })
+    .await
+    .unwrap()
+}
+
+/// Registers the seed's proposal with `proposalctl receive --json`; returns it.
+async fn receive_228(server: &TestServer) -> Value {
+    let seed = seed::proposal_228();
+    let number = seed.number.to_string();
+    ctl(
+        server,
+        &[
+            "--json",
+            "receive",
+            "--committee",
+            &seed.committee,
+            "--session",
+            &seed.session,
+            "--number",
+            &number,
+            "--title",
+            &seed.title,
+            "--proposer",
+            &seed.proposers[0],
+            "--content",
+            seed::CONTENT,
+            "--actor",
+            "提案委登记员",
+            "--request-id",
+            "receive/228",
+        ],
+    )
+    .await
+    .expect_success()
+    .json()
+}
+
+/// Runs the demo and returns its proposal's id.
+async fn demo(server: &TestServer) -> String {
+    ctl(server, &["demo"]).await.expect_success();
+    let list = ctl(server, &["--json", "list"])
+        .await
+        .expect_success()
+        .json();
+    list["proposals"][0]["id"].as_str().unwrap().to_owned()
 }

@@ -1,193 +1,39 @@
-//! Test harness: the production server on 127.0.0.1:0 over a temporary data directory, a
-//! generated client, and readiness by polling health (no sleeps).
+//! The shared test kit. Every integration test binary includes it with `mod common;`:
+//!
+//! - [`server`]: the production server on 127.0.0.1:0 over a temporary data directory, with a
+//!   generated client, readiness by polling health (no sleeps), and a pluggable store.
+//! - [`process`]: the real `proposal-server` binary as a child process.
+//! - [`requests`]: one set of valid requests for every RPC, seeded from proposal No. 228, and
+//!   [`requests::CommandRequest`], any of the eight commands as sent.
+//! - [`lifecycle`]: the one lifecycle table (which command moves which state where), and
+//!   [`lifecycle::drive`], a new proposal taken to a state.
+//! - [`domain`]: given/when/then for the pure core (`decide`, `apply`, `fold`).
+//! - [`calls`]: any RPC of a table, a call that must succeed or be refused, raced calls.
+//! - [`status`]: what a refusal must carry (codes, `ErrorInfo`, `BadRequest`).
+//! - [`reads`]: reading a proposal, its history and listings back, page by page.
+//! - [`tracked`], [`listing`]: a proposal whose every answer the test predicts, and the
+//!   reference filter of `ListProposals` (the lifecycle and listing tests).
+//! - [`principals`]: principals files, credentials and a guarded server (the authorization
+//!   tests).
+//! - [`hostile`], [`oracle`]: strategies for hostile input and the limits they are judged by.
+//! - [`model`]: the reference model of the model-based test.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code)] // each test binary uses a different part of the kit
+#![allow(unused_imports)] // and of the re-exports below
 
+pub mod calls;
+pub mod domain;
+pub mod hostile;
+pub mod lifecycle;
+pub mod listing;
+pub mod model;
+pub mod oracle;
+pub mod principals;
 pub mod process;
+pub mod reads;
+pub mod requests;
+pub mod server;
+pub mod status;
+pub mod tracked;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-
-use proposal_service::pb::proposal_service_client::ProposalServiceClient;
-use proposal_service::server;
-use proposal_service::store::{SledOptions, SledStore, Store};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::transport::{Channel, ClientTlsConfig};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-
-pub type Client = ProposalServiceClient<Channel>;
-
-/// A running server over a data directory that outlives restarts.
-pub struct TestServer {
-    pub addr: std::net::SocketAddr,
-    pub client: Client,
-    /// Where `GET /metrics` is served, if the server was started with a metrics listener.
-    pub metrics_addr: Option<std::net::SocketAddr>,
-    data_dir: PathBuf,
-    _temp: Option<tempfile::TempDir>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl TestServer {
-    /// Starts a server over a fresh temporary data directory.
-    pub async fn start() -> Self {
-        let temp = tempfile::tempdir().expect("temporary directory");
-        let mut server = Self::start_in(temp.path()).await;
-        server._temp = Some(temp);
-        server
-    }
-
-    /// Starts a server over `data_dir` (created if missing).
-    pub async fn start_in(data_dir: &Path) -> Self {
-        let dir = data_dir.to_path_buf();
-        let store =
-            tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
-                .await
-                .unwrap()
-                .expect("opening the store");
-        Self::start_over(Arc::new(store), data_dir, server::ServeOptions::default()).await
-    }
-
-    /// Starts a server with `options` over a fresh temporary data directory.
-    pub async fn start_with(options: server::ServeOptions) -> Self {
-        Self::start_fresh(options, None).await
-    }
-
-    /// Starts a server with `options` (which configure TLS) over a fresh temporary data
-    /// directory; its `client` connects to `https://127.0.0.1:PORT` with `client_tls`.
-    pub async fn start_tls(options: server::ServeOptions, client_tls: ClientTlsConfig) -> Self {
-        Self::start_fresh(options, Some(client_tls)).await
-    }
-
-    async fn start_fresh(
-        options: server::ServeOptions,
-        client_tls: Option<ClientTlsConfig>,
-    ) -> Self {
-        let temp = tempfile::tempdir().expect("temporary directory");
-        let dir = temp.path().to_path_buf();
-        let store =
-            tokio::task::spawn_blocking(move || SledStore::open(&dir, &SledOptions::default()))
-                .await
-                .unwrap()
-                .expect("opening the store");
-        let mut server = Self::launch(Arc::new(store), temp.path(), options, client_tls).await;
-        server._temp = Some(temp);
-        server
-    }
-
-    /// Starts a server with its metrics endpoint on 127.0.0.1:0, over a fresh temporary data
-    /// directory.
-    pub async fn start_with_metrics() -> Self {
-        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::start_with(server::ServeOptions {
-            metrics_listener: Some(metrics),
-            ..server::ServeOptions::default()
-        })
-        .await
-    }
-
-    /// Starts a server with `options` over an already open `store` (for instance one wrapped
-    /// to inject delays), which keeps its data in `data_dir`.
-    pub async fn start_over(
-        store: Arc<dyn Store>,
-        data_dir: &Path,
-        options: server::ServeOptions,
-    ) -> Self {
-        Self::launch(store, data_dir, options, None).await
-    }
-
-    async fn launch(
-        store: Arc<dyn Store>,
-        data_dir: &Path,
-        options: server::ServeOptions,
-        client_tls: Option<ClientTlsConfig>,
-    ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let metrics_addr = options
-            .metrics_listener
-            .as_ref()
-            .map(|metrics| metrics.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server::serve(store, listener, options, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("server ran and stopped cleanly");
-        });
-        let endpoint = match client_tls {
-            None => Channel::from_shared(format!("http://{addr}")).unwrap(),
-            Some(tls) => Channel::from_shared(format!("https://{addr}"))
-                .unwrap()
-                .tls_config(tls)
-                .expect("client TLS configuration"),
-        };
-        let channel = endpoint
-            .connect()
-            .await
-            .expect("connecting to the test server");
-        wait_until_serving(channel.clone()).await;
-        Self {
-            addr,
-            client: ProposalServiceClient::new(channel),
-            metrics_addr,
-            data_dir: data_dir.to_path_buf(),
-            _temp: None,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    /// Stops the server gracefully and waits until it has flushed and released the directory.
-    pub async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task");
-        }
-    }
-
-    /// Stops the server and starts a new one on the same data directory.
-    pub async fn restart(mut self) -> Self {
-        self.stop().await;
-        let mut next = Self::start_in(&self.data_dir).await;
-        next._temp = self._temp.take();
-        next
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Polls the standard health service until the proposal service reports SERVING.
-pub async fn wait_until_serving(channel: Channel) {
-    let mut health = HealthClient::new(channel);
-    for _ in 0..500 {
-        let request = HealthCheckRequest {
-            service: "proposal.v1.ProposalService".into(),
-        };
-        if let Ok(response) = health.check(request).await
-            && response.into_inner().status == ServingStatus::Serving as i32
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the server never reported SERVING");
-}
+pub use server::{Client, StoreFactory, TestServer, Transport, wait_until_serving};

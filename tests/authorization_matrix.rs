@@ -1,0 +1,129 @@
+mod common;
+
+// The role matrix of `src/auth/mod.rs` over real gRPC, call by call: every RPC made by every
+// role (the unit-bound ones for their own unit and another), allowed or denied exactly as the
+// matrix says; an allowed command records one event under the caller's name, a denied call
+// changes nothing.
+//
+// The expected outcomes are the test's own copy of the matrix, written out below; the service's
+// `grant` is never asked.
+
+use std::collections::HashMap;
+
+use common::lifecycle::State;
+use common::principals::{CALLERS, Guarded, Member, Rpc, UNIT_A, drive, invoke};
+use common::reads::{get, whole_log};
+use common::status::assert_not_in_remit;
+use proposal_service::pb;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_says() {
+    let guarded = Guarded::start().await;
+    let admin = guarded.admin();
+    // Proposals of unit A waiting in a state, reused until an allowed command moves them on.
+    let mut waiting: HashMap<State, pb::Proposal> = HashMap::new();
+    let (mut allowed, mut denied) = (0, 0);
+    for (rpc, _) in MATRIX {
+        for caller in CALLERS {
+            let what = format!(
+                "{rpc:?} as {} ({:?}, {:?})",
+                caller.name, caller.role, caller.unit
+            );
+            let target = match rpc.target_state() {
+                Some(state) => match waiting.get(&state) {
+                    Some(p) => Some(p.clone()),
+                    None => {
+                        let p = drive(&admin, UNIT_A, state).await;
+                        waiting.insert(state, p.clone());
+                        Some(p)
+                    }
+                },
+                None => None,
+            };
+            let log_before = whole_log(&admin).await;
+            let result = invoke(&guarded.client(caller), rpc, target.as_ref()).await;
+            let log_after = whole_log(&admin).await;
+            if expected_allowed(rpc, caller) {
+                allowed += 1;
+                let answer = result.unwrap_or_else(|s| panic!("{what} must be allowed: {s:?}"));
+                if !rpc.is_command() {
+                    assert_eq!(log_after, log_before, "{what}: a read wrote");
+                    continue;
+                }
+                let proposal = answer.unwrap();
+                assert_eq!(
+                    log_after.len(),
+                    log_before.len() + 1,
+                    "{what}: one event appended"
+                );
+                assert_eq!(log_after[..log_before.len()], log_before[..], "{what}");
+                let event = log_after.last().unwrap();
+                assert_eq!(event.actor, caller.name, "{what}: the recorded actor");
+                assert_eq!(event.proposal_id, proposal.id, "{what}");
+                if let Some(target) = &target {
+                    assert_eq!(proposal.id, target.id, "{what}");
+                    waiting.remove(&target.state());
+                }
+            } else {
+                denied += 1;
+                match result {
+                    Ok(answer) => panic!("{what} must be denied, was answered {answer:?}"),
+                    Err(status) => assert_not_in_remit(&status, &what),
+                }
+                assert_eq!(log_after, log_before, "{what}: a denied call wrote");
+                if let Some(target) = &target {
+                    assert_eq!(&get(&admin, &target.id).await, target, "{what}: changed it");
+                }
+            }
+        }
+    }
+    assert_eq!(allowed + denied, MATRIX.len() * CALLERS.len());
+    assert!(allowed > 0 && denied > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The matrix
+// ---------------------------------------------------------------------------------------------
+
+/// One cell of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Remit {
+    /// Allowed on every proposal (for listings and streams: allowed, narrowed to the caller's
+    /// unit for unit-bound roles; the narrowing has its own test below).
+    Yes,
+    /// Allowed on the proposals the caller's unit is handling; denied on another unit's.
+    OwnUnit,
+    No,
+}
+
+use Remit::{No as N, OwnUnit as O, Yes as Y};
+
+/// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
+/// auditor, admin ([`Role::COLUMNS`]).
+const MATRIX: [(Rpc, [Remit; 6]); 15] = [
+    (Rpc::Receive, [Y, N, N, N, N, Y]),
+    (Rpc::Assign, [Y, N, N, N, N, Y]),
+    (Rpc::Return, [N, O, N, N, N, Y]),
+    (Rpc::Draft, [N, O, N, N, N, Y]),
+    (Rpc::RejectDraft, [N, N, O, N, N, Y]),
+    (Rpc::Sign, [N, N, O, N, N, Y]),
+    (Rpc::Issue, [N, N, N, O, N, Y]),
+    (Rpc::Copy, [N, N, N, O, N, Y]),
+    (Rpc::Get, [Y, O, O, O, Y, Y]),
+    (Rpc::List, [Y, Y, Y, Y, Y, Y]),
+    (Rpc::History, [Y, O, O, O, Y, Y]),
+    (Rpc::ListEvents, [Y, Y, Y, Y, Y, Y]),
+    (Rpc::Watch, [Y, Y, Y, Y, Y, Y]),
+    (Rpc::Verify, [N, N, N, N, Y, Y]),
+    (Rpc::Render, [Y, O, O, O, Y, Y]),
+];
+
+/// Whether `caller` may make `rpc` on a proposal unit A is handling.
+fn expected_allowed(rpc: Rpc, caller: Member) -> bool {
+    let row = MATRIX.iter().find(|(r, _)| *r == rpc).unwrap().1;
+    match row[caller.role.column()] {
+        Remit::Yes => true,
+        Remit::OwnUnit => caller.unit == Some(UNIT_A),
+        Remit::No => false,
+    }
+}

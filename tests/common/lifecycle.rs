@@ -1,0 +1,182 @@
+//! The lifecycle as the proto describes it, written once for every test: the eight commands,
+//! which state each is allowed in and where it leads, the usual path forward, and [`drive`],
+//! which takes a new proposal to a state over gRPC.
+//!
+//! This is the tests' own copy of the table, written from the proto's comments; it shares no
+//! code with the service's `domain::transition`, so the tests can catch a service that drifts.
+
+use proposal_service::pb;
+use proposal_service::pb::proposal_event::Data;
+use proposal_service::pb::proposal_service_client::ProposalServiceClient;
+
+pub use proposal_service::pb::ProposalState as State;
+
+use super::Transport;
+use super::requests::{self, CommandRequest};
+
+/// The eight commands: every RPC that changes a proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Command {
+    Receive,
+    Assign,
+    Return,
+    Draft,
+    RejectDraft,
+    Sign,
+    Issue,
+    Copy,
+}
+
+/// The whole lifecycle, backward moves included: (command, from, to), `None` before a
+/// proposal is received. Nothing else is allowed.
+pub const TABLE: [(Command, Option<State>, State); 9] = [
+    (Command::Receive, None, State::Received),
+    (Command::Assign, Some(State::Received), State::Assigned),
+    (Command::Return, Some(State::Assigned), State::Received),
+    (Command::Draft, Some(State::Assigned), State::Drafted),
+    (Command::Draft, Some(State::Drafted), State::Drafted),
+    (Command::RejectDraft, Some(State::Drafted), State::Assigned),
+    (Command::Sign, Some(State::Drafted), State::Signed),
+    (Command::Issue, Some(State::Signed), State::Issued),
+    (Command::Copy, Some(State::Issued), State::Copied),
+];
+
+/// The states a proposal can be in, in the order of the forward path.
+pub const STATES: [State; 6] = [
+    State::Received,
+    State::Assigned,
+    State::Drafted,
+    State::Signed,
+    State::Issued,
+    State::Copied,
+];
+
+/// The forward path: the command that leaves each state in [`STATES`] but the last.
+const FORWARD_PATH: [Command; 5] = [
+    Command::Assign,
+    Command::Draft,
+    Command::Sign,
+    Command::Issue,
+    Command::Copy,
+];
+
+impl Command {
+    pub const ALL: [Command; 8] = [
+        Command::Receive,
+        Command::Assign,
+        Command::Return,
+        Command::Draft,
+        Command::RejectDraft,
+        Command::Sign,
+        Command::Issue,
+        Command::Copy,
+    ];
+
+    /// The seven commands that act on an existing proposal.
+    pub const ON_EXISTING: [Command; 7] = [
+        Command::Assign,
+        Command::Return,
+        Command::Draft,
+        Command::RejectDraft,
+        Command::Sign,
+        Command::Issue,
+        Command::Copy,
+    ];
+
+    /// Where the command leads from `from` (`None`: not received yet), if [`TABLE`] allows it.
+    pub fn next(self, from: Option<State>) -> Option<State> {
+        TABLE
+            .iter()
+            .find(|(command, f, _)| *command == self && *f == from)
+            .map(|(_, _, to)| *to)
+    }
+
+    /// Whether the command is allowed on a proposal in `state`.
+    pub fn allowed_in(self, state: State) -> bool {
+        self.next(Some(state)).is_some()
+    }
+
+    /// The first state of the forward path in which the command is allowed: where tests send
+    /// it to succeed. `None` for a receive, which needs no proposal.
+    pub fn usual_state(self) -> Option<State> {
+        STATES.into_iter().find(|s| self.allowed_in(*s))
+    }
+
+    /// The RPC's name as error details spell it.
+    pub fn rpc_name(self) -> &'static str {
+        match self {
+            Command::Receive => "ReceiveProposal",
+            Command::Assign => "AssignProposal",
+            Command::Return => "ReturnProposal",
+            Command::Draft => "DraftReply",
+            Command::RejectDraft => "RejectDraft",
+            Command::Sign => "SignReply",
+            Command::Issue => "IssueReply",
+            Command::Copy => "CopyReply",
+        }
+    }
+
+    /// The command that recorded an event with this data.
+    pub fn of_event(data: &Data) -> Self {
+        match data {
+            Data::Received(_) => Command::Receive,
+            Data::Assigned(_) => Command::Assign,
+            Data::Returned(_) => Command::Return,
+            Data::Drafted(_) => Command::Draft,
+            Data::DraftRejected(_) => Command::RejectDraft,
+            Data::Signed(_) => Command::Sign,
+            Data::Issued(_) => Command::Issue,
+            Data::Copied(_) => Command::Copy,
+        }
+    }
+}
+
+/// The usual next step from `state`, what a well-behaved client sends (a copied proposal gets
+/// another copy, which the lifecycle refuses).
+pub fn forward(state: Option<State>) -> Command {
+    match state {
+        None => Command::Receive,
+        Some(State::Copied) => Command::Copy,
+        Some(state) => path_to(State::Copied)[STATES.iter().position(|s| *s == state).unwrap()],
+    }
+}
+
+/// The commands that take a newly received proposal to `state` along the forward path.
+pub fn path_to(state: State) -> &'static [Command] {
+    let steps = STATES
+        .iter()
+        .position(|s| *s == state)
+        .unwrap_or_else(|| panic!("{state:?} is no state a proposal can be in"));
+    &FORWARD_PATH[..steps]
+}
+
+/// The state's name as error details spell it, e.g. `SIGNED`.
+pub fn state_name(state: State) -> &'static str {
+    state.as_str_name().strip_prefix("PROPOSAL_STATE_").unwrap()
+}
+
+/// Receives a new proposal (the seed's, under a fresh number) and drives it along the forward
+/// path to `to`, with the kit's valid requests.
+pub async fn drive<T: Transport>(client: &mut ProposalServiceClient<T>, to: State) -> pb::Proposal {
+    let receive = requests::receive(requests::next_number());
+    drive_from(client, receive, to, CommandRequest::valid).await
+}
+
+/// Sends `receive`, then the forward path to `to`, each step's request made by `request`;
+/// fails unless every call succeeds and the proposal ends in `to`.
+pub async fn drive_from<T: Transport>(
+    client: &mut ProposalServiceClient<T>,
+    receive: pb::ReceiveProposalRequest,
+    to: State,
+    request: impl Fn(Command, &pb::Proposal) -> CommandRequest,
+) -> pb::Proposal {
+    let what = format!("driving No. {} to {to:?}", receive.number);
+    let mut p = CommandRequest::Receive(receive)
+        .expect_proposal(client, &what)
+        .await;
+    for command in path_to(to) {
+        p = request(*command, &p).expect_proposal(client, &what).await;
+    }
+    assert_eq!(p.state(), to, "{what}");
+    p
+}

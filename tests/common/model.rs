@@ -1,0 +1,572 @@
+//! The reference model of the model-based test (`model.rs`, `model_oracle.rs`): a small model
+//! of the service written from the proto's comments, with the kit's lifecycle table
+//! (tests/common/lifecycle.rs) and its own idea of which request is invalid; it shares no code
+//! with the service. It predicts the answer to every request and holds what the service must
+//! hold afterwards. Also the generated operations and the requests built from them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use proposal_service::pb;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use super::lifecycle::{Command, State};
+use super::requests::CommandRequest;
+
+pub const SESSION: &str = "七届三次会议";
+pub const ACTORS: [&str; 2] = ["提案办理员", "clerk-2"];
+
+// ----- The reference model ------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snap {
+    pub state: State,
+    pub version: u64,
+    pub title: String,
+    pub handling_unit: Option<String>,
+    pub due_date: Option<String>,
+    pub reply_body: Option<String>,
+    pub signer: Option<String>,
+    pub document_number: Option<String>,
+    pub copied_to: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModelEvent {
+    pub kind: Command,
+    pub from: Option<State>,
+    pub to: State,
+    pub actor: String,
+    pub request_id: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Slot {
+    /// The id the service gave it (learnt from the Receive's answer).
+    pub id: Option<String>,
+    pub now: Snap,
+    pub events: Vec<ModelEvent>,
+}
+
+/// What an accepted request with a request_id left behind: the request (without the key), the
+/// proposal it acted on and the proposal just after it.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    pub content: CommandRequest,
+    pub slot: usize,
+    pub after: Snap,
+}
+
+#[derive(Default, Debug)]
+pub struct Model {
+    /// Slot `i` is the proposal numbered `i + 1` in the case's committee.
+    pub slots: Vec<Option<Slot>>,
+    pub documents: HashSet<String>,
+    pub requests: HashMap<(String, String), RequestRecord>,
+    /// Slots in the order they were received.
+    pub received_order: Vec<usize>,
+}
+
+/// Who a request is about, as the test built it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// ReceiveProposal for the slot's number.
+    New(usize),
+    /// The real id of a received slot.
+    Real(usize),
+    /// A well-formed id that names no proposal (the slot was not received yet).
+    Unknown,
+}
+
+/// What the test knows about a request beyond its bytes.
+#[derive(Clone, Debug)]
+pub struct Meta {
+    pub kind: Command,
+    pub target: Target,
+    /// The field the request gets wrong on purpose, as the service should name it.
+    pub invalid: Option<&'static str>,
+}
+
+/// The answer the model predicts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    Ok {
+        slot: usize,
+        after: Snap,
+        /// A new proposal: its id is learnt from the answer.
+        created: bool,
+    },
+    Invalid(&'static str),
+    RequestIdReused,
+    NotFound,
+    VersionMismatch {
+        current: u64,
+    },
+    InvalidTransition {
+        current: State,
+        command: Command,
+    },
+    DuplicateNumber,
+    DuplicateDocument,
+}
+
+impl Model {
+    pub fn new(pool: usize) -> Self {
+        Self {
+            slots: vec![None; pool],
+            ..Self::default()
+        }
+    }
+
+    /// Predicts the answer to `sent` and, when it is accepted, applies it.
+    pub fn step(&mut self, meta: &Meta, sent: &CommandRequest) -> Expect {
+        if let Some(field) = meta.invalid {
+            return Expect::Invalid(field);
+        }
+        let request_id = sent.request_id().to_owned();
+        let content = sent.without_request_id();
+        // The service keeps idempotency keys per actor.
+        let key = (sent.actor().to_owned(), request_id.clone());
+        if !request_id.is_empty()
+            && let Some(record) = self.requests.get(&key)
+        {
+            if record.content == content {
+                return Expect::Ok {
+                    slot: record.slot,
+                    after: record.after.clone(),
+                    created: false,
+                };
+            }
+            return Expect::RequestIdReused;
+        }
+        let (slot, before) = match meta.target {
+            Target::New(slot) => {
+                if self.slots[slot].is_some() {
+                    return Expect::DuplicateNumber;
+                }
+                (slot, None)
+            }
+            Target::Unknown => return Expect::NotFound,
+            Target::Real(slot) => {
+                let now = self.slots[slot].as_ref().expect("received").now.clone();
+                if let Some(expected) = sent.expected_version()
+                    && expected != now.version
+                {
+                    return Expect::VersionMismatch {
+                        current: now.version,
+                    };
+                }
+                (slot, Some(now))
+            }
+        };
+        let from = before.as_ref().map(|s| s.state);
+        let Some(to) = meta.kind.next(from) else {
+            return Expect::InvalidTransition {
+                current: from.expect("Receive is always allowed on no proposal"),
+                command: meta.kind,
+            };
+        };
+        if let CommandRequest::Issue(r) = sent
+            && self.documents.contains(&r.document_number)
+        {
+            return Expect::DuplicateDocument;
+        }
+
+        let mut after = before.clone().unwrap_or(Snap {
+            state: to,
+            version: 0,
+            title: String::new(),
+            handling_unit: None,
+            due_date: None,
+            reply_body: None,
+            signer: None,
+            document_number: None,
+            copied_to: Vec::new(),
+        });
+        let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+        match sent {
+            CommandRequest::Receive(r) => after.title.clone_from(&r.title),
+            CommandRequest::Assign(r) => {
+                after.handling_unit = Some(r.handling_unit.clone());
+                after.due_date = some(&r.due_date);
+            }
+            CommandRequest::Return(_) => {
+                after.handling_unit = None;
+                after.due_date = None;
+            }
+            CommandRequest::Draft(r) => {
+                after.reply_body = Some(r.reply.as_ref().expect("valid").body.clone());
+            }
+            CommandRequest::RejectDraft(_) => after.reply_body = None,
+            CommandRequest::Sign(r) => after.signer = Some(r.signer.clone()),
+            CommandRequest::Issue(r) => {
+                after.document_number = Some(r.document_number.clone());
+                self.documents.insert(r.document_number.clone());
+            }
+            CommandRequest::Copy(r) => after.copied_to.clone_from(&r.recipients),
+        }
+        after.state = to;
+        after.version += 1;
+        let event = ModelEvent {
+            kind: meta.kind,
+            from,
+            to,
+            actor: sent.actor().to_owned(),
+            request_id: request_id.clone(),
+        };
+        let created = before.is_none();
+        match &mut self.slots[slot] {
+            Some(existing) => {
+                existing.now = after.clone();
+                existing.events.push(event);
+            }
+            empty => {
+                *empty = Some(Slot {
+                    id: None,
+                    now: after.clone(),
+                    events: vec![event],
+                });
+                self.received_order.push(slot);
+            }
+        }
+        if !request_id.is_empty() {
+            self.requests.insert(
+                key,
+                RequestRecord {
+                    content,
+                    slot,
+                    after: after.clone(),
+                },
+            );
+        }
+        Expect::Ok {
+            slot,
+            after,
+            created,
+        }
+    }
+}
+
+// ----- Generated operations -------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+pub enum KindChoice {
+    /// The usual next step for the target's current state.
+    Forward,
+    Exactly(Command),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Payload {
+    /// Valid fields; the number picks among a few values (document numbers collide on purpose).
+    Valid(u8),
+    /// One field wrong; the number picks which.
+    Invalid(u8),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Version {
+    None,
+    Current,
+    /// Off the current version by this much.
+    Stale(i8),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Rid {
+    None,
+    Fresh,
+    /// The key of an earlier request, on this (usually different) request.
+    ReuseOf(Index),
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Command {
+        kind: KindChoice,
+        slot: usize,
+        payload: Payload,
+        version: Version,
+        actor: usize,
+        rid: Rid,
+    },
+    /// Sends an earlier request that carried a request_id again, unchanged.
+    Retry(Index),
+}
+
+pub fn op() -> impl Strategy<Value = Op> {
+    let kind = prop_oneof![
+        3 => Just(KindChoice::Forward),
+        2 => prop::sample::select(Command::ALL.to_vec()).prop_map(KindChoice::Exactly),
+    ];
+    let payload = prop_oneof![
+        8 => (0u8..6).prop_map(Payload::Valid),
+        1 => (0u8..4).prop_map(Payload::Invalid),
+    ];
+    let version = prop_oneof![
+        3 => Just(Version::None),
+        3 => Just(Version::Current),
+        1 => prop::sample::select(vec![-2i8, -1, 1, 3]).prop_map(Version::Stale),
+    ];
+    let rid = prop_oneof![
+        4 => Just(Rid::None),
+        3 => Just(Rid::Fresh),
+        1 => any::<Index>().prop_map(Rid::ReuseOf),
+    ];
+    let command = (kind, 0usize..3, payload, version, 0usize..ACTORS.len(), rid).prop_map(
+        |(kind, slot, payload, version, actor, rid)| Op::Command {
+            kind,
+            slot,
+            payload,
+            version,
+            actor,
+            rid,
+        },
+    );
+    prop_oneof![
+        9 => command,
+        1 => any::<Index>().prop_map(Op::Retry),
+    ]
+}
+
+pub fn scenario() -> impl Strategy<Value = (usize, Vec<Op>)> {
+    (2usize..=3, prop::collection::vec(op(), 1..=32))
+}
+
+/// Everything one case needs to name its requests.
+pub struct Case {
+    pub committee: String,
+    pub prefix: String,
+}
+
+impl Case {
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Self {
+            committee: format!("模型测试政协{n}"),
+            prefix: format!("case{n}"),
+        }
+    }
+
+    /// A well-formed id no proposal has (UUIDv7 ids from the service have version nibble 7).
+    pub fn unknown_id(&self, slot: usize) -> String {
+        format!("00000000-0000-4000-8000-{slot:012x}")
+    }
+
+    pub fn document(&self, n: u8) -> String {
+        format!("{}许环〔2019〕{}号", self.prefix, n % 2)
+    }
+}
+
+/// Builds the concrete request for a generated command, given what the model knows now.
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    case: &Case,
+    model: &Model,
+    kind: Command,
+    slot: usize,
+    payload: Payload,
+    version: Version,
+    actor: usize,
+    request_id: String,
+) -> (Meta, CommandRequest) {
+    let (v, bad) = match payload {
+        Payload::Valid(v) => (v, None),
+        Payload::Invalid(b) => (0, Some(b)),
+    };
+    let pick = |options: &[&str]| options[v as usize % options.len()].to_owned();
+    let (proposal_id, current, target) = match &model.slots[slot] {
+        _ if kind == Command::Receive => (String::new(), 0, Target::New(slot)),
+        Some(s) => (
+            s.id.clone().expect("id learnt"),
+            s.now.version,
+            Target::Real(slot),
+        ),
+        None => (case.unknown_id(slot), 1, Target::Unknown),
+    };
+    let expected_version = match version {
+        Version::None => None,
+        Version::Current => Some(current),
+        Version::Stale(by) => Some((current as i64 + i64::from(by)).max(0) as u64),
+    };
+    let actor = ACTORS[actor].to_owned();
+    let mut invalid = None;
+    let mut sent = match kind {
+        Command::Receive => CommandRequest::Receive(pb::ReceiveProposalRequest {
+            committee: case.committee.clone(),
+            session: SESSION.into(),
+            number: slot as u32 + 1,
+            title: pick(&["关于加强我市环境保护的提案", "关于改善交通的提案"]),
+            proposers: if v % 3 == 0 {
+                vec!["苏会兴".into(), "李明".into()]
+            } else {
+                vec!["苏会兴".into()]
+            },
+            content: "加强环境保护。\n第二段".into(),
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::Assign => CommandRequest::Assign(pb::AssignProposalRequest {
+            proposal_id: proposal_id.clone(),
+            handling_unit: pick(&["许昌市生态环境局", "许昌市住房和城乡建设局"]),
+            due_date: pick(&["", "2019-08-31", "2020-02-29"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::Return => CommandRequest::Return(pb::ReturnProposalRequest {
+            proposal_id: proposal_id.clone(),
+            reason: pick(&["不属于本单位职责", "请改派"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::Draft => CommandRequest::Draft(pb::DraftReplyRequest {
+            proposal_id: proposal_id.clone(),
+            reply: Some(pb::Reply {
+                body: pick(&["现答复如下：\n一、工作开展情况", "修改稿"]),
+                result_code: [pb::ResultCode::A, pb::ResultCode::B, pb::ResultCode::C]
+                    [v as usize % 3]
+                    .into(),
+                contact_unit: "许昌市生态环境局综合科".into(),
+                contact_phone: pick(&["6069516", ""]),
+            }),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::RejectDraft => CommandRequest::RejectDraft(pb::RejectDraftRequest {
+            proposal_id: proposal_id.clone(),
+            reason: pick(&["请补充下一步打算", "数据有误"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::Sign => CommandRequest::Sign(pb::SignReplyRequest {
+            proposal_id: proposal_id.clone(),
+            signer: pick(&["李光亚", "王五"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::Issue => CommandRequest::Issue(pb::IssueReplyRequest {
+            proposal_id: proposal_id.clone(),
+            document_number: case.document(v),
+            issue_date: "2019-09-29".into(),
+            issuing_office: "许昌市生态环境局办公室".into(),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+        Command::Copy => CommandRequest::Copy(pb::CopyReplyRequest {
+            proposal_id: proposal_id.clone(),
+            recipients: if v % 2 == 0 {
+                vec!["市政协提案委".into(), "市政府督查室".into()]
+            } else {
+                vec!["市政协提案委".into()]
+            },
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+        }),
+    };
+    if let Some(bad) = bad {
+        invalid = Some(spoil(&mut sent, bad));
+    }
+    sent.set_request_id(&request_id);
+    (
+        Meta {
+            kind,
+            target,
+            invalid,
+        },
+        sent,
+    )
+}
+
+/// Makes one field of a valid request invalid; returns the field's name.
+pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
+    if bad == 0 {
+        sent.set_actor("  ");
+        return "actor";
+    }
+    if bad == 3 {
+        if let CommandRequest::Receive(r) = sent {
+            r.number = 0;
+            return "number";
+        }
+        if let Some(id) = sent.proposal_id_mut() {
+            *id = "not-a-uuid".into();
+        }
+        return "proposal_id";
+    }
+    let first = bad == 1;
+    match sent {
+        CommandRequest::Receive(r) if first => {
+            r.title = "标题\u{7}".into();
+            "title"
+        }
+        CommandRequest::Receive(r) => {
+            r.proposers = vec!["苏会兴".into(), "苏会兴".into()];
+            "proposers[1]"
+        }
+        CommandRequest::Assign(r) if first => {
+            r.handling_unit = String::new();
+            "handling_unit"
+        }
+        CommandRequest::Assign(r) => {
+            r.due_date = "2019-02-29".into();
+            "due_date"
+        }
+        CommandRequest::Return(r) if first => {
+            r.reason = " \n ".into();
+            "reason"
+        }
+        CommandRequest::Return(r) => {
+            r.reason = "理".repeat(5001);
+            "reason"
+        }
+        CommandRequest::Draft(r) if first => {
+            r.reply = None;
+            "reply"
+        }
+        CommandRequest::Draft(r) => {
+            r.reply.as_mut().expect("valid").result_code = 0;
+            "reply.result_code"
+        }
+        CommandRequest::RejectDraft(r) if first => {
+            r.reason = String::new();
+            "reason"
+        }
+        CommandRequest::RejectDraft(r) => {
+            r.reason = "不\u{0}行".into();
+            "reason"
+        }
+        CommandRequest::Sign(r) if first => {
+            r.signer = String::new();
+            "signer"
+        }
+        CommandRequest::Sign(r) => {
+            r.signer = "王".repeat(201);
+            "signer"
+        }
+        CommandRequest::Issue(r) if first => {
+            r.issue_date = "2019-9-29".into();
+            "issue_date"
+        }
+        CommandRequest::Issue(r) => {
+            r.document_number = String::new();
+            "document_number"
+        }
+        CommandRequest::Copy(r) if first => {
+            r.recipients = Vec::new();
+            "recipients"
+        }
+        CommandRequest::Copy(r) => {
+            r.recipients = vec!["市政协提案委".into(), "市政协提案委".into()];
+            "recipients[1]"
+        }
+    }
+}

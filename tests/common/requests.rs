@@ -1,0 +1,420 @@
+//! One set of requests for every RPC, valid in every field and seeded from proposal No. 228
+//! (`proposal_service::seed`). A test changes what it needs with struct update syntax, with
+//! [`edited`], or with the [`CommandFields`] setters (`by`, `keyed`, `expecting`).
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use proposal_service::pb;
+use proposal_service::pb::proposal_service_client::ProposalServiceClient;
+use proposal_service::seed::{self, Seed};
+use prost::Message;
+use tonic::Status;
+
+use super::Transport;
+use super::lifecycle::Command;
+
+pub static SEED: LazyLock<Seed> = LazyLock::new(seed::proposal_228);
+
+/// The actor of the commands built here (a receive keeps the seed's registrar).
+pub const ACTOR: &str = "提案办理员";
+/// The due date the seed's unit was given.
+pub const DUE_DATE: &str = "2019-08-31";
+/// Why the builders' proposals are returned and their drafts rejected.
+pub const RETURN_REASON: &str = "不属于本单位职责";
+pub const REJECT_REASON: &str = "请补充下一步打算";
+
+/// A proposal number no test of this binary has used yet (unique is all a test needs).
+pub fn next_number() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `request` after `change`: one field made different, for a case of a table.
+pub fn edited<T>(mut request: T, change: impl FnOnce(&mut T)) -> T {
+    change(&mut request);
+    request
+}
+
+pub fn receive(number: u32) -> pb::ReceiveProposalRequest {
+    pb::ReceiveProposalRequest {
+        number,
+        ..SEED.receive_request()
+    }
+}
+
+/// Assigns `p` to the seed's unit.
+pub fn assign(p: &pb::Proposal) -> pb::AssignProposalRequest {
+    assign_to(p, &SEED.handling_unit)
+}
+
+pub fn assign_to(p: &pb::Proposal, unit: &str) -> pb::AssignProposalRequest {
+    pb::AssignProposalRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: unit.into(),
+        due_date: DUE_DATE.into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+pub fn return_(p: &pb::Proposal) -> pb::ReturnProposalRequest {
+    pb::ReturnProposalRequest {
+        proposal_id: p.id.clone(),
+        reason: RETURN_REASON.into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+/// Drafts the seed's reply.
+pub fn draft(p: &pb::Proposal) -> pb::DraftReplyRequest {
+    pb::DraftReplyRequest {
+        proposal_id: p.id.clone(),
+        reply: Some(SEED.reply()),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+pub fn reject(p: &pb::Proposal) -> pb::RejectDraftRequest {
+    pb::RejectDraftRequest {
+        proposal_id: p.id.clone(),
+        reason: REJECT_REASON.into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+pub fn sign(p: &pb::Proposal) -> pb::SignReplyRequest {
+    pb::SignReplyRequest {
+        proposal_id: p.id.clone(),
+        signer: SEED.signer.clone(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+/// Issues `p` under a document number of its own (`许环〔2019〕<number>号`), so that two
+/// proposals never collide unless a test wants them to.
+pub fn issue(p: &pb::Proposal) -> pb::IssueReplyRequest {
+    pb::IssueReplyRequest {
+        proposal_id: p.id.clone(),
+        document_number: format!("许环〔2019〕{}号", p.number),
+        issue_date: SEED.issue_date.clone(),
+        issuing_office: SEED.issuing_office.clone(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+pub fn copy(p: &pb::Proposal) -> pb::CopyReplyRequest {
+    pb::CopyReplyRequest {
+        proposal_id: p.id.clone(),
+        recipients: SEED.recipients.clone(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+    }
+}
+
+pub fn get(id: &str) -> pb::GetProposalRequest {
+    pb::GetProposalRequest {
+        proposal_id: id.into(),
+        ..Default::default()
+    }
+}
+
+/// A proposal's whole history in one page (the tests' histories fit).
+pub fn history(id: &str) -> pb::GetProposalHistoryRequest {
+    history_page(id, 1000, "")
+}
+
+pub fn history_page(id: &str, page_size: i32, page_token: &str) -> pb::GetProposalHistoryRequest {
+    pb::GetProposalHistoryRequest {
+        proposal_id: id.into(),
+        page_size,
+        page_token: page_token.into(),
+    }
+}
+
+/// Every proposal, in full, in one page (the tests' listings fit).
+pub fn list_all() -> pb::ListProposalsRequest {
+    pb::ListProposalsRequest {
+        page_size: 1000,
+        view: pb::ProposalView::Full as i32,
+        ..Default::default()
+    }
+}
+
+/// The whole log from the start, narrowed to `handling_unit` when it is not empty.
+pub fn watch(handling_unit: &str) -> pb::WatchEventsRequest {
+    pb::WatchEventsRequest {
+        after_position: 0,
+        proposal_id: String::new(),
+        kinds: Vec::new(),
+        handling_unit: handling_unit.into(),
+    }
+}
+
+pub fn render(id: &str) -> pb::RenderReplyRequest {
+    pb::RenderReplyRequest {
+        proposal_id: id.into(),
+    }
+}
+
+/// The fields every command request has, with setters that read as a sentence:
+/// `sign(&p).by("王五").keyed("sign-once").expecting(3)`.
+pub trait CommandFields: Sized {
+    /// `None` for a receive, which names no proposal.
+    fn proposal_id_mut(&mut self) -> Option<&mut String>;
+    fn actor_mut(&mut self) -> &mut String;
+    fn request_id_mut(&mut self) -> &mut String;
+    /// `None` for a receive, which has no version to expect.
+    fn expected_version_mut(&mut self) -> Option<&mut Option<u64>>;
+
+    /// The request sent under `actor`'s name (empty: the caller's principal).
+    fn by(mut self, actor: &str) -> Self {
+        *self.actor_mut() = actor.into();
+        self
+    }
+
+    /// The request with an idempotency key.
+    fn keyed(mut self, request_id: &str) -> Self {
+        *self.request_id_mut() = request_id.into();
+        self
+    }
+
+    /// The request made conditional on the proposal's version.
+    fn expecting(mut self, version: u64) -> Self {
+        *self
+            .expected_version_mut()
+            .expect("a receive expects no version") = Some(version);
+        self
+    }
+}
+
+macro_rules! command_fields {
+    (receive: $receive:ty; on_existing: $($request:ty),*) => {
+        impl CommandFields for $receive {
+            fn proposal_id_mut(&mut self) -> Option<&mut String> {
+                None
+            }
+            fn actor_mut(&mut self) -> &mut String {
+                &mut self.actor
+            }
+            fn request_id_mut(&mut self) -> &mut String {
+                &mut self.request_id
+            }
+            fn expected_version_mut(&mut self) -> Option<&mut Option<u64>> {
+                None
+            }
+        }
+        $(
+            impl CommandFields for $request {
+                fn proposal_id_mut(&mut self) -> Option<&mut String> {
+                    Some(&mut self.proposal_id)
+                }
+                fn actor_mut(&mut self) -> &mut String {
+                    &mut self.actor
+                }
+                fn request_id_mut(&mut self) -> &mut String {
+                    &mut self.request_id
+                }
+                fn expected_version_mut(&mut self) -> Option<&mut Option<u64>> {
+                    Some(&mut self.expected_version)
+                }
+            }
+        )*
+    };
+}
+
+command_fields!(
+    receive: pb::ReceiveProposalRequest;
+    on_existing: pb::AssignProposalRequest, pb::ReturnProposalRequest, pb::DraftReplyRequest,
+    pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest
+);
+
+/// The request of any of the eight commands, so that tables and generated cases can mix them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CommandRequest {
+    Receive(pb::ReceiveProposalRequest),
+    Assign(pb::AssignProposalRequest),
+    Return(pb::ReturnProposalRequest),
+    Draft(pb::DraftReplyRequest),
+    RejectDraft(pb::RejectDraftRequest),
+    Sign(pb::SignReplyRequest),
+    Issue(pb::IssueReplyRequest),
+    Copy(pb::CopyReplyRequest),
+}
+
+/// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
+macro_rules! each_command {
+    ($request:expr, $r:ident => $body:expr) => {
+        match $request {
+            $crate::common::requests::CommandRequest::Receive($r) => $body,
+            $crate::common::requests::CommandRequest::Assign($r) => $body,
+            $crate::common::requests::CommandRequest::Return($r) => $body,
+            $crate::common::requests::CommandRequest::Draft($r) => $body,
+            $crate::common::requests::CommandRequest::RejectDraft($r) => $body,
+            $crate::common::requests::CommandRequest::Sign($r) => $body,
+            $crate::common::requests::CommandRequest::Issue($r) => $body,
+            $crate::common::requests::CommandRequest::Copy($r) => $body,
+        }
+    };
+}
+pub(crate) use each_command;
+
+impl CommandRequest {
+    /// A request for `command` on `p`, valid in every field (whether `p`'s state allows it is
+    /// up to the test); for a receive, the seed under `p`'s number.
+    pub fn valid(command: Command, p: &pb::Proposal) -> Self {
+        match command {
+            Command::Receive => Self::Receive(receive(p.number)),
+            Command::Assign => Self::Assign(assign(p)),
+            Command::Return => Self::Return(return_(p)),
+            Command::Draft => Self::Draft(draft(p)),
+            Command::RejectDraft => Self::RejectDraft(reject(p)),
+            Command::Sign => Self::Sign(sign(p)),
+            Command::Issue => Self::Issue(issue(p)),
+            Command::Copy => Self::Copy(copy(p)),
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        match self {
+            Self::Receive(_) => Command::Receive,
+            Self::Assign(_) => Command::Assign,
+            Self::Return(_) => Command::Return,
+            Self::Draft(_) => Command::Draft,
+            Self::RejectDraft(_) => Command::RejectDraft,
+            Self::Sign(_) => Command::Sign,
+            Self::Issue(_) => Command::Issue,
+            Self::Copy(_) => Command::Copy,
+        }
+    }
+
+    pub fn actor(&self) -> &str {
+        each_command!(self, r => &r.actor)
+    }
+
+    pub fn request_id(&self) -> &str {
+        each_command!(self, r => &r.request_id)
+    }
+
+    /// `None` for a receive, and for a command sent unconditionally.
+    pub fn expected_version(&self) -> Option<u64> {
+        match self {
+            Self::Receive(_) => None,
+            Self::Assign(r) => r.expected_version,
+            Self::Return(r) => r.expected_version,
+            Self::Draft(r) => r.expected_version,
+            Self::RejectDraft(r) => r.expected_version,
+            Self::Sign(r) => r.expected_version,
+            Self::Issue(r) => r.expected_version,
+            Self::Copy(r) => r.expected_version,
+        }
+    }
+
+    pub fn proposal_id_mut(&mut self) -> Option<&mut String> {
+        each_command!(self, r => r.proposal_id_mut())
+    }
+
+    pub fn set_actor(&mut self, actor: &str) {
+        each_command!(self, r => *r.actor_mut() = actor.into())
+    }
+
+    pub fn set_request_id(&mut self, request_id: &str) {
+        each_command!(self, r => *r.request_id_mut() = request_id.into())
+    }
+
+    pub fn by(mut self, actor: &str) -> Self {
+        self.set_actor(actor);
+        self
+    }
+
+    pub fn keyed(mut self, request_id: &str) -> Self {
+        self.set_request_id(request_id);
+        self
+    }
+
+    pub fn expecting(mut self, version: u64) -> Self {
+        each_command!(&mut self, r => {
+            *r.expected_version_mut().expect("a receive expects no version") = Some(version)
+        });
+        self
+    }
+
+    /// The same request without its idempotency key: what a retry must repeat.
+    pub fn without_request_id(&self) -> Self {
+        self.clone().keyed("")
+    }
+
+    pub fn encode_to_vec(&self) -> Vec<u8> {
+        each_command!(self, r => r.encode_to_vec())
+    }
+
+    pub fn encoded_len(&self) -> usize {
+        each_command!(self, r => r.encoded_len())
+    }
+
+    /// Sends the request; an accepted command answers with the proposal after it (`None` if
+    /// the answer left it out, which the service never does).
+    pub async fn send<T: Transport>(
+        self,
+        client: &mut ProposalServiceClient<T>,
+    ) -> Result<Option<pb::Proposal>, Status> {
+        Ok(match self {
+            Self::Receive(r) => client.receive_proposal(r).await?.into_inner().proposal,
+            Self::Assign(r) => client.assign_proposal(r).await?.into_inner().proposal,
+            Self::Return(r) => client.return_proposal(r).await?.into_inner().proposal,
+            Self::Draft(r) => client.draft_reply(r).await?.into_inner().proposal,
+            Self::RejectDraft(r) => client.reject_draft(r).await?.into_inner().proposal,
+            Self::Sign(r) => client.sign_reply(r).await?.into_inner().proposal,
+            Self::Issue(r) => client.issue_reply(r).await?.into_inner().proposal,
+            Self::Copy(r) => client.copy_reply(r).await?.into_inner().proposal,
+        })
+    }
+
+    /// Sends a request that must be accepted; returns the proposal after it.
+    pub async fn expect_proposal<T: Transport>(
+        self,
+        client: &mut ProposalServiceClient<T>,
+        what: &str,
+    ) -> pb::Proposal {
+        let command = self.command();
+        self.send(client)
+            .await
+            .unwrap_or_else(|s| panic!("{what}: {command:?}: {s:?}"))
+            .unwrap_or_else(|| panic!("{what}: {command:?} answered without the proposal"))
+    }
+}
+
+macro_rules! into_command_request {
+    ($($variant:ident($request:ty)),*) => {
+        $(
+            impl From<$request> for CommandRequest {
+                fn from(request: $request) -> Self {
+                    Self::$variant(request)
+                }
+            }
+        )*
+    };
+}
+
+into_command_request!(
+    Receive(pb::ReceiveProposalRequest),
+    Assign(pb::AssignProposalRequest),
+    Return(pb::ReturnProposalRequest),
+    Draft(pb::DraftReplyRequest),
+    RejectDraft(pb::RejectDraftRequest),
+    Sign(pb::SignReplyRequest),
+    Issue(pb::IssueReplyRequest),
+    Copy(pb::CopyReplyRequest)
+);
