@@ -72,18 +72,6 @@ fn submissions() -> Vec<Submission> {
         .collect()
 }
 
-fn content(submission: &Submission) -> Vec<u8> {
-    let Submission {
-        proposal_id,
-        command,
-        expected_version,
-        request_id: _,
-        actor,
-        unit_scope: _,
-    } = submission;
-    fingerprinted(proposal_id, command, expected_version, actor)
-}
-
 #[test]
 fn request_fingerprints_hash_the_golden_bytes() {
     let lines: Vec<&str> = FINGERPRINTS_V1.lines().collect();
@@ -92,7 +80,7 @@ fn request_fingerprints_hash_the_golden_bytes() {
     for (line, submission) in lines.iter().zip(&submissions) {
         let kind = submission.command.kind();
         assert_eq!(
-            String::from_utf8(content(submission)).unwrap(),
+            String::from_utf8(fingerprinted(submission)).unwrap(),
             *line,
             "{kind:?}: the bytes a fingerprint hashes changed"
         );
@@ -119,7 +107,7 @@ const PINNED_REGISTRATION: &str =
 fn write_golden_file() {
     let text: String = submissions()
         .iter()
-        .map(|s| String::from_utf8(content(s)).unwrap() + "\n")
+        .map(|s| String::from_utf8(fingerprinted(s)).unwrap() + "\n")
         .collect();
     std::fs::write(
         concat!(

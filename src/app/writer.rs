@@ -15,8 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, Submission};
 use crate::domain::{
-    Claim, Command, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide,
-    event_unit, fold,
+    Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide, event_unit, fold,
 };
 use crate::store::{
     Change, EventScope, Fingerprint, LoggedEvent, RequestKey, RequestRecord, Store, StoreError,
@@ -450,6 +449,13 @@ pub fn new_proposal_id() -> ProposalId {
 /// content is told apart from a true retry. Public for tools that write request records
 /// themselves (bulk loading).
 pub fn fingerprint(submission: &Submission) -> Fingerprint {
+    Sha256::digest(fingerprinted(submission)).into()
+}
+
+/// The bytes a fingerprint hashes: JSON of the request's content (not its key, not the
+/// caller's remit). Pinned by golden tests (`src/app/golden/`): if it changed, every retry
+/// after an upgrade would be refused with REQUEST_ID_REUSED.
+pub(super) fn fingerprinted(submission: &Submission) -> Vec<u8> {
     let Submission {
         proposal_id,
         command,
@@ -458,18 +464,6 @@ pub fn fingerprint(submission: &Submission) -> Fingerprint {
         actor,
         unit_scope: _,
     } = submission;
-    Sha256::digest(fingerprinted(proposal_id, command, expected_version, actor)).into()
-}
-
-/// The bytes a fingerprint hashes: JSON of the request's content. Pinned by golden tests
-/// (`src/app/golden/`): if it changed, every retry after an upgrade would be refused with
-/// REQUEST_ID_REUSED.
-pub(super) fn fingerprinted(
-    proposal_id: &Option<ProposalId>,
-    command: &Command,
-    expected_version: &Option<u64>,
-    actor: &String,
-) -> Vec<u8> {
     serde_json::to_vec(&(proposal_id, command, expected_version, actor))
         .expect("commands always serialize")
 }
