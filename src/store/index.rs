@@ -27,6 +27,28 @@ pub enum IndexEntry {
     },
 }
 
+/// The kinds of [`IndexEntry`]: a backend keeps each kind together (a sled tree, a table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    ProposalNumber,
+    DocumentNumber,
+    State,
+    Unit,
+    UnitEvent,
+}
+
+impl IndexEntry {
+    pub fn kind(&self) -> IndexKind {
+        match self {
+            Self::Claim(Claim::ProposalNumber { .. }, _) => IndexKind::ProposalNumber,
+            Self::Claim(Claim::DocumentNumber(_), _) => IndexKind::DocumentNumber,
+            Self::State(..) => IndexKind::State,
+            Self::Unit(..) => IndexKind::Unit,
+            Self::UnitEvent { .. } => IndexKind::UnitEvent,
+        }
+    }
+}
+
 /// What one change does to the indexes.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct IndexChanges {

@@ -3,6 +3,7 @@
 //! atomically and durably. sled is the embedded default ([`SledStore`]); a PostgreSQL backend
 //! would implement the same trait.
 
+pub mod audit;
 mod chain;
 #[cfg(test)]
 mod golden;
@@ -18,9 +19,9 @@ use async_trait::async_trait;
 
 use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent};
 
+pub use audit::Verification;
 pub use chain::{ChainHash, ChainHead, GENESIS, event_bytes, from_hex, link, to_hex};
 pub use sled_store::{SledOptions, SledStore};
-pub use verify::Verification;
 
 /// Why storage failed. Details are for the log; callers only learn that storage failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,68 +1,84 @@
-//! Verification of the embedded store: the hash chain is recomputed over the event log, and
-//! everything derived from the events (each proposal's projection and every index, the log
-//! included) is recomputed from the events alone and compared with what is stored. Memory
-//! stays bounded by one proposal's history, not by the data size; it reads everything, so it is
-//! for operators and tests, not for the serving path.
+//! How the embedded store is verified: the checks are the backend-neutral ones of
+//! [`super::audit`]; this module reads sled's trees for them and says how sled's own layout
+//! can be damaged (malformed keys, an event filed under another proposal's key, a status that
+//! names the wrong events for its registration or reply, index entries no event explains).
 
-use std::collections::HashMap;
-
-use super::chain::{self, ChainHash, GENESIS};
-use super::index;
+use super::audit::{self, Audit, Expected, HistoryVisitor, LogEntry, Verification};
+use super::index::{IndexEntry, IndexKind};
 use super::keys;
 use super::records::{self, Sources, StatusRecord};
 use super::sled_store::{
-    BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore, TREE_NAMES, decode,
-    decode_logged, index_entry, io, misplaced,
+    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore,
+    TREE_NAMES, UNIT_EVENTS, decode, decode_logged, index_entry, io, misplaced,
 };
-use super::{LoggedEvent, StoreError, View};
-use crate::domain::{Proposal, ProposalId, RecordedEvent, apply, check_recorded, fold};
+use super::{LoggedEvent, RequestKey, RequestRecord, StoreError, View};
+use crate::domain::{Proposal, ProposalId, RecordedEvent};
 
-/// What a verification found.
-#[derive(Debug, Default)]
-pub struct Verification {
-    pub events: u64,
-    pub proposals: u64,
-    /// The last event's position and chain hash.
-    pub head: (u64, ChainHash),
-    /// Disagreements found, in words, chain breaks first in log order; empty when the store is
-    /// consistent. At most [`MAX_PROBLEMS`].
-    pub problems: Vec<String>,
-}
-
-impl Verification {
-    /// The first disagreement found, if any.
-    pub fn first_mismatch(&self) -> Option<&str> {
-        self.problems.first().map(String::as_str)
+impl SledStore {
+    /// Recomputes the chain, every projection and every index from the events, and compares
+    /// ([`audit::verify`] over sled's trees).
+    pub fn verify(&self) -> Result<Verification, StoreError> {
+        audit::verify(self)
     }
 
-    fn problem(&mut self, text: String) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(text);
+    fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.trees[tree].get(key).map_err(io)? {
+            Some(bytes) => decode(&bytes, what).map(Some),
+            None => Ok(None),
         }
     }
 }
 
-/// The most problems reported, so one systematic fault does not flood the report.
-pub const MAX_PROBLEMS: usize = 100;
+/// The tree that holds an index kind.
+fn tree_of(kind: IndexKind) -> usize {
+    match kind {
+        IndexKind::ProposalNumber => BY_NUMBER,
+        IndexKind::DocumentNumber => BY_DOCUMENT,
+        IndexKind::State => BY_STATE,
+        IndexKind::Unit => BY_UNIT,
+        IndexKind::UnitEvent => UNIT_EVENTS,
+    }
+}
 
-/// How many entries each derived tree must hold, as counted from the events.
-#[derive(Default)]
-struct Counts([u64; TREE_NAMES.len()]);
+impl Audit for SledStore {
+    fn walk_log(
+        &self,
+        visit: &mut dyn FnMut(LogEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for entry in self.trees[LOG].iter() {
+            let (key, event_key) = entry.map_err(io)?;
+            let position = keys::position(&key);
+            let stored = match self.trees[EVENTS].get(&event_key).map_err(io)? {
+                None => Err(format!(
+                    "the log names {event_key:?} at position {position:?}, which events lacks"
+                )),
+                Some(value) => match value.split_first_chunk::<32>() {
+                    Some((hash, bytes)) => Ok((*hash, bytes.to_vec())),
+                    None => Err(format!("the event at position {position:?} is too short")),
+                },
+            };
+            visit(LogEntry {
+                filed_at: position,
+                stored,
+            })?;
+        }
+        Ok(())
+    }
 
-impl SledStore {
-    /// Recomputes the chain, every projection and every index from the events, and compares.
-    pub fn verify(&self) -> Result<Verification, StoreError> {
-        let mut report = Verification {
-            head: (0, GENESIS),
-            ..Default::default()
-        };
-        self.verify_chain(&mut report)?;
-        let mut counts = Counts::default();
-        let mut requests: HashMap<String, (ProposalId, u64)> = HashMap::new();
+    /// One proposal's events at a time: they are adjacent in the events tree.
+    fn walk_histories(
+        &self,
+        report: &mut Verification,
+        visit: &mut HistoryVisitor<'_>,
+    ) -> Result<u64, StoreError> {
         let mut stored_events = 0;
-        // One proposal's events at a time: they are adjacent in the events tree. `events` is
-        // `None` once one of the current proposal's events does not decode (the chain walk
-        // reports that) or is stored under another's key.
+        // `events` is `None` once one of the current proposal's events does not decode (the
+        // chain walk reports that) or is stored under another's key.
         let mut current: Option<ProposalId> = None;
         let mut events: Option<Vec<RecordedEvent>> = None;
         for entry in self.trees[EVENTS].iter() {
@@ -73,14 +89,8 @@ impl SledStore {
                 continue;
             };
             if current != Some(id) {
-                if let (Some(previous), Some(events)) = (current, events.take()) {
-                    self.verify_proposal(
-                        previous,
-                        &events,
-                        &mut counts,
-                        &mut requests,
-                        &mut report,
-                    )?;
+                if let Some(previous) = current {
+                    visit(previous, events.take(), report)?;
                 }
                 current = Some(id);
                 events = Some(Vec::new());
@@ -100,120 +110,15 @@ impl SledStore {
                 Err(_) => events = None,
             }
         }
-        if let (Some(previous), Some(events)) = (current, events) {
-            self.verify_proposal(previous, &events, &mut counts, &mut requests, &mut report)?;
+        if let Some(previous) = current {
+            visit(previous, events, report)?;
         }
-        if stored_events != report.events {
-            report.problem(format!(
-                "events holds {stored_events} entries, the log names {}",
-                report.events
-            ));
-        }
-        for (request_id, (id, version)) in &requests {
-            let record = self.trees[REQUESTS]
-                .get(keys::request(request_id))
-                .map_err(io)?
-                .map(|bytes| records::decode_request(&bytes));
-            match record {
-                Some(Err(StoreError::Corrupt(problem))) => report.problem(problem),
-                Some(Err(e)) => return Err(e),
-                Some(Ok(record)) if (record.proposal_id, record.version) == (*id, *version) => {}
-                Some(Ok(_)) => report.problem(format!(
-                    "requests entry {:?} differs from the fold of the events",
-                    request_id.replace('\0', "/")
-                )),
-                None => report.problem(format!(
-                    "requests lacks the entry for {:?}",
-                    request_id.replace('\0', "/")
-                )),
-            }
-        }
-        counts.0[REQUESTS] = requests.len() as u64;
-        counts.0[LOG] = report.events;
-        self.verify_counts(&counts, &mut report)?;
-        Ok(report)
-    }
-
-    /// Walks the log in order: positions 1, 2, 3, ..., each naming a stored event that says
-    /// that position, and each event's hash the link of its predecessor's hash and its own
-    /// bytes.
-    fn verify_chain(&self, report: &mut Verification) -> Result<(), StoreError> {
-        let mut previous = GENESIS;
-        for entry in self.trees[LOG].iter() {
-            let (key, event_key) = entry.map_err(io)?;
-            report.events += 1;
-            let position = keys::position(&key);
-            if position != Some(report.events) {
-                report.problem(format!(
-                    "the log's entry number {} is at position {position:?}: positions must run 1, 2, 3, ... without gaps",
-                    report.events
-                ));
-            }
-            let Some(value) = self.trees[EVENTS].get(&event_key).map_err(io)? else {
-                report.problem(format!(
-                    "the log names {event_key:?} at position {position:?}, which events lacks"
-                ));
-                continue;
-            };
-            let Some((hash, bytes)) = value.split_first_chunk::<32>() else {
-                report.problem(format!("the event at position {position:?} is too short"));
-                continue;
-            };
-            let computed = chain::link(&previous, bytes);
-            if computed != *hash {
-                report.problem(format!(
-                    "the event at position {} does not match its hash: stored {}, its bytes and predecessor give {}",
-                    position.unwrap_or(0),
-                    chain::to_hex(hash),
-                    chain::to_hex(&computed)
-                ));
-            }
-            // Continue from the stored hash, so one altered event is reported once.
-            previous = *hash;
-            report.head = (position.unwrap_or(0), *hash);
-            match decode_logged(&value) {
-                Ok(LoggedEvent { event, .. }) if Some(event.position) != position => {
-                    report.problem(format!(
-                        "the event stored at position {position:?} says position {}",
-                        event.position
-                    ));
-                }
-                Ok(_) => {}
-                Err(e) => report.problem(format!("position {position:?}: {e}")),
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks one proposal: its history is a valid path, its projection is the fold of it, and
-    /// every index entry it implies is present.
-    fn verify_proposal(
-        &self,
-        id: ProposalId,
-        events: &[RecordedEvent],
-        counts: &mut Counts,
-        requests: &mut HashMap<String, (ProposalId, u64)>,
-        report: &mut Verification,
-    ) -> Result<(), StoreError> {
-        report.proposals += 1;
-        check_path(id, events, report);
-        let Some(proposal) = fold(events.iter()) else {
-            return Ok(());
-        };
-        self.verify_projection(&proposal, events, report)?;
-        self.verify_indexes(&proposal, events, counts, report)?;
-        for event in events {
-            if let Some(request_id) = &event.request_id {
-                let key = super::request_key(&event.actor, request_id);
-                requests.insert(key.as_str().to_owned(), (id, event.sequence));
-            }
-        }
-        Ok(())
+        Ok(stored_events)
     }
 
     /// The stored status must name the events the fold took the registration and the reply
     /// from, and the proposal the serving path assembles from it must equal the fold.
-    fn verify_projection(
+    fn check_projection(
         &self,
         proposal: &Proposal,
         events: &[RecordedEvent],
@@ -243,43 +148,57 @@ impl SledStore {
         Ok(())
     }
 
-    fn verify_indexes(
+    fn check_entry(&self, entry: &IndexEntry) -> Result<Option<String>, StoreError> {
+        let (tree, key, value) = index_entry(entry);
+        Ok(match self.trees[tree].get(&key).map_err(io)? {
+            Some(stored) if stored.as_ref() == value.as_slice() => None,
+            Some(_) => Some(format!(
+                "{} entry {key:?} differs from the fold of the events",
+                TREE_NAMES[tree]
+            )),
+            None => Some(format!(
+                "{} lacks the entry for {key:?} (proposal {})",
+                TREE_NAMES[tree],
+                entry_proposal(entry)
+            )),
+        })
+    }
+
+    fn stored_request(
         &self,
-        proposal: &Proposal,
-        events: &[RecordedEvent],
-        counts: &mut Counts,
-        report: &mut Verification,
-    ) -> Result<(), StoreError> {
-        let id = proposal.id;
-        counts.0[PROPOSALS] += 1;
-        let expected = index::entries_of(proposal, events)
-            .iter()
-            .map(index_entry)
-            .collect::<Vec<_>>();
-        for (tree, key, value) in expected {
-            counts.0[tree] += 1;
-            match self.trees[tree].get(&key).map_err(io)? {
-                Some(stored) if stored.as_ref() == value.as_slice() => {}
-                Some(_) => report.problem(format!(
-                    "{} entry {key:?} differs from the fold of the events",
-                    TREE_NAMES[tree]
-                )),
-                None => report.problem(format!(
-                    "{} lacks the entry for {key:?} (proposal {id})",
-                    TREE_NAMES[tree]
-                )),
-            }
+        key: &RequestKey,
+    ) -> Result<Option<Result<RequestRecord, String>>, StoreError> {
+        let Some(bytes) = self.trees[REQUESTS]
+            .get(keys::request(key.as_str()))
+            .map_err(io)?
+        else {
+            return Ok(None);
+        };
+        match records::decode_request(&bytes) {
+            Ok(record) => Ok(Some(Ok(record))),
+            Err(StoreError::Corrupt(problem)) => Ok(Some(Err(problem))),
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// Every expected entry was found; a tree holding more than expected holds entries no
     /// event explains. Those are named where that is cheap: an entry of an id-keyed tree whose
     /// proposal disagrees with it.
-    fn verify_counts(&self, counts: &Counts, report: &mut Verification) -> Result<(), StoreError> {
+    fn check_surplus(
+        &self,
+        expected: &Expected,
+        report: &mut Verification,
+    ) -> Result<(), StoreError> {
+        let mut counts = [0; TREE_NAMES.len()];
+        counts[LOG] = expected.events;
+        counts[PROPOSALS] = expected.proposals;
+        counts[REQUESTS] = expected.requests;
+        for (kind, count) in &expected.index {
+            counts[tree_of(*kind)] += count;
+        }
         for tree in (0..TREE_NAMES.len()).filter(|t| *t != EVENTS) {
             let stored = self.trees[tree].len() as u64;
-            let expected = counts.0[tree];
+            let expected = counts[tree];
             if stored <= expected {
                 continue;
             }
@@ -324,33 +243,13 @@ impl SledStore {
         }
         Ok(())
     }
-
-    fn get_record<T: serde::de::DeserializeOwned>(
-        &self,
-        tree: usize,
-        key: &[u8],
-        what: &str,
-    ) -> Result<Option<T>, StoreError> {
-        match self.trees[tree].get(key).map_err(io)? {
-            Some(bytes) => decode(&bytes, what).map(Some),
-            None => Ok(None),
-        }
-    }
 }
 
-/// Checks that a proposal's events are a history `decide` could have recorded, event by event
-/// (the same check an import makes: [`check_recorded`]). Folds on past a bad event, so that every
-/// problem of the history is reported.
-fn check_path(id: ProposalId, events: &[RecordedEvent], report: &mut Verification) {
-    let mut proposal = None;
-    for event in events {
-        if let Err(problem) = check_recorded(proposal.as_ref(), event) {
-            report.problem(format!(
-                "proposal {id}: event {} at position {}: {problem}",
-                event.sequence, event.position
-            ));
-        }
-        proposal = Some(apply(proposal, event));
+/// The proposal an index entry names.
+fn entry_proposal(entry: &IndexEntry) -> ProposalId {
+    match entry {
+        IndexEntry::Claim(_, id) | IndexEntry::State(_, id) | IndexEntry::Unit(_, id) => *id,
+        IndexEntry::UnitEvent { proposal_id, .. } => *proposal_id,
     }
 }
 
