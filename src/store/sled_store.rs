@@ -294,7 +294,7 @@ impl SledStore {
         Ok(())
     }
 
-    fn get<T: DeserializeOwned>(
+    pub(super) fn get<T: DeserializeOwned>(
         &self,
         tree: usize,
         key: &[u8],

@@ -9,7 +9,7 @@ use super::keys;
 use super::records::{self, Sources, StatusRecord};
 use super::sled_store::{
     BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore,
-    TREE_NAMES, UNIT_EVENTS, decode, decode_logged, index_entry, io, misplaced,
+    TREE_NAMES, UNIT_EVENTS, decode_logged, index_entry, io, misplaced,
 };
 use super::{LoggedEvent, RequestKey, RequestRecord, StoreError, View};
 use crate::domain::{Proposal, ProposalId, RecordedEvent};
@@ -19,18 +19,6 @@ impl SledStore {
     /// ([`audit::verify`] over sled's trees).
     pub fn verify(&self) -> Result<Verification, StoreError> {
         audit::verify(self)
-    }
-
-    fn get_record<T: serde::de::DeserializeOwned>(
-        &self,
-        tree: usize,
-        key: &[u8],
-        what: &str,
-    ) -> Result<Option<T>, StoreError> {
-        match self.trees[tree].get(key).map_err(io)? {
-            Some(bytes) => decode(&bytes, what).map(Some),
-            None => Ok(None),
-        }
     }
 }
 
@@ -126,8 +114,7 @@ impl Audit for SledStore {
     ) -> Result<(), StoreError> {
         let id = proposal.id;
         let key = keys::proposal(id);
-        let Some(status): Option<StatusRecord> = self.get_record(PROPOSALS, &key, "a status")?
-        else {
+        let Some(status): Option<StatusRecord> = self.get(PROPOSALS, &key, "a status")? else {
             report.problem(format!("proposals lacks the entry for {id}"));
             return Ok(());
         };
@@ -208,11 +195,9 @@ impl Audit for SledStore {
                     let (key, _) = entry.map_err(io)?;
                     let id = keys::trailing_id(&key);
                     let status = match id {
-                        Some(id) => self.get_record::<StatusRecord>(
-                            PROPOSALS,
-                            &keys::proposal(id),
-                            "a status",
-                        )?,
+                        Some(id) => {
+                            self.get::<StatusRecord>(PROPOSALS, &keys::proposal(id), "a status")?
+                        }
                         None => None,
                     };
                     let explained = match (id, status) {
@@ -472,7 +457,7 @@ mod tests {
             .get(keys::proposal(id))
             .unwrap()
             .unwrap();
-        decode(&bytes, "a status").unwrap()
+        super::super::sled_store::decode(&bytes, "a status").unwrap()
     }
 
     fn store_status(store: &SledStore, id: ProposalId, status: &StatusRecord) {
