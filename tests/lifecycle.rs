@@ -144,14 +144,18 @@ async fn backward_moves_are_recorded_and_undo_what_no_longer_holds() {
     assert_eq!(reassigned.due_date, "2019-08-31");
     let revised = &responses[4];
     assert_eq!(revised.state(), State::Drafted);
-    assert_eq!(revised.reply, Some(seed.reply()), "the newer draft wins");
+    assert_eq!(
+        revised.reply,
+        Some(seed.reply().into()),
+        "the newer draft wins"
+    );
     let rejected = &responses[5];
     assert_eq!(rejected.state(), State::Assigned);
     assert_eq!(rejected.reply, None, "a rejected draft is gone");
     assert_eq!(rejected.handling_unit, seed.handling_unit, "the unit stays");
     let copied = responses.last().unwrap();
     assert_eq!(copied.version, 11);
-    assert_eq!(copied.reply, Some(seed.reply()));
+    assert_eq!(copied.reply, Some(seed.reply().into()));
     assert_eq!(get(&client, tracked.id()).await, *copied);
 
     let events = assert_history(&client, &tracked).await;

@@ -208,10 +208,7 @@ fn plain<T>(message: T) -> tonic::Request<T> {
 
 /// The seed's proposal, with no actor: the log records the authenticated principal.
 fn registration() -> pb::ReceiveProposalRequest {
-    pb::ReceiveProposalRequest {
-        actor: String::new(),
-        ..seed::proposal_228().receive_request()
-    }
+    seed::proposal_228().registration().into()
 }
 
 /// Registers the seed's proposal as the registrar, by token; returns its id.

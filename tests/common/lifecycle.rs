@@ -91,6 +91,17 @@ impl Command {
             .map(|(_, _, to)| *to)
     }
 
+    /// The state the command leads to: one per command, whichever state it is sent in.
+    pub fn leads_to(self) -> State {
+        let mut targets = TABLE.iter().filter(|(command, _, _)| *command == self);
+        let (_, _, to) = targets.next().expect("every command is in the table");
+        assert!(
+            targets.all(|(_, _, other)| other == to),
+            "{self:?} leads to one state"
+        );
+        *to
+    }
+
     /// Whether the command is allowed on a proposal in `state`.
     pub fn allowed_in(self, state: State) -> bool {
         self.next(Some(state)).is_some()

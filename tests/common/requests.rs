@@ -4,6 +4,7 @@
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
@@ -36,10 +37,14 @@ pub fn edited<T>(mut request: T, change: impl FnOnce(&mut T)) -> T {
     request
 }
 
+/// Who registers in the kit's requests, as in the seed's office.
+pub const REGISTRAR_ACTOR: &str = "提案委登记员";
+
 pub fn receive(number: u32) -> pb::ReceiveProposalRequest {
     pb::ReceiveProposalRequest {
         number,
-        ..SEED.receive_request()
+        actor: REGISTRAR_ACTOR.into(),
+        ..SEED.registration().into()
     }
 }
 
@@ -73,7 +78,7 @@ pub fn return_(p: &pb::Proposal) -> pb::ReturnProposalRequest {
 pub fn draft(p: &pb::Proposal) -> pb::DraftReplyRequest {
     pb::DraftReplyRequest {
         proposal_id: p.id.clone(),
-        reply: Some(SEED.reply()),
+        reply: Some(SEED.reply().into()),
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
@@ -370,15 +375,50 @@ impl CommandRequest {
         self,
         client: &mut ProposalServiceClient<T>,
     ) -> Result<Option<pb::Proposal>, Status> {
+        self.send_within(client, None).await
+    }
+
+    /// [`CommandRequest::send`] with a deadline (`grpc-timeout`) when `deadline` is set.
+    pub async fn send_within<T: Transport>(
+        self,
+        client: &mut ProposalServiceClient<T>,
+        deadline: Option<Duration>,
+    ) -> Result<Option<pb::Proposal>, Status> {
+        fn call<M>(message: M, deadline: Option<Duration>) -> tonic::Request<M> {
+            let mut request = tonic::Request::new(message);
+            if let Some(deadline) = deadline {
+                request.set_timeout(deadline);
+            }
+            request
+        }
+        let d = deadline;
         Ok(match self {
-            Self::Receive(r) => client.receive_proposal(r).await?.into_inner().proposal,
-            Self::Assign(r) => client.assign_proposal(r).await?.into_inner().proposal,
-            Self::Return(r) => client.return_proposal(r).await?.into_inner().proposal,
-            Self::Draft(r) => client.draft_reply(r).await?.into_inner().proposal,
-            Self::RejectDraft(r) => client.reject_draft(r).await?.into_inner().proposal,
-            Self::Sign(r) => client.sign_reply(r).await?.into_inner().proposal,
-            Self::Issue(r) => client.issue_reply(r).await?.into_inner().proposal,
-            Self::Copy(r) => client.copy_reply(r).await?.into_inner().proposal,
+            Self::Receive(r) => {
+                client
+                    .receive_proposal(call(r, d))
+                    .await?
+                    .into_inner()
+                    .proposal
+            }
+            Self::Assign(r) => {
+                client
+                    .assign_proposal(call(r, d))
+                    .await?
+                    .into_inner()
+                    .proposal
+            }
+            Self::Return(r) => {
+                client
+                    .return_proposal(call(r, d))
+                    .await?
+                    .into_inner()
+                    .proposal
+            }
+            Self::Draft(r) => client.draft_reply(call(r, d)).await?.into_inner().proposal,
+            Self::RejectDraft(r) => client.reject_draft(call(r, d)).await?.into_inner().proposal,
+            Self::Sign(r) => client.sign_reply(call(r, d)).await?.into_inner().proposal,
+            Self::Issue(r) => client.issue_reply(call(r, d)).await?.into_inner().proposal,
+            Self::Copy(r) => client.copy_reply(call(r, d)).await?.into_inner().proposal,
         })
     }
 

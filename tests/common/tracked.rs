@@ -29,6 +29,18 @@ pub const FORWARD: [State; 6] = [
     State::Copied,
 ];
 
+/// Who sends `command`, each role its own actor as in a real office: the registrar receives and
+/// assigns, the unit's clerk returns and drafts, its leader rejects and signs, its office issues
+/// and copies.
+pub fn actor_of(command: Command) -> &'static str {
+    match command {
+        Command::Receive | Command::Assign => REGISTRAR,
+        Command::Return | Command::Draft => CLERK,
+        Command::RejectDraft | Command::Sign => LEADER,
+        Command::Issue | Command::Copy => OFFICE,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Actions and their expected effects
 // ---------------------------------------------------------------------------------------------
@@ -82,12 +94,7 @@ impl Action {
     }
 
     pub fn actor(&self) -> &'static str {
-        match self {
-            Self::Assign { .. } => REGISTRAR,
-            Self::Return { .. } | Self::Draft(_) => CLERK,
-            Self::RejectDraft { .. } | Self::Sign { .. } => LEADER,
-            Self::Issue { .. } | Self::Copy { .. } => OFFICE,
-        }
+        actor_of(self.command())
     }
 
     /// What the proposal must look like after this action: a backward move clears what no longer
@@ -224,7 +231,7 @@ impl Path {
                 handling_unit: seed.handling_unit.clone(),
                 due_date: "2019-08-31".into(),
             },
-            draft: Action::Draft(seed.reply()),
+            draft: Action::Draft(seed.reply().into()),
             sign: Action::Sign {
                 signer: seed.signer.clone(),
             },
@@ -301,7 +308,8 @@ pub fn registration(committee: &str, session: &str, number: u32) -> pb::ReceiveP
 pub fn seed_registration(seed: &Seed) -> pb::ReceiveProposalRequest {
     pb::ReceiveProposalRequest {
         request_id: "receive/228".into(),
-        ..seed.receive_request()
+        actor: REGISTRAR.into(),
+        ..seed.registration().into()
     }
 }
 

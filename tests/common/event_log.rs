@@ -1,0 +1,204 @@
+//! The event log's reference: the filters of `ListEvents` and `WatchEvents` as the contract
+//! states them ([`EventFilter::matches`]), with the handling unit of each event worked out here
+//! by walking each proposal's events ([`event_units`]), not by the server; every page of a
+//! listing; and what a whole log must look like (positions 1..N without gap).
+
+use std::collections::HashMap;
+
+use proposal_service::pb;
+use proposal_service::pb::proposal_event::Data;
+use proposal_service::pb::{EventKind as Kind, ProposalState as State};
+
+use super::Client;
+use super::reads::{event_pages, positions};
+
+/// Filters as ListEvents takes them; unset ones match everything.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub occurred_after: Option<prost_types::Timestamp>,
+    pub occurred_before: Option<prost_types::Timestamp>,
+    pub actor: String,
+    pub kinds: Vec<Kind>,
+    pub handling_unit: String,
+    pub to_state: Option<State>,
+    pub proposal_id: String,
+}
+
+/// Builders, for one-line cases.
+impl EventFilter {
+    pub fn after(self, t: prost_types::Timestamp) -> Self {
+        Self {
+            occurred_after: Some(t),
+            ..self
+        }
+    }
+    pub fn before(self, t: prost_types::Timestamp) -> Self {
+        Self {
+            occurred_before: Some(t),
+            ..self
+        }
+    }
+    pub fn actor(self, actor: &str) -> Self {
+        Self {
+            actor: actor.into(),
+            ..self
+        }
+    }
+    pub fn kinds(self, kinds: &[Kind]) -> Self {
+        Self {
+            kinds: kinds.to_vec(),
+            ..self
+        }
+    }
+    pub fn unit(self, unit: &str) -> Self {
+        Self {
+            handling_unit: unit.into(),
+            ..self
+        }
+    }
+    pub fn to(self, state: State) -> Self {
+        Self {
+            to_state: Some(state),
+            ..self
+        }
+    }
+    pub fn proposal(self, id: &str) -> Self {
+        Self {
+            proposal_id: id.into(),
+            ..self
+        }
+    }
+}
+
+impl EventFilter {
+    pub fn list_request(&self, page_size: i32, page_token: String) -> pb::ListEventsRequest {
+        pb::ListEventsRequest {
+            occurred_after: self.occurred_after,
+            occurred_before: self.occurred_before,
+            actor: self.actor.clone(),
+            kinds: self.kinds.iter().map(|k| *k as i32).collect(),
+            handling_unit: self.handling_unit.clone(),
+            to_state: self.to_state.map_or(0, |s| s as i32),
+            proposal_id: self.proposal_id.clone(),
+            page_size,
+            page_token,
+        }
+    }
+
+    pub fn watch_request(&self, after_position: u64) -> pb::WatchEventsRequest {
+        assert!(
+            self.occurred_after.is_none()
+                && self.occurred_before.is_none()
+                && self.actor.is_empty()
+                && self.to_state.is_none(),
+            "WatchEvents has no such filters: {self:?}"
+        );
+        pb::WatchEventsRequest {
+            after_position,
+            proposal_id: self.proposal_id.clone(),
+            kinds: self.kinds.iter().map(|k| *k as i32).collect(),
+            handling_unit: self.handling_unit.clone(),
+        }
+    }
+
+    /// The reference: whether `event`, which concerns `unit`, matches.
+    pub fn matches(&self, event: &pb::ProposalEvent, unit: Option<&str>) -> bool {
+        let at = nanos(event.occurred_at.as_ref().expect("occurred_at"));
+        self.occurred_after.is_none_or(|t| at >= nanos(&t))
+            && self.occurred_before.is_none_or(|t| at < nanos(&t))
+            && (self.actor.is_empty() || self.actor == event.actor)
+            && (self.kinds.is_empty() || self.kinds.contains(&kind(event)))
+            && (self.handling_unit.is_empty() || Some(self.handling_unit.as_str()) == unit)
+            && self.to_state.is_none_or(|s| s as i32 == event.to_state)
+            && (self.proposal_id.is_empty() || self.proposal_id == event.proposal_id)
+    }
+
+    /// The events of `log` after `after_position` that match.
+    pub fn expected(
+        &self,
+        log: &[pb::ProposalEvent],
+        after_position: u64,
+    ) -> Vec<pb::ProposalEvent> {
+        let units = event_units(log);
+        log.iter()
+            .filter(|e| {
+                e.position > after_position && self.matches(e, units[&e.position].as_deref())
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+pub fn nanos(t: &prost_types::Timestamp) -> i128 {
+    i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos)
+}
+
+/// `t` moved by `by_nanos` nanoseconds.
+pub fn shifted(t: prost_types::Timestamp, by_nanos: i128) -> prost_types::Timestamp {
+    let n = nanos(&t) + by_nanos;
+    prost_types::Timestamp {
+        seconds: n.div_euclid(1_000_000_000) as i64,
+        nanos: n.rem_euclid(1_000_000_000) as i32,
+    }
+}
+
+pub fn kind(event: &pb::ProposalEvent) -> Kind {
+    match event.data.as_ref().expect("event data") {
+        Data::Received(_) => Kind::ProposalReceived,
+        Data::Assigned(_) => Kind::ProposalAssigned,
+        Data::Returned(_) => Kind::ProposalReturned,
+        Data::Drafted(_) => Kind::ReplyDrafted,
+        Data::DraftRejected(_) => Kind::DraftRejected,
+        Data::Signed(_) => Kind::ReplySigned,
+        Data::Issued(_) => Kind::ReplyIssued,
+        Data::Copied(_) => Kind::ReplyCopied,
+    }
+}
+
+/// The unit each event concerns, by position, from walking each proposal's events in order:
+/// an assignment concerns the unit assigned, a return the unit that returned it, any other
+/// event the unit handling the proposal (none while unassigned).
+pub fn event_units(log: &[pb::ProposalEvent]) -> HashMap<u64, Option<String>> {
+    let mut handling: HashMap<&str, Option<String>> = HashMap::new();
+    let mut units = HashMap::new();
+    for event in log {
+        let current = handling.entry(event.proposal_id.as_str()).or_default();
+        let unit = match event.data.as_ref() {
+            Some(Data::Assigned(a)) => {
+                *current = Some(a.handling_unit.clone());
+                current.clone()
+            }
+            Some(Data::Returned(_)) => current.take(),
+            _ => current.clone(),
+        };
+        units.insert(event.position, unit);
+    }
+    units
+}
+
+/// Every page of ListEvents for `filter`; checks each page's size. Returns the events and
+/// the number of pages.
+pub async fn list_pages(
+    client: &Client,
+    filter: &EventFilter,
+    page_size: i32,
+) -> (Vec<pb::ProposalEvent>, usize) {
+    let pages = event_pages(client, filter.list_request(page_size, String::new()))
+        .await
+        .unwrap_or_else(|s| panic!("ListEvents {filter:?}: {s:?}"));
+    for page in &pages {
+        assert!(
+            page.len() <= page_size as usize,
+            "a page holds at most page_size events: {} > {page_size}",
+            page.len()
+        );
+    }
+    let count = pages.len();
+    (pages.concat(), count)
+}
+
+/// Fails unless the log holds positions 1..=n in order.
+pub fn assert_gapless(log: &[pb::ProposalEvent]) {
+    let expected: Vec<u64> = (1..=log.len() as u64).collect();
+    assert_eq!(positions(log), expected, "positions run 1..N without gap");
+}
