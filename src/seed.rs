@@ -2,7 +2,7 @@
 //! reply document in `src/seed/proposal_228_reply.txt` (a copy of `shared/seed/`). Used by
 //! `proposalctl demo`, the rendering golden test and the lifecycle tests.
 
-use crate::pb;
+use crate::domain::{Registration, Reply, ResultCode};
 
 /// The issued reply document, exactly as printed.
 pub const DOCUMENT: &str = include_str!("seed/proposal_228_reply.txt");
@@ -16,7 +16,7 @@ pub struct Seed {
     pub proposers: Vec<String>,
     pub handling_unit: String,
     pub body: String,
-    pub result_code: pb::ResultCode,
+    pub result_code: ResultCode,
     pub contact_unit: String,
     pub contact_phone: String,
     pub signer: String,
@@ -79,9 +79,9 @@ pub fn proposal_228() -> Seed {
         handling_unit: header.trim_end_matches("文件").to_string(),
         body,
         result_code: match result {
-            "A" => pb::ResultCode::A,
-            "B" => pb::ResultCode::B,
-            "C" => pb::ResultCode::C,
+            "A" => ResultCode::A,
+            "B" => ResultCode::B,
+            "C" => ResultCode::C,
             other => panic!("unknown result code {other}"),
         },
         contact_unit: contact_unit.to_string(),
@@ -100,23 +100,23 @@ pub const CONTENT: &str =
     "建议加强我市环境保护工作：强化大气、水、土壤污染防治，完善长效机制，加强社会共治。";
 
 impl Seed {
-    pub fn receive_request(&self) -> pb::ReceiveProposalRequest {
-        pb::ReceiveProposalRequest {
+    /// The registration of No. 228, with [`CONTENT`] for its content.
+    pub fn registration(&self) -> Registration {
+        Registration {
             committee: self.committee.clone(),
             session: self.session.clone(),
             number: self.number,
             title: self.title.clone(),
             proposers: self.proposers.clone(),
             content: CONTENT.into(),
-            request_id: String::new(),
-            actor: "提案委登记员".into(),
         }
     }
 
-    pub fn reply(&self) -> pb::Reply {
-        pb::Reply {
+    /// The reply as the unit drafted it.
+    pub fn reply(&self) -> Reply {
+        Reply {
             body: self.body.clone(),
-            result_code: self.result_code as i32,
+            result_code: self.result_code,
             contact_unit: self.contact_unit.clone(),
             contact_phone: self.contact_phone.clone(),
         }

@@ -142,19 +142,14 @@ fn chinese_date(date: CalendarDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ProposalId, Reply, ResultCode, Timestamp};
+    use crate::domain::{ProposalId, Reply, Timestamp};
     use crate::seed::{self, DOCUMENT};
 
     /// The seed proposal with every field filled, in `state`; recipients only when COPIED, as
     /// the lifecycle records them.
     fn seed_proposal(state: ProposalState) -> Proposal {
         let seed = seed::proposal_228();
-        let result_code = match seed.result_code {
-            crate::pb::ResultCode::A => ResultCode::A,
-            crate::pb::ResultCode::B => ResultCode::B,
-            crate::pb::ResultCode::C => ResultCode::C,
-            crate::pb::ResultCode::Unspecified => panic!("the seed has no result code"),
-        };
+        let result_code = seed.result_code;
         Proposal {
             id: ProposalId::from_bytes([7; 16]),
             committee: seed.committee,

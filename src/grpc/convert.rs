@@ -547,18 +547,45 @@ fn result_code_to_pb(code: ResultCode) -> pb::ResultCode {
     }
 }
 
-fn reply_to_pb(reply: Reply) -> pb::Reply {
-    let Reply {
-        body,
-        result_code,
-        contact_unit,
-        contact_phone,
-    } = reply;
-    pb::Reply {
-        body,
-        result_code: result_code_to_pb(result_code).into(),
-        contact_unit,
-        contact_phone,
+impl From<Reply> for pb::Reply {
+    fn from(reply: Reply) -> Self {
+        let Reply {
+            body,
+            result_code,
+            contact_unit,
+            contact_phone,
+        } = reply;
+        pb::Reply {
+            body,
+            result_code: result_code_to_pb(result_code).into(),
+            contact_unit,
+            contact_phone,
+        }
+    }
+}
+
+/// The request that registers `registration`, for clients of this library (`proposalctl
+/// demo`, tests): no actor and no request id yet.
+impl From<Registration> for pb::ReceiveProposalRequest {
+    fn from(registration: Registration) -> Self {
+        let Registration {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+        } = registration;
+        pb::ReceiveProposalRequest {
+            committee,
+            session,
+            number,
+            title,
+            proposers,
+            content,
+            request_id: String::new(),
+            actor: String::new(),
+        }
     }
 }
 
@@ -599,7 +626,7 @@ impl From<Proposal> for pb::Proposal {
             content,
             state: state_to_pb(Some(state)).into(),
             handling_unit: handling_unit.unwrap_or_default(),
-            reply: reply.map(reply_to_pb),
+            reply: reply.map(pb::Reply::from),
             signer: signer.unwrap_or_default(),
             document_number: document_number.unwrap_or_default(),
             issue_date: date_text(issue_date),
@@ -655,7 +682,7 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             }),
             E::ProposalReturned { reason } => Data::Returned(pb::ProposalReturned { reason }),
             E::ReplyDrafted { reply, revision } => Data::Drafted(pb::ReplyDrafted {
-                reply: Some(reply_to_pb(reply)),
+                reply: Some(reply.into()),
                 revision,
             }),
             E::DraftRejected { reason } => Data::DraftRejected(pb::DraftRejected { reason }),

@@ -26,6 +26,8 @@ use crate::{json, text};
 
 /// The reply due date (办理期限) the demo assigns; the seed document does not state one.
 const DUE_DATE: &str = "2019-08-31";
+/// Who registers and assigns the demo proposal, as in the seed's office.
+const REGISTRAR: &str = "提案委登记员";
 
 #[derive(Args, Debug)]
 pub struct Demo {
@@ -91,7 +93,8 @@ impl Demo {
 
         let registration = pb::ReceiveProposalRequest {
             number: self.number,
-            ..seed.receive_request()
+            actor: REGISTRAR.into(),
+            ..seed.registration().into()
         };
         report.say(format!(
             "{} {} No. {}: {}, by {}",
@@ -219,7 +222,7 @@ async fn advance(
                 due_date: DUE_DATE.into(),
                 expected_version,
                 request_id,
-                actor: seed.receive_request().actor,
+                actor: REGISTRAR.into(),
             };
             let response = client.assign_proposal(server.call(request)).await?;
             let what = format!("to {}, due {DUE_DATE}", seed.handling_unit);
@@ -228,7 +231,7 @@ async fn advance(
         State::Assigned => {
             let request = pb::DraftReplyRequest {
                 proposal_id,
-                reply: Some(seed.reply()),
+                reply: Some(seed.reply().into()),
                 expected_version,
                 request_id,
                 actor: seed.handling_unit.clone(),
@@ -236,7 +239,7 @@ async fn advance(
             let response = client.draft_reply(server.call(request)).await?;
             let what = format!(
                 "reply drafted: result {}, {}, contact {} {}",
-                result_name(seed.result_code as i32),
+                result_name(pb::Reply::from(seed.reply()).result_code),
                 text::summary(&seed.body),
                 seed.contact_unit,
                 seed.contact_phone
