@@ -1,5 +1,6 @@
 //! Arbitrary bytes → a protobuf request → its conversion to a domain `Submission` → `decide`
-//! against no proposal and a proposal in every state → `apply` of what was decided.
+//! against no proposal and a proposal in every state → `apply` of what was decided, and the
+//! history check (`check_recorded`) accepts what `decide` recorded.
 //!
 //! The first byte picks the request type; the rest is decoded as that message. Nothing may
 //! panic, and whatever the conversion accepts must respect the documented limits
@@ -10,8 +11,9 @@
 use libfuzzer_sys::fuzz_target;
 use proposal_service::app::Submission;
 use proposal_service::domain::{
-    CalendarDate, Command, DomainError, EVENT_SCHEMA_VERSION, Limits, Proposal, ProposalId,
-    ProposalState, RecordedEvent, Reply, ResultCode, Timestamp, apply, decide, transition,
+    CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope, Limits, Proposal,
+    ProposalId, ProposalState, Reply, ResultCode, Timestamp, apply, check_recorded, decide,
+    transition,
 };
 use proposal_service::pb;
 use prost::Message;
@@ -37,29 +39,24 @@ fuzz_target!(|data: &[u8]| {
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
         let before = state.map(proposal_in);
-        match decide(before.as_ref(), &submission.command) {
-            Ok(events) => {
-                let mut after = before.clone();
-                for (i, data) in events.into_iter().enumerate() {
-                    let from_state = after.as_ref().map(|p| p.state);
-                    let to_state = transition(submission.command.kind(), from_state)
-                        .expect("decide accepted a move the lifecycle table lacks");
-                    let event = RecordedEvent {
-                        schema: EVENT_SCHEMA_VERSION,
-                        proposal_id: after.as_ref().map_or_else(ProposalId::generate, |p| p.id),
-                        sequence: after.as_ref().map_or(0, |p| p.version) + 1,
-                        position: 100 + i as u64,
-                        occurred_at: Timestamp::from_unix_nanos(100),
-                        actor: submission.actor.clone(),
-                        request_id: None,
-                        from_state,
-                        to_state,
-                        data,
-                    };
-                    let next = apply(after, &event);
-                    assert_eq!((next.state, next.version), (to_state, event.sequence));
-                    after = Some(next);
-                }
+        let envelope = Envelope {
+            proposal_id: before
+                .as_ref()
+                .map_or(ProposalId::from_bytes([8; 16]), |p| p.id),
+            position: 100,
+            occurred_at: Timestamp::from_unix_nanos(100),
+            actor: submission.actor.clone(),
+            request_id: None,
+        };
+        match decide(before.as_ref(), &submission.command, envelope) {
+            Ok(Decision { event, after }) => {
+                let to_state = transition(submission.command.kind(), state)
+                    .expect("decide accepted a move the lifecycle table lacks");
+                assert_eq!((event.from_state, event.to_state), (state, to_state));
+                assert_eq!(event.schema, EVENT_SCHEMA_VERSION);
+                assert_eq!(after, apply(before.clone(), &event));
+                assert_eq!((after.state, after.version), (to_state, event.sequence));
+                assert_eq!(check_recorded(before.as_ref(), &event), Ok(()));
             }
             Err(DomainError::InvalidTransition { .. }) => {}
             Err(DomainError::Invalid(v)) => {
@@ -172,7 +169,7 @@ fn respects_limits(s: &Submission) {
 fn proposal_in(state: ProposalState) -> Proposal {
     let date = CalendarDate::parse("2019-09-29");
     Proposal {
-        id: ProposalId::generate(),
+        id: ProposalId::from_bytes([7; 16]),
         committee: "许昌市政协".into(),
         session: "七届三次会议".into(),
         number: 228,
