@@ -28,6 +28,8 @@ impl Budget {
     const MESSAGE_WIRE_BYTES: usize = 512;
     /// Field violations listed in `BadRequest`; the rest are counted.
     const VIOLATIONS: usize = 20;
+    /// Field violations named in the message; the rest are counted.
+    const NAMED: usize = 5;
     /// The listed violations' fields and descriptions together, in UTF-8 bytes.
     const VIOLATION_BYTES: usize = 1_536;
     /// One violation's field name, or its description.
@@ -64,13 +66,54 @@ fn clip(text: &str, max: usize) -> String {
     clip_by(text, max, char::len_utf8)
 }
 
-/// A status message that takes at most [`Budget::MESSAGE_WIRE_BYTES`] once percent-encoded
-/// for `grpc-message` (printable ASCII but `%` stays one byte; every other byte becomes three).
-fn clip_message(message: &str) -> String {
-    clip_by(message, Budget::MESSAGE_WIRE_BYTES, |c| match c {
-        ' '..='~' if c != '%' => 1,
+/// What a character costs in `grpc-message`, as tonic percent-encodes it: printable ASCII
+/// stays one byte, except space and `" # % < > ` ? { }`; those and every other byte become
+/// three.
+fn wire_cost(c: char) -> usize {
+    match c {
+        ' ' | '"' | '#' | '%' | '<' | '>' | '`' | '?' | '{' | '}' => 3,
+        '!'..='~' => 1,
         _ => 3 * c.len_utf8(),
-    })
+    }
+}
+
+/// A status message that takes at most [`Budget::MESSAGE_WIRE_BYTES`] on the wire.
+fn clip_message(message: &str) -> String {
+    clip_by(message, Budget::MESSAGE_WIRE_BYTES, wire_cost)
+}
+
+/// The message of an INVALID_ARGUMENT: the first violations (at most [`Budget::NAMED`], as
+/// many as fit the budget, the first one clipped if need be), then how many more there are,
+/// which always survives the budget.
+fn invalid_message(violations: &[FieldViolation]) -> String {
+    let cost = |text: &str| text.chars().map(wire_cost).sum::<usize>();
+    let mut message = String::from("invalid request: ");
+    let mut named = 0;
+    for v in violations.iter().take(Budget::NAMED) {
+        let rest = violations.len() - named;
+        // Room for the count whatever follows ("; and {rest} more" is the longest it can be).
+        let tail = cost(&format!("; and {rest} more"));
+        let part = format!(
+            "{}{} {}",
+            if named > 0 { "; " } else { "" },
+            v.field,
+            v.description
+        );
+        let room = Budget::MESSAGE_WIRE_BYTES.saturating_sub(cost(&message) + tail);
+        if cost(&part) <= room {
+            message.push_str(&part);
+        } else if named == 0 {
+            message.push_str(&clip_by(&part, room, wire_cost));
+        } else {
+            break;
+        }
+        named += 1;
+    }
+    let more = violations.len() - named;
+    if more > 0 {
+        message.push_str(&format!("; and {more} more"));
+    }
+    message
 }
 
 /// `BadRequest` with the first violations that fit the budget; when some are left out, an
@@ -115,9 +158,11 @@ impl From<AppError> for Status {
     fn from(error: AppError) -> Self {
         let message = clip_message(&error.to_string());
         match error {
-            AppError::InvalidArgument(violations) => {
-                Status::with_error_details(Code::InvalidArgument, message, bad_request(violations))
-            }
+            AppError::InvalidArgument(violations) => Status::with_error_details(
+                Code::InvalidArgument,
+                invalid_message(&violations),
+                bad_request(violations),
+            ),
             AppError::NotFound(id) => Status::with_error_details(
                 Code::NotFound,
                 message,
@@ -292,6 +337,7 @@ mod tests {
                 request_id: huge.clone(),
             },
             AppError::Unauthenticated(huge.clone()),
+            AppError::PermissionDenied(" ?#{}".repeat(100_000)),
             AppError::PermissionDenied(huge.clone()),
         ];
         for error in errors {
@@ -326,6 +372,19 @@ mod tests {
     }
 
     #[test]
+    fn the_count_survives_long_violations() {
+        let long = "is not an event kind (EVENT_KIND_UNSPECIFIED is not one either) ".repeat(20);
+        let violations = (0..1000)
+            .map(|i| FieldViolation::new(format!("kinds[{i}]"), long.clone()))
+            .collect::<Vec<_>>();
+        let message = invalid_message(&violations);
+        assert!(message.ends_with("; and 999 more"), "{message}");
+        assert!(message.chars().map(wire_cost).sum::<usize>() <= Budget::MESSAGE_WIRE_BYTES);
+        let two = invalid_message(&violations[..2]);
+        assert!(two.ends_with("; and 1 more"), "{two}");
+    }
+
+    #[test]
     fn a_short_list_is_listed_whole_without_a_count() {
         let violations = vec![
             FieldViolation::new("title", "is required"),
@@ -352,5 +411,8 @@ mod tests {
         assert!(clipped.ends_with('…'));
         let ascii = clip_message(&"a".repeat(600));
         assert_eq!(ascii.len(), 503 + '…'.len_utf8());
+        // Spaces and quotes are percent-encoded too: three bytes each on the wire.
+        let spaced = clip_message(&" ?".repeat(300));
+        assert_eq!(spaced.chars().count(), 167 + 1);
     }
 }
