@@ -84,13 +84,22 @@ pub fn decide(
     envelope: Envelope,
 ) -> Result<Decision, DomainError> {
     command.validate().map_err(DomainError::Invalid)?;
+    recorded(proposal, command, envelope).ok_or(DomainError::InvalidTransition {
+        command: command.kind(),
+        state: proposal.map(|p| p.state),
+    })
+}
+
+/// What `command` records on `proposal`, its fields taken as valid (`None`: the lifecycle does
+/// not allow it there): `decide` after validation, and [`check_recorded`] on stored events,
+/// which were accepted under the limits of their day.
+fn recorded(
+    proposal: Option<&Proposal>,
+    command: &Command,
+    envelope: Envelope,
+) -> Option<Decision> {
     let state = proposal.map(|p| p.state);
-    let Some(to_state) = transition(command.kind(), state) else {
-        return Err(DomainError::InvalidTransition {
-            command: command.kind(),
-            state,
-        });
-    };
+    let to_state = transition(command.kind(), state)?;
     let data = match command.clone() {
         Command::Receive(Registration {
             committee,
@@ -153,7 +162,7 @@ pub fn decide(
     };
     // The one copy of the proposal a command makes: `apply` builds the next state from it.
     let after = apply(proposal.cloned(), &event);
-    Ok(Decision { event, after })
+    Some(Decision { event, after })
 }
 
 /// Why a stored or imported event cannot follow the history before it.
@@ -162,9 +171,11 @@ pub fn decide(
 pub struct NotDecidable(pub String);
 
 /// Whether `event` is exactly what deciding its command on `before` (the fold of the history
-/// before it) records, in the event's own envelope. The one test of a history, for `verify` and
-/// for `import`: a history passes only if `decide` could have produced it, event by event.
-/// Uniqueness across proposals ([`super::Claim`]) is the caller's to check.
+/// before it) records, in the event's own envelope and under its own schema version. The one
+/// test of a history, for `verify` and for `import`: a history passes only if `decide` could
+/// have produced it, event by event. Field contents are not re-validated against today's
+/// limits (an event was accepted under the limits of its day); uniqueness across proposals
+/// ([`super::Claim`]) is the caller's to check.
 pub fn check_recorded(
     before: Option<&Proposal>,
     event: &RecordedEvent,
@@ -194,28 +205,19 @@ pub fn check_recorded(
             state_name(state)
         ));
     }
-    let decided = match decide(before, &event.data.command(), Envelope::of(event)) {
-        Ok(decision) => decision.event,
-        Err(DomainError::InvalidTransition { .. }) => {
-            return fail(format!(
-                "{:?} on proposal {} while it is {} is not a move of the lifecycle",
-                event.data.kind(),
-                event.proposal_id,
-                state_name(state)
-            ));
-        }
-        Err(DomainError::Invalid(violations)) => {
-            let fields: Vec<String> = violations
-                .iter()
-                .map(|v| format!("{} {}", v.field, v.description))
-                .collect();
-            return fail(format!(
-                "{:?} holds what no request may: {}",
-                event.data.kind(),
-                fields.join("; ")
-            ));
-        }
+    let Some(Decision {
+        event: mut decided, ..
+    }) = recorded(before, &event.data.command(), Envelope::of(event))
+    else {
+        return fail(format!(
+            "{:?} on proposal {} while it is {} is not a move of the lifecycle",
+            event.data.kind(),
+            event.proposal_id,
+            state_name(state)
+        ));
     };
+    // Read under the schema it was written with (checked above): an older one is no mismatch.
+    decided.schema = event.schema;
     if decided.to_state != event.to_state {
         return fail(format!(
             "{:?} moving proposal {} from {} to {} is not a move of the lifecycle",
@@ -515,6 +517,58 @@ mod tests {
         assert_eq!(
             fields,
             ["committee", "number", "title", "proposers[1]", "content"]
+        );
+    }
+
+    /// The one history check: what `decide` recorded passes; a move, a revision flag or a
+    /// sequence it could not have recorded fails; field contents are taken as accepted in
+    /// their day (a limit tightened later must not make old stores fail).
+    #[test]
+    fn check_recorded_accepts_exactly_what_decide_records() {
+        let history = history_in(Some(ProposalState::Drafted));
+        let mut before = None;
+        for event in &history {
+            assert_eq!(check_recorded(before.as_ref(), event), Ok(()), "{event:?}");
+            before = Some(apply(before, event));
+        }
+        let drafted = fold(history.iter());
+        let mut revision = history.clone();
+        record(&mut revision, &sample(CommandKind::Draft)).unwrap();
+        let revision = revision.pop().unwrap();
+        assert_eq!(check_recorded(drafted.as_ref(), &revision), Ok(()));
+
+        let mut flag = revision.clone();
+        if let EventData::ReplyDrafted { revision, .. } = &mut flag.data {
+            *revision = false;
+        }
+        assert!(
+            check_recorded(drafted.as_ref(), &flag).is_err(),
+            "revision flag"
+        );
+        let mut state = revision.clone();
+        state.to_state = ProposalState::Signed;
+        assert!(
+            check_recorded(drafted.as_ref(), &state).is_err(),
+            "to_state"
+        );
+        let mut sequence = revision.clone();
+        sequence.sequence += 1;
+        assert!(
+            check_recorded(drafted.as_ref(), &sequence).is_err(),
+            "sequence"
+        );
+        let mut schema = revision.clone();
+        schema.schema = EVENT_SCHEMA_VERSION + 1;
+        assert!(check_recorded(drafted.as_ref(), &schema).is_err(), "schema");
+
+        let mut long = revision;
+        if let EventData::ReplyDrafted { reply, .. } = &mut long.data {
+            reply.contact_phone = "6".repeat(crate::domain::Limits::PHONE_CHARS + 1);
+        }
+        assert_eq!(
+            check_recorded(drafted.as_ref(), &long),
+            Ok(()),
+            "limits are those of the event's day"
         );
     }
 
