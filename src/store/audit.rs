@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use super::chain::{self, ChainHash, GENESIS};
 use super::index::{self, IndexEntry, IndexKind};
 use super::{RequestKey, RequestRecord, StoreError};
-use crate::domain::{Proposal, ProposalId, RecordedEvent, apply, check_recorded, fold};
+use crate::domain::{
+    EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, apply, check_recorded, fold,
+};
 
 /// What a verification found.
 #[derive(Debug, Default)]
@@ -190,6 +192,10 @@ fn verify_chain(store: &impl Audit, report: &mut Verification) -> Result<(), Sto
             Ok(event) if Some(event.position) != filed_at => report.problem(format!(
                 "the event stored at position {filed_at:?} says position {}",
                 event.position
+            )),
+            Ok(event) if event.schema > EVENT_SCHEMA_VERSION => report.problem(format!(
+                "the event at position {} has schema {}, newer than this build's {}",
+                event.position, event.schema, EVENT_SCHEMA_VERSION
             )),
             Ok(_) => {}
             Err(e) => report.problem(format!("position {filed_at:?}: an event: {e}")),

@@ -245,8 +245,8 @@ mod tests {
     use super::*;
     use crate::app::{Submission, Workflow};
     use crate::domain::{CalendarDate, Command, ProposalState, Registration, RequestId};
-    use crate::store::SledOptions;
     use crate::store::sled_store::BY_DOCUMENT;
+    use crate::store::{EventScope, SledOptions, chain};
 
     fn submission(id: Option<ProposalId>, command: Command) -> Submission {
         let request_id = RequestId::new(crate::app::new_proposal_id().to_string());
@@ -357,6 +357,37 @@ mod tests {
                 .count(),
             1,
             "only the altered event breaks the chain: {:?}",
+            report.problems
+        );
+    }
+
+    /// An event written by a newer build (a schema this one does not read) is reported as
+    /// such, where it stands in the chain, not only as the counts it upsets.
+    #[test]
+    fn an_event_of_a_newer_schema_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = populated(dir.path());
+        let key = store.trees[LOG].get(keys::log(2)).unwrap().unwrap();
+        let value = store.trees[EVENTS].get(&key).unwrap().unwrap();
+        let (_, bytes) = value.split_at(32);
+        let newer = std::str::from_utf8(bytes)
+            .unwrap()
+            .replacen("\"schema\":1", "\"schema\":2", 1);
+        // Relinked, so that only the schema is wrong.
+        let hash = chain::link(
+            &store.events(EventScope::All, 0, 1).unwrap()[0].hash,
+            newer.as_bytes(),
+        );
+        store.trees[EVENTS]
+            .insert(key, [&hash[..], newer.as_bytes()].concat())
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("position 2 has schema 2, newer than this build's 1")),
+            "{:?}",
             report.problems
         );
     }
