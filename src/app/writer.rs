@@ -117,14 +117,24 @@ pub(super) async fn spawn(
     // The writer is a thread of its own, never a runtime worker: it waits on the store's
     // futures with a runtime of its own (for sled they are ready at once; for a network
     // backend it waits there, and the batch is what amortises the round trips).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| AppError::Internal(format!("building the writer's runtime: {e}")))?;
+    // The runtime is built on the writer's thread and dropped there: a runtime may not be
+    // dropped on a runtime worker. The thread says whether it could build one.
     let (sender, mut receiver) = mpsc::channel::<Pending>(QUEUE_CAPACITY);
+    let (started, ready) = oneshot::channel::<Result<(), String>>();
     let thread = std::thread::Builder::new()
         .name("proposal-writer".into())
         .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = started.send(Err(format!("building the writer's runtime: {e}")));
+                    return Ok(());
+                }
+            };
+            let _ = started.send(Ok(()));
             let mut writer = Writer {
                 store,
                 runtime,
@@ -137,7 +147,13 @@ pub(super) async fn spawn(
             writer.wait(writer.store.flush())
         })
         .map_err(|e| AppError::Internal(format!("starting the writer thread: {e}")))?;
-    Ok((sender, thread))
+    match ready.await {
+        Ok(Ok(())) => Ok((sender, thread)),
+        Ok(Err(e)) => Err(AppError::Internal(e)),
+        Err(_) => Err(AppError::Internal(
+            "the writer thread ended at start".into(),
+        )),
+    }
 }
 
 struct Writer {
