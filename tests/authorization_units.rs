@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use common::lifecycle::State;
 use common::principals::{
-    ADMIN, AUDITOR, Guarded, REGISTRAR, REGISTRAR_2, Rpc, UNIT_A, UNIT_A_CLERK, UNIT_A_MEMBERS,
-    UNIT_A_SIGNER, UNIT_B, UNIT_B_CLERK, UNIT_B_MEMBERS, drive, invoke, listed_events,
-    listed_proposals, next_event,
+    ADMIN, AUDITOR, AuthClient, Guarded, REGISTRAR, REGISTRAR_2, Rpc, UNIT_A, UNIT_A_CLERK,
+    UNIT_A_MEMBERS, UNIT_A_SIGNER, UNIT_B, UNIT_B_CLERK, UNIT_B_MEMBERS, drive, invoke,
+    listed_events, listed_proposals, next_event,
 };
 use common::reads::{get, whole_log};
 use common::requests::{self as rq, CommandFields, next_number};
@@ -30,18 +30,7 @@ async fn unit_principals_list_and_watch_only_their_units_proposals_and_events() 
     let unassigned = drive(&admin, UNIT_A, State::Received).await;
     // Returned by A and reassigned to B: its assignment to A and the return are A's events,
     // its reassignment B's; the proposal itself is now B's.
-    let moved = drive(&admin, UNIT_A, State::Assigned).await;
-    admin
-        .clone()
-        .return_proposal(rq::return_(&moved).by(""))
-        .await
-        .unwrap();
-    let moved = get(&admin, &moved.id).await;
-    admin
-        .clone()
-        .assign_proposal(rq::assign_to(&moved, UNIT_B).by(""))
-        .await
-        .unwrap();
+    let moved = returned_then_assigned_to_b(&admin).await;
 
     // The events each unit may see, by (proposal, sequence): from the assignment on.
     let keys = |list: &[(&pb::Proposal, &[u64])]| -> BTreeSet<(String, u64)> {
@@ -227,24 +216,8 @@ async fn a_unit_reads_a_proposal_only_while_it_handles_it() {
     let admin = guarded.admin();
     let own = drive(&admin, UNIT_A, State::Copied).await;
     let unassigned = drive(&admin, UNIT_A, State::Received).await;
-    let returned = drive(&admin, UNIT_A, State::Assigned).await;
-    admin
-        .clone()
-        .return_proposal(rq::return_(&returned).by(""))
-        .await
-        .unwrap();
-    let moved = drive(&admin, UNIT_A, State::Assigned).await;
-    admin
-        .clone()
-        .return_proposal(rq::return_(&moved).by(""))
-        .await
-        .unwrap();
-    let moved_back = get(&admin, &moved.id).await;
-    admin
-        .clone()
-        .assign_proposal(rq::assign_to(&moved_back, UNIT_B).by(""))
-        .await
-        .unwrap();
+    let returned = returned_by_a(&admin).await;
+    let moved = returned_then_assigned_to_b(&admin).await;
     for member in UNIT_A_MEMBERS {
         let client = guarded.client(member);
         for rpc in [Rpc::Get, Rpc::History, Rpc::Render] {
@@ -455,4 +428,29 @@ async fn idempotency_keys_are_scoped_per_principal() {
 /// The ids of `proposals`.
 fn ids(proposals: &[pb::Proposal]) -> BTreeSet<String> {
     proposals.iter().map(|p| p.id.clone()).collect()
+}
+
+/// A proposal assigned to unit A and returned by it: RECEIVED, at version 3.
+async fn returned_by_a(admin: &AuthClient) -> pb::Proposal {
+    let assigned = drive(admin, UNIT_A, State::Assigned).await;
+    admin
+        .clone()
+        .return_proposal(rq::return_(&assigned).by(""))
+        .await
+        .unwrap()
+        .into_inner()
+        .proposal
+        .unwrap()
+}
+
+/// A proposal returned by unit A and then assigned to unit B: its assignment to A and the
+/// return are A's events, the reassignment (event 4) B's. As it stood before the reassignment.
+async fn returned_then_assigned_to_b(admin: &AuthClient) -> pb::Proposal {
+    let returned = returned_by_a(admin).await;
+    admin
+        .clone()
+        .assign_proposal(rq::assign_to(&returned, UNIT_B).by(""))
+        .await
+        .unwrap();
+    returned
 }
