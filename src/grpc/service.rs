@@ -18,7 +18,7 @@ use super::convert::{
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
 use crate::auth::{Action, Grant, Principal, Standing, grant};
-use crate::domain::ProposalId;
+use crate::domain::{CommandKind, ProposalId};
 use crate::store::{View, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
@@ -225,7 +225,9 @@ impl ProposalService for ProposalApi {
         let principal = caller(&request)?;
         let request = request.into_inner();
         self.traced("ReceiveProposal", &principal, "", async {
-            let proposal = self.execute(&principal, Action::Receive, request).await?;
+            let proposal = self
+                .execute(&principal, Action::Change(CommandKind::Receive), request)
+                .await?;
             tracing::Span::current().record("proposal_id", proposal.id.as_str());
             Ok(pb::ReceiveProposalResponse {
                 proposal: Some(proposal),
@@ -242,7 +244,10 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("AssignProposal", &principal, &id, async {
-            let proposal = Some(self.execute(&principal, Action::Assign, request).await?);
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Assign), request)
+                    .await?,
+            );
             Ok(pb::AssignProposalResponse { proposal })
         })
         .await
@@ -256,7 +261,10 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("ReturnProposal", &principal, &id, async {
-            let proposal = Some(self.execute(&principal, Action::Return, request).await?);
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Return), request)
+                    .await?,
+            );
             Ok(pb::ReturnProposalResponse { proposal })
         })
         .await
@@ -270,7 +278,10 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("DraftReply", &principal, &id, async {
-            let proposal = Some(self.execute(&principal, Action::Draft, request).await?);
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Draft), request)
+                    .await?,
+            );
             Ok(pb::DraftReplyResponse { proposal })
         })
         .await
@@ -285,8 +296,12 @@ impl ProposalService for ProposalApi {
         let id = request.proposal_id.clone();
         self.traced("RejectDraft", &principal, &id, async {
             let proposal = Some(
-                self.execute(&principal, Action::RejectDraft, request)
-                    .await?,
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::RejectDraft),
+                    request,
+                )
+                .await?,
             );
             Ok(pb::RejectDraftResponse { proposal })
         })
@@ -301,7 +316,10 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("SignReply", &principal, &id, async {
-            let proposal = Some(self.execute(&principal, Action::Sign, request).await?);
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Sign), request)
+                    .await?,
+            );
             Ok(pb::SignReplyResponse { proposal })
         })
         .await
@@ -315,7 +333,10 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("IssueReply", &principal, &id, async {
-            let proposal = Some(self.execute(&principal, Action::Issue, request).await?);
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Issue), request)
+                    .await?,
+            );
             Ok(pb::IssueReplyResponse { proposal })
         })
         .await
@@ -329,7 +350,10 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("CopyReply", &principal, &id, async {
-            let proposal = Some(self.execute(&principal, Action::Copy, request).await?);
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Copy), request)
+                    .await?,
+            );
             Ok(pb::CopyReplyResponse { proposal })
         })
         .await
