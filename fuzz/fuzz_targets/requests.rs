@@ -11,9 +11,8 @@
 use libfuzzer_sys::fuzz_target;
 use proposal_service::app::Submission;
 use proposal_service::domain::{
-    CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope, Limits, Proposal,
-    ProposalId, ProposalState, Reply, ResultCode, Timestamp, apply, check_recorded, decide,
-    transition,
+    CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope, Limits,
+    ProposalId, ProposalState, Timestamp, apply, check_recorded, decide, examples, transition,
 };
 use proposal_service::pb;
 use prost::Message;
@@ -38,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     respects_limits(&submission);
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
-        let before = state.map(proposal_in);
+        let before = state.map(examples::proposal_in);
         let envelope = Envelope {
             proposal_id: before
                 .as_ref()
@@ -163,35 +162,5 @@ fn respects_limits(s: &Submission) {
             );
         }
         Command::Copy { recipients } => names("recipients", recipients, Limits::MAX_RECIPIENTS),
-    }
-}
-
-fn proposal_in(state: ProposalState) -> Proposal {
-    let date = CalendarDate::parse("2019-09-29");
-    Proposal {
-        id: ProposalId::from_bytes([7; 16]),
-        committee: "许昌市政协".into(),
-        session: "七届三次会议".into(),
-        number: 228,
-        title: "关于加强我市环境保护的提案".into(),
-        proposers: vec!["苏会兴".into()],
-        content: "加强环境保护。".into(),
-        state,
-        handling_unit: Some("许昌市生态环境局".into()),
-        due_date: date,
-        reply: Some(Reply {
-            body: "现答复如下".into(),
-            result_code: ResultCode::A,
-            contact_unit: "综合科".into(),
-            contact_phone: "6069516".into(),
-        }),
-        signer: Some("李光亚".into()),
-        document_number: Some("许环〔2019〕13号".into()),
-        issue_date: date,
-        issuing_office: Some("许昌市生态环境局办公室".into()),
-        copied_to: vec!["市政协提案委".into()],
-        version: 7,
-        received_at: Timestamp::from_unix_nanos(1),
-        updated_at: Timestamp::from_unix_nanos(7),
     }
 }

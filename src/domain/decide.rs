@@ -321,49 +321,7 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Option<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CalendarDate, Reply, ResultCode};
-
-    fn sample(kind: CommandKind) -> Command {
-        match kind {
-            CommandKind::Receive => Command::Receive(Registration {
-                committee: "许昌市政协".into(),
-                session: "七届三次会议".into(),
-                number: 228,
-                title: "关于加强我市环境保护的提案".into(),
-                proposers: vec!["苏会兴".into()],
-                content: "加强环境保护。".into(),
-            }),
-            CommandKind::Assign => Command::Assign {
-                handling_unit: "许昌市生态环境局".into(),
-                due_date: CalendarDate::parse("2019-08-31"),
-            },
-            CommandKind::Return => Command::Return {
-                reason: "不属于本单位职责".into(),
-            },
-            CommandKind::Draft => Command::Draft {
-                reply: Reply {
-                    body: "现答复如下：\n一、工作开展情况".into(),
-                    result_code: ResultCode::A,
-                    contact_unit: "许昌市生态环境局综合科".into(),
-                    contact_phone: "6069516".into(),
-                },
-            },
-            CommandKind::RejectDraft => Command::RejectDraft {
-                reason: "请补充下一步打算".into(),
-            },
-            CommandKind::Sign => Command::Sign {
-                signer: "李光亚".into(),
-            },
-            CommandKind::Issue => Command::Issue {
-                document_number: "许环〔2019〕13号".into(),
-                issue_date: CalendarDate::parse("2019-09-29").unwrap(),
-                issuing_office: "许昌市生态环境局办公室".into(),
-            },
-            CommandKind::Copy => Command::Copy {
-                recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
-            },
-        }
-    }
+    use crate::domain::{CalendarDate, ResultCode, examples};
 
     /// Records `command`'s event on top of `history`, as the application layer does.
     fn record(history: &mut Vec<RecordedEvent>, command: &Command) -> Result<(), DomainError> {
@@ -403,7 +361,7 @@ mod tests {
         };
         let mut history = Vec::new();
         for kind in path {
-            record(&mut history, &sample(*kind)).unwrap();
+            record(&mut history, &examples::command(*kind)).unwrap();
         }
         assert_eq!(fold(history.iter()).map(|p| p.state), state);
         history
@@ -434,7 +392,7 @@ mod tests {
             for kind in CommandKind::ALL {
                 let mut history = history_in(state);
                 let before = history.clone();
-                let outcome = record(&mut history, &sample(kind));
+                let outcome = record(&mut history, &examples::command(kind));
                 match expected(kind, state) {
                     Some(target) => {
                         outcome.unwrap_or_else(|e| panic!("{kind:?} in {state:?}: {e}"));
@@ -482,18 +440,18 @@ mod tests {
     #[test]
     fn backward_moves_clear_what_no_longer_holds() {
         let mut history = history_in(Some(ProposalState::Drafted));
-        record(&mut history, &sample(CommandKind::Draft)).unwrap();
+        record(&mut history, &examples::command(CommandKind::Draft)).unwrap();
         match &history.last().unwrap().data {
             EventData::ReplyDrafted { revision, .. } => assert!(revision),
             other => panic!("unexpected {other:?}"),
         }
-        record(&mut history, &sample(CommandKind::RejectDraft)).unwrap();
+        record(&mut history, &examples::command(CommandKind::RejectDraft)).unwrap();
         let p = fold(history.iter()).unwrap();
         assert_eq!(
             (p.state, p.reply.is_none()),
             (ProposalState::Assigned, true)
         );
-        record(&mut history, &sample(CommandKind::Return)).unwrap();
+        record(&mut history, &examples::command(CommandKind::Return)).unwrap();
         let p = fold(history.iter()).unwrap();
         assert_eq!(p.state, ProposalState::Received);
         assert_eq!((p.handling_unit, p.due_date), (None, None));
@@ -533,7 +491,7 @@ mod tests {
         }
         let drafted = fold(history.iter());
         let mut revision = history.clone();
-        record(&mut revision, &sample(CommandKind::Draft)).unwrap();
+        record(&mut revision, &examples::command(CommandKind::Draft)).unwrap();
         let revision = revision.pop().unwrap();
         assert_eq!(check_recorded(drafted.as_ref(), &revision), Ok(()));
 

@@ -5,6 +5,7 @@
 mod command;
 mod decide;
 mod event;
+pub mod examples;
 mod limits;
 mod model;
 mod render;

@@ -17,6 +17,8 @@ use proposal_service::domain::{
     fold,
 };
 
+pub use proposal_service::domain::examples::proposal_in;
+
 use super::lifecycle::{Command, State};
 
 /// Where a test's commands are recorded: position 100, at 100 ns, with no request id.
@@ -25,37 +27,6 @@ pub const POSITION: u64 = 100;
 /// The id a registration decided without a proposal is given.
 pub fn new_proposal_id() -> ProposalId {
     ProposalId::from_bytes([8; 16])
-}
-
-/// Proposal No. 228 in `state`, with every field filled (whatever the state), at version 7.
-pub fn proposal_in(state: domain::ProposalState) -> Proposal {
-    let date = CalendarDate::parse("2019-09-29");
-    Proposal {
-        id: ProposalId::from_bytes([7; 16]),
-        committee: "许昌市政协".into(),
-        session: "七届三次会议".into(),
-        number: 228,
-        title: "关于加强我市环境保护的提案".into(),
-        proposers: vec!["苏会兴".into()],
-        content: "加强环境保护。".into(),
-        state,
-        handling_unit: Some("许昌市生态环境局".into()),
-        due_date: date,
-        reply: Some(Reply {
-            body: "现答复如下".into(),
-            result_code: ResultCode::A,
-            contact_unit: "综合科".into(),
-            contact_phone: "6069516".into(),
-        }),
-        signer: Some("李光亚".into()),
-        document_number: Some("许环〔2019〕13号".into()),
-        issue_date: date,
-        issuing_office: Some("许昌市生态环境局办公室".into()),
-        copied_to: vec!["市政协提案委".into()],
-        version: 7,
-        received_at: Timestamp::from_unix_nanos(1),
-        updated_at: Timestamp::from_unix_nanos(7),
-    }
 }
 
 /// The proposal before the command.

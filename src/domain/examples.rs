@@ -1,0 +1,88 @@
+//! Example values: one valid command of every kind, and proposal No. 228 standing in any state
+//! with every field filled. For unit tests, the test kit and the fuzz target, which need a
+//! realistic value and not a particular one; golden files keep their own, frozen values.
+
+use super::{
+    CalendarDate, Command, CommandKind, Proposal, ProposalId, ProposalState, Registration, Reply,
+    ResultCode, Timestamp,
+};
+
+/// A valid command of `kind`, with the seed's values (proposal No. 228 and its reply).
+pub fn command(kind: CommandKind) -> Command {
+    match kind {
+        CommandKind::Receive => Command::Receive(registration()),
+        CommandKind::Assign => Command::Assign {
+            handling_unit: "许昌市生态环境局".into(),
+            due_date: CalendarDate::parse("2019-08-31"),
+        },
+        CommandKind::Return => Command::Return {
+            reason: "不属于本单位职责".into(),
+        },
+        CommandKind::Draft => Command::Draft { reply: reply() },
+        CommandKind::RejectDraft => Command::RejectDraft {
+            reason: "请补充下一步打算".into(),
+        },
+        CommandKind::Sign => Command::Sign {
+            signer: "李光亚".into(),
+        },
+        CommandKind::Issue => Command::Issue {
+            document_number: "许环〔2019〕13号".into(),
+            issue_date: date("2019-09-29"),
+            issuing_office: "许昌市生态环境局办公室".into(),
+        },
+        CommandKind::Copy => Command::Copy {
+            recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+        },
+    }
+}
+
+/// Proposal No. 228 in `state`, with every field filled (whatever the state), at version 7.
+pub fn proposal_in(state: ProposalState) -> Proposal {
+    let issued = Some(date("2019-09-29"));
+    let registration = registration();
+    Proposal {
+        id: ProposalId::from_bytes([7; 16]),
+        committee: registration.committee,
+        session: registration.session,
+        number: registration.number,
+        title: registration.title,
+        proposers: registration.proposers,
+        content: registration.content,
+        state,
+        handling_unit: Some("许昌市生态环境局".into()),
+        due_date: issued,
+        reply: Some(reply()),
+        signer: Some("李光亚".into()),
+        document_number: Some("许环〔2019〕13号".into()),
+        issue_date: issued,
+        issuing_office: Some("许昌市生态环境局办公室".into()),
+        copied_to: vec!["市政协提案委".into()],
+        version: 7,
+        received_at: Timestamp::from_unix_nanos(1),
+        updated_at: Timestamp::from_unix_nanos(7),
+    }
+}
+
+fn registration() -> Registration {
+    Registration {
+        committee: "许昌市政协".into(),
+        session: "七届三次会议".into(),
+        number: 228,
+        title: "关于加强我市环境保护的提案".into(),
+        proposers: vec!["苏会兴".into()],
+        content: "加强环境保护。".into(),
+    }
+}
+
+fn reply() -> Reply {
+    Reply {
+        body: "现答复如下：\n一、工作开展情况".into(),
+        result_code: ResultCode::A,
+        contact_unit: "许昌市生态环境局综合科".into(),
+        contact_phone: "6069516".into(),
+    }
+}
+
+fn date(text: &str) -> CalendarDate {
+    CalendarDate::parse(text).expect("a valid example date")
+}
