@@ -2,6 +2,7 @@
 //! domain core and commits with the store), and serves reads straight from the store. Knows
 //! neither protobuf nor sled.
 
+mod clock;
 mod error;
 mod events;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use crate::domain::{
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
+pub use clock::EventClock;
 pub use error::{AppError, Conflict};
 pub use events::EventFilter;
 pub use paging::PageRequest;

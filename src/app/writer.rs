@@ -8,12 +8,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{AppError, Conflict, Submission};
+use super::{AppError, Conflict, EventClock, Submission};
 use crate::domain::{
     Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide, event_unit, fold,
 };
@@ -105,15 +104,14 @@ pub(super) async fn spawn(
 ) -> Result<(mpsc::Sender<Pending>, WriterThread), AppError> {
     let last_position = store.last_position().await?;
     let next_position = last_position + 1;
-    // Event times never run backwards, not even across a restart with the clock set back:
-    // audit queries rely on log order being time order.
+    // The clock starts after the last event recorded.
     let last = store
         .events(EventScope::All, last_position.saturating_sub(1), 1)
         .await?;
-    let last_timestamp = match last {
+    let clock = EventClock::after(match last {
         events if !events.is_empty() => events[0].event.occurred_at,
         _ => Timestamp::from_unix_nanos(0),
-    };
+    });
     // The writer is a thread of its own, never a runtime worker: it waits on the store's
     // futures with a runtime of its own (for sled they are ready at once; for a network
     // backend it waits there, and the batch is what amortises the round trips).
@@ -139,7 +137,7 @@ pub(super) async fn spawn(
                 store,
                 runtime,
                 next_position,
-                last_timestamp,
+                clock,
                 outlets,
                 recent: HashMap::new(),
             };
@@ -161,7 +159,7 @@ struct Writer {
     /// Where the writer waits for the store's futures.
     runtime: tokio::runtime::Runtime,
     next_position: u64,
-    last_timestamp: Timestamp,
+    clock: EventClock,
     /// `failure` is set once a commit fails. From then on the writer refuses every command
     /// (fail-stop): after an I/O error the store's state on disk is uncertain, so only a
     /// restart, which recovers from what was flushed, may write again.
@@ -332,7 +330,7 @@ impl Writer {
         let envelope = Envelope {
             proposal_id: before.as_ref().map_or_else(new_proposal_id, |p| p.id),
             position: self.next_position,
-            occurred_at: self.now(),
+            occurred_at: self.clock.now(),
             actor: actor.clone(),
             request_id: request_id.as_ref().map(|r| r.as_str().to_owned()),
         };
@@ -442,16 +440,6 @@ impl Writer {
     /// Waits for one of the store's futures on the writer's own runtime.
     fn wait<T>(&self, future: impl std::future::Future<Output = T>) -> T {
         self.runtime.block_on(future)
-    }
-
-    /// The wall clock, nudged forward when needed so that event times never run backwards.
-    fn now(&mut self) -> Timestamp {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let now = Timestamp::from_unix_nanos(nanos.max(self.last_timestamp.unix_nanos() + 1));
-        self.last_timestamp = now;
-        now
     }
 }
 

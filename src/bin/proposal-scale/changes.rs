@@ -3,12 +3,9 @@
 //! positions and times the writer would give.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use proposal_service::app::{Submission, fingerprint, new_proposal_id};
-use proposal_service::domain::{
-    Command, Decision, Envelope, Proposal, RequestId, Timestamp, decide,
-};
+use proposal_service::app::{EventClock, Submission, fingerprint, new_proposal_id};
+use proposal_service::domain::{Command, Decision, Envelope, Proposal, RequestId, decide};
 use proposal_service::store::{Change, RequestRecord, SledStore, event_bytes, request_key};
 
 /// The store being loaded, and what the writer keeps from one change to the next: the next
@@ -16,22 +13,12 @@ use proposal_service::store::{Change, RequestRecord, SledStore, event_bytes, req
 pub struct Loader {
     pub store: SledStore,
     pub next_position: u64,
-    pub last_timestamp: Timestamp,
+    pub clock: EventClock,
     pub events: u64,
     pub raw_event_bytes: u64,
 }
 
 impl Loader {
-    /// The wall clock, nudged forward so that event times never run backwards (as the writer).
-    fn now(&mut self) -> Timestamp {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let now = Timestamp::from_unix_nanos(nanos.max(self.last_timestamp.unix_nanos() + 1));
-        self.last_timestamp = now;
-        now
-    }
-
     /// The change one command makes, built as the writer's `prepare` builds it.
     pub fn change(
         &mut self,
@@ -53,7 +40,7 @@ impl Loader {
         let envelope = Envelope {
             proposal_id: proposal_id.unwrap_or_else(new_proposal_id),
             position: self.next_position,
-            occurred_at: self.now(),
+            occurred_at: self.clock.now(),
             actor: actor.to_owned(),
             request_id: Some(request_id.as_str().to_owned()),
         };

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use proposal_service::app::EventClock;
 use proposal_service::domain::{Proposal, Timestamp};
 use proposal_service::store::{SledOptions, SledStore};
 use serde::Serialize;
@@ -81,7 +82,7 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
     let mut loader = Loader {
         store,
         next_position: 1,
-        last_timestamp: Timestamp::from_unix_nanos(0),
+        clock: EventClock::after(Timestamp::from_unix_nanos(0)),
         events: 0,
         raw_event_bytes: 0,
     };
