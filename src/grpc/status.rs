@@ -154,6 +154,28 @@ fn metadata<const N: usize>(entries: [(&str, String); N]) -> HashMap<String, Str
         .collect()
 }
 
+/// A status whose details are one `ErrorInfo`.
+fn with_info(
+    code: Code,
+    reason: &str,
+    message: String,
+    metadata: HashMap<String, String>,
+) -> Status {
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
+}
+
+/// FAILED_PRECONDITION on the proposal as it stands: an `ErrorInfo` and a `PreconditionFailure`
+/// of type `STATE` on the subject `proposal`.
+fn failed_precondition(reason: &str, message: String, metadata: HashMap<String, String>) -> Status {
+    let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    details.add_precondition_failure_violation("STATE", "proposal", message.clone());
+    Status::with_error_details(Code::FailedPrecondition, message, details)
+}
+
 impl From<AppError> for Status {
     fn from(error: AppError) -> Self {
         let message = clip_message(&error.to_string());
@@ -200,36 +222,27 @@ impl From<AppError> for Status {
                         ]),
                     ),
                 };
-                Status::with_error_details(
-                    Code::AlreadyExists,
-                    message,
-                    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
-                )
+                with_info(Code::AlreadyExists, reason, message, metadata)
             }
-            AppError::InvalidTransition { command, state } => {
-                let current = state.map_or("NONE", |s| s.as_str());
-                let mut details = ErrorDetails::with_error_info(
-                    "INVALID_TRANSITION",
-                    ERROR_DOMAIN,
-                    HashMap::from([
-                        ("currentState".to_owned(), current.to_owned()),
-                        ("command".to_owned(), command.rpc_name().to_owned()),
-                    ]),
-                );
-                details.add_precondition_failure_violation("STATE", "proposal", message.clone());
-                Status::with_error_details(Code::FailedPrecondition, message, details)
-            }
-            AppError::VersionMismatch { expected, actual } => Status::with_error_details(
-                Code::Aborted,
+            AppError::InvalidTransition { command, state } => failed_precondition(
+                "INVALID_TRANSITION",
                 message,
-                ErrorDetails::with_error_info(
-                    "VERSION_MISMATCH",
-                    ERROR_DOMAIN,
-                    HashMap::from([
-                        ("expectedVersion".to_owned(), expected.to_string()),
-                        ("currentVersion".to_owned(), actual.to_string()),
-                    ]),
-                ),
+                metadata([
+                    (
+                        "currentState",
+                        state.map_or("NONE", |s| s.as_str()).to_owned(),
+                    ),
+                    ("command", command.rpc_name().to_owned()),
+                ]),
+            ),
+            AppError::VersionMismatch { expected, actual } => with_info(
+                Code::Aborted,
+                "VERSION_MISMATCH",
+                message,
+                metadata([
+                    ("expectedVersion", expected.to_string()),
+                    ("currentVersion", actual.to_string()),
+                ]),
             ),
             AppError::RequestIdReused { request_id: _ } => {
                 let mut details = ErrorDetails::with_error_info(
@@ -243,32 +256,26 @@ impl From<AppError> for Status {
                 );
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
-            AppError::NotIssued { state } => {
-                let mut details = ErrorDetails::with_error_info(
-                    "NOT_ISSUED",
-                    ERROR_DOMAIN,
-                    HashMap::from([("currentState".to_owned(), state.as_str().to_owned())]),
-                );
-                details.add_precondition_failure_violation("STATE", "proposal", message.clone());
-                Status::with_error_details(Code::FailedPrecondition, message, details)
-            }
-            AppError::BeyondLog { requested, last } => Status::with_error_details(
-                Code::OutOfRange,
+            AppError::NotIssued { state } => failed_precondition(
+                "NOT_ISSUED",
                 message,
-                ErrorDetails::with_error_info(
-                    "POSITION_BEYOND_LOG",
-                    ERROR_DOMAIN,
-                    HashMap::from([
-                        ("requestedPosition".to_owned(), requested.to_string()),
-                        ("lastPosition".to_owned(), last.to_string()),
-                    ]),
-                ),
+                metadata([("currentState", state.as_str().to_owned())]),
+            ),
+            AppError::BeyondLog { requested, last } => with_info(
+                Code::OutOfRange,
+                "POSITION_BEYOND_LOG",
+                message,
+                metadata([
+                    ("requestedPosition", requested.to_string()),
+                    ("lastPosition", last.to_string()),
+                ]),
             ),
             AppError::Unauthenticated(_) => Status::unauthenticated(message),
-            AppError::PermissionDenied(_) => Status::with_error_details(
+            AppError::PermissionDenied(_) => with_info(
                 Code::PermissionDenied,
+                "NOT_IN_REMIT",
                 message,
-                ErrorDetails::with_error_info("NOT_IN_REMIT", ERROR_DOMAIN, HashMap::new()),
+                HashMap::new(),
             ),
             AppError::ShuttingDown => Status::unavailable(message),
             AppError::Overloaded => Status::resource_exhausted(message),
