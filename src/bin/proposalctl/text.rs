@@ -7,7 +7,7 @@ use proposal_service::pb;
 use proposal_service::pb::proposal_event::Data;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::values::{KindArg, format_time, result_name, state_name};
+use crate::values::{format_time, kind_name, result_name, state_name};
 
 /// How many display columns a summarised text keeps of its first line.
 const SUMMARY_WIDTH: usize = 40;
@@ -214,7 +214,7 @@ pub fn verification(report: &pb::VerifyHistoryResponse) -> String {
 pub fn kind(e: &pb::ProposalEvent) -> String {
     e.data
         .as_ref()
-        .map_or_else(|| "unknown".to_owned(), |data| KindArg::of(data).name())
+        .map_or_else(|| "unknown".to_owned(), kind_name)
 }
 
 /// What an event recorded, in a few words.

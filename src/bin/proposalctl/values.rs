@@ -4,34 +4,61 @@
 //! (see `json.rs`).
 
 use clap::ValueEnum;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use proposal_service::pb;
 use proposal_service::pb::proposal_event::Data;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-/// A proposal state as a flag value (`--state`, `--to-state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StateArg {
-    Received,
-    Assigned,
-    Drafted,
-    Signed,
-    Issued,
-    Copied,
+/// A protobuf enum whose values are offered as flag values (`--state`, `--kind`).
+pub trait ProtoFlag: Copy + TryFrom<i32> + Send + Sync + 'static {
+    /// What every value's proto name starts with, e.g. `EVENT_KIND_`.
+    const PREFIX: &'static str;
+
+    fn proto_name(self) -> &'static str;
+
+    /// The flag spelling: the proto name without the prefix, in lower case with hyphens
+    /// (`EVENT_KIND_REPLY_ISSUED` → `reply-issued`).
+    fn flag_name(self) -> String {
+        self.proto_name()
+            .trim_start_matches(Self::PREFIX)
+            .to_ascii_lowercase()
+            .replace('_', "-")
+    }
+
+    /// Every value but `UNSPECIFIED` (0), in the proto's order.
+    fn values() -> impl Iterator<Item = Self> {
+        (1..=u8::MAX).filter_map(|number| Self::try_from(i32::from(number)).ok())
+    }
 }
 
-impl StateArg {
-    pub fn to_pb(self) -> pb::ProposalState {
-        match self {
-            Self::Received => pb::ProposalState::Received,
-            Self::Assigned => pb::ProposalState::Assigned,
-            Self::Drafted => pb::ProposalState::Drafted,
-            Self::Signed => pb::ProposalState::Signed,
-            Self::Issued => pb::ProposalState::Issued,
-            Self::Copied => pb::ProposalState::Copied,
-        }
+impl ProtoFlag for pb::ProposalState {
+    const PREFIX: &'static str = "PROPOSAL_STATE_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
+}
+
+impl ProtoFlag for pb::EventKind {
+    const PREFIX: &'static str = "EVENT_KIND_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
+    }
+}
+
+/// Parses a flag into a proto enum value: its values are read from the proto, so a value
+/// added there is a flag value here (and listed in `--help`) without a change to proposalctl.
+/// Case is ignored.
+pub fn proto_flag<E: ProtoFlag>() -> impl TypedValueParser<Value = E> {
+    let names = E::values().map(|value| PossibleValue::new(value.flag_name()));
+    PossibleValuesParser::new(names).map(|name: String| {
+        E::values()
+            .find(|value| value.flag_name().eq_ignore_ascii_case(&name))
+            .expect("the parser accepts only the listed names")
+    })
 }
 
 /// How much of a proposal to read (`--view`).
@@ -56,53 +83,19 @@ impl ViewArg {
     }
 }
 
-/// An event kind as a flag value (`--kind`); also the name text output gives each event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum KindArg {
-    ProposalReceived,
-    ProposalAssigned,
-    ProposalReturned,
-    ReplyDrafted,
-    DraftRejected,
-    ReplySigned,
-    ReplyIssued,
-    ReplyCopied,
-}
-
-impl KindArg {
-    pub fn to_pb(self) -> pb::EventKind {
-        match self {
-            Self::ProposalReceived => pb::EventKind::ProposalReceived,
-            Self::ProposalAssigned => pb::EventKind::ProposalAssigned,
-            Self::ProposalReturned => pb::EventKind::ProposalReturned,
-            Self::ReplyDrafted => pb::EventKind::ReplyDrafted,
-            Self::DraftRejected => pb::EventKind::DraftRejected,
-            Self::ReplySigned => pb::EventKind::ReplySigned,
-            Self::ReplyIssued => pb::EventKind::ReplyIssued,
-            Self::ReplyCopied => pb::EventKind::ReplyCopied,
-        }
-    }
-
-    /// The kind of an event's data.
-    pub fn of(data: &Data) -> Self {
-        match data {
-            Data::Received(_) => Self::ProposalReceived,
-            Data::Assigned(_) => Self::ProposalAssigned,
-            Data::Returned(_) => Self::ProposalReturned,
-            Data::Drafted(_) => Self::ReplyDrafted,
-            Data::DraftRejected(_) => Self::DraftRejected,
-            Data::Signed(_) => Self::ReplySigned,
-            Data::Issued(_) => Self::ReplyIssued,
-            Data::Copied(_) => Self::ReplyCopied,
-        }
-    }
-
-    /// The flag spelling, e.g. `reply-issued`.
-    pub fn name(self) -> String {
-        self.to_possible_value()
-            .map(|value| value.get_name().to_owned())
-            .unwrap_or_default()
-    }
+/// The name text output gives an event: its kind's flag spelling, e.g. `reply-issued`.
+pub fn kind_name(data: &Data) -> String {
+    let kind = match data {
+        Data::Received(_) => pb::EventKind::ProposalReceived,
+        Data::Assigned(_) => pb::EventKind::ProposalAssigned,
+        Data::Returned(_) => pb::EventKind::ProposalReturned,
+        Data::Drafted(_) => pb::EventKind::ReplyDrafted,
+        Data::DraftRejected(_) => pb::EventKind::DraftRejected,
+        Data::Signed(_) => pb::EventKind::ReplySigned,
+        Data::Issued(_) => pb::EventKind::ReplyIssued,
+        Data::Copied(_) => pb::EventKind::ReplyCopied,
+    };
+    kind.flag_name()
 }
 
 /// A handling result code (办理结果) as a flag value (`--result A`).
@@ -203,9 +196,22 @@ mod tests {
 
     #[test]
     fn kinds_are_named_as_the_flag_spells_them() {
-        assert_eq!(KindArg::ReplyIssued.name(), "reply-issued");
+        assert_eq!(pb::EventKind::ReplyIssued.flag_name(), "reply-issued");
         assert_eq!(state_name(pb::ProposalState::Issued as i32), "ISSUED");
         assert_eq!(state_name(0), "-");
         assert_eq!(result_name(pb::ResultCode::A as i32), "A");
+    }
+
+    #[test]
+    fn flags_offer_every_proto_value_but_unspecified() {
+        let states: Vec<String> = pb::ProposalState::values().map(|s| s.flag_name()).collect();
+        assert_eq!(
+            states,
+            [
+                "received", "assigned", "drafted", "signed", "issued", "copied"
+            ]
+        );
+        let kinds = pb::EventKind::values().count();
+        assert_eq!(kinds, pb::EventKind::ReplyCopied as usize);
     }
 }

@@ -7,7 +7,7 @@ use super::{Paging, all_pages, more};
 use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::values::{KindArg, StateArg, parse_time};
+use crate::values::{parse_time, proto_flag};
 use crate::{json, text};
 
 #[derive(Args, Debug)]
@@ -23,14 +23,14 @@ pub struct ListEvents {
     #[arg(long)]
     actor: Option<String>,
     /// Only events of this kind; repeat for several.
-    #[arg(long = "kind", value_enum, value_name = "KIND")]
-    kinds: Vec<KindArg>,
+    #[arg(long = "kind", value_parser = proto_flag::<pb::EventKind>(), value_name = "KIND")]
+    kinds: Vec<pb::EventKind>,
     /// Only events of proposals this unit was handling when they occurred.
     #[arg(long, visible_alias = "handling-unit", value_name = "UNIT")]
     unit: Option<String>,
     /// Only events that brought their proposal to this state.
-    #[arg(long, value_enum, ignore_case = true, value_name = "STATE")]
-    to_state: Option<StateArg>,
+    #[arg(long, value_parser = proto_flag::<pb::ProposalState>(), ignore_case = true, value_name = "STATE")]
+    to_state: Option<pb::ProposalState>,
     /// Only events of this proposal (its id).
     #[arg(long, value_name = "ID")]
     proposal: Option<String>,
@@ -45,9 +45,9 @@ impl ListEvents {
             occurred_after: self.after,
             occurred_before: self.before,
             actor: self.actor.unwrap_or_default(),
-            kinds: self.kinds.iter().map(|k| k.to_pb() as i32).collect(),
+            kinds: self.kinds.iter().map(|&k| k as i32).collect(),
             handling_unit: self.unit.unwrap_or_default(),
-            to_state: self.to_state.map_or(0, |s| s.to_pb() as i32),
+            to_state: self.to_state.map_or(0, |s| s as i32),
             proposal_id: self.proposal.unwrap_or_default(),
             page_size: self.paging.page_size.unwrap_or_default(),
             page_token: String::new(),
@@ -81,8 +81,8 @@ pub struct WatchEvents {
     #[arg(long, value_name = "ID")]
     proposal: Option<String>,
     /// Only events of this kind; repeat for several.
-    #[arg(long = "kind", value_enum, value_name = "KIND")]
-    kinds: Vec<KindArg>,
+    #[arg(long = "kind", value_parser = proto_flag::<pb::EventKind>(), value_name = "KIND")]
+    kinds: Vec<pb::EventKind>,
     /// Only events of proposals this unit was handling when they occurred.
     #[arg(long, visible_alias = "handling-unit", value_name = "UNIT")]
     unit: Option<String>,
@@ -101,7 +101,7 @@ impl WatchEvents {
         let request = pb::WatchEventsRequest {
             after_position: self.after_position,
             proposal_id: self.proposal.unwrap_or_default(),
-            kinds: self.kinds.iter().map(|k| k.to_pb() as i32).collect(),
+            kinds: self.kinds.iter().map(|&k| k as i32).collect(),
             handling_unit: self.unit.unwrap_or_default(),
         };
         // No deadline: the stream is meant to stay open.

@@ -7,7 +7,7 @@ use super::{Paging, all_pages, more};
 use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::values::{StateArg, ViewArg};
+use crate::values::{ViewArg, proto_flag};
 use crate::{json, text};
 
 #[derive(Args, Debug)]
@@ -41,8 +41,8 @@ impl GetProposal {
 #[derive(Args, Debug)]
 pub struct ListProposals {
     /// Only proposals in this state.
-    #[arg(long, value_enum, ignore_case = true)]
-    state: Option<StateArg>,
+    #[arg(long, value_parser = proto_flag::<pb::ProposalState>(), ignore_case = true)]
+    state: Option<pb::ProposalState>,
     /// Only proposals this unit is handling.
     #[arg(long, visible_alias = "unit", value_name = "UNIT")]
     handling_unit: Option<String>,
@@ -63,7 +63,7 @@ impl ListProposals {
     pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
         let server = Server::connect(server).await?;
         let filter = pb::ListProposalsRequest {
-            state: self.state.map_or(0, |s| s.to_pb() as i32),
+            state: self.state.map_or(0, |s| s as i32),
             handling_unit: self.handling_unit.unwrap_or_default(),
             committee: self.committee.unwrap_or_default(),
             session: self.session.unwrap_or_default(),
