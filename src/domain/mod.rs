@@ -9,6 +9,7 @@ pub mod examples;
 mod limits;
 mod model;
 mod render;
+mod rules;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{
@@ -22,3 +23,4 @@ pub use model::{
     CalendarDate, Proposal, ProposalId, ProposalState, Reply, RequestId, ResultCode, Timestamp,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply};
+pub use rules::{Rules, RulesError};

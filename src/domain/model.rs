@@ -93,6 +93,31 @@ impl CalendarDate {
         (1..=9999).contains(&date.year()).then_some(Self(date))
     }
 
+    /// The date of year, month (1-12) and day, if it exists and its year is 1 to 9999.
+    pub fn from_ymd(year: i32, month: u8, day: u8) -> Option<Self> {
+        let month = time::Month::try_from(month).ok()?;
+        let date = time::Date::from_calendar_date(year, month, day).ok()?;
+        (1..=9999).contains(&year).then_some(Self(date))
+    }
+
+    /// The same day `months` calendar months later, or that month's last day if it is shorter
+    /// (2019-11-30 plus 3 months is 2020-02-29). Saturates at 9999-12-31.
+    pub fn plus_months(self, months: u32) -> Self {
+        let index = i64::from(self.year()) * 12 + i64::from(self.month()) - 1 + i64::from(months);
+        let year = i32::try_from(index.div_euclid(12)).unwrap_or(i32::MAX);
+        if year > 9999 {
+            return Self(time::macros::date!(9999 - 12 - 31));
+        }
+        let month = time::Month::try_from(index.rem_euclid(12) as u8 + 1).expect("1 to 12");
+        let day = self.day().min(time::util::days_in_month(month, year));
+        Self(time::Date::from_calendar_date(year, month, day).expect("a day within the month"))
+    }
+
+    /// The number of days from `earlier` to `self` (negative if `self` is before it).
+    pub fn days_since(self, earlier: Self) -> i64 {
+        (self.0 - earlier.0).whole_days()
+    }
+
     pub fn year(self) -> i32 {
         self.0.year()
     }

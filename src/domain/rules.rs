@@ -1,0 +1,134 @@
+//! The local rules: the numbers that differ from one committee's 提案办理 rules to another's.
+//! Configuration, not code: the server reads them from a TOML file (`--rules`), every field
+//! optional with the default below. An event records what the rules made of it (a computed due
+//! date), so changing the rules never rewrites history.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::CalendarDate;
+
+/// The rules in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// A reply is due this many calendar months after the assignment, when the assignment names
+    /// no due date (default 3).
+    pub reply_months: u32,
+    /// The IANA time zone whose calendar dates acts happen on: "today" for a request without an
+    /// effective date (default `Asia/Shanghai`).
+    pub time_zone: String,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            reply_months: 3,
+            time_zone: "Asia/Shanghai".to_owned(),
+        }
+    }
+}
+
+/// Why a rules file is refused: where, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RulesError(pub String);
+
+impl Rules {
+    /// The bounds of `reply_months`.
+    pub const REPLY_MONTHS: std::ops::RangeInclusive<u32> = 1..=24;
+
+    /// Reads rules from TOML text. A syntax error, an unknown field or a value of the wrong type
+    /// names its line, column and field; a value out of range names its field.
+    pub fn from_toml(text: &str) -> Result<Self, RulesError> {
+        let rules: Rules = toml::from_str(text).map_err(|e| RulesError(e.to_string()))?;
+        rules.check()?;
+        Ok(rules)
+    }
+
+    fn check(&self) -> Result<(), RulesError> {
+        if !Self::REPLY_MONTHS.contains(&self.reply_months) {
+            return Err(RulesError(format!(
+                "reply_months: {} is out of range (1 to 24)",
+                self.reply_months
+            )));
+        }
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(RulesError(format!(
+                "time_zone: {:?} is not an IANA time zone name (e.g. \"Asia/Shanghai\")",
+                self.time_zone
+            )));
+        }
+        Ok(())
+    }
+
+    /// The due date of a reply assigned on `assigned`: [`Rules::reply_months`] later, on the
+    /// same day of the month or the month's last day.
+    pub fn due_date(&self, assigned: CalendarDate) -> CalendarDate {
+        assigned.plus_months(self.reply_months)
+    }
+
+    /// The calendar date of `unix_nanos` in the rules' time zone. The zone was checked when the
+    /// rules were read; an unknown one (rules built in code) reckons in UTC.
+    pub fn date_at(&self, unix_nanos: i64) -> CalendarDate {
+        let zone = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let instant = jiff::Timestamp::from_nanosecond(i128::from(unix_nanos))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let date = instant.to_zoned(zone).date();
+        CalendarDate::from_ymd(i32::from(date.year()), date.month() as u8, date.day() as u8)
+            .unwrap_or(CalendarDate::MIN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> CalendarDate {
+        CalendarDate::parse(text).unwrap()
+    }
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(Rules::from_toml("").unwrap(), Rules::default());
+        let rules = Rules::from_toml("reply_months = 2\ntime_zone = \"Europe/Berlin\"\n").unwrap();
+        assert_eq!(rules.reply_months, 2);
+        assert_eq!(rules.time_zone, "Europe/Berlin");
+    }
+
+    #[test]
+    fn a_bad_file_names_the_line_and_the_field() {
+        let unknown = Rules::from_toml("reply_months = 3\nreply_weeks = 2\n").unwrap_err();
+        assert!(unknown.0.contains("line 2"), "{unknown}");
+        assert!(unknown.0.contains("reply_weeks"), "{unknown}");
+        let mistyped = Rules::from_toml("\n\nreply_months = \"three\"\n").unwrap_err();
+        assert!(mistyped.0.contains("line 3"), "{mistyped}");
+        assert!(mistyped.0.contains("reply_months"), "{mistyped}");
+        let syntax = Rules::from_toml("reply_months = = 3\n").unwrap_err();
+        assert!(syntax.0.contains("line 1"), "{syntax}");
+        let range = Rules::from_toml("reply_months = 0").unwrap_err();
+        assert!(range.0.starts_with("reply_months:"), "{range}");
+        let zone = Rules::from_toml("time_zone = \"Mars/Olympus\"").unwrap_err();
+        assert!(zone.0.starts_with("time_zone:"), "{zone}");
+    }
+
+    #[test]
+    fn due_dates_count_calendar_months_and_clamp_to_the_months_end() {
+        let rules = Rules::default();
+        assert_eq!(rules.due_date(date("2019-06-10")), date("2019-09-10"));
+        assert_eq!(rules.due_date(date("2019-11-30")), date("2020-02-29"));
+        assert_eq!(rules.due_date(date("2019-10-31")), date("2020-01-31"));
+        assert_eq!(rules.due_date(date("2021-11-30")), date("2022-02-28"));
+    }
+
+    #[test]
+    fn today_is_reckoned_in_the_rules_time_zone() {
+        // 2019-09-28T17:00:00Z is already the 29th in Shanghai (UTC+8).
+        let nanos = 1_569_690_000 * 1_000_000_000;
+        assert_eq!(Rules::default().date_at(nanos), date("2019-09-29"));
+        let utc = Rules {
+            time_zone: "UTC".into(),
+            ..Rules::default()
+        };
+        assert_eq!(utc.date_at(nanos), date("2019-09-28"));
+    }
+}
