@@ -1,67 +1,13 @@
+mod common;
+
 // Keeps `proposal-bench` working: runs the built binary briefly against its in-process server
 // and checks that its JSON report has every figure, each positive, and no failed call. No
 // performance thresholds: CI machines vary too much for those to mean anything.
 
 use std::process::Command;
 
+use common::report::{assert_latency, positive, run_report};
 use serde_json::Value;
-
-/// Runs the tool for about a second per phase, with `extra` arguments, and returns its parsed
-/// JSON report.
-fn run_bench(extra: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_proposal-bench"))
-        .args([
-            "--concurrency",
-            "4",
-            "--duration",
-            "1",
-            "--warmup",
-            "0",
-            "--json",
-        ])
-        .args(extra)
-        .output()
-        .expect("running proposal-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "proposal-bench failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{stdout}"))
-}
-
-/// The number at `pointer` (e.g. `/baseline/calls_per_sec`), which must be present and > 0.
-fn positive(report: &Value, pointer: &str) -> f64 {
-    let value = report
-        .pointer(pointer)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("no number at {pointer} in {report:#}"));
-    assert!(value > 0.0, "{pointer} is {value}, expected > 0");
-    value
-}
-
-fn assert_latency(report: &Value, pointer: &str) {
-    for field in ["count", "mean", "p50", "p95", "p99", "max"] {
-        positive(report, &format!("{pointer}/{field}"));
-    }
-    let at = |field: &str| positive(report, &format!("{pointer}/{field}"));
-    assert!(
-        at("p50") <= at("p95") && at("p95") <= at("p99") && at("p99") <= at("max"),
-        "percentiles out of order at {pointer}: {:#}",
-        report.pointer(pointer).unwrap()
-    );
-}
-
-fn assert_no_errors(report: &Value, pointer: &str) {
-    let errors = report
-        .pointer(pointer)
-        .and_then(Value::as_object)
-        .unwrap_or_else(|| panic!("no error map at {pointer} in {report:#}"));
-    assert!(errors.is_empty(), "{pointer}: {errors:?}");
-}
 
 #[test]
 fn the_bench_reports_every_figure_and_no_errors() {
@@ -193,4 +139,22 @@ fn a_size_out_of_range_is_a_usage_error() {
             assert!(stderr.contains(flag), "{flag} {bad}: {stderr}");
         }
     }
+}
+
+/// Runs the tool for about a second per phase, with `extra` arguments, and returns its parsed
+/// JSON report.
+fn run_bench(extra: &[&str]) -> Value {
+    let brief = ["--concurrency", "4", "--duration", "1", "--warmup", "0"];
+    run_report(
+        env!("CARGO_BIN_EXE_proposal-bench"),
+        &[&brief[..], extra].concat(),
+    )
+}
+
+fn assert_no_errors(report: &Value, pointer: &str) {
+    let errors = report
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| panic!("no error map at {pointer} in {report:#}"));
+    assert!(errors.is_empty(), "{pointer}: {errors:?}");
 }

@@ -19,6 +19,7 @@ use common::hostile::{
     reject_request, return_request, short, sign_request,
 };
 use common::oracle::{Problems, date_ok, uuid_ok};
+use common::requests::CommandRequest;
 use proposal_service::app::{AppError, Submission};
 use proposal_service::domain::{
     CalendarDate, Command, Decision, Limits, ProposalState, Registration, ResultCode,
@@ -30,79 +31,17 @@ use prost::Message;
 
 // ----- Conversion and decide, in process ------------------------------------------------------
 
-proptest! {
-    #![proptest_config(config(256, file!()))]
-
-    #[test]
-    fn receive_requests(r in receive_request()) {
-        check_receive(r)?;
-    }
-
-    #[test]
-    fn assign_requests(r in assign_request()) {
-        check_assign(r)?;
-    }
-
-    #[test]
-    fn return_requests(r in return_request()) {
-        check_return(r)?;
-    }
-
-    #[test]
-    fn draft_requests(r in draft_request()) {
-        check_draft(r)?;
-    }
-
-    #[test]
-    fn reject_requests(r in reject_request()) {
-        check_reject(r)?;
-    }
-
-    #[test]
-    fn sign_requests(r in sign_request()) {
-        check_sign(r)?;
-    }
-
-    #[test]
-    fn issue_requests(r in issue_request()) {
-        check_issue(r)?;
-    }
-
-    #[test]
-    fn copy_requests(r in copy_request()) {
-        check_copy(r)?;
-    }
-
-    /// Arbitrary bytes decoded as each request message: whatever decodes goes through the same
-    /// conversion, oracle and `decide`.
-    #[test]
-    fn arbitrary_bytes_as_every_request(bytes in bytes()) {
-        let bytes = bytes.as_slice();
-        if let Ok(r) = pb::ReceiveProposalRequest::decode(bytes) {
-            check_receive(r)?;
-        }
-        if let Ok(r) = pb::AssignProposalRequest::decode(bytes) {
-            check_assign(r)?;
-        }
-        if let Ok(r) = pb::ReturnProposalRequest::decode(bytes) {
-            check_return(r)?;
-        }
-        if let Ok(r) = pb::DraftReplyRequest::decode(bytes) {
-            check_draft(r)?;
-        }
-        if let Ok(r) = pb::RejectDraftRequest::decode(bytes) {
-            check_reject(r)?;
-        }
-        if let Ok(r) = pb::SignReplyRequest::decode(bytes) {
-            check_sign(r)?;
-        }
-        if let Ok(r) = pb::IssueReplyRequest::decode(bytes) {
-            check_issue(r)?;
-        }
-        if let Ok(r) = pb::CopyReplyRequest::decode(bytes) {
-            check_copy(r)?;
-        }
-    }
+// One property per request type (`name: strategy, message => check`), and one that decodes
+// arbitrary bytes as each message in turn (`arbitrary_bytes_as_every_request`).
+self::request_properties! {
+    receive_requests: receive_request(), pb::ReceiveProposalRequest => check_receive;
+    assign_requests: assign_request(), pb::AssignProposalRequest => check_assign;
+    return_requests: return_request(), pb::ReturnProposalRequest => check_return;
+    draft_requests: draft_request(), pb::DraftReplyRequest => check_draft;
+    reject_requests: reject_request(), pb::RejectDraftRequest => check_reject;
+    sign_requests: sign_request(), pb::SignReplyRequest => check_sign;
+    issue_requests: issue_request(), pb::IssueReplyRequest => check_issue;
+    copy_requests: copy_request(), pb::CopyReplyRequest => check_copy;
 }
 
 /// The oracle itself, on hand-picked values: guards against an oracle that accepts everything.
@@ -311,93 +250,67 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
 }
 
 fn check_receive(r: pb::ReceiveProposalRequest) -> Result<(), TestCaseError> {
+    let fields = [
+        Field::Line("committee", &r.committee, 200, Limits::NAME_CHARS),
+        Field::Line("session", &r.session, 200, Limits::NAME_CHARS),
+        Field::Line("title", &r.title, 500, Limits::TITLE_CHARS),
+        Field::Names("proposers", &r.proposers, 100, Limits::MAX_PROPOSERS),
+        Field::Text("content", &r.content, 100_000, Limits::TEXT_CHARS),
+    ];
     let mut p = Problems::default();
-    p.line("committee", &r.committee, 200);
-    p.line("session", &r.session, 200);
     if r.number == 0 {
         p.add("number");
     }
-    p.line("title", &r.title, 500);
-    p.names("proposers", &r.proposers, 100);
-    p.text("content", &r.content, 100_000);
-    p.envelope(&r.actor, &r.request_id);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    assert_envelope(&s, None, None, &r.request_id, &r.actor)?;
-    let Command::Receive(reg) = &s.command else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(
-        (&reg.committee, &reg.session, reg.number),
-        (&r.committee, &r.session, r.number)
-    );
-    prop_assert_eq!(
-        (&reg.title, &reg.proposers, &reg.content),
-        (&r.title, &r.proposers, &r.content)
-    );
-    assert_line("committee", &reg.committee, Limits::NAME_CHARS)?;
-    assert_line("session", &reg.session, Limits::NAME_CHARS)?;
-    prop_assert!(reg.number >= 1);
-    assert_line("title", &reg.title, Limits::TITLE_CHARS)?;
-    assert_names("proposers", &reg.proposers, Limits::MAX_PROPOSERS)?;
-    assert_text("content", &reg.content, Limits::TEXT_CHARS)?;
-    check_decide(&s)
-}
-
-/// The problems with the fields every command on an existing proposal has.
-fn envelope_problems(proposal_id: &str, actor: &str, request_id: &str) -> Problems {
-    let mut p = Problems::default();
-    p.proposal_id(proposal_id);
-    p.envelope(actor, request_id);
-    p
+    check_request(r.clone(), &fields, p, |command| {
+        let Command::Receive(reg) = command else {
+            return Err(became(command));
+        };
+        prop_assert_eq!(
+            (&reg.committee, &reg.session, reg.number),
+            (&r.committee, &r.session, r.number)
+        );
+        prop_assert_eq!(
+            (&reg.title, &reg.proposers, &reg.content),
+            (&r.title, &r.proposers, &r.content)
+        );
+        prop_assert!(reg.number >= 1);
+        Ok(())
+    })
 }
 
 fn check_assign(r: pb::AssignProposalRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
-    p.line("handling_unit", &r.handling_unit, 200);
+    let unit = Field::Line("handling_unit", &r.handling_unit, 200, Limits::NAME_CHARS);
+    let mut p = Problems::default();
     if !r.due_date.is_empty() && !date_ok(&r.due_date) {
         p.add("due_date");
     }
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::Assign {
-        handling_unit,
-        due_date,
-    } = &s.command
-    else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(handling_unit, &r.handling_unit);
-    assert_line("handling_unit", handling_unit, Limits::NAME_CHARS)?;
-    match due_date {
-        None => prop_assert_eq!(&r.due_date, ""),
-        Some(date) => assert_date("due_date", &r.due_date, *date)?,
-    }
-    check_decide(&s)
+    check_request(r.clone(), &[unit], p, |command| {
+        let Command::Assign {
+            handling_unit,
+            due_date,
+        } = command
+        else {
+            return Err(became(command));
+        };
+        prop_assert_eq!(handling_unit, &r.handling_unit);
+        match due_date {
+            None => {
+                prop_assert_eq!(&r.due_date, "");
+                Ok(())
+            }
+            Some(date) => assert_date("due_date", &r.due_date, *date),
+        }
+    })
 }
 
 fn check_return(r: pb::ReturnProposalRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
-    p.text("reason", &r.reason, 5_000);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::Return { reason } = &s.command else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(reason, &r.reason);
-    assert_text("reason", reason, Limits::REASON_CHARS)?;
-    check_decide(&s)
+    let field = Field::Text("reason", &r.reason, 5_000, Limits::REASON_CHARS);
+    let reason = r.reason.clone();
+    check_one_field(r.clone(), field, Command::Return { reason })
 }
 
 fn check_draft(r: pb::DraftReplyRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
+    let mut p = Problems::default();
     let given = r.reply.clone().unwrap_or_else(|| {
         p.add("reply");
         pb::Reply::default()
@@ -405,127 +318,205 @@ fn check_draft(r: pb::DraftReplyRequest) -> Result<(), TestCaseError> {
     if !(1..=3).contains(&given.result_code) {
         p.add("reply.result_code");
     }
-    p.text("reply.body", &given.body, 100_000);
-    p.optional_line("reply.contact_unit", &given.contact_unit, 200);
-    p.optional_line("reply.contact_phone", &given.contact_phone, 50);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::Draft { reply } = &s.command else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    let code = match reply.result_code {
-        ResultCode::A => 1,
-        ResultCode::B => 2,
-        ResultCode::C => 3,
-    };
-    prop_assert_eq!(
-        (&reply.body, code, &reply.contact_unit, &reply.contact_phone),
-        (
-            &given.body,
-            given.result_code,
-            &given.contact_unit,
-            &given.contact_phone
-        )
-    );
-    assert_text("reply.body", &reply.body, Limits::TEXT_CHARS)?;
-    if !reply.contact_unit.is_empty() {
-        assert_line(
+    let fields = [
+        Field::Text("reply.body", &given.body, 100_000, Limits::TEXT_CHARS),
+        Field::OptionalLine(
             "reply.contact_unit",
-            &reply.contact_unit,
+            &given.contact_unit,
+            200,
             Limits::NAME_CHARS,
-        )?;
-    }
-    if !reply.contact_phone.is_empty() {
-        assert_line(
+        ),
+        Field::OptionalLine(
             "reply.contact_phone",
-            &reply.contact_phone,
+            &given.contact_phone,
+            50,
             Limits::PHONE_CHARS,
-        )?;
-    }
-    check_decide(&s)
+        ),
+    ];
+    check_request(r.clone(), &fields, p, |command| {
+        let Command::Draft { reply } = command else {
+            return Err(became(command));
+        };
+        let code = match reply.result_code {
+            ResultCode::A => 1,
+            ResultCode::B => 2,
+            ResultCode::C => 3,
+        };
+        prop_assert_eq!(
+            (&reply.body, code, &reply.contact_unit, &reply.contact_phone),
+            (
+                &given.body,
+                given.result_code,
+                &given.contact_unit,
+                &given.contact_phone
+            )
+        );
+        Ok(())
+    })
 }
 
 fn check_reject(r: pb::RejectDraftRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
-    p.text("reason", &r.reason, 5_000);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::RejectDraft { reason } = &s.command else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(reason, &r.reason);
-    assert_text("reason", reason, Limits::REASON_CHARS)?;
-    check_decide(&s)
+    let field = Field::Text("reason", &r.reason, 5_000, Limits::REASON_CHARS);
+    let reason = r.reason.clone();
+    check_one_field(r.clone(), field, Command::RejectDraft { reason })
 }
 
 fn check_sign(r: pb::SignReplyRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
-    p.line("signer", &r.signer, 200);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::Sign { signer } = &s.command else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(signer, &r.signer);
-    assert_line("signer", signer, Limits::NAME_CHARS)?;
-    check_decide(&s)
+    let field = Field::Line("signer", &r.signer, 200, Limits::NAME_CHARS);
+    let signer = r.signer.clone();
+    check_one_field(r.clone(), field, Command::Sign { signer })
 }
 
 fn check_issue(r: pb::IssueReplyRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
-    p.line("document_number", &r.document_number, 100);
+    let fields = [
+        Field::Line(
+            "document_number",
+            &r.document_number,
+            100,
+            Limits::DOCUMENT_NUMBER_CHARS,
+        ),
+        Field::Line("issuing_office", &r.issuing_office, 200, Limits::NAME_CHARS),
+    ];
+    let mut p = Problems::default();
     if !date_ok(&r.issue_date) {
         p.add("issue_date");
     }
-    p.line("issuing_office", &r.issuing_office, 200);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
-        return Ok(());
-    };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::Issue {
-        document_number,
-        issue_date,
-        issuing_office,
-    } = &s.command
-    else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(
-        (document_number, issuing_office),
-        (&r.document_number, &r.issuing_office)
-    );
-    assert_line(
-        "document_number",
-        document_number,
-        Limits::DOCUMENT_NUMBER_CHARS,
-    )?;
-    assert_line("issuing_office", issuing_office, Limits::NAME_CHARS)?;
-    assert_date("issue_date", &r.issue_date, *issue_date)?;
-    check_decide(&s)
+    check_request(r.clone(), &fields, p, |command| {
+        let Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+        } = command
+        else {
+            return Err(became(command));
+        };
+        prop_assert_eq!(
+            (document_number, issuing_office),
+            (&r.document_number, &r.issuing_office)
+        );
+        assert_date("issue_date", &r.issue_date, *issue_date)
+    })
 }
 
 fn check_copy(r: pb::CopyReplyRequest) -> Result<(), TestCaseError> {
-    let mut p = envelope_problems(&r.proposal_id, &r.actor, &r.request_id);
-    p.names("recipients", &r.recipients, 100);
-    let Some(s) = converted(r.clone(), p, Submission::try_from)? else {
+    let field = Field::Names("recipients", &r.recipients, 100, Limits::MAX_RECIPIENTS);
+    let recipients = r.recipients.clone();
+    check_one_field(r.clone(), field, Command::Copy { recipients })
+}
+
+/// A field of a request, `(name, value, maximum, limit)`: the oracle judges it by the proto's
+/// documented `maximum` (characters, or entries of a list) before conversion, and once accepted
+/// it must respect its `limit` in `Limits`.
+enum Field<'a> {
+    Line(&'static str, &'a str, usize, usize),
+    /// Empty, or a line.
+    OptionalLine(&'static str, &'a str, usize, usize),
+    /// Like a line, but tabs and line breaks are allowed.
+    Text(&'static str, &'a str, usize, usize),
+    /// One to `maximum` distinct names.
+    Names(&'static str, &'a [String], usize, usize),
+}
+
+impl Field<'_> {
+    /// Adds what the oracle finds wrong with the field to `problems`.
+    fn judge(&self, problems: &mut Problems) {
+        match *self {
+            Field::Line(name, value, max, _) => problems.line(name, value, max),
+            Field::OptionalLine(name, value, max, _) => problems.optional_line(name, value, max),
+            Field::Text(name, value, max, _) => problems.text(name, value, max),
+            Field::Names(name, values, max, _) => problems.names(name, values, max),
+        }
+    }
+
+    /// Checks the accepted field against its limit.
+    fn within_limit(&self) -> Result<(), TestCaseError> {
+        match *self {
+            Field::Line(name, value, _, limit) => assert_line(name, value, limit),
+            Field::OptionalLine(_, "", _, _) => Ok(()),
+            Field::OptionalLine(name, value, _, limit) => assert_line(name, value, limit),
+            Field::Text(name, value, _, limit) => assert_text(name, value, limit),
+            Field::Names(name, values, _, limit) => assert_names(name, values, limit),
+        }
+    }
+}
+
+/// Checks one request: the conversion's outcome is what the oracle predicts from the envelope,
+/// `fields` and the command's other `problems`; an accepted submission carries the envelope
+/// unchanged, its command passes `check_command`, its fields respect their limits, and it goes
+/// through `decide`.
+fn check_request<R>(
+    request: R,
+    fields: &[Field],
+    mut problems: Problems,
+    check_command: impl FnOnce(&Command) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError>
+where
+    R: Clone + std::fmt::Debug + Into<CommandRequest>,
+    Submission: TryFrom<R, Error = AppError>,
+{
+    let sent: CommandRequest = request.clone().into();
+    if let Some(id) = sent.proposal_id() {
+        problems.proposal_id(id);
+    }
+    problems.envelope(sent.actor(), sent.request_id());
+    for field in fields {
+        field.judge(&mut problems);
+    }
+    let Some(s) = converted(request, problems, Submission::try_from)? else {
         return Ok(());
     };
-    let id = Some(r.proposal_id.as_str());
-    assert_envelope(&s, id, r.expected_version, &r.request_id, &r.actor)?;
-    let Command::Copy { recipients } = &s.command else {
-        return Err(TestCaseError::fail(format!("became {:?}", s.command)));
-    };
-    prop_assert_eq!(recipients, &r.recipients);
-    assert_names("recipients", recipients, Limits::MAX_RECIPIENTS)?;
+    let (id, version) = (sent.proposal_id(), sent.expected_version());
+    assert_envelope(&s, id, version, sent.request_id(), sent.actor())?;
+    check_command(&s.command)?;
+    for field in fields {
+        field.within_limit()?;
+    }
     check_decide(&s)
 }
+
+/// Checks a request whose command has one field, `field`: accepted, it must be `expected`.
+fn check_one_field<R>(request: R, field: Field, expected: Command) -> Result<(), TestCaseError>
+where
+    R: Clone + std::fmt::Debug + Into<CommandRequest>,
+    Submission: TryFrom<R, Error = AppError>,
+{
+    check_request(request, &[field], Problems::default(), |command| {
+        prop_assert_eq!(command, &expected);
+        Ok(())
+    })
+}
+
+/// The failure of a request converted to another command than its own.
+fn became(command: &Command) -> TestCaseError {
+    TestCaseError::fail(format!("became {command:?}"))
+}
+
+/// Defines one property per `name: strategy, message => check` row (the strategy's requests
+/// through `check`), and `arbitrary_bytes_as_every_request`. Invoked by path at the top of the
+/// file, so the tests come first.
+macro_rules! request_properties {
+    ($($name:ident: $strategy:ident(), $message:ty => $check:ident;)*) => {
+        proptest! {
+            #![proptest_config(config(256, file!()))]
+
+            $(
+                #[test]
+                fn $name(r in $strategy()) {
+                    $check(r)?;
+                }
+            )*
+
+            /// Arbitrary bytes decoded as each request message: whatever decodes goes through
+            /// the same conversion, oracle and `decide`.
+            #[test]
+            fn arbitrary_bytes_as_every_request(bytes in bytes()) {
+                $(
+                    if let Ok(r) = <$message>::decode(bytes.as_slice()) {
+                        $check(r)?;
+                    }
+                )*
+            }
+        }
+    };
+}
+use request_properties;

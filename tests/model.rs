@@ -16,6 +16,7 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::hostile::{self, runtime};
 use common::lifecycle::{Command, STATES, State, forward, state_name};
 use common::model::{
     Case, Expect, KindChoice, Meta, Model, Op, Rid, SESSION, Snap, build, scenario,
@@ -23,17 +24,13 @@ use common::model::{
 use common::requests::CommandRequest;
 use common::{Client, TestServer};
 use proposal_service::pb;
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 #[test]
 fn the_service_behaves_like_the_model() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let mut server = runtime.block_on(TestServer::start());
     let client = server.client.clone();
     let mut runner = TestRunner::new(config(24));
@@ -349,20 +346,13 @@ async fn run_case(client: &mut Client, pool: usize, ops: &[Op]) -> Result<(), Te
                 }
                 keyed[pick.index(keyed.len())].clone()
             }
-            Op::Command {
-                kind,
-                slot,
-                payload,
-                version,
-                actor,
-                rid,
-            } => {
-                let slot = slot % pool;
-                let kind = match kind {
-                    KindChoice::Exactly(kind) => *kind,
+            Op::Command(choice) => {
+                let slot = choice.slot % pool;
+                let kind = match choice.kind {
+                    KindChoice::Exactly(kind) => kind,
                     KindChoice::Forward => forward(model.slots[slot].as_ref().map(|s| s.now.state)),
                 };
-                let request_id = match rid {
+                let request_id = match choice.rid {
                     Rid::None => String::new(),
                     Rid::ReuseOf(pick) if !keyed.is_empty() => {
                         keyed[pick.index(keyed.len())].1.request_id().to_owned()
@@ -370,7 +360,14 @@ async fn run_case(client: &mut Client, pool: usize, ops: &[Op]) -> Result<(), Te
                     Rid::Fresh | Rid::ReuseOf(_) => format!("{}-op{i}", case.prefix),
                 };
                 build(
-                    &case, &model, kind, slot, *payload, *version, *actor, request_id,
+                    &case,
+                    &model,
+                    kind,
+                    slot,
+                    choice.payload,
+                    choice.version,
+                    choice.actor,
+                    request_id,
                 )
             }
         };
@@ -417,19 +414,10 @@ async fn run_case(client: &mut Client, pool: usize, ops: &[Op]) -> Result<(), Te
         .map_err(|e| fail(format!("{}\nat the end: {e}", log.join("\n"))))
 }
 
-/// Cases per run: 24 unless PROPTEST_CASES says otherwise.
+/// Cases per run: 24 unless PROPTEST_CASES says otherwise; at most 2,048 shrink steps.
 fn config(default_cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default_cases);
     Config {
-        cases,
-        source_file: Some(file!()),
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
         max_shrink_iters: 2048,
-        ..Config::default()
+        ..hostile::config(default_cases, file!())
     }
 }

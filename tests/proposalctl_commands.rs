@@ -223,9 +223,8 @@ async fn refusals_print_each_field_violation_and_exit_non_zero() {
     // Usage errors: clap's, and an input file that cannot be read.
     let usage = ctl(&server, &["get"]).await;
     assert_eq!(usage.code, Some(2), "{usage:#?}");
-    let unreadable = ctl(
-        &server,
-        &[
+    let draft_from = |body_file| {
+        [
             "draft",
             "x",
             "--actor",
@@ -233,27 +232,13 @@ async fn refusals_print_each_field_violation_and_exit_non_zero() {
             "--result",
             "A",
             "--body-file",
-            "/nonexistent/body",
-        ],
-    )
-    .await;
+            body_file,
+        ]
+    };
+    let unreadable = ctl(&server, &draft_from("/nonexistent/body")).await;
     assert_eq!(unreadable.code, Some(2), "{unreadable:#?}");
     assert!(unreadable.stderr.contains("/nonexistent/body"));
-    let not_utf8 = ctl_with_stdin(
-        &server,
-        &[
-            "draft",
-            "x",
-            "--actor",
-            "a",
-            "--result",
-            "A",
-            "--body-file",
-            "-",
-        ],
-        Some(vec![0xff, 0xfe, b'a']),
-    )
-    .await;
+    let not_utf8 = ctl_with_stdin(&server, &draft_from("-"), Some(vec![0xff, 0xfe, b'a'])).await;
     assert_eq!(not_utf8.code, Some(2), "{not_utf8:#?}");
     assert!(not_utf8.stderr.contains("not UTF-8"), "{not_utf8:#?}");
     server.stop().await;

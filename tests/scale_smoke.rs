@@ -1,108 +1,14 @@
+mod common;
+
 // Keeps `proposal-scale` working: loads 200 proposals into a temporary directory (verifying the
 // store afterwards), then measures it briefly, and checks that both JSON reports have every
 // figure and no error. No performance thresholds: CI machines vary too much for those to mean
 // anything.
 
 use std::path::Path;
-use std::process::Command;
 
+use common::report::{assert_latency, positive, run_report};
 use serde_json::Value;
-
-/// Runs `proposal-scale` with `args` and returns its parsed JSON report.
-fn run_scale(args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_proposal-scale"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("running proposal-scale");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "proposal-scale {args:?} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{stdout}"))
-}
-
-/// The number at `pointer`, which must be present and > 0.
-fn positive(report: &Value, pointer: &str) -> f64 {
-    let value = report
-        .pointer(pointer)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("no number at {pointer} in {report:#}"));
-    assert!(value > 0.0, "{pointer} is {value}, expected > 0");
-    value
-}
-
-/// The CPU accounting of one read phase (read from /proc: this test runs on Linux): the process
-/// used some CPU per call, and the machine was busy part of the time.
-fn assert_cpu(report: &Value, pointer: &str) {
-    positive(report, &format!("{pointer}/cpu_us_per_call"));
-    let busy = positive(report, &format!("{pointer}/machine_busy"));
-    assert!(busy <= 1.0, "{pointer}: machine busy {busy}");
-}
-
-fn assert_latency(report: &Value, pointer: &str) {
-    let at = |field: &str| positive(report, &format!("{pointer}/{field}"));
-    for field in ["count", "mean", "p50", "p95", "p99", "max"] {
-        at(field);
-    }
-    assert!(
-        at("p50") <= at("p95") && at("p95") <= at("p99") && at("p99") <= at("max"),
-        "percentiles out of order at {pointer}: {:#}",
-        report.pointer(pointer).unwrap()
-    );
-}
-
-fn load(dir: &Path) -> Value {
-    let report = run_scale(&[
-        "load",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--proposals",
-        "200",
-        "--partial",
-        "10",
-        "--batch",
-        "60",
-        "--min-free-gb",
-        "0",
-        "--verify",
-    ]);
-    assert_eq!(report["manifest"]["proposals_full"], 200);
-    assert_eq!(report["manifest"]["proposals_partial"], 10);
-    assert!(report["manifest"]["stopped_early"].is_null());
-    let events = positive(&report, "/manifest/events");
-    // 200 full lifecycles of 6 events, and 10 partial ones of 1 to 5.
-    assert!((1210.0..=1250.0).contains(&events), "{events} events");
-    for pointer in [
-        "/manifest/raw_event_bytes",
-        "/manifest/last_position",
-        "/manifest/load_secs",
-        "/commits",
-        "/events_per_sec",
-        "/proposals_per_sec",
-        "/commit_p50_ms",
-        "/commit_p99_ms",
-        "/disk_bytes",
-        "/disk_apparent_bytes",
-        "/disk_ratio",
-        "/peak_rss_bytes",
-    ] {
-        positive(&report, pointer);
-    }
-    assert_eq!(report["verify"]["events"].as_f64(), Some(events));
-    assert_eq!(report["verify"]["proposals"], 210);
-    assert_eq!(
-        report["verify"]["problems"].as_array().map(Vec::len),
-        Some(0),
-        "{:#}",
-        report["verify"]
-    );
-    report
-}
 
 #[test]
 fn the_scale_run_reports_every_figure_and_no_errors() {
@@ -195,4 +101,67 @@ fn the_scale_run_reports_every_figure_and_no_errors() {
     positive(&report, "/writes/ratio");
     positive(&report, "/writes/normalized_ratio");
     assert_eq!(report["ok"], true);
+}
+
+/// Runs `proposal-scale` with `args` and returns its parsed JSON report.
+fn run_scale(args: &[&str]) -> Value {
+    run_report(env!("CARGO_BIN_EXE_proposal-scale"), args)
+}
+
+/// The CPU accounting of one read phase (read from /proc: this test runs on Linux): the process
+/// used some CPU per call, and the machine was busy part of the time.
+fn assert_cpu(report: &Value, pointer: &str) {
+    positive(report, &format!("{pointer}/cpu_us_per_call"));
+    let busy = positive(report, &format!("{pointer}/machine_busy"));
+    assert!(busy <= 1.0, "{pointer}: machine busy {busy}");
+}
+
+/// Loads 200 proposals (and 10 partial ones) into `dir`, verifying the store; checks the load's
+/// report and returns it.
+fn load(dir: &Path) -> Value {
+    let report = run_scale(&[
+        "load",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--proposals",
+        "200",
+        "--partial",
+        "10",
+        "--batch",
+        "60",
+        "--min-free-gb",
+        "0",
+        "--verify",
+    ]);
+    assert_eq!(report["manifest"]["proposals_full"], 200);
+    assert_eq!(report["manifest"]["proposals_partial"], 10);
+    assert!(report["manifest"]["stopped_early"].is_null());
+    let events = positive(&report, "/manifest/events");
+    // 200 full lifecycles of 6 events, and 10 partial ones of 1 to 5.
+    assert!((1210.0..=1250.0).contains(&events), "{events} events");
+    for pointer in [
+        "/manifest/raw_event_bytes",
+        "/manifest/last_position",
+        "/manifest/load_secs",
+        "/commits",
+        "/events_per_sec",
+        "/proposals_per_sec",
+        "/commit_p50_ms",
+        "/commit_p99_ms",
+        "/disk_bytes",
+        "/disk_apparent_bytes",
+        "/disk_ratio",
+        "/peak_rss_bytes",
+    ] {
+        positive(&report, pointer);
+    }
+    assert_eq!(report["verify"]["events"].as_f64(), Some(events));
+    assert_eq!(report["verify"]["proposals"], 210);
+    assert_eq!(
+        report["verify"]["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{:#}",
+        report["verify"]
+    );
+    report
 }

@@ -9,6 +9,7 @@ mod common;
 // instead of blocking it.
 
 use std::collections::BTreeMap;
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -164,11 +165,7 @@ async fn sigterm_under_load_finishes_calls_in_flight_and_loses_nothing_acknowled
 
     // (a) The process exits 0, without needing the grace period.
     let (status, log) = within("the server exiting", terminating).await.unwrap();
-    assert!(
-        status.success(),
-        "exit status {status}:\n{}",
-        log.join("\n")
-    );
+    assert_exited_cleanly(status, &log);
     assert!(
         !log.iter().any(|l| l.contains("after the grace period")),
         "every connection closed on its own:\n{}",
@@ -281,11 +278,7 @@ async fn peers_that_never_let_go_are_cut_off_after_the_grace_period() {
 
     let (status, log) = within("the server exiting", terminating).await.unwrap();
     let elapsed = signalled.elapsed();
-    assert!(
-        status.success(),
-        "exit status {status}:\n{}",
-        log.join("\n")
-    );
+    assert_exited_cleanly(status, &log);
     assert!(
         log.iter()
             .any(|l| l.contains("connections still open after the grace period")),
@@ -338,11 +331,7 @@ async fn idle_clients_that_close_on_goaway_do_not_delay_shutdown() {
     let signalled = Instant::now();
     let (status, log) = within("the server exiting", server.terminate_with_log()).await;
     let elapsed = signalled.elapsed();
-    assert!(
-        status.success(),
-        "exit status {status}:\n{}",
-        log.join("\n")
-    );
+    assert_exited_cleanly(status, &log);
     assert!(
         elapsed < Duration::from_secs(5),
         "idle clients held the server for {elapsed:?}"
@@ -366,4 +355,13 @@ async fn sigterm_right_after_the_server_says_it_is_listening_shuts_it_down_clean
             log.join("\n")
         );
     }
+}
+
+/// Fails unless the server exited with status 0; shows what it logged otherwise.
+fn assert_exited_cleanly(status: ExitStatus, log: &[String]) {
+    assert!(
+        status.success(),
+        "exit status {status}:\n{}",
+        log.join("\n")
+    );
 }

@@ -224,21 +224,20 @@ async fn receive_as_registrar(client: &mut Client) -> String {
 }
 
 async fn list_all(client: &mut Client) -> Vec<pb::Proposal> {
-    let request = pb::ListProposalsRequest {
-        state: 0,
-        handling_unit: String::new(),
-        committee: String::new(),
-        session: String::new(),
-        page_size: 100,
-        page_token: String::new(),
-        ..Default::default()
-    };
     client
-        .list_proposals(with_token(request, REGISTRAR_TOKEN))
+        .list_proposals(with_token(list(100), REGISTRAR_TOKEN))
         .await
         .expect("listing with the registrar's token")
         .into_inner()
         .proposals
+}
+
+/// The first `page_size` proposals, unfiltered.
+fn list(page_size: i32) -> pb::ListProposalsRequest {
+    pb::ListProposalsRequest {
+        page_size,
+        ..Default::default()
+    }
 }
 
 fn get(id: &str) -> pb::GetProposalRequest {
@@ -272,15 +271,7 @@ async fn a_trusted_client_certificate_names_its_principal_and_a_token_works_with
         .into_inner();
     assert_eq!(got.proposal.unwrap().id, id);
     let listed = auditor
-        .list_proposals(plain(pb::ListProposalsRequest {
-            state: 0,
-            handling_unit: String::new(),
-            committee: String::new(),
-            session: String::new(),
-            page_size: 10,
-            page_token: String::new(),
-            ..Default::default()
-        }))
+        .list_proposals(plain(list(10)))
         .await
         .expect("the auditor lists")
         .into_inner();
@@ -377,15 +368,7 @@ async fn a_certificate_whose_name_is_not_listed_is_unauthenticated() {
         .await
         .expect("the CA is trusted, so the handshake succeeds");
     let refused = Client::new(channel)
-        .list_proposals(plain(pb::ListProposalsRequest {
-            state: 0,
-            handling_unit: String::new(),
-            committee: String::new(),
-            session: String::new(),
-            page_size: 10,
-            page_token: String::new(),
-            ..Default::default()
-        }))
+        .list_proposals(plain(list(10)))
         .await
         .expect_err("the name is nobody's");
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");

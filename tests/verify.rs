@@ -7,19 +7,13 @@ use common::TestServer;
 use common::plans::{
     CLERK_A, LEADER_A, UNIT_A, drive_plan, forward, rejected_and_revised, returned_and_reassigned,
 };
-use common::reads::whole_log;
-use proposal_service::pb;
+use common::reads::{verify_history, whole_log};
 
 #[tokio::test]
 async fn verify_history_is_clean_and_catches_an_edited_event() {
     let mut server = TestServer::start().await;
     let client = server.client.clone();
-    let empty = client
-        .clone()
-        .verify_history(pb::VerifyHistoryRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let empty = verify_history(&client).await;
     assert!(empty.ok, "an empty store verifies: {empty:?}");
     assert_eq!(
         (
@@ -40,12 +34,7 @@ async fn verify_history_is_clean_and_catches_an_edited_event() {
     }
     let log = whole_log(&client).await;
     assert_eq!(log.len(), caused);
-    let clean = server
-        .client
-        .verify_history(pb::VerifyHistoryRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let clean = verify_history(&server.client).await;
     assert!(clean.ok, "a clean store verifies: {clean:?}");
     assert!(
         clean.first_mismatch.is_empty() && clean.problems.is_empty(),
@@ -98,13 +87,7 @@ async fn verify_history_is_clean_and_catches_an_edited_event() {
     let after = whole_log(&server.client).await;
     assert_eq!(after[2].actor, "篡改者", "the edit took effect");
     assert_eq!(after[2].hash, original.hash, "the stored hash was kept");
-    let report = server
-        .client
-        .clone()
-        .verify_history(pb::VerifyHistoryRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let report = verify_history(&server.client).await;
     assert!(!report.ok, "the edit is caught: {report:?}");
     assert_eq!(report.events_checked, caused as u64);
     assert!(

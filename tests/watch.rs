@@ -16,11 +16,10 @@ use common::plans::{
     CLERK_A, LEADER_A, OFFICE, REGISTRAR_1, REGISTRAR_2, UNIT_A, act, assign, drive_plan, forward,
     receive, rejected_and_revised, returned_and_reassigned, step,
 };
-use common::reads::{positions, whole_log};
+use common::reads::{positions, verify_history, whole_log};
 use common::status::{assert_invalid, error_info};
-use common::watchers::{DEADLINE, Watcher, assert_next};
+use common::watchers::{DEADLINE, Watcher, assert_next, watch};
 use common::{Client, TestServer};
-use proposal_service::pb;
 use proposal_service::pb::EventKind as Kind;
 use proposal_service::server::ServeOptions;
 use tonic::Code;
@@ -184,13 +183,7 @@ async fn a_watcher_resumes_after_a_restart_without_gap_or_duplicate() {
     for number in 1..=3 {
         drive_plan(&server.client, number, &returned_and_reassigned(), 50).await;
     }
-    let mut stream = server
-        .client
-        .clone()
-        .watch_events(EventFilter::default().watch_request(0))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = watch(&server.client, EventFilter::default().watch_request(0)).await;
     let mut got = Vec::new();
     for _ in 0..8 {
         let message = tokio::time::timeout(DEADLINE, stream.message())
@@ -217,13 +210,11 @@ async fn a_watcher_resumes_after_a_restart_without_gap_or_duplicate() {
 
     drive_plan(&server.client, 4, &rejected_and_revised(), 50).await;
     let last_seen = got.last().unwrap().position;
-    let mut resumed = server
-        .client
-        .clone()
-        .watch_events(EventFilter::default().watch_request(last_seen))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut resumed = watch(
+        &server.client,
+        EventFilter::default().watch_request(last_seen),
+    )
+    .await;
     // Written while the resumed stream is open: delivered live.
     drive_plan(&server.client, 5, &forward(UNIT_A, CLERK_A, LEADER_A), 50).await;
     let log = whole_log(&server.client).await;
@@ -241,13 +232,7 @@ async fn a_watcher_resumes_after_a_restart_without_gap_or_duplicate() {
     );
     assert_eq!(got, log);
     // The chain went on across the restart.
-    let report = server
-        .client
-        .clone()
-        .verify_history(pb::VerifyHistoryRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let report = verify_history(&server.client).await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.head_position, log.len() as u64);
     assert_eq!(report.head_hash, log.last().unwrap().hash);
@@ -261,13 +246,7 @@ async fn stopping_the_server_ends_open_watch_streams_promptly() {
     })
     .await;
     let (id, caused) = drive_plan(&server.client, 1, &forward(UNIT_A, CLERK_A, LEADER_A), 50).await;
-    let mut caught_up = server
-        .client
-        .clone()
-        .watch_events(EventFilter::default().watch_request(0))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut caught_up = watch(&server.client, EventFilter::default().watch_request(0)).await;
     for position in 1..=caused as u64 {
         let message = tokio::time::timeout(DEADLINE, caught_up.message())
             .await
@@ -275,24 +254,10 @@ async fn stopping_the_server_ends_open_watch_streams_promptly() {
         assert_eq!(message.unwrap().unwrap().event.unwrap().position, position);
     }
     // One that has nothing to deliver (a unit nobody handles), and one for a finished proposal.
-    let mut idle = server
-        .client
-        .clone()
-        .watch_events(EventFilter::default().unit("许昌市无此局").watch_request(0))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut finished = server
-        .client
-        .clone()
-        .watch_events(
-            EventFilter::default()
-                .proposal(&id.id)
-                .watch_request(caused as u64),
-        )
-        .await
-        .unwrap()
-        .into_inner();
+    let nobody = EventFilter::default().unit("许昌市无此局");
+    let mut idle = watch(&server.client, nobody.watch_request(0)).await;
+    let done = EventFilter::default().proposal(&id.id);
+    let mut finished = watch(&server.client, done.watch_request(caused as u64)).await;
 
     let started = Instant::now();
     server.stop().await;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-use super::requests::CommandRequest;
+use super::requests::{CommandFields, CommandRequest};
 
 /// Cases per run: `default_cases` unless PROPTEST_CASES says otherwise. Failures are kept next
 /// to `source_file` (pass `file!()`), so each test file replays its own regressions.
@@ -258,41 +258,43 @@ pub fn envelope() -> impl Strategy<Value = (String, Option<u64>, String, String)
     (proposal_id(), version(), request_id(), field(NAMES))
 }
 
-pub fn assign_request() -> BoxedStrategy<pb::AssignProposalRequest> {
-    (
-        envelope(),
-        field(NAMES),
-        prop_oneof![Just(String::new()), date()],
-    )
+/// Requests on an existing proposal: the [`envelope`], and the command's own fields from
+/// `fields`, put in place by `fill`.
+fn on_existing<R, V>(
+    fields: impl Strategy<Value = V> + 'static,
+    fill: fn(&mut R, V),
+) -> BoxedStrategy<R>
+where
+    R: CommandFields + Default + std::fmt::Debug + 'static,
+    V: std::fmt::Debug + 'static,
+{
+    (envelope(), fields)
         .prop_map(
-            |((proposal_id, expected_version, request_id, actor), handling_unit, due_date)| {
-                pb::AssignProposalRequest {
-                    proposal_id,
-                    handling_unit,
-                    due_date,
-                    expected_version,
-                    request_id,
-                    actor,
-                }
+            move |((proposal_id, expected_version, request_id, actor), values)| {
+                let mut request = R::default();
+                *request.proposal_id_mut().expect("a request on a proposal") = proposal_id;
+                *request
+                    .expected_version_mut()
+                    .expect("a request on a proposal") = expected_version;
+                *request.request_id_mut() = request_id;
+                *request.actor_mut() = actor;
+                fill(&mut request, values);
+                request
             },
         )
         .boxed()
 }
 
+pub fn assign_request() -> BoxedStrategy<pb::AssignProposalRequest> {
+    let due_date = prop_oneof![Just(String::new()), date()];
+    on_existing((field(NAMES), due_date), |r, (handling_unit, due_date)| {
+        r.handling_unit = handling_unit;
+        r.due_date = due_date;
+    })
+}
+
 pub fn return_request() -> BoxedStrategy<pb::ReturnProposalRequest> {
-    (envelope(), field(TEXTS))
-        .prop_map(
-            |((proposal_id, expected_version, request_id, actor), reason)| {
-                pb::ReturnProposalRequest {
-                    proposal_id,
-                    reason,
-                    expected_version,
-                    request_id,
-                    actor,
-                }
-            },
-        )
-        .boxed()
+    on_existing(field(TEXTS), |r, reason| r.reason = reason)
 }
 
 pub fn reply() -> BoxedStrategy<Option<pb::Reply>> {
@@ -314,84 +316,31 @@ pub fn reply() -> BoxedStrategy<Option<pb::Reply>> {
 }
 
 pub fn draft_request() -> BoxedStrategy<pb::DraftReplyRequest> {
-    (envelope(), reply())
-        .prop_map(
-            |((proposal_id, expected_version, request_id, actor), reply)| pb::DraftReplyRequest {
-                proposal_id,
-                reply,
-                expected_version,
-                request_id,
-                actor,
-            },
-        )
-        .boxed()
+    on_existing(reply(), |r, reply| r.reply = reply)
 }
 
 pub fn reject_request() -> BoxedStrategy<pb::RejectDraftRequest> {
-    (envelope(), field(TEXTS))
-        .prop_map(
-            |((proposal_id, expected_version, request_id, actor), reason)| pb::RejectDraftRequest {
-                proposal_id,
-                reason,
-                expected_version,
-                request_id,
-                actor,
-            },
-        )
-        .boxed()
+    on_existing(field(TEXTS), |r, reason| r.reason = reason)
 }
 
 pub fn sign_request() -> BoxedStrategy<pb::SignReplyRequest> {
-    (envelope(), field(NAMES))
-        .prop_map(
-            |((proposal_id, expected_version, request_id, actor), signer)| pb::SignReplyRequest {
-                proposal_id,
-                signer,
-                expected_version,
-                request_id,
-                actor,
-            },
-        )
-        .boxed()
+    on_existing(field(NAMES), |r, signer| r.signer = signer)
 }
 
 pub fn issue_request() -> BoxedStrategy<pb::IssueReplyRequest> {
-    (envelope(), document_number(), date(), field(NAMES))
-        .prop_map(
-            |(
-                (proposal_id, expected_version, request_id, actor),
-                document_number,
-                issue_date,
-                issuing_office,
-            )| {
-                pb::IssueReplyRequest {
-                    proposal_id,
-                    document_number,
-                    issue_date,
-                    issuing_office,
-                    expected_version,
-                    request_id,
-                    actor,
-                }
-            },
-        )
-        .boxed()
+    let fields = (document_number(), date(), field(NAMES));
+    on_existing(
+        fields,
+        |r, (document_number, issue_date, issuing_office)| {
+            r.document_number = document_number;
+            r.issue_date = issue_date;
+            r.issuing_office = issuing_office;
+        },
+    )
 }
 
 pub fn copy_request() -> BoxedStrategy<pb::CopyReplyRequest> {
-    (envelope(), names())
-        .prop_map(
-            |((proposal_id, expected_version, request_id, actor), recipients)| {
-                pb::CopyReplyRequest {
-                    proposal_id,
-                    recipients,
-                    expected_version,
-                    request_id,
-                    actor,
-                }
-            },
-        )
-        .boxed()
+    on_existing(names(), |r, recipients| r.recipients = recipients)
 }
 
 /// Any mutating request.

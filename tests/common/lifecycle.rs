@@ -72,16 +72,13 @@ impl Command {
         Command::Copy,
     ];
 
-    /// The seven commands that act on an existing proposal.
-    pub const ON_EXISTING: [Command; 7] = [
-        Command::Assign,
-        Command::Return,
-        Command::Draft,
-        Command::RejectDraft,
-        Command::Sign,
-        Command::Issue,
-        Command::Copy,
-    ];
+    /// The seven commands that act on an existing proposal: all but the receive.
+    pub const ON_EXISTING: [Command; 7] = {
+        let [Command::Receive, on_existing @ ..] = Self::ALL else {
+            panic!("the receive comes first")
+        };
+        on_existing
+    };
 
     /// Where the command leads from `from` (`None`: not received yet), if [`TABLE`] allows it.
     pub fn next(self, from: Option<State>) -> Option<State> {

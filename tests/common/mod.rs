@@ -29,6 +29,8 @@
 //!   log holds varied, interleaved histories (the audit-trail, watch and verify tests).
 //! - [`event_log`], [`watchers`]: the reference filter of `ListEvents` and `WatchEvents`, and
 //!   watch streams read on tasks of their own and checked against it.
+//! - [`report`]: the measuring tools run for their JSON reports, and the figures those must hold
+//!   (the bench and scale smoke tests).
 
 #![allow(dead_code)] // each test binary uses a different part of the kit
 #![allow(unused_imports)] // and of the re-exports below
@@ -52,6 +54,7 @@ pub mod principals;
 pub mod process;
 pub mod raw_h2;
 pub mod reads;
+pub mod report;
 pub mod requests;
 pub mod retried;
 pub mod seeded;

@@ -283,16 +283,21 @@ pub enum Rid {
 
 #[derive(Clone, Debug)]
 pub enum Op {
-    Command {
-        kind: KindChoice,
-        slot: usize,
-        payload: Payload,
-        version: Version,
-        actor: usize,
-        rid: Rid,
-    },
+    Command(CommandChoice),
     /// Sends an earlier request that carried a request_id again, unchanged.
     Retry(Index),
+}
+
+/// What a generated command is made of: which command, on which slot, with which payload,
+/// expected version, actor and request id.
+#[derive(Clone, Debug)]
+pub struct CommandChoice {
+    pub kind: KindChoice,
+    pub slot: usize,
+    pub payload: Payload,
+    pub version: Version,
+    pub actor: usize,
+    pub rid: Rid,
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -315,13 +320,15 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => any::<Index>().prop_map(Rid::ReuseOf),
     ];
     let command = (kind, 0usize..3, payload, version, 0usize..ACTORS.len(), rid).prop_map(
-        |(kind, slot, payload, version, actor, rid)| Op::Command {
-            kind,
-            slot,
-            payload,
-            version,
-            actor,
-            rid,
+        |(kind, slot, payload, version, actor, rid)| {
+            Op::Command(CommandChoice {
+                kind,
+                slot,
+                payload,
+                version,
+                actor,
+                rid,
+            })
         },
     );
     prop_oneof![

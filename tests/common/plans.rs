@@ -63,25 +63,19 @@ pub fn forward(unit: &'static str, clerk: &'static str, leader: &'static str) ->
 
 /// Assigned to A, returned by A, re-assigned to B and handled to the end there.
 pub fn returned_and_reassigned() -> Plan {
-    vec![
-        assign(UNIT_A, REGISTRAR_2),
-        step(Command::Return, CLERK_A),
-        assign(UNIT_B, REGISTRAR_1),
-        step(Command::Draft, CLERK_B),
-        step(Command::Sign, LEADER_B),
-        step(Command::Issue, OFFICE),
-        step(Command::Copy, OFFICE),
-    ]
+    let returned = vec![assign(UNIT_A, REGISTRAR_2), step(Command::Return, CLERK_A)];
+    [returned, forward(UNIT_B, CLERK_B, LEADER_B)].concat()
 }
 
 /// Handled by B: a draft rejected, drafted again, revised, then signed and issued.
 pub fn rejected_and_revised() -> Plan {
+    let draft = step(Command::Draft, CLERK_B);
     vec![
         assign(UNIT_B, REGISTRAR_2),
-        step(Command::Draft, CLERK_B),
+        draft,
         step(Command::RejectDraft, LEADER_B),
-        step(Command::Draft, CLERK_B),
-        step(Command::Draft, CLERK_B),
+        draft,
+        draft,
         step(Command::Sign, LEADER_B),
         step(Command::Issue, OFFICE),
     ]

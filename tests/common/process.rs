@@ -119,28 +119,12 @@ impl ServerProcess {
     /// Sends SIGTERM and waits for the process to exit; returns its status. Waits off the
     /// runtime, so that the test's own client connections keep being served meanwhile.
     pub async fn terminate(self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success(), "sending SIGTERM failed");
-        tokio::task::spawn_blocking(move || {
-            let mut server = self;
-            server.child.wait().expect("waiting for the server to exit")
-        })
-        .await
-        .unwrap()
+        self.terminate_with_log().await.0
     }
 
     /// Like [`ServerProcess::terminate`], and also returns every line the server logged.
     pub async fn terminate_with_log(self) -> (ExitStatus, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success(), "sending SIGTERM failed");
+        self.signal("TERM");
         tokio::task::spawn_blocking(move || {
             let mut server = self;
             let status = server.child.wait().expect("waiting for the server to exit");
@@ -156,12 +140,17 @@ impl ServerProcess {
 
     /// Sends SIGHUP: the server re-reads its principals file.
     pub fn hangup(&self) {
+        self.signal("HUP");
+    }
+
+    /// Sends the signal `name` (`TERM`, `HUP`) with `kill`.
+    fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
-            .args(["-HUP", &pid])
+            .args([&format!("-{name}"), &pid])
             .status()
             .expect("kill");
-        assert!(sent.success(), "sending SIGHUP failed");
+        assert!(sent.success(), "sending SIG{name} failed");
     }
 
     /// Waits up to `limit` for the server to exit on its own (no signal sent), and returns its

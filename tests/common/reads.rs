@@ -123,3 +123,15 @@ pub async fn history_page<T: Transport>(
         .await?
         .into_inner())
 }
+
+/// The store's own check of the whole log (`VerifyHistory`); fails if the call fails.
+pub async fn verify_history<T: Transport>(
+    client: &ProposalServiceClient<T>,
+) -> pb::VerifyHistoryResponse {
+    client
+        .clone()
+        .verify_history(pb::VerifyHistoryRequest {})
+        .await
+        .unwrap_or_else(|s| panic!("VerifyHistory failed: {s:?}"))
+        .into_inner()
+}

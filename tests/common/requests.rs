@@ -246,9 +246,28 @@ command_fields!(
     pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest
 );
 
-/// The request of any of the eight commands, so that tables and generated cases can mix them.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CommandRequest {
+/// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
+/// each request type.
+macro_rules! command_request {
+    ($($variant:ident($request:ty)),*) => {
+        /// The request of any of the eight commands, so that tables and generated cases can mix
+        /// them.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum CommandRequest {
+            $($variant($request)),*
+        }
+
+        $(
+            impl From<$request> for CommandRequest {
+                fn from(request: $request) -> Self {
+                    Self::$variant(request)
+                }
+            }
+        )*
+    };
+}
+
+command_request!(
     Receive(pb::ReceiveProposalRequest),
     Assign(pb::AssignProposalRequest),
     Return(pb::ReturnProposalRequest),
@@ -256,8 +275,8 @@ pub enum CommandRequest {
     RejectDraft(pb::RejectDraftRequest),
     Sign(pb::SignReplyRequest),
     Issue(pb::IssueReplyRequest),
-    Copy(pb::CopyReplyRequest),
-}
+    Copy(pb::CopyReplyRequest)
+);
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
 macro_rules! each_command {
@@ -311,6 +330,20 @@ impl CommandRequest {
 
     pub fn request_id(&self) -> &str {
         each_command!(self, r => &r.request_id)
+    }
+
+    /// `None` for a receive, which names no proposal.
+    pub fn proposal_id(&self) -> Option<&str> {
+        match self {
+            Self::Receive(_) => None,
+            Self::Assign(r) => Some(&r.proposal_id),
+            Self::Return(r) => Some(&r.proposal_id),
+            Self::Draft(r) => Some(&r.proposal_id),
+            Self::RejectDraft(r) => Some(&r.proposal_id),
+            Self::Sign(r) => Some(&r.proposal_id),
+            Self::Issue(r) => Some(&r.proposal_id),
+            Self::Copy(r) => Some(&r.proposal_id),
+        }
     }
 
     /// `None` for a receive, and for a command sent unconditionally.
@@ -391,34 +424,25 @@ impl CommandRequest {
             }
             request
         }
-        let d = deadline;
+        // `send!(rpc(message))`: the call, and the proposal out of its answer.
+        macro_rules! send {
+            ($rpc:ident($message:expr)) => {
+                client
+                    .$rpc(call($message, deadline))
+                    .await?
+                    .into_inner()
+                    .proposal
+            };
+        }
         Ok(match self {
-            Self::Receive(r) => {
-                client
-                    .receive_proposal(call(r, d))
-                    .await?
-                    .into_inner()
-                    .proposal
-            }
-            Self::Assign(r) => {
-                client
-                    .assign_proposal(call(r, d))
-                    .await?
-                    .into_inner()
-                    .proposal
-            }
-            Self::Return(r) => {
-                client
-                    .return_proposal(call(r, d))
-                    .await?
-                    .into_inner()
-                    .proposal
-            }
-            Self::Draft(r) => client.draft_reply(call(r, d)).await?.into_inner().proposal,
-            Self::RejectDraft(r) => client.reject_draft(call(r, d)).await?.into_inner().proposal,
-            Self::Sign(r) => client.sign_reply(call(r, d)).await?.into_inner().proposal,
-            Self::Issue(r) => client.issue_reply(call(r, d)).await?.into_inner().proposal,
-            Self::Copy(r) => client.copy_reply(call(r, d)).await?.into_inner().proposal,
+            Self::Receive(r) => send!(receive_proposal(r)),
+            Self::Assign(r) => send!(assign_proposal(r)),
+            Self::Return(r) => send!(return_proposal(r)),
+            Self::Draft(r) => send!(draft_reply(r)),
+            Self::RejectDraft(r) => send!(reject_draft(r)),
+            Self::Sign(r) => send!(sign_reply(r)),
+            Self::Issue(r) => send!(issue_reply(r)),
+            Self::Copy(r) => send!(copy_reply(r)),
         })
     }
 
@@ -435,26 +459,3 @@ impl CommandRequest {
             .unwrap_or_else(|| panic!("{what}: {command:?} answered without the proposal"))
     }
 }
-
-macro_rules! into_command_request {
-    ($($variant:ident($request:ty)),*) => {
-        $(
-            impl From<$request> for CommandRequest {
-                fn from(request: $request) -> Self {
-                    Self::$variant(request)
-                }
-            }
-        )*
-    };
-}
-
-into_command_request!(
-    Receive(pb::ReceiveProposalRequest),
-    Assign(pb::AssignProposalRequest),
-    Return(pb::ReturnProposalRequest),
-    Draft(pb::DraftReplyRequest),
-    RejectDraft(pb::RejectDraftRequest),
-    Sign(pb::SignReplyRequest),
-    Issue(pb::IssueReplyRequest),
-    Copy(pb::CopyReplyRequest)
-);

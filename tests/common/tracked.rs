@@ -19,15 +19,6 @@ pub const OFFICE: &str = "承办单位办公室";
 pub const COMMITTEES: [&str; 2] = ["许昌市政协", "禹州市政协"];
 pub const SESSIONS: [&str; 2] = ["七届三次会议", "七届四次会议"];
 pub const UNITS: [&str; 3] = ["许昌市生态环境局", "许昌市教育局", "许昌市交通运输局"];
-/// The forward states, in lifecycle order.
-pub const FORWARD: [State; 6] = [
-    State::Received,
-    State::Assigned,
-    State::Drafted,
-    State::Signed,
-    State::Issued,
-    State::Copied,
-];
 
 /// Who sends `command`, each role its own actor as in a real office: the registrar receives and
 /// assigns, the unit's clerk returns and drafts, its leader rejects and signs, its office issues

@@ -142,3 +142,16 @@ pub async fn assert_next(
         assert_eq!(&got, event, "{name}: the next event");
     }
 }
+
+/// The stream `WatchEvents` opens for `request`; fails if it refuses it.
+pub async fn watch(
+    client: &Client,
+    request: pb::WatchEventsRequest,
+) -> Streaming<pb::WatchEventsResponse> {
+    client
+        .clone()
+        .watch_events(request)
+        .await
+        .unwrap_or_else(|s| panic!("WatchEvents failed: {s:?}"))
+        .into_inner()
+}
