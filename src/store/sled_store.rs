@@ -133,6 +133,29 @@ enum Write {
     Remove(usize, Vec<u8>),
 }
 
+/// Opens sled's database in `dir`. The caller holds the directory's `LOCK`, so no other store
+/// has it open; if sled still finds its own file lock taken, a store of this process that was
+/// just dropped is still stopping sled's flusher thread (which releases the lock when it ends):
+/// that is waited for, up to two seconds.
+fn open_sled(dir: &Path, options: &SledOptions) -> sled::Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(sled_dir(dir))
+        .cache_capacity(options.cache_capacity);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            // sled 0.34.7 reports it as an `Other` error with this text (config.rs).
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`, refusing a directory another server holds and one
     /// written in a format this build does not know.
@@ -152,11 +175,7 @@ impl SledStore {
                 return Err(StoreError::Io(format!("locking {path}/LOCK: {e}")));
             }
         }
-        let db = sled::Config::new()
-            .path(sled_dir(dir))
-            .cache_capacity(options.cache_capacity)
-            .open()
-            .map_err(|e| open_error(&path, e))?;
+        let db = open_sled(dir, options).map_err(|e| open_error(&path, e))?;
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
