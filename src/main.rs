@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use proposal_service::auth::Authenticator;
+use proposal_service::domain::Rules;
 use proposal_service::server;
 use proposal_service::store::{SledOptions, SledStore};
 use proposal_service::tls::TlsOptions;
@@ -77,6 +78,10 @@ struct Args {
         value_name = "PATH"
     )]
     client_ca: Option<PathBuf>,
+    /// The local rules (TOML): reply_months, time_zone. Every field is optional; without the
+    /// file the defaults apply (README, "Local rules"). A bad file stops the start.
+    #[arg(long, env = "PROPOSAL_RULES", value_name = "PATH")]
+    rules: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "PROPOSAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -207,6 +212,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     reload_principals(Arc::clone(&authenticator)).context("installing the SIGHUP handler")?;
     let tls = load_tls(&args)?;
+    let rules = match &args.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the rules file {}", path.display()))?;
+            Rules::from_toml(&text)
+                .with_context(|| format!("the rules file {} is invalid", path.display()))?
+        }
+        None => Rules::default(),
+    };
+    tracing::info!(
+        reply_months = rules.reply_months,
+        time_zone = %rules.time_zone,
+        file = %args.rules.as_deref().map_or("(defaults)".into(), |p| p.display().to_string()),
+        "rules in force"
+    );
     let options = SledOptions {
         cache_capacity: args.cache_mb * 1024 * 1024,
     };
@@ -239,6 +259,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         authenticator,
         insecure: args.insecure,
         tls,
+        rules,
     };
     // Refuse before announcing: the next line tells operators and tests the server is up.
     server::check_exposure(listener.local_addr()?, &options)?;

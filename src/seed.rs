@@ -2,7 +2,7 @@
 //! reply document in `src/seed/proposal_228_reply.txt` (a copy of `shared/seed/`). Used by
 //! `proposalctl demo`, the rendering golden test and the lifecycle tests.
 
-use crate::domain::{Registration, Reply, ResultCode};
+use crate::domain::{ProposerKind, Registration, Reply, ResultCode};
 
 /// The issued reply document, exactly as printed.
 pub const DOCUMENT: &str = include_str!("seed/proposal_228_reply.txt");
@@ -109,6 +109,7 @@ impl Seed {
             title: self.title.clone(),
             proposers: self.proposers.clone(),
             content: CONTENT.into(),
+            proposer_kind: ProposerKind::Member,
         }
     }
 

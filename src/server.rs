@@ -12,6 +12,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::app::{AppError, Workflow};
 use crate::auth::Authenticator;
+use crate::domain::Rules;
 use crate::grpc::{ProposalApi, pb};
 use crate::metrics;
 use crate::store::Store;
@@ -55,6 +56,8 @@ pub struct ServeOptions {
     /// Serve TLS (and with a client CA, verify client certificates); `None`, the default,
     /// serves plaintext.
     pub tls: Option<TlsOptions>,
+    /// The local rules commands are decided under (default: [`Rules::default`]).
+    pub rules: Rules,
 }
 
 impl Default for ServeOptions {
@@ -66,6 +69,7 @@ impl Default for ServeOptions {
             authenticator: Arc::new(Authenticator::local()),
             insecure: false,
             tls: None,
+            rules: Rules::default(),
         }
     }
 }
@@ -191,7 +195,7 @@ pub async fn serve(
             "callers authenticate with bearer tokens or client certificates"
         );
     }
-    let workflow = Arc::new(Workflow::start(store).await?);
+    let workflow = Arc::new(Workflow::start_with(store, options.rules.clone()).await?);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     type Service = pb::proposal_service_server::ProposalServiceServer<ProposalApi>;
     health_reporter.set_serving::<Service>().await;

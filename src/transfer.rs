@@ -7,7 +7,7 @@
 //! One JSON object per line, UTF-8, `\n`-terminated:
 //!
 //! ```text
-//! {"format":"proposal-service-events","version":1,"event_schema":1}
+//! {"format":"proposal-service-events","version":1,"event_schema":2}
 //! {"position":1,"hash":"<64 hex>","event":{...},"request_fingerprint":"<64 hex>"}
 //! {"position":2,"hash":"<64 hex>","event":{...}}
 //! ...

@@ -230,6 +230,7 @@ async fn without_a_principals_file_every_call_works_and_records_the_named_actor(
         Rpc::ListEvents,
         Rpc::Verify,
         Rpc::Render,
+        Rpc::Rules,
     ] {
         invoke(&client, rpc, Some(&p))
             .await

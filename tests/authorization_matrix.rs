@@ -100,7 +100,7 @@ use Remit::{No as N, OwnUnit as O, Yes as Y};
 
 /// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
 /// auditor, admin ([`Role::COLUMNS`]).
-const MATRIX: [(Rpc, [Remit; 6]); 15] = [
+const MATRIX: [(Rpc, [Remit; 6]); 17] = [
     (Rpc::Receive, [Y, N, N, N, N, Y]),
     (Rpc::Assign, [Y, N, N, N, N, Y]),
     (Rpc::Return, [N, O, N, N, N, Y]),
@@ -109,6 +109,7 @@ const MATRIX: [(Rpc, [Remit; 6]); 15] = [
     (Rpc::Sign, [N, N, O, N, N, Y]),
     (Rpc::Issue, [N, N, N, O, N, Y]),
     (Rpc::Copy, [N, N, N, O, N, Y]),
+    (Rpc::Refuse, [Y, N, N, N, N, Y]),
     (Rpc::Get, [Y, O, O, O, Y, Y]),
     (Rpc::List, [Y, Y, Y, Y, Y, Y]),
     (Rpc::History, [Y, O, O, O, Y, Y]),
@@ -116,6 +117,7 @@ const MATRIX: [(Rpc, [Remit; 6]); 15] = [
     (Rpc::Watch, [Y, Y, Y, Y, Y, Y]),
     (Rpc::Verify, [N, N, N, N, Y, Y]),
     (Rpc::Render, [Y, O, O, O, Y, Y]),
+    (Rpc::Rules, [Y, Y, Y, Y, Y, Y]),
 ];
 
 /// Whether `caller` may make `rpc` on a proposal unit A is handling.

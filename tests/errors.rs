@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::calls::{Call, drive_all, listing, ok, refused, trace};
-use common::lifecycle::{Command, STATES, State, drive, state_name};
+use common::lifecycle::{ALL_STATES, Command, State, drive, state_name};
 use common::requests::{self as rq, CommandRequest, SEED, edited, next_number, receive};
 use common::status::{describe, error_info, violated_fields};
 use common::{Client, TestServer};
@@ -22,12 +22,13 @@ use tonic_types::StatusExt;
 async fn every_command_outside_its_states_fails_precondition_and_changes_nothing() {
     let server = TestServer::start().await;
     let mut states = JoinSet::new();
-    for state in STATES {
+    for state in ALL_STATES {
         states.spawn(refuse_all_but_the_allowed(server.client.clone(), state));
     }
     let refusals: usize = states.join_all().await.into_iter().sum();
-    // With the refusals checked, this pins the allowed list to the lifecycle's eight moves.
-    assert_eq!(refusals, STATES.len() * Command::ON_EXISTING.len() - 8);
+    // With the refusals checked, this pins the allowed list to the lifecycle's nine moves on
+    // an existing proposal.
+    assert_eq!(refusals, ALL_STATES.len() * Command::ON_EXISTING.len() - 9);
 }
 
 // 2. Bad inputs.
@@ -37,7 +38,7 @@ async fn bad_inputs_are_invalid_arguments_naming_the_field_and_change_nothing() 
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
     let mut at = HashMap::new();
-    for state in STATES {
+    for state in ALL_STATES {
         at.insert(state, drive(client, state).await);
     }
     let unchanged = listing(client).await;
@@ -254,6 +255,9 @@ fn bad_requests(at: &HashMap<State, pb::Proposal>) -> Vec<(&'static str, Call, &
     let copying = |change: fn(&mut pb::CopyReplyRequest)| -> Call {
         edited(rq::copy(target(Command::Copy)), change).into()
     };
+    let refusing = |change: fn(&mut pb::RefuseProposalRequest)| -> Call {
+        edited(rq::refuse(target(Command::Refuse)), change).into()
+    };
     let listing_state = |state| {
         Call::List(pb::ListProposalsRequest {
             state,
@@ -286,6 +290,11 @@ fn bad_requests(at: &HashMap<State, pb::Proposal>) -> Vec<(&'static str, Call, &
         ("no signer",              signing(|r| r.signer.clear()),                       "signer"),
         ("no return reason",       returning(|r| r.reason.clear()),                     "reason"),
         ("blank rejection reason", rejecting(|r| r.reason = " \n".into()),              "reason"),
+        ("no refusal reason",      refusing(|r| r.reason.clear()),                      "reason"),
+        ("ESC in forwarded_to",    refusing(|r| r.forwarded_to = "信访局\u{1b}".into()),  "forwarded_to"),
+        ("effective 2019-13-01",   refusing(|r| r.effective_date = "2019-13-01".into()), "effective_date"),
+        ("effective 2019/03/01",   receiving(|r| r.effective_date = "2019/03/01".into()), "effective_date"),
+        ("proposer kind 9",        receiving(|r| r.proposer_kind = 9),                  "proposer_kind"),
         ("state filter 42",        listing_state(42),                                   "state"),
         ("state filter -1",        listing_state(-1),                                   "state"),
     ];

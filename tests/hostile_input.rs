@@ -22,7 +22,7 @@ use common::oracle::{Problems, date_ok, uuid_ok};
 use common::requests::CommandRequest;
 use proposal_service::app::{AppError, Submission};
 use proposal_service::domain::{
-    CalendarDate, Command, Decision, Limits, ProposalState, Registration, ResultCode,
+    CalendarDate, Command, Decision, Limits, ProposalState, Registration, ResultCode, Rules,
 };
 use proposal_service::pb;
 use proptest::prelude::*;
@@ -201,7 +201,7 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                 .map_err(TestCaseError::fail)?;
             continue;
         };
-        let Decision { event: _, after } = then.then_recorded(to).map_err(TestCaseError::fail)?;
+        let Decision { event, after } = then.then_recorded(to).map_err(TestCaseError::fail)?;
         match command {
             Command::Receive(r) => {
                 let Registration {
@@ -211,7 +211,9 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                     title,
                     proposers,
                     content,
+                    proposer_kind,
                 } = r;
+                prop_assert_eq!(after.proposer_kind, *proposer_kind);
                 prop_assert_eq!(
                     (&after.committee, &after.session, after.number),
                     (committee, session, *number)
@@ -226,7 +228,9 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                 due_date,
             } => {
                 prop_assert_eq!(after.handling_unit.as_ref(), Some(handling_unit));
-                prop_assert_eq!(after.due_date, *due_date);
+                // Without a due date, the rules' months after the act's date.
+                let by_rules = event.effective_date.map(|d| Rules::default().due_date(d));
+                prop_assert_eq!(after.due_date, due_date.or(by_rules));
             }
             Command::Return { .. } => {
                 prop_assert_eq!((&after.handling_unit, after.due_date), (&None, None));
@@ -244,6 +248,16 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                 prop_assert_eq!(after.issuing_office.as_ref(), Some(issuing_office));
             }
             Command::Copy { recipients } => prop_assert_eq!(&after.copied_to, recipients),
+            Command::Refuse {
+                reason,
+                forwarded_to,
+            } => {
+                let refusal = after.refusal.as_ref().expect("a refused proposal says why");
+                prop_assert_eq!(
+                    (&refusal.reason, &refusal.forwarded_to),
+                    (reason, forwarded_to)
+                );
+            }
         }
     }
     Ok(())

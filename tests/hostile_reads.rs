@@ -56,6 +56,8 @@ async fn seed(client: &mut Client) -> Seeded {
             content: "内容".into(),
             request_id: String::new(),
             actor: "tester".into(),
+            effective_date: String::new(),
+            proposer_kind: pb::ProposerKind::Member as i32,
         };
         let p = client.receive_proposal(request).await.unwrap().into_inner();
         ids.push(p.proposal.unwrap().id);
@@ -67,6 +69,7 @@ async fn seed(client: &mut Client) -> Seeded {
         expected_version: None,
         request_id: String::new(),
         actor: "tester".into(),
+        effective_date: String::new(),
     };
     client.assign_proposal(assign).await.unwrap();
     let list = pb::ListProposalsRequest {

@@ -17,7 +17,7 @@ use common::hostile::{
 use common::oracle::date_ok;
 use common::{Client, TestServer};
 use proposal_service::app::{AppError, Submission};
-use proposal_service::domain::Limits;
+use proposal_service::domain::{CalendarDate, Limits, Rules};
 use proposal_service::pb;
 use proposal_service::server::MAX_MESSAGE_BYTES;
 use proptest::prelude::*;
@@ -62,6 +62,8 @@ async fn a_long_repeated_entry_is_refused_as_invalid_argument() {
         content: "内容".into(),
         request_id: String::new(),
         actor: "tester".into(),
+        effective_date: String::new(),
+        proposer_kind: pb::ProposerKind::Member as i32,
     };
     let mut client = server.connect().await;
     let status = client.receive_proposal(receive).await.unwrap_err();
@@ -72,6 +74,7 @@ async fn a_long_repeated_entry_is_refused_as_invalid_argument() {
         expected_version: None,
         request_id: String::new(),
         actor: "tester".into(),
+        effective_date: String::new(),
     };
     let mut client = server.connect().await;
     let status = client.copy_reply(copy).await.unwrap_err();
@@ -382,10 +385,14 @@ async fn run_walk(
             "AssignProposal",
             false,
             |r: &pb::AssignProposalRequest, p: &pb::Proposal| {
-                prop_assert_eq!(
-                    (&p.handling_unit, &p.due_date),
-                    (&r.handling_unit, &r.due_date)
-                );
+                // Without a due date, the default rules' three months after the act's date.
+                let due = match r.due_date.as_str() {
+                    "" => CalendarDate::parse(&p.last_act_date)
+                        .map(|day| Rules::default().due_date(day).to_string())
+                        .unwrap_or_default(),
+                    given => given.to_owned(),
+                };
+                prop_assert_eq!((&p.handling_unit, &p.due_date), (&r.handling_unit, &due));
                 Ok::<(), TestCaseError>(())
             }
         )

@@ -15,9 +15,9 @@ use common::listing::{Filter, by_id, expected_listing, list_page, list_pages};
 use common::reads::{get, history_page, history_pages, positions};
 use common::status::assert_invalid;
 use common::tracked::{
-    Action, COMMITTEES, LEADER, Path, REGISTRAR, SESSIONS, Tracked, UNITS, assert_history,
-    assert_proposal, assert_strictly_increasing, instant, kind, registration, seed_registration,
-    synthetic_reply,
+    ACT_DATE, Action, COMMITTEES, LEADER, Path, REGISTRAR, SESSIONS, Tracked, UNITS,
+    assert_history, assert_proposal, assert_strictly_increasing, instant, kind, registration,
+    seed_registration, synthetic_reply,
 };
 use common::{Client, TestServer};
 use proposal_service::pb;
@@ -247,9 +247,13 @@ async fn everything_survives_a_restart_and_positions_continue() {
     assert_eq!(resumed.proposals, before.listings[0][1]);
     // The idempotency records survived: a retry of the seed's registration is answered with
     // the original result, and a new request for the same number is a duplicate.
+    // (Tracked dated it; the retry is the same request, date included.)
     let retry = client
         .clone()
-        .receive_proposal(seed_registration(&seed))
+        .receive_proposal(pb::ReceiveProposalRequest {
+            effective_date: ACT_DATE.into(),
+            ..seed_registration(&seed)
+        })
         .await
         .expect("a retried registration is answered")
         .into_inner()

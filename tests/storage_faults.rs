@@ -62,6 +62,8 @@ fn registration(number: u32, content: &str) -> pb::ReceiveProposalRequest {
         content: content.into(),
         request_id: String::new(),
         actor: "登记员".into(),
+        effective_date: String::new(),
+        proposer_kind: pb::ProposerKind::Member as i32,
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 use proposal_service::app::{AppError, Submission, Workflow};
 use proposal_service::domain::{
-    CalendarDate, Claim, Command, Proposal, ProposalId, ProposalState, RecordedEvent, Registration,
-    Reply, RequestId, ResultCode,
+    CalendarDate, Claim, Command, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
+    Registration, Reply, RequestId, ResultCode,
 };
 use proposal_service::store::{
     EventScope, GENESIS, ListQuery, SledOptions, SledStore, Store, View, event_bytes, link,
@@ -63,6 +63,12 @@ fn registration(number: u32) -> Command {
         title: format!("关于第{number}号问题的提案"),
         proposers: vec!["苏会兴".into(), "李明".into()],
         content: "加强环境保护。\n第二段。".into(),
+        // Some made by a collective, so that the field travels too.
+        proposer_kind: if number.is_multiple_of(3) {
+            ProposerKind::Party
+        } else {
+            ProposerKind::Member
+        },
     })
 }
 
@@ -84,6 +90,7 @@ fn submit(id: Option<ProposalId>, command: Command, request_id: Option<&str>) ->
         expected_version: None,
         request_id: request_id.map(RequestId::new),
         actor: "tester".into(),
+        effective_date: None,
         unit_scope: None,
     }
 }
@@ -370,7 +377,7 @@ fn the_export_has_a_header_an_event_per_line_and_an_end_line() {
     assert_eq!(lines.len() as u64, last + 2);
     assert_eq!(
         lines[0],
-        r#"{"format":"proposal-service-events","version":1,"event_schema":1}"#
+        r#"{"format":"proposal-service-events","version":1,"event_schema":2}"#
     );
     let log = fixture
         .store

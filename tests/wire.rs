@@ -30,6 +30,8 @@ async fn a_refusal_of_the_worst_list_fields_fits_a_strict_client() {
         content: String::new(),
         request_id: worst_line(128),
         actor: worst.clone(),
+        effective_date: String::new(),
+        proposer_kind: pb::ProposerKind::Member as i32,
     };
     let copy = pb::CopyReplyRequest {
         proposal_id: worst.clone(),
@@ -37,6 +39,7 @@ async fn a_refusal_of_the_worst_list_fields_fits_a_strict_client() {
         expected_version: None,
         request_id: worst_line(128),
         actor: worst.clone(),
+        effective_date: String::new(),
     };
     // Invalid event kinds are not capped in number: each is a violation of its own.
     let kinds = vec![9_999; 50_000];
@@ -119,6 +122,8 @@ async fn requests_that_are_not_grpc_are_refused_before_any_handler_runs() {
         content: "建议".into(),
         request_id: String::new(),
         actor: "提案委登记员".into(),
+        effective_date: String::new(),
+        proposer_kind: pb::ProposerKind::Member as i32,
     }
     .encode_to_vec();
     let path = "/proposal.v1.ProposalService/ReceiveProposal";

@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use proposal_service::app::Submission;
 use proposal_service::domain::{
     CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope, Limits,
-    ProposalId, ProposalState, Timestamp, apply, check_recorded, decide, examples, transition,
+    ProposalId, ProposalState, ProposerKind, Rules, Timestamp, apply, check_recorded, decide,
+    examples, transition,
 };
 use proposal_service::pb;
 use prost::Message;
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 8 {
+    let converted = match selector % 9 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -29,7 +30,8 @@ fuzz_target!(|data: &[u8]| {
         4 => pb::RejectDraftRequest::decode(bytes).map(Submission::try_from),
         5 => pb::SignReplyRequest::decode(bytes).map(Submission::try_from),
         6 => pb::IssueReplyRequest::decode(bytes).map(Submission::try_from),
-        _ => pb::CopyReplyRequest::decode(bytes).map(Submission::try_from),
+        7 => pb::CopyReplyRequest::decode(bytes).map(Submission::try_from),
+        _ => pb::RefuseProposalRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
         return;
@@ -43,11 +45,15 @@ fuzz_target!(|data: &[u8]| {
                 .as_ref()
                 .map_or(ProposalId::from_bytes([8; 16]), |p| p.id),
             position: 100,
-            occurred_at: Timestamp::from_unix_nanos(100),
+            // 2019-09-29 in Shanghai, the day No. 228's history ends: an effective date after
+            // it is in the future, and any date may follow the example's undated history.
+            occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000),
+            effective_date: submission.effective_date,
             actor: submission.actor.clone(),
             request_id: None,
         };
-        match decide(before.as_ref(), &submission.command, envelope) {
+        let rules = Rules::default();
+        match decide(before.as_ref(), &submission.command, envelope, &rules) {
             Ok(Decision { event, after }) => {
                 let to_state = transition(submission.command.kind(), state)
                     .expect("decide accepted a move the lifecycle table lacks");
@@ -58,6 +64,13 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(check_recorded(before.as_ref(), &event), Ok(()));
             }
             Err(DomainError::InvalidTransition { .. }) => {}
+            Err(DomainError::EffectiveDateInFuture { date, today }) => {
+                assert_eq!(Some(date), submission.effective_date);
+                assert!(date > today);
+            }
+            Err(DomainError::EffectiveDateBeforePreviousAct { .. }) => {
+                panic!("the example's history is undated: any date may follow it")
+            }
             Err(DomainError::Invalid(v)) => {
                 panic!("decide refused fields the conversion accepted: {v:?}")
             }
@@ -121,6 +134,7 @@ fn respects_limits(s: &Submission) {
             line("title", &r.title, Limits::TITLE_CHARS);
             names("proposers", &r.proposers, Limits::MAX_PROPOSERS);
             text("content", &r.content, Limits::TEXT_CHARS);
+            assert!(ProposerKind::ALL.contains(&r.proposer_kind));
         }
         Command::Assign {
             handling_unit,
@@ -162,5 +176,15 @@ fn respects_limits(s: &Submission) {
             );
         }
         Command::Copy { recipients } => names("recipients", recipients, Limits::MAX_RECIPIENTS),
+        Command::Refuse {
+            reason,
+            forwarded_to,
+        } => {
+            text("reason", reason, Limits::REASON_CHARS);
+            optional_line("forwarded_to", forwarded_to, Limits::NAME_CHARS);
+        }
+    }
+    if let Some(date) = s.effective_date {
+        assert_eq!(CalendarDate::parse(&date.to_string()), Some(date));
     }
 }

@@ -1,7 +1,9 @@
 //! The application layer's one error type. The gRPC layer maps it to status codes in exactly one
 //! place; nothing else decides what a caller sees.
 
-use crate::domain::{Claim, CommandKind, DomainError, FieldViolation, ProposalId, ProposalState};
+use crate::domain::{
+    CalendarDate, Claim, CommandKind, DomainError, FieldViolation, ProposalId, ProposalState,
+};
 use crate::store::StoreError;
 
 /// Which uniqueness rule a command broke.
@@ -36,6 +38,16 @@ pub enum AppError {
     },
     #[error("the proposal is at version {actual}, not the expected version {expected}")]
     VersionMismatch { expected: u64, actual: u64 },
+    #[error("effective_date {date} is after today ({today}) in the rules' time zone")]
+    EffectiveDateInFuture {
+        date: CalendarDate,
+        today: CalendarDate,
+    },
+    #[error("effective_date {date} is before the proposal's previous act, on {previous}")]
+    EffectiveDateBeforePreviousAct {
+        date: CalendarDate,
+        previous: CalendarDate,
+    },
     #[error("request_id {request_id:?} was already used for a different request")]
     RequestIdReused { request_id: String },
     #[error("the reply of a proposal that is {} has not been issued; only ISSUED and COPIED proposals have a document", .state.as_str())]
@@ -66,6 +78,12 @@ impl From<DomainError> for AppError {
             DomainError::Invalid(violations) => Self::InvalidArgument(violations),
             DomainError::InvalidTransition { command, state } => {
                 Self::InvalidTransition { command, state }
+            }
+            DomainError::EffectiveDateInFuture { date, today } => {
+                Self::EffectiveDateInFuture { date, today }
+            }
+            DomainError::EffectiveDateBeforePreviousAct { date, previous } => {
+                Self::EffectiveDateBeforePreviousAct { date, previous }
             }
         }
     }

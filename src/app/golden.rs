@@ -9,10 +9,12 @@ use sha2::{Digest, Sha256};
 use super::Submission;
 use super::writer::{fingerprint, fingerprinted};
 use crate::domain::{
-    CalendarDate, Command, CommandKind, ProposalId, Registration, Reply, RequestId, ResultCode,
+    CalendarDate, Command, CommandKind, ProposalId, ProposerKind, Registration, Reply, RequestId,
+    ResultCode,
 };
 
 const FINGERPRINTS_V1: &str = include_str!("golden/fingerprints_v1.jsonl");
+const FINGERPRINTS_V2: &str = include_str!("golden/fingerprints_v2.jsonl");
 
 /// One submission of every command, with every optional part set in some of them.
 fn submissions() -> Vec<Submission> {
@@ -26,6 +28,7 @@ fn submissions() -> Vec<Submission> {
             title: "关于加强我市环境保护的提案".into(),
             proposers: vec!["苏会兴".into(), "张三".into()],
             content: "建议加强我市环境保护工作。\n第二段。".into(),
+            proposer_kind: ProposerKind::Member,
         }),
         CommandKind::Assign => Command::Assign {
             handling_unit: "许昌市生态环境局".into(),
@@ -56,9 +59,15 @@ fn submissions() -> Vec<Submission> {
         CommandKind::Copy => Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
         },
+        CommandKind::Refuse => Command::Refuse {
+            reason: "属于个人诉求，不予立案".into(),
+            forwarded_to: "市信访局".into(),
+        },
     };
     CommandKind::ALL
         .into_iter()
+        // The commands of the first form; those added later are in `submissions_v2`.
+        .filter(|kind| *kind != CommandKind::Refuse)
         .enumerate()
         .map(|(i, kind)| Submission {
             proposal_id: (kind != CommandKind::Receive).then(|| id.unwrap()),
@@ -66,16 +75,42 @@ fn submissions() -> Vec<Submission> {
             expected_version: (i % 2 == 1).then_some(i as u64),
             request_id: Some(RequestId::new(format!("req-{i}"))),
             actor: "提案委登记员".into(),
+            effective_date: None,
             // Neither the key nor the remit is part of the content.
             unit_scope: (i % 3 == 0).then(|| "许昌市生态环境局".into()),
         })
         .collect()
 }
 
+/// What came after the first form: a refusal, a collective's registration and an effective
+/// date (hashed only when given, so requests without one hash as before).
+fn submissions_v2() -> Vec<Submission> {
+    let mut first = submissions();
+    let mut party = first.remove(0);
+    if let Command::Receive(registration) = &mut party.command {
+        registration.proposers = vec!["民革许昌市委员会".into()];
+        registration.proposer_kind = ProposerKind::Party;
+    }
+    let mut dated = first.remove(0);
+    dated.effective_date = CalendarDate::parse("2019-06-10");
+    let refusal = Submission {
+        command: Command::Refuse {
+            reason: "属于个人诉求，不予立案".into(),
+            forwarded_to: "市信访局".into(),
+        },
+        ..first.remove(0)
+    };
+    vec![party, dated, refusal]
+}
+
 #[test]
 fn request_fingerprints_hash_the_golden_bytes() {
-    let lines: Vec<&str> = FINGERPRINTS_V1.lines().collect();
-    let submissions = submissions();
+    golden_fingerprints(FINGERPRINTS_V1, submissions());
+    golden_fingerprints(FINGERPRINTS_V2, submissions_v2());
+}
+
+fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
+    let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), submissions.len());
     for (line, submission) in lines.iter().zip(&submissions) {
         let kind = submission.command.kind();
@@ -105,16 +140,15 @@ const PINNED_REGISTRATION: &str =
 #[test]
 #[ignore = "writes the golden file; run only when introducing a new fingerprint form on purpose"]
 fn write_golden_file() {
-    let text: String = submissions()
-        .iter()
-        .map(|s| String::from_utf8(fingerprinted(s)).unwrap() + "\n")
-        .collect();
-    std::fs::write(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/app/golden/fingerprints_v1.jsonl"
-        ),
-        text,
-    )
-    .unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/app/golden");
+    for (name, submissions) in [
+        ("fingerprints_v1.jsonl", submissions()),
+        ("fingerprints_v2.jsonl", submissions_v2()),
+    ] {
+        let text: String = submissions
+            .iter()
+            .map(|s| String::from_utf8(fingerprinted(s)).unwrap() + "\n")
+            .collect();
+        std::fs::write(format!("{dir}/{name}"), text).unwrap();
+    }
 }

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{
-    Command, NotRenderable, Proposal, ProposalId, ProposalState, RenderedReply, RequestId,
-    render_reply,
+    CalendarDate, Command, NotRenderable, Proposal, ProposalId, ProposalState, RenderedReply,
+    RequestId, Rules, render_reply,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -36,6 +36,8 @@ pub struct Submission {
     pub expected_version: Option<u64>,
     pub request_id: Option<RequestId>,
     pub actor: String,
+    /// The day the act happened in the office; `None` means today in the rules' time zone.
+    pub effective_date: Option<CalendarDate>,
     /// When set, the command applies only to a proposal this unit is handling at the moment it
     /// is decided (the remit of a unit-bound caller); otherwise PERMISSION_DENIED.
     pub unit_scope: Option<String>,
@@ -72,6 +74,8 @@ pub struct Workflow {
     closing: watch::Sender<bool>,
     submissions: Mutex<Option<mpsc::Sender<writer::Pending>>>,
     writer: Mutex<Option<writer::WriterThread>>,
+    /// The local rules every command is decided under.
+    rules: Arc<Rules>,
 }
 
 /// Listing page sizes: the default, and the most one page may hold.
@@ -79,8 +83,14 @@ const LIST_PAGE: (usize, usize) = (50, 1000);
 const HISTORY_PAGE: (usize, usize) = (100, 1000);
 
 impl Workflow {
-    /// Starts the writer thread over `store`.
+    /// Starts the writer thread over `store`, under the default rules.
     pub async fn start(store: Arc<dyn Store>) -> Result<Self, AppError> {
+        Self::start_with(store, Rules::default()).await
+    }
+
+    /// Starts the writer thread over `store`, deciding every command under `rules`.
+    pub async fn start_with(store: Arc<dyn Store>, rules: Rules) -> Result<Self, AppError> {
+        let rules = Arc::new(rules);
         let (failure_sender, failure) = watch::channel(None);
         let last_position = store.last_position().await?;
         let (durable_sender, durable) = watch::channel(last_position);
@@ -92,7 +102,8 @@ impl Workflow {
             written: written_sender,
             committed: committed.clone(),
         };
-        let (sender, thread) = writer::spawn(Arc::clone(&store), outlets).await?;
+        let (sender, thread) =
+            writer::spawn(Arc::clone(&store), outlets, Arc::clone(&rules)).await?;
         Ok(Self {
             store,
             failure,
@@ -102,7 +113,13 @@ impl Workflow {
             closing: watch::Sender::new(false),
             submissions: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(thread)),
+            rules,
         })
+    }
+
+    /// The rules commands are decided under.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// Applies a command and returns the proposal as it is after it, once its events are durable.

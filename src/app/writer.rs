@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, EventClock, Submission};
 use crate::domain::{
-    Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Timestamp, decide, event_unit, fold,
+    Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Rules, Timestamp, decide,
+    event_unit, fold,
 };
 use crate::store::{
     Change, EventScope, Fingerprint, LoggedEvent, RequestKey, RequestRecord, Store, StoreError,
@@ -101,6 +102,7 @@ pub(super) type WriterThread = std::thread::JoinHandle<Result<(), StoreError>>;
 pub(super) async fn spawn(
     store: Arc<dyn Store>,
     outlets: Outlets,
+    rules: Arc<Rules>,
 ) -> Result<(mpsc::Sender<Pending>, WriterThread), AppError> {
     let last_position = store.last_position().await?;
     let next_position = last_position + 1;
@@ -138,6 +140,7 @@ pub(super) async fn spawn(
                 runtime,
                 next_position,
                 clock,
+                rules,
                 outlets,
                 recent: HashMap::new(),
             };
@@ -160,6 +163,8 @@ struct Writer {
     runtime: tokio::runtime::Runtime,
     next_position: u64,
     clock: EventClock,
+    /// The local rules commands are decided under.
+    rules: Arc<Rules>,
     /// `failure` is set once a commit fails. From then on the writer refuses every command
     /// (fail-stop): after an I/O error the store's state on disk is uncertain, so only a
     /// restart, which recovers from what was flushed, may write again.
@@ -292,6 +297,7 @@ impl Writer {
             expected_version,
             request_id,
             actor,
+            effective_date,
             unit_scope,
         } = &pending.submission;
         // Idempotency keys are scoped by the actor: one caller's keys never meet another's.
@@ -331,10 +337,11 @@ impl Writer {
             proposal_id: before.as_ref().map_or_else(new_proposal_id, |p| p.id),
             position: self.next_position,
             occurred_at: self.clock.now(),
+            effective_date: *effective_date,
             actor: actor.clone(),
             request_id: request_id.as_ref().map(|r| r.as_str().to_owned()),
         };
-        let Decision { event, after } = decide(before.as_deref(), command, envelope)?;
+        let Decision { event, after } = decide(before.as_deref(), command, envelope, &self.rules)?;
         let claim = event.data.claim();
         if let Some(claim) = &claim {
             self.check_unique(claim, overlay)?;
@@ -466,8 +473,13 @@ pub(super) fn fingerprinted(submission: &Submission) -> Vec<u8> {
         expected_version,
         request_id: _,
         actor,
+        effective_date,
         unit_scope: _,
     } = submission;
-    serde_json::to_vec(&(proposal_id, command, expected_version, actor))
-        .expect("commands always serialize")
+    // Without an effective date, the form from before effective dates existed.
+    match effective_date {
+        None => serde_json::to_vec(&(proposal_id, command, expected_version, actor)),
+        Some(date) => serde_json::to_vec(&(proposal_id, command, expected_version, actor, date)),
+    }
+    .expect("commands always serialize")
 }

@@ -145,7 +145,9 @@ pub fn grant(principal: &Principal, action: Action) -> Result<Grant, Denied> {
         (Role::Auditor, read) => matches!(read, A::ReadProposals | A::ReadEvents | A::Verify),
         (_, A::ReadProposals | A::ReadEvents) => true,
         (_, A::Verify) => false,
-        (Role::Registrar, A::Change(kind)) => matches!(kind, K::Receive | K::Assign),
+        (Role::Registrar, A::Change(kind)) => {
+            matches!(kind, K::Receive | K::Assign | K::Refuse)
+        }
         (Role::Unit, A::Change(kind)) => matches!(kind, K::Draft | K::Return),
         (Role::Signer, A::Change(kind)) => matches!(kind, K::Sign | K::RejectDraft),
         (Role::Office, A::Change(kind)) => matches!(kind, K::Issue | K::Copy),
@@ -171,6 +173,7 @@ fn describe(action: Action) -> &'static str {
             CommandKind::Sign => "sign replies",
             CommandKind::Issue => "issue replies",
             CommandKind::Copy => "copy replies",
+            CommandKind::Refuse => "refuse proposals",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
@@ -198,7 +201,14 @@ mod tests {
         let reads = [A::ReadProposals, A::ReadEvents];
         let changes = |kinds: [K; 2]| kinds.map(A::Change).into_iter().chain(reads).collect();
         let expected: [(Role, Vec<Action>); 6] = [
-            (Role::Registrar, changes([K::Receive, K::Assign])),
+            (
+                Role::Registrar,
+                [K::Receive, K::Assign, K::Refuse]
+                    .map(A::Change)
+                    .into_iter()
+                    .chain(reads)
+                    .collect(),
+            ),
             (Role::Unit, changes([K::Return, K::Draft])),
             (Role::Signer, changes([K::RejectDraft, K::Sign])),
             (Role::Office, changes([K::Issue, K::Copy])),

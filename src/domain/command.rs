@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::limits::{FieldViolation, Limits, Violations};
-use super::model::{CalendarDate, Reply};
+use super::model::{CalendarDate, ProposerKind, Reply};
 
 /// The registration of a new proposal (立案).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -15,6 +15,10 @@ pub struct Registration {
     pub title: String,
     pub proposers: Vec<String>,
     pub content: String,
+    /// Left out of the fingerprint when MEMBER, so that requests from before the field hash
+    /// as they did.
+    #[serde(skip_serializing_if = "ProposerKind::is_member")]
+    pub proposer_kind: ProposerKind,
 }
 
 /// One step of the workflow. Serialized only to fingerprint requests for idempotency.
@@ -45,6 +49,10 @@ pub enum Command {
     Copy {
         recipients: Vec<String>,
     },
+    Refuse {
+        reason: String,
+        forwarded_to: String,
+    },
 }
 
 /// The name of a command without its data: for error details, logs and tests.
@@ -58,10 +66,11 @@ pub enum CommandKind {
     Sign,
     Issue,
     Copy,
+    Refuse,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 8] = [
+    pub const ALL: [CommandKind; 9] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -70,6 +79,7 @@ impl CommandKind {
         Self::Sign,
         Self::Issue,
         Self::Copy,
+        Self::Refuse,
     ];
 
     /// The RPC that carries this command.
@@ -83,6 +93,7 @@ impl CommandKind {
             Self::Sign => "SignReply",
             Self::Issue => "IssueReply",
             Self::Copy => "CopyReply",
+            Self::Refuse => "RefuseProposal",
         }
     }
 }
@@ -98,6 +109,7 @@ impl Command {
             Self::Sign { .. } => CommandKind::Sign,
             Self::Issue { .. } => CommandKind::Issue,
             Self::Copy { .. } => CommandKind::Copy,
+            Self::Refuse { .. } => CommandKind::Refuse,
         }
     }
 
@@ -112,6 +124,7 @@ impl Command {
                 title,
                 proposers,
                 content,
+                proposer_kind: _,
             }) => {
                 v.line("committee", committee, Limits::NAME_CHARS);
                 v.line("session", session, Limits::NAME_CHARS);
@@ -156,6 +169,13 @@ impl Command {
                 v.line("issuing_office", issuing_office, Limits::NAME_CHARS);
             }
             Self::Copy { recipients } => v.names("recipients", recipients, Limits::MAX_RECIPIENTS),
+            Self::Refuse {
+                reason,
+                forwarded_to,
+            } => {
+                v.text("reason", reason, Limits::REASON_CHARS);
+                v.optional_line("forwarded_to", forwarded_to, Limits::NAME_CHARS);
+            }
         }
         v.into_result()
     }

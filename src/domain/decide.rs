@@ -4,7 +4,10 @@
 use super::command::{Command, CommandKind, Registration};
 use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
-use super::model::{Proposal, ProposalId, ProposalState, Timestamp};
+use super::model::{
+    CalendarDate, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Timestamp,
+};
+use super::rules::Rules;
 
 /// Why the core refused a command. Uniqueness across proposals (committee/session/number,
 /// document numbers) is not decided here: only the store can see every proposal.
@@ -17,6 +20,16 @@ pub enum DomainError {
         command: CommandKind,
         /// `None` when the proposal does not exist yet.
         state: Option<ProposalState>,
+    },
+    #[error("effective_date {date} is after today ({today}) in the rules' time zone")]
+    EffectiveDateInFuture {
+        date: CalendarDate,
+        today: CalendarDate,
+    },
+    #[error("effective_date {date} is before the proposal's previous act, on {previous}")]
+    EffectiveDateBeforePreviousAct {
+        date: CalendarDate,
+        previous: CalendarDate,
     },
 }
 
@@ -38,6 +51,7 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
         (C::Sign, Some(S::Drafted)) => Some(S::Signed),
         (C::Issue, Some(S::Signed)) => Some(S::Issued),
         (C::Copy, Some(S::Issued)) => Some(S::Copied),
+        (C::Refuse, Some(S::Received)) => Some(S::NotAccepted),
         _ => None,
     }
 }
@@ -51,6 +65,9 @@ pub struct Envelope {
     /// The event's place in the global log.
     pub position: u64,
     pub occurred_at: Timestamp,
+    /// The day the act happened in the office, as the caller gave it; `decide` makes it today
+    /// (in the rules' time zone) when `None`.
+    pub effective_date: Option<CalendarDate>,
     pub actor: String,
     pub request_id: Option<String>,
 }
@@ -63,6 +80,7 @@ impl Envelope {
             proposal_id: event.proposal_id,
             position: event.position,
             occurred_at: event.occurred_at,
+            effective_date: event.effective_date,
             actor: event.actor.clone(),
             request_id: event.request_id.clone(),
         }
@@ -76,18 +94,50 @@ pub struct Decision {
     pub after: Proposal,
 }
 
-/// Decides what a command does to a proposal (`None`: not received yet): the event to record and
-/// the proposal after it, or why not. The one place an event is built.
+/// Decides what a command does to a proposal (`None`: not received yet) under `rules`: the event
+/// to record and the proposal after it, or why not. The one place an event is built.
+///
+/// What the rules decide is recorded in the event (the effective date, a default due date), so
+/// that deciding the event's own command again gives the same event whatever the rules are then.
 pub fn decide(
     proposal: Option<&Proposal>,
     command: &Command,
-    envelope: Envelope,
+    mut envelope: Envelope,
+    rules: &Rules,
 ) -> Result<Decision, DomainError> {
     command.validate().map_err(DomainError::Invalid)?;
-    recorded(proposal, command, envelope).ok_or(DomainError::InvalidTransition {
+    let today = rules.date_at(envelope.occurred_at.unix_nanos());
+    let date = envelope.effective_date.unwrap_or(today);
+    if date > today {
+        return Err(DomainError::EffectiveDateInFuture { date, today });
+    }
+    envelope.effective_date = Some(date);
+    // An assignment without a due date is due the rules' months later (only that command is
+    // copied, to fill it in).
+    let defaulted;
+    let command = match command {
+        Command::Assign {
+            handling_unit,
+            due_date: None,
+        } => {
+            defaulted = Command::Assign {
+                handling_unit: handling_unit.clone(),
+                due_date: Some(rules.due_date(date)),
+            };
+            &defaulted
+        }
+        command => command,
+    };
+    let decision = recorded(proposal, command, envelope).ok_or(DomainError::InvalidTransition {
         command: command.kind(),
         state: proposal.map(|p| p.state),
-    })
+    })?;
+    if let Some(previous) = proposal.and_then(|p| p.last_act_date)
+        && date < previous
+    {
+        return Err(DomainError::EffectiveDateBeforePreviousAct { date, previous });
+    }
+    Ok(decision)
 }
 
 /// What `command` records on `proposal`, its fields taken as valid (`None`: the lifecycle does
@@ -108,6 +158,7 @@ fn recorded(
             title,
             proposers,
             content,
+            proposer_kind,
         }) => EventData::ProposalReceived {
             committee,
             session,
@@ -115,6 +166,7 @@ fn recorded(
             title,
             proposers,
             content,
+            proposer_kind,
         },
         Command::Assign {
             handling_unit,
@@ -140,11 +192,19 @@ fn recorded(
             issuing_office,
         },
         Command::Copy { recipients } => EventData::ReplyCopied { recipients },
+        Command::Refuse {
+            reason,
+            forwarded_to,
+        } => EventData::ProposalRefused {
+            reason,
+            forwarded_to,
+        },
     };
     let Envelope {
         proposal_id,
         position,
         occurred_at,
+        effective_date,
         actor,
         request_id,
     } = envelope;
@@ -154,6 +214,7 @@ fn recorded(
         sequence: proposal.map_or(0, |p| p.version) + 1,
         position,
         occurred_at,
+        effective_date,
         actor,
         request_id,
         from_state: state,
@@ -195,6 +256,15 @@ pub fn check_recorded(
             event.proposal_id,
             sequence - 1,
             event.sequence
+        ));
+    }
+    if let (Some(date), Some(previous)) =
+        (event.effective_date, before.and_then(|p| p.last_act_date))
+        && date < previous
+    {
+        return fail(format!(
+            "the event is dated {date}, before proposal {}'s previous act on {previous}",
+            event.proposal_id
         ));
     }
     if event.from_state != state {
@@ -249,6 +319,7 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         number: 0,
         title: String::new(),
         proposers: Vec::new(),
+        proposer_kind: ProposerKind::Member,
         content: String::new(),
         state: event.to_state,
         handling_unit: None,
@@ -259,6 +330,8 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         issue_date: None,
         issuing_office: None,
         copied_to: Vec::new(),
+        refusal: None,
+        last_act_date: None,
         version: 0,
         received_at: event.occurred_at,
         updated_at: event.occurred_at,
@@ -271,7 +344,9 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             title,
             proposers,
             content,
+            proposer_kind,
         } => {
+            p.proposer_kind = *proposer_kind;
             p.committee.clone_from(committee);
             p.session.clone_from(session);
             p.number = *number;
@@ -304,6 +379,18 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             p.issuing_office = Some(issuing_office.clone());
         }
         EventData::ReplyCopied { recipients } => p.copied_to.clone_from(recipients),
+        EventData::ProposalRefused {
+            reason,
+            forwarded_to,
+        } => {
+            p.refusal = Some(Refusal {
+                reason: reason.clone(),
+                forwarded_to: forwarded_to.clone(),
+            })
+        }
+    }
+    if event.effective_date.is_some() {
+        p.last_act_date = event.effective_date;
     }
     p.state = event.to_state;
     p.version = event.sequence;
@@ -333,10 +420,11 @@ mod tests {
                 .map_or(ProposalId::from_bytes([7; 16]), |p| p.id),
             position: sequence,
             occurred_at: Timestamp::from_unix_nanos(sequence as i64),
+            effective_date: None,
             actor: "tester".into(),
             request_id: None,
         };
-        let decision = decide(current.as_ref(), command, envelope)?;
+        let decision = decide(current.as_ref(), command, envelope, &Rules::default())?;
         assert_eq!(
             Some(&decision.after),
             fold(history.iter().chain([&decision.event])).as_ref()
@@ -358,6 +446,7 @@ mod tests {
             Some(ProposalState::Copied) => {
                 &[C::Receive, C::Assign, C::Draft, C::Sign, C::Issue, C::Copy]
             }
+            Some(ProposalState::NotAccepted) => &[C::Receive, C::Refuse],
         };
         let mut history = Vec::new();
         for kind in path {
@@ -383,6 +472,7 @@ mod tests {
                 (CommandKind::Sign, Some(S::Drafted)) => Some(S::Signed),
                 (CommandKind::Issue, Some(S::Signed)) => Some(S::Issued),
                 (CommandKind::Copy, Some(S::Issued)) => Some(S::Copied),
+                (CommandKind::Refuse, Some(S::Received)) => Some(S::NotAccepted),
                 _ => None,
             }
         };
@@ -416,7 +506,115 @@ mod tests {
                 }
             }
         }
-        assert_eq!(allowed, 9, "the lifecycle has nine moves");
+        assert_eq!(allowed, 10, "the lifecycle has ten moves");
+    }
+
+    /// An envelope at `now` (a day of 2019 in Shanghai), dated `effective`.
+    fn dated(proposal: Option<&Proposal>, now: &str, effective: Option<&str>) -> Envelope {
+        let day = CalendarDate::parse(now).unwrap();
+        let noon = jiff::civil::date(day.year() as i16, day.month() as i8, day.day() as i8)
+            .at(12, 0, 0, 0)
+            .in_tz("Asia/Shanghai")
+            .unwrap()
+            .timestamp()
+            .as_nanosecond();
+        Envelope {
+            proposal_id: proposal.map_or(ProposalId::from_bytes([7; 16]), |p| p.id),
+            position: proposal.map_or(1, |p| p.version + 1),
+            occurred_at: Timestamp::from_unix_nanos(noon as i64),
+            effective_date: effective.map(|d| CalendarDate::parse(d).unwrap()),
+            actor: "tester".into(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn an_act_is_dated_today_unless_told_and_never_in_the_future() {
+        let rules = Rules::default();
+        let receive = examples::command(CommandKind::Receive);
+        let today = decide(None, &receive, dated(None, "2019-06-10", None), &rules).unwrap();
+        assert_eq!(
+            today.event.effective_date,
+            CalendarDate::parse("2019-06-10")
+        );
+        assert_eq!(today.after.last_act_date, CalendarDate::parse("2019-06-10"));
+        let earlier = dated(None, "2019-06-10", Some("2019-06-03"));
+        let earlier = decide(None, &receive, earlier, &rules).unwrap();
+        assert_eq!(
+            earlier.event.effective_date,
+            CalendarDate::parse("2019-06-03")
+        );
+        let tomorrow = dated(None, "2019-06-10", Some("2019-06-11"));
+        assert_eq!(
+            decide(None, &receive, tomorrow, &rules),
+            Err(DomainError::EffectiveDateInFuture {
+                date: CalendarDate::parse("2019-06-11").unwrap(),
+                today: CalendarDate::parse("2019-06-10").unwrap(),
+            })
+        );
+    }
+
+    #[test]
+    fn an_act_may_not_be_dated_before_the_previous_one() {
+        let rules = Rules::default();
+        let receive = examples::command(CommandKind::Receive);
+        let received = dated(None, "2019-06-10", Some("2019-06-05"));
+        let p = decide(None, &receive, received, &rules).unwrap().after;
+        let refuse = examples::command(CommandKind::Refuse);
+        let before = dated(Some(&p), "2019-06-10", Some("2019-06-04"));
+        assert_eq!(
+            decide(Some(&p), &refuse, before, &rules),
+            Err(DomainError::EffectiveDateBeforePreviousAct {
+                date: CalendarDate::parse("2019-06-04").unwrap(),
+                previous: CalendarDate::parse("2019-06-05").unwrap(),
+            })
+        );
+        let same_day = dated(Some(&p), "2019-06-10", Some("2019-06-05"));
+        let refused = decide(Some(&p), &refuse, same_day, &rules).unwrap().after;
+        assert_eq!(refused.state, ProposalState::NotAccepted);
+        assert_eq!(
+            refused.refusal.map(|r| r.forwarded_to),
+            Some("市政府办公室".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_assignment_without_a_due_date_is_due_the_rules_months_later() {
+        let receive = examples::command(CommandKind::Receive);
+        let rules = Rules {
+            reply_months: 2,
+            ..Rules::default()
+        };
+        let p = decide(None, &receive, dated(None, "2019-11-30", None), &rules)
+            .unwrap()
+            .after;
+        let assign = Command::Assign {
+            handling_unit: "许昌市生态环境局".into(),
+            due_date: None,
+        };
+        let decision = decide(
+            Some(&p),
+            &assign,
+            dated(Some(&p), "2019-12-31", None),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(decision.after.due_date, CalendarDate::parse("2020-02-29"));
+        // The event records the date it computed: its command decides the same under any rules.
+        assert_eq!(
+            check_recorded(Some(&p), &decision.event),
+            Ok(()),
+            "re-decided under other rules"
+        );
+        let explicit = examples::command(CommandKind::Assign);
+        let given = decide(
+            Some(&p),
+            &explicit,
+            dated(Some(&p), "2019-12-31", None),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(given.after.due_date, CalendarDate::parse("2019-08-31"));
     }
 
     #[test]
@@ -467,6 +665,7 @@ mod tests {
             title: "x".repeat(501),
             proposers: vec!["苏会兴".into(), "苏会兴".into()],
             content: "a\u{0}b".into(),
+            proposer_kind: ProposerKind::Member,
         });
         let Err(DomainError::Invalid(violations)) = record(&mut Vec::new(), &command) else {
             panic!("accepted an invalid registration");

@@ -4,10 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandKind, Registration};
-use super::model::{CalendarDate, ProposalId, ProposalState, Reply, Timestamp};
+use super::model::{CalendarDate, ProposalId, ProposalState, ProposerKind, Reply, Timestamp};
 
-/// The schema version written into every event recorded by this build.
-pub const EVENT_SCHEMA_VERSION: u16 = 1;
+/// The schema version written into every event recorded by this build. Version 2 added the
+/// effective date, the proposer kind and the refusal; a version-1 event reads as one without
+/// them (no effective date, members).
+pub const EVENT_SCHEMA_VERSION: u16 = 2;
 
 /// What happened to a proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +22,8 @@ pub enum EventData {
         title: String,
         proposers: Vec<String>,
         content: String,
+        #[serde(default, skip_serializing_if = "ProposerKind::is_member")]
+        proposer_kind: ProposerKind,
     },
     ProposalAssigned {
         handling_unit: String,
@@ -47,6 +51,10 @@ pub enum EventData {
     ReplyCopied {
         recipients: Vec<String>,
     },
+    ProposalRefused {
+        reason: String,
+        forwarded_to: String,
+    },
 }
 
 /// The name of an event without its data: for filters, logs and metrics.
@@ -60,6 +68,7 @@ pub enum EventKind {
     ReplySigned,
     ReplyIssued,
     ReplyCopied,
+    ProposalRefused,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -114,7 +123,8 @@ impl EventData {
             | Self::ReplyDrafted { .. }
             | Self::DraftRejected { .. }
             | Self::ReplySigned { .. }
-            | Self::ReplyCopied { .. } => None,
+            | Self::ReplyCopied { .. }
+            | Self::ProposalRefused { .. } => None,
         }
     }
 
@@ -128,7 +138,8 @@ impl EventData {
             | Self::ProposalReturned { .. }
             | Self::ReplySigned { .. }
             | Self::ReplyIssued { .. }
-            | Self::ReplyCopied { .. } => LargeParts::Unchanged,
+            | Self::ReplyCopied { .. }
+            | Self::ProposalRefused { .. } => LargeParts::Unchanged,
         }
     }
 
@@ -159,6 +170,7 @@ impl EventData {
                 title,
                 proposers,
                 content,
+                proposer_kind,
             } => Command::Receive(Registration {
                 committee,
                 session,
@@ -166,6 +178,7 @@ impl EventData {
                 title,
                 proposers,
                 content,
+                proposer_kind,
             }),
             Self::ProposalAssigned {
                 handling_unit,
@@ -188,6 +201,13 @@ impl EventData {
                 issuing_office,
             },
             Self::ReplyCopied { recipients } => Command::Copy { recipients },
+            Self::ProposalRefused {
+                reason,
+                forwarded_to,
+            } => Command::Refuse {
+                reason,
+                forwarded_to,
+            },
         }
     }
 
@@ -203,6 +223,7 @@ impl EventData {
             Self::ReplySigned { .. } => CommandKind::Sign,
             Self::ReplyIssued { .. } => CommandKind::Issue,
             Self::ReplyCopied { .. } => CommandKind::Copy,
+            Self::ProposalRefused { .. } => CommandKind::Refuse,
         }
     }
 
@@ -216,6 +237,7 @@ impl EventData {
             Self::ReplySigned { .. } => EventKind::ReplySigned,
             Self::ReplyIssued { .. } => EventKind::ReplyIssued,
             Self::ReplyCopied { .. } => EventKind::ReplyCopied,
+            Self::ProposalRefused { .. } => EventKind::ProposalRefused,
         }
     }
 }
@@ -246,7 +268,11 @@ pub struct RecordedEvent {
     pub sequence: u64,
     /// 1-based position in the global log, strictly increasing in commit order.
     pub position: u64,
+    /// When the event was recorded (the server's clock).
     pub occurred_at: Timestamp,
+    /// The day the act happened in the office (schema 2); `None` in schema-1 events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<CalendarDate>,
     pub actor: String,
     pub request_id: Option<String>,
     /// `None` for the first event of a proposal.

@@ -3,8 +3,8 @@
 //! realistic value and not a particular one; golden files keep their own, frozen values.
 
 use super::{
-    CalendarDate, Command, CommandKind, Proposal, ProposalId, ProposalState, Registration, Reply,
-    ResultCode, Timestamp,
+    CalendarDate, Command, CommandKind, Proposal, ProposalId, ProposalState, ProposerKind, Refusal,
+    Registration, Reply, ResultCode, Timestamp,
 };
 
 /// A valid command of `kind`, with the seed's values (proposal No. 228 and its reply).
@@ -33,6 +33,10 @@ pub fn command(kind: CommandKind) -> Command {
         CommandKind::Copy => Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
         },
+        CommandKind::Refuse => Command::Refuse {
+            reason: "不属于提案范围，转作意见处理".into(),
+            forwarded_to: "市政府办公室".into(),
+        },
     }
 }
 
@@ -47,6 +51,7 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
         number: registration.number,
         title: registration.title,
         proposers: registration.proposers,
+        proposer_kind: registration.proposer_kind,
         content: registration.content,
         state,
         handling_unit: Some("许昌市生态环境局".into()),
@@ -57,6 +62,12 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
         issue_date: issued,
         issuing_office: Some("许昌市生态环境局办公室".into()),
         copied_to: vec!["市政协提案委".into()],
+        refusal: Some(Refusal {
+            reason: "不属于提案范围".into(),
+            forwarded_to: "市政府办公室".into(),
+        }),
+        // A history from before effective dates: any date may follow.
+        last_act_date: None,
         version: 7,
         received_at: Timestamp::from_unix_nanos(1),
         updated_at: Timestamp::from_unix_nanos(7),
@@ -71,6 +82,7 @@ fn registration() -> Registration {
         title: "关于加强我市环境保护的提案".into(),
         proposers: vec!["苏会兴".into()],
         content: "加强环境保护。".into(),
+        proposer_kind: ProposerKind::Member,
     }
 }
 

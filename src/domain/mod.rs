@@ -20,7 +20,8 @@ pub use event::{
 };
 pub use limits::{FieldViolation, Limits};
 pub use model::{
-    CalendarDate, Proposal, ProposalId, ProposalState, Reply, RequestId, ResultCode, Timestamp,
+    CalendarDate, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId,
+    ResultCode, Timestamp,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply};
 pub use rules::{Rules, RulesError};

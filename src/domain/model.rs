@@ -167,16 +167,19 @@ pub enum ProposalState {
     Signed,
     Issued,
     Copied,
+    /// Not accepted by the committee (不予立案). Terminal.
+    NotAccepted,
 }
 
 impl ProposalState {
-    pub const ALL: [ProposalState; 6] = [
+    pub const ALL: [ProposalState; 7] = [
         Self::Received,
         Self::Assigned,
         Self::Drafted,
         Self::Signed,
         Self::Issued,
         Self::Copied,
+        Self::NotAccepted,
     ];
 
     /// The stable upper-case name used in error details and logs.
@@ -188,6 +191,7 @@ impl ProposalState {
             Self::Signed => "SIGNED",
             Self::Issued => "ISSUED",
             Self::Copied => "COPIED",
+            Self::NotAccepted => "NOT_ACCEPTED",
         }
     }
 }
@@ -219,6 +223,58 @@ impl ResultCode {
     }
 }
 
+/// Who made a proposal: members, or a collective. The reply's salutation follows it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProposerKind {
+    /// One or more members (委员).
+    #[default]
+    Member,
+    /// A party (党派).
+    Party,
+    /// A people's organisation (人民团体).
+    Group,
+    /// A sector (界别).
+    Sector,
+    /// A special committee (专委会).
+    Committee,
+}
+
+impl ProposerKind {
+    pub const ALL: [ProposerKind; 5] = [
+        Self::Member,
+        Self::Party,
+        Self::Group,
+        Self::Sector,
+        Self::Committee,
+    ];
+
+    /// Members, the default (which stored records and fingerprints leave out).
+    pub fn is_member(&self) -> bool {
+        *self == Self::Member
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "MEMBER",
+            Self::Party => "PARTY",
+            Self::Group => "GROUP",
+            Self::Sector => "SECTOR",
+            Self::Committee => "COMMITTEE",
+        }
+    }
+}
+
+/// The committee's refusal of a proposal (不予立案).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: String,
+    /// Where the content was forwarded as an opinion; empty if nowhere.
+    pub forwarded_to: String,
+}
+
 /// The handling unit's reply, as drafted and later issued.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
@@ -237,6 +293,7 @@ pub struct Proposal {
     pub number: u32,
     pub title: String,
     pub proposers: Vec<String>,
+    pub proposer_kind: ProposerKind,
     pub content: String,
     pub state: ProposalState,
     pub handling_unit: Option<String>,
@@ -247,6 +304,10 @@ pub struct Proposal {
     pub issue_date: Option<CalendarDate>,
     pub issuing_office: Option<String>,
     pub copied_to: Vec<String>,
+    /// Set when the committee did not accept the proposal.
+    pub refusal: Option<Refusal>,
+    /// The effective date of the latest event that has one: no later act may be dated before.
+    pub last_act_date: Option<CalendarDate>,
     /// The number of events so far.
     pub version: u64,
     pub received_at: Timestamp,

@@ -2,7 +2,7 @@
 //! seed (`src/seed/proposal_228_reply.txt`). Pure: it reads the projection and nothing else, so
 //! the same proposal always renders to the same bytes.
 
-use super::model::{CalendarDate, Proposal, ProposalState};
+use super::model::{CalendarDate, Proposal, ProposalState, ProposerKind};
 
 /// The rendered reply document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub fn render_reply(proposal: &Proposal) -> Result<RenderedReply, NotRenderable>
                 proposal.number
             ),
         ),
-        (1, format!("{}委员：", proposal.proposers.join("、"))),
+        (1, salutation(proposal)),
         (1, reply.body.clone()),
         (1, issue_date.clone()),
         (
@@ -139,6 +139,19 @@ fn chinese_date(date: CalendarDate) -> String {
     format!("{}年{}月{}日", date.year(), date.month(), date.day())
 }
 
+/// `苏会兴委员：` and `张三、李四委员：` for members; a collective by its name alone
+/// (`民革许昌市委员会：`).
+fn salutation(proposal: &Proposal) -> String {
+    let names = proposal.proposers.join("、");
+    match proposal.proposer_kind {
+        ProposerKind::Member => format!("{names}委员："),
+        ProposerKind::Party
+        | ProposerKind::Group
+        | ProposerKind::Sector
+        | ProposerKind::Committee => format!("{names}："),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +170,7 @@ mod tests {
             number: seed.number,
             title: seed.title,
             proposers: seed.proposers,
+            proposer_kind: ProposerKind::Member,
             content: seed::CONTENT.into(),
             state,
             handling_unit: Some(seed.handling_unit),
@@ -176,6 +190,8 @@ mod tests {
             } else {
                 Vec::new()
             },
+            refusal: None,
+            last_act_date: None,
             version: 8,
             received_at: Timestamp::from_unix_nanos(0),
             updated_at: Timestamp::from_unix_nanos(0),
@@ -352,6 +368,21 @@ mod tests {
             text.lines().any(|l| l == "苏会兴、李明、王芳委员："),
             "salutation joins the proposers with 、:\n{text}"
         );
+    }
+
+    #[test]
+    fn a_collective_is_greeted_by_its_name() {
+        for kind in ProposerKind::ALL.into_iter().filter(|k| !k.is_member()) {
+            let mut proposal = seed_proposal(ProposalState::Copied);
+            proposal.proposers = vec!["民革许昌市委员会".into()];
+            proposal.proposer_kind = kind;
+            let text = render_ok(&proposal).text;
+            assert!(
+                text.lines().any(|l| l == "民革许昌市委员会："),
+                "{kind:?}:\n{text}"
+            );
+            assert!(!text.contains("委员会委员"), "{kind:?}:\n{text}");
+        }
     }
 
     #[test]

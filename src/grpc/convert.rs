@@ -8,9 +8,18 @@ use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
     CalendarDate, Command, EventKind, FieldViolation, Proposal, ProposalId, ProposalState,
-    RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, validate_envelope,
+    ProposerKind, RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode, Rules,
+    Timestamp, validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
+
+/// The fields every mutating request has besides its proposal and its command.
+struct Shared {
+    expected_version: Option<u64>,
+    request_id: String,
+    actor: String,
+    effective_date: String,
+}
 
 /// Collects the problems found while converting one request.
 #[derive(Default)]
@@ -72,6 +81,24 @@ impl Checked {
                     "is required: RESULT_CODE_A, RESULT_CODE_B or RESULT_CODE_C",
                 ));
                 ResultCode::A
+            }
+        }
+    }
+
+    /// Who made a proposal; unset means members.
+    fn proposer_kind(&mut self, field: &str, value: i32) -> ProposerKind {
+        match pb::ProposerKind::try_from(value) {
+            Ok(pb::ProposerKind::Unspecified | pb::ProposerKind::Member) => ProposerKind::Member,
+            Ok(pb::ProposerKind::Party) => ProposerKind::Party,
+            Ok(pb::ProposerKind::Group) => ProposerKind::Group,
+            Ok(pb::ProposerKind::Sector) => ProposerKind::Sector,
+            Ok(pb::ProposerKind::Committee) => ProposerKind::Committee,
+            Err(_) => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    format!("{value} is not a proposer kind"),
+                ));
+                ProposerKind::Member
             }
         }
     }
@@ -157,10 +184,15 @@ impl Checked {
         mut self,
         proposal_id: Option<ProposalId>,
         command: Command,
-        expected_version: Option<u64>,
-        request_id: String,
-        actor: String,
+        shared: Shared,
     ) -> Result<Submission, AppError> {
+        let Shared {
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = shared;
+        let effective_date = self.optional_date("effective_date", &effective_date);
         if let Err(violations) = validate_envelope(&actor, &request_id) {
             self.0.extend(violations);
         }
@@ -174,6 +206,7 @@ impl Checked {
             expected_version,
             request_id: (!request_id.is_empty()).then(|| RequestId::new(request_id)),
             actor,
+            effective_date,
             unit_scope: None,
         })
     }
@@ -200,7 +233,11 @@ impl TryFrom<pb::ReceiveProposalRequest> for Submission {
             content,
             request_id,
             actor,
+            effective_date,
+            proposer_kind,
         } = request;
+        let mut checked = Checked::default();
+        let proposer_kind = checked.proposer_kind("proposer_kind", proposer_kind);
         let command = Command::Receive(Registration {
             committee,
             session,
@@ -208,8 +245,15 @@ impl TryFrom<pb::ReceiveProposalRequest> for Submission {
             title,
             proposers,
             content,
+            proposer_kind,
         });
-        Checked::default().submission(None, command, None, request_id, actor)
+        let shared = Shared {
+            expected_version: None,
+            request_id,
+            actor,
+            effective_date,
+        };
+        checked.submission(None, command, shared)
     }
 }
 
@@ -224,6 +268,7 @@ impl TryFrom<pb::AssignProposalRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let due_date = checked.optional_date("due_date", &due_date);
@@ -231,7 +276,16 @@ impl TryFrom<pb::AssignProposalRequest> for Submission {
             handling_unit,
             due_date,
         };
-        checked.submission(id, command, expected_version, request_id, actor)
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
     }
 }
 
@@ -245,14 +299,18 @@ impl TryFrom<pb::ReturnProposalRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
             Command::Return { reason },
-            expected_version,
-            request_id,
-            actor,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
         )
     }
 }
@@ -267,6 +325,7 @@ impl TryFrom<pb::DraftReplyRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let pb::Reply {
@@ -287,7 +346,16 @@ impl TryFrom<pb::DraftReplyRequest> for Submission {
                 contact_phone,
             },
         };
-        checked.submission(id, command, expected_version, request_id, actor)
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
     }
 }
 
@@ -301,10 +369,20 @@ impl TryFrom<pb::RejectDraftRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
         let command = Command::RejectDraft { reason };
-        checked.submission(id, command, expected_version, request_id, actor)
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
     }
 }
 
@@ -318,14 +396,18 @@ impl TryFrom<pb::SignReplyRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
             Command::Sign { signer },
-            expected_version,
-            request_id,
-            actor,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
         )
     }
 }
@@ -342,6 +424,7 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let issue_date = checked.date("issue_date", &issue_date);
@@ -350,7 +433,16 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             issue_date,
             issuing_office,
         };
-        checked.submission(id, command, expected_version, request_id, actor)
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
     }
 }
 
@@ -364,14 +456,49 @@ impl TryFrom<pb::CopyReplyRequest> for Submission {
             expected_version,
             request_id,
             actor,
+            effective_date,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
             Command::Copy { recipients },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::RefuseProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::RefuseProposalRequest) -> Result<Self, AppError> {
+        let pb::RefuseProposalRequest {
+            proposal_id,
+            reason,
+            forwarded_to,
             expected_version,
             request_id,
             actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        let command = Command::Refuse {
+            reason,
+            forwarded_to,
+        };
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
         )
     }
 }
@@ -507,6 +634,7 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::ReplySigned => EventKind::ReplySigned,
         pb::EventKind::ReplyIssued => EventKind::ReplyIssued,
         pb::EventKind::ReplyCopied => EventKind::ReplyCopied,
+        pb::EventKind::ProposalRefused => EventKind::ProposalRefused,
     })
 }
 
@@ -519,24 +647,41 @@ fn state_from_pb(state: pb::ProposalState) -> Option<ProposalState> {
         pb::ProposalState::Signed => Some(ProposalState::Signed),
         pb::ProposalState::Issued => Some(ProposalState::Issued),
         pb::ProposalState::Copied => Some(ProposalState::Copied),
+        pb::ProposalState::NotAccepted => Some(ProposalState::NotAccepted),
     }
 }
 
 fn state_to_pb(state: Option<ProposalState>) -> pb::ProposalState {
-    match state {
-        None => pb::ProposalState::Unspecified,
-        Some(ProposalState::Received) => pb::ProposalState::Received,
-        Some(ProposalState::Assigned) => pb::ProposalState::Assigned,
-        Some(ProposalState::Drafted) => pb::ProposalState::Drafted,
-        Some(ProposalState::Signed) => pb::ProposalState::Signed,
-        Some(ProposalState::Issued) => pb::ProposalState::Issued,
-        Some(ProposalState::Copied) => pb::ProposalState::Copied,
+    state.map_or(pb::ProposalState::Unspecified, pb::ProposalState::from)
+}
+
+impl From<ProposalState> for pb::ProposalState {
+    fn from(state: ProposalState) -> Self {
+        match state {
+            ProposalState::Received => Self::Received,
+            ProposalState::Assigned => Self::Assigned,
+            ProposalState::Drafted => Self::Drafted,
+            ProposalState::Signed => Self::Signed,
+            ProposalState::Issued => Self::Issued,
+            ProposalState::Copied => Self::Copied,
+            ProposalState::NotAccepted => Self::NotAccepted,
+        }
     }
 }
 
 fn timestamp(at: Timestamp) -> PbTimestamp {
     let (seconds, nanos) = at.seconds_and_nanos();
     PbTimestamp { seconds, nanos }
+}
+
+fn proposer_kind_to_pb(kind: ProposerKind) -> pb::ProposerKind {
+    match kind {
+        ProposerKind::Member => pb::ProposerKind::Member,
+        ProposerKind::Party => pb::ProposerKind::Party,
+        ProposerKind::Group => pb::ProposerKind::Group,
+        ProposerKind::Sector => pb::ProposerKind::Sector,
+        ProposerKind::Committee => pb::ProposerKind::Committee,
+    }
 }
 
 fn result_code_to_pb(code: ResultCode) -> pb::ResultCode {
@@ -575,6 +720,7 @@ impl From<Registration> for pb::ReceiveProposalRequest {
             title,
             proposers,
             content,
+            proposer_kind,
         } = registration;
         pb::ReceiveProposalRequest {
             committee,
@@ -585,6 +731,8 @@ impl From<Registration> for pb::ReceiveProposalRequest {
             content,
             request_id: String::new(),
             actor: String::new(),
+            effective_date: String::new(),
+            proposer_kind: proposer_kind_to_pb(proposer_kind).into(),
         }
     }
 }
@@ -602,6 +750,7 @@ impl From<Proposal> for pb::Proposal {
             number,
             title,
             proposers,
+            proposer_kind,
             content,
             state,
             handling_unit,
@@ -612,6 +761,8 @@ impl From<Proposal> for pb::Proposal {
             issue_date,
             issuing_office,
             copied_to,
+            refusal,
+            last_act_date,
             version,
             received_at,
             updated_at,
@@ -636,6 +787,30 @@ impl From<Proposal> for pb::Proposal {
             received_at: Some(timestamp(received_at)),
             updated_at: Some(timestamp(updated_at)),
             due_date: date_text(due_date),
+            proposer_kind: proposer_kind_to_pb(proposer_kind).into(),
+            last_act_date: date_text(last_act_date),
+            refusal: refusal.map(
+                |Refusal {
+                     reason,
+                     forwarded_to,
+                 }| pb::Refusal {
+                    reason,
+                    forwarded_to,
+                },
+            ),
+        }
+    }
+}
+
+impl From<&Rules> for pb::Rules {
+    fn from(rules: &Rules) -> Self {
+        let Rules {
+            reply_months,
+            time_zone,
+        } = rules;
+        pb::Rules {
+            reply_months: *reply_months,
+            time_zone: time_zone.clone(),
         }
     }
 }
@@ -651,6 +826,7 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             sequence,
             position,
             occurred_at,
+            effective_date,
             actor,
             request_id,
             from_state,
@@ -665,6 +841,7 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 title,
                 proposers,
                 content,
+                proposer_kind,
             } => Data::Received(pb::ProposalReceived {
                 committee,
                 session,
@@ -672,6 +849,7 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 title,
                 proposers,
                 content,
+                proposer_kind: proposer_kind_to_pb(proposer_kind).into(),
             }),
             E::ProposalAssigned {
                 handling_unit,
@@ -697,6 +875,13 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 issuing_office,
             }),
             E::ReplyCopied { recipients } => Data::Copied(pb::ReplyCopied { recipients }),
+            E::ProposalRefused {
+                reason,
+                forwarded_to,
+            } => Data::Refused(pb::ProposalRefused {
+                reason,
+                forwarded_to,
+            }),
         };
         pb::ProposalEvent {
             proposal_id: proposal_id.to_string(),
@@ -708,6 +893,7 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             from_state: state_to_pb(from_state).into(),
             hash: to_hex(&hash),
             to_state: state_to_pb(Some(to_state)).into(),
+            effective_date: date_text(effective_date),
             data: Some(data),
         }
     }

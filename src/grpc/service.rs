@@ -165,6 +165,7 @@ acting!(
     pb::SignReplyRequest,
     pb::IssueReplyRequest,
     pb::CopyReplyRequest,
+    pb::RefuseProposalRequest,
 );
 
 impl ProposalApi {
@@ -359,6 +360,23 @@ impl ProposalService for ProposalApi {
         .await
     }
 
+    async fn refuse_proposal(
+        &self,
+        request: Request<pb::RefuseProposalRequest>,
+    ) -> Result<Response<pb::RefuseProposalResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("RefuseProposal", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Refuse), request)
+                    .await?,
+            );
+            Ok(pb::RefuseProposalResponse { proposal })
+        })
+        .await
+    }
+
     async fn get_proposal(
         &self,
         request: Request<pb::GetProposalRequest>,
@@ -531,6 +549,24 @@ impl ProposalService for ProposalApi {
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,
+            })
+        })
+        .await
+    }
+
+    async fn get_rules(
+        &self,
+        request: Request<pb::GetRulesRequest>,
+    ) -> Result<Response<pb::GetRulesResponse>, Status> {
+        let principal = caller(&request)?;
+        let pb::GetRulesRequest {} = request.into_inner();
+        self.traced("GetRules", &principal, "", async {
+            // Whoever may read proposals may read the rules they are handled under.
+            allowed(&principal, Action::ReadProposals)?;
+            let rules = self.workflow.rules();
+            Ok(pb::GetRulesResponse {
+                rules: Some(rules.into()),
+                today: rules.today().to_string(),
             })
         })
         .await

@@ -244,6 +244,26 @@ impl From<AppError> for Status {
                     ("currentVersion", actual.to_string()),
                 ]),
             ),
+            AppError::EffectiveDateInFuture { date, today } => {
+                let mut details = ErrorDetails::with_error_info(
+                    "EFFECTIVE_DATE_INVALID",
+                    ERROR_DOMAIN,
+                    metadata([
+                        ("effectiveDate", date.to_string()),
+                        ("today", today.to_string()),
+                    ]),
+                );
+                details.add_bad_request_violation("effective_date", "is in the future");
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            AppError::EffectiveDateBeforePreviousAct { date, previous } => failed_precondition(
+                "EFFECTIVE_DATE_INVALID",
+                message,
+                metadata([
+                    ("effectiveDate", date.to_string()),
+                    ("previousActDate", previous.to_string()),
+                ]),
+            ),
             AppError::RequestIdReused { request_id: _ } => {
                 let mut details = ErrorDetails::with_error_info(
                     "REQUEST_ID_REUSED",

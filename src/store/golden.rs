@@ -1,14 +1,17 @@
 //! Golden encodings of stored records. The files under `golden/` were written by this store
-//! (events by event schema 1, status records by store format 5); if a change to the domain types alters how a stored record encodes or decodes,
-//! these tests fail, and the change needs a new schema version and a migration instead.
+//! (events by event schemas 1 and 2, status records by store format 5, before and after the
+//! fields schema 2 added); if a change to the domain types alters how a stored record encodes
+//! or decodes, these tests fail, and the change needs a new schema version and a migration
+//! instead.
 
 use super::records::{self, Sources, StatusRecord};
 use crate::domain::{
-    CalendarDate, EVENT_SCHEMA_VERSION, EventData, ProposalId, ProposalState, RecordedEvent, Reply,
-    ResultCode, Timestamp, fold,
+    CalendarDate, EVENT_SCHEMA_VERSION, EventData, ProposalId, ProposalState, ProposerKind,
+    RecordedEvent, Reply, ResultCode, Timestamp, fold,
 };
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
+const EVENTS_V2: &str = include_str!("golden/events_v2.jsonl");
 
 fn event(
     sequence: u64,
@@ -22,6 +25,7 @@ fn event(
         sequence,
         position: 100 + sequence,
         occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000 + sequence as i64),
+        effective_date: None,
         actor: "提案委登记员".into(),
         request_id: sequence
             .is_multiple_of(2)
@@ -30,6 +34,53 @@ fn event(
         to_state: to,
         data,
     }
+}
+
+/// Schema 2: the format-1 history dated one day an event from 2019-09-20, then a second
+/// proposal, made by a party, that the committee did not accept.
+fn expected_v2() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let mut events: Vec<RecordedEvent> = expected()
+        .into_iter()
+        .map(|mut event| {
+            event.schema = 2;
+            event.effective_date = CalendarDate::parse(&format!("2019-09-{}", 19 + event.sequence));
+            event
+        })
+        .collect();
+    let refused_id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e60").unwrap();
+    let second = [
+        (
+            None,
+            S::Received,
+            EventData::ProposalReceived {
+                committee: "许昌市政协".into(),
+                session: "七届三次会议".into(),
+                number: 231,
+                title: "关于发展民营经济的提案".into(),
+                proposers: vec!["民革许昌市委员会".into()],
+                content: "建议优化营商环境。".into(),
+                proposer_kind: ProposerKind::Party,
+            },
+        ),
+        (
+            Some(S::Received),
+            S::NotAccepted,
+            EventData::ProposalRefused {
+                reason: "属于个人诉求，不予立案".into(),
+                forwarded_to: "市信访局".into(),
+            },
+        ),
+    ];
+    for (sequence, (from, to, data)) in (1..).zip(second) {
+        let mut event = event(sequence, from, to, data);
+        event.schema = 2;
+        event.proposal_id = refused_id;
+        event.position = 200 + sequence;
+        event.effective_date = CalendarDate::parse("2019-03-01");
+        events.push(event);
+    }
+    events
 }
 
 /// One event of every kind, as format 1 wrote them.
@@ -48,6 +99,7 @@ fn expected() -> Vec<RecordedEvent> {
                 title: "关于加强我市环境保护的提案".into(),
                 proposers: vec!["苏会兴".into()],
                 content: "建议加强我市环境保护工作。\n第二段。".into(),
+                proposer_kind: ProposerKind::Member,
             },
         ),
         event(
@@ -141,19 +193,42 @@ fn expected() -> Vec<RecordedEvent> {
     ]
 }
 
-#[test]
-fn format_1_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
-    assert_eq!(
-        EVENT_SCHEMA_VERSION, 1,
-        "a new schema version needs its own golden file"
-    );
-    let lines: Vec<&str> = EVENTS_V1.lines().collect();
-    let expected = expected();
+fn decode_and_encode_alike(golden: &str, expected: &[RecordedEvent]) {
+    let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), expected.len());
-    for (line, event) in lines.iter().zip(&expected) {
+    for (line, event) in lines.iter().zip(expected) {
         let decoded: RecordedEvent = serde_json::from_str(line).expect("a golden event decodes");
         assert_eq!(&decoded, event);
         assert_eq!(serde_json::to_string(event).unwrap(), *line);
+    }
+}
+
+#[test]
+fn format_1_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
+    decode_and_encode_alike(EVENTS_V1, &expected());
+}
+
+#[test]
+fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
+    assert_eq!(
+        EVENT_SCHEMA_VERSION, 2,
+        "a new schema version needs its own golden file"
+    );
+    decode_and_encode_alike(EVENTS_V2, &expected_v2());
+}
+
+/// Every golden history is one `decide` could have recorded, event by event.
+#[test]
+fn golden_histories_pass_the_history_check() {
+    for events in [expected(), expected_v2()] {
+        let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
+            std::collections::HashMap::new();
+        for event in &events {
+            let before = proposals.remove(&event.proposal_id);
+            crate::domain::check_recorded(before.as_ref(), event)
+                .unwrap_or_else(|e| panic!("event {}: {e}", event.position));
+            proposals.insert(event.proposal_id, crate::domain::apply(before, event));
+        }
     }
 }
 
@@ -178,20 +253,29 @@ fn the_chain_over_format_1_events_is_pinned() {
 const PINNED_HEAD: &str = "13afbe5572c05ee9c581f4b5df4d6a8d4c31031d01d475081948060b84454e0f";
 
 const STATUS_V5: &str = include_str!("golden/status_v5.json");
+const STATUS_V5_EVENTS_V2: &str = include_str!("golden/status_v5_events_v2.json");
 
-/// The status records of the proposal the golden events describe, after each event: what
-/// format 5 stores under `proposals` (the projection without the content and the reply, which
-/// it names by the events that carry them).
-fn statuses() -> Vec<StatusRecord> {
-    let events = expected();
+/// The status records of the proposals `events` describe, after each event: what format 5
+/// stores under `proposals` (the projection without the content and the reply, which it names
+/// by the events that carry them).
+fn statuses_of(events: &[RecordedEvent]) -> Vec<StatusRecord> {
     (1..=events.len())
         .map(|n| {
-            let history = &events[..n];
-            let proposal = fold(history).expect("a history of at least one event");
-            let sources = Sources::after(None, history).expect("the history registers it");
+            let last = &events[n - 1];
+            let history: Vec<RecordedEvent> = events[..n]
+                .iter()
+                .filter(|e| e.proposal_id == last.proposal_id)
+                .cloned()
+                .collect();
+            let proposal = fold(&history).expect("a history of at least one event");
+            let sources = Sources::after(None, &history).expect("the history registers it");
             records::status(&proposal, sources)
         })
         .collect()
+}
+
+fn statuses() -> Vec<StatusRecord> {
+    statuses_of(&expected())
 }
 
 /// If a change to the projection alters how a status record encodes or decodes, every stored
@@ -199,10 +283,16 @@ fn statuses() -> Vec<StatusRecord> {
 /// new store format and `export`/`import`.
 #[test]
 fn format_5_status_records_decode_to_the_same_values_and_encode_to_the_same_bytes() {
-    let lines: Vec<&str> = STATUS_V5.lines().collect();
-    let statuses = statuses();
+    status_records_alike(STATUS_V5, &statuses());
+    // The fields schema 2 brought (proposer kind, refusal, last act date) are optional in
+    // format 5: records without them read as before.
+    status_records_alike(STATUS_V5_EVENTS_V2, &statuses_of(&expected_v2()));
+}
+
+fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
+    let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), statuses.len());
-    for (line, status) in lines.iter().zip(&statuses) {
+    for (line, status) in lines.iter().zip(statuses) {
         let decoded: StatusRecord =
             super::sled_store::decode(line.as_bytes(), "a golden status").unwrap();
         assert_eq!(&decoded, status);
@@ -224,4 +314,14 @@ fn write_golden_files() {
         .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/status_v5.json"), text).unwrap();
+    let text: String = expected_v2()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/events_v2.jsonl"), text).unwrap();
+    let text: String = statuses_of(&expected_v2())
+        .iter()
+        .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/status_v5_events_v2.json"), text).unwrap();
 }

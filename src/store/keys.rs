@@ -80,6 +80,7 @@ fn state_byte(state: ProposalState) -> u8 {
         ProposalState::Signed => 4,
         ProposalState::Issued => 5,
         ProposalState::Copied => 6,
+        ProposalState::NotAccepted => 7,
     }
 }
 

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{RequestRecord, StoreError};
 use crate::domain::{
-    CalendarDate, LargeParts, Proposal, ProposalId, ProposalState, RecordedEvent, Reply, Timestamp,
+    CalendarDate, LargeParts, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
+    Refusal, Reply, Timestamp,
 };
 
 /// A request record as stored: the fingerprint (32 bytes) ++ the proposal id (16 bytes) ++ the
@@ -52,6 +53,9 @@ pub(super) struct StatusRecord {
     /// them without reading the `ProposalReceived` event.
     pub title: String,
     pub proposers: Vec<String>,
+    /// Store format 5 records lack it: members.
+    #[serde(default, skip_serializing_if = "ProposerKind::is_member")]
+    pub proposer_kind: ProposerKind,
     pub state: ProposalState,
     pub handling_unit: Option<String>,
     pub due_date: Option<CalendarDate>,
@@ -60,6 +64,12 @@ pub(super) struct StatusRecord {
     pub issue_date: Option<CalendarDate>,
     pub issuing_office: Option<String>,
     pub copied_to: Vec<String>,
+    /// Absent in format 5 records (before refusals), and for every accepted proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+    /// Absent in format 5 records (before effective dates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_act_date: Option<CalendarDate>,
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
@@ -120,6 +130,7 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         number,
         title,
         proposers,
+        proposer_kind,
         content: _,
         state,
         handling_unit,
@@ -130,6 +141,8 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         issue_date,
         issuing_office,
         copied_to,
+        refusal,
+        last_act_date,
         version,
         received_at,
         updated_at,
@@ -140,6 +153,7 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         number: *number,
         title: title.clone(),
         proposers: proposers.clone(),
+        proposer_kind: *proposer_kind,
         state: *state,
         handling_unit: handling_unit.clone(),
         due_date: *due_date,
@@ -148,6 +162,8 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         issue_date: *issue_date,
         issuing_office: issuing_office.clone(),
         copied_to: copied_to.clone(),
+        refusal: refusal.clone(),
+        last_act_date: *last_act_date,
         version: *version,
         received_at: *received_at,
         updated_at: *updated_at,
@@ -169,6 +185,7 @@ pub(super) fn assemble(
         number,
         title,
         proposers,
+        proposer_kind,
         state,
         handling_unit,
         due_date,
@@ -177,6 +194,8 @@ pub(super) fn assemble(
         issue_date,
         issuing_office,
         copied_to,
+        refusal,
+        last_act_date,
         version,
         received_at,
         updated_at,
@@ -189,6 +208,7 @@ pub(super) fn assemble(
         number,
         title,
         proposers,
+        proposer_kind,
         content,
         state,
         handling_unit,
@@ -199,6 +219,8 @@ pub(super) fn assemble(
         issue_date,
         issuing_office,
         copied_to,
+        refusal,
+        last_act_date,
         version,
         received_at,
         updated_at,

@@ -244,7 +244,10 @@ mod tests {
 
     use super::*;
     use crate::app::{Submission, Workflow};
-    use crate::domain::{CalendarDate, Command, ProposalState, Registration, RequestId};
+    use crate::domain::{
+        CalendarDate, Command, EVENT_SCHEMA_VERSION, ProposalState, ProposerKind, Registration,
+        RequestId,
+    };
     use crate::store::sled_store::BY_DOCUMENT;
     use crate::store::{EventScope, SledOptions, chain};
 
@@ -256,6 +259,7 @@ mod tests {
             expected_version: None,
             request_id: Some(request_id),
             actor: "tester".into(),
+            effective_date: None,
             unit_scope: None,
         }
     }
@@ -277,6 +281,7 @@ mod tests {
                     title: "提案".into(),
                     proposers: vec!["苏会兴".into()],
                     content: "内容".into(),
+                    proposer_kind: ProposerKind::Member,
                 });
                 let p = workflow
                     .execute(submission(None, registration))
@@ -370,9 +375,11 @@ mod tests {
         let key = store.trees[LOG].get(keys::log(2)).unwrap().unwrap();
         let value = store.trees[EVENTS].get(&key).unwrap().unwrap();
         let (_, bytes) = value.split_at(32);
+        let current = format!("\"schema\":{EVENT_SCHEMA_VERSION}");
+        let next = format!("\"schema\":{}", EVENT_SCHEMA_VERSION + 1);
         let newer = std::str::from_utf8(bytes)
             .unwrap()
-            .replacen("\"schema\":1", "\"schema\":2", 1);
+            .replacen(&current, &next, 1);
         // Relinked, so that only the schema is wrong.
         let hash = chain::link(
             &store.events(EventScope::All, 0, 1).unwrap()[0].hash,
@@ -383,10 +390,10 @@ mod tests {
             .unwrap();
         let report = store.verify().unwrap();
         assert!(
-            report
-                .problems
-                .iter()
-                .any(|p| p.contains("position 2 has schema 2, newer than this build's 1")),
+            report.problems.iter().any(|p| p.contains(&format!(
+                "position 2 has schema {}, newer than this build's {EVENT_SCHEMA_VERSION}",
+                EVENT_SCHEMA_VERSION + 1
+            ))),
             "{:?}",
             report.problems
         );

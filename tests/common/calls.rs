@@ -44,7 +44,8 @@ command_call!(
     pb::RejectDraftRequest,
     pb::SignReplyRequest,
     pb::IssueReplyRequest,
-    pb::CopyReplyRequest
+    pb::CopyReplyRequest,
+    pb::RefuseProposalRequest
 );
 
 /// Sends `call`; a successful call that returns a proposal yields it.

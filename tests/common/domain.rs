@@ -13,8 +13,8 @@
 
 use proposal_service::domain::{
     self, CalendarDate, CommandKind, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope,
-    EventData, Proposal, ProposalId, RecordedEvent, Reply, ResultCode, Timestamp, apply, decide,
-    fold,
+    EventData, Proposal, ProposalId, RecordedEvent, Reply, ResultCode, Rules, Timestamp, apply,
+    decide, fold,
 };
 
 pub use proposal_service::domain::examples::proposal_in;
@@ -54,6 +54,7 @@ impl Given {
             proposal_id: self.before.as_ref().map_or_else(new_proposal_id, |p| p.id),
             position: POSITION,
             occurred_at: Timestamp::from_unix_nanos(POSITION as i64),
+            effective_date: None,
             actor: actor.to_owned(),
             request_id: None,
         }
@@ -61,7 +62,12 @@ impl Given {
 
     /// Decides `command` on the given proposal in `envelope`.
     pub fn when(self, command: &domain::Command, envelope: Envelope) -> Then {
-        let outcome = decide(self.before.as_ref(), command, envelope.clone());
+        let outcome = decide(
+            self.before.as_ref(),
+            command,
+            envelope.clone(),
+            &Rules::default(),
+        );
         Then {
             before: self.before,
             kind: command.kind(),
@@ -125,11 +131,14 @@ impl Then {
                 || format!("a draft in {state:?} has revision {revision}"),
             )?;
         }
-        check(Envelope::of(event) == self.envelope, || {
+        // An undated command is dated today in the rules' time zone.
+        let mut envelope = self.envelope.clone();
+        let today = Rules::default().date_at(envelope.occurred_at.unix_nanos());
+        envelope.effective_date.get_or_insert(today);
+        check(Envelope::of(event) == envelope, || {
             format!(
-                "recorded in {:?}, decided in {:?}",
-                Envelope::of(event),
-                self.envelope
+                "recorded in {:?}, decided in {envelope:?}",
+                Envelope::of(event)
             )
         })?;
         let header = (
@@ -183,6 +192,7 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::Sign => Command::Sign,
         CommandKind::Issue => Command::Issue,
         CommandKind::Copy => Command::Copy,
+        CommandKind::Refuse => Command::Refuse,
     }
 }
 
@@ -195,6 +205,7 @@ fn state(state: domain::ProposalState) -> State {
         S::Signed => State::Signed,
         S::Issued => State::Issued,
         S::Copied => State::Copied,
+        S::NotAccepted => State::NotAccepted,
     }
 }
 
@@ -207,6 +218,7 @@ fn domain_state(state: State) -> domain::ProposalState {
         State::Signed => S::Signed,
         State::Issued => S::Issued,
         State::Copied => S::Copied,
+        State::NotAccepted => S::NotAccepted,
         State::Unspecified => panic!("UNSPECIFIED is no state a proposal is in"),
     }
 }

@@ -152,6 +152,7 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::Signed(_) => Kind::ReplySigned,
         Data::Issued(_) => Kind::ReplyIssued,
         Data::Copied(_) => Kind::ReplyCopied,
+        Data::Refused(_) => Kind::ProposalRefused,
     }
 }
 

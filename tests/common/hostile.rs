@@ -234,10 +234,14 @@ pub fn receive_request() -> BoxedStrategy<pb::ReceiveProposalRequest> {
             names(),
             field(TEXTS),
         ),
-        (request_id(), field(NAMES)),
+        (request_id(), field(NAMES), effective_date(), proposer_kind()),
     )
         .prop_map(
-            |((committee, session, number), (title, proposers, content), (request_id, actor))| {
+            |(
+                (committee, session, number),
+                (title, proposers, content),
+                (request_id, actor, effective_date, proposer_kind),
+            )| {
                 pb::ReceiveProposalRequest {
                     committee,
                     session,
@@ -247,10 +251,22 @@ pub fn receive_request() -> BoxedStrategy<pb::ReceiveProposalRequest> {
                     content,
                     request_id,
                     actor,
+                    effective_date,
+                    proposer_kind,
                 }
             },
         )
         .boxed()
+}
+
+/// Effective dates: mostly none, else any [`date`].
+pub fn effective_date() -> BoxedStrategy<String> {
+    prop_oneof![3 => Just(String::new()), 1 => date()].boxed()
+}
+
+/// Proposer kinds: the proto's values (0 means members), or any number.
+fn proposer_kind() -> BoxedStrategy<i32> {
+    prop_oneof![4 => 0i32..=5, 1 => enum_value()].boxed()
 }
 
 /// The fields every command on an existing proposal has.
@@ -268,9 +284,9 @@ where
     R: CommandFields + Default + std::fmt::Debug + 'static,
     V: std::fmt::Debug + 'static,
 {
-    (envelope(), fields)
+    (envelope(), effective_date(), fields)
         .prop_map(
-            move |((proposal_id, expected_version, request_id, actor), values)| {
+            move |((proposal_id, expected_version, request_id, actor), effective_date, values)| {
                 let mut request = R::default();
                 *request.proposal_id_mut().expect("a request on a proposal") = proposal_id;
                 *request
@@ -278,6 +294,7 @@ where
                     .expect("a request on a proposal") = expected_version;
                 *request.request_id_mut() = request_id;
                 *request.actor_mut() = actor;
+                *request.effective_date_mut() = effective_date;
                 fill(&mut request, values);
                 request
             },
@@ -343,6 +360,14 @@ pub fn copy_request() -> BoxedStrategy<pb::CopyReplyRequest> {
     on_existing(names(), |r, recipients| r.recipients = recipients)
 }
 
+pub fn refuse_request() -> BoxedStrategy<pb::RefuseProposalRequest> {
+    let forwarded_to = prop_oneof![Just(String::new()), field(NAMES)];
+    on_existing((field(TEXTS), forwarded_to), |r, (reason, forwarded_to)| {
+        r.reason = reason;
+        r.forwarded_to = forwarded_to;
+    })
+}
+
 /// Any mutating request.
 pub fn any_request() -> BoxedStrategy<CommandRequest> {
     prop_oneof![
@@ -354,6 +379,7 @@ pub fn any_request() -> BoxedStrategy<CommandRequest> {
         sign_request().prop_map(CommandRequest::Sign),
         issue_request().prop_map(CommandRequest::Issue),
         copy_request().prop_map(CommandRequest::Copy),
+        refuse_request().prop_map(CommandRequest::Refuse),
     ]
     .boxed()
 }

@@ -1,6 +1,6 @@
 //! The lifecycle as the proto describes it, written once for every test: the eight commands,
 //! which state each is allowed in and where it leads, the usual path forward, and [`drive`],
-//! which takes a new proposal to a state over gRPC.
+//! which takes a new proposal to a state over gRPC (the forward path, or a refusal).
 //!
 //! This is the tests' own copy of the table, written from the proto's comments; it shares no
 //! code with the service's `domain::transition`, so the tests can catch a service that drifts.
@@ -14,7 +14,7 @@ pub use proposal_service::pb::ProposalState as State;
 use super::Transport;
 use super::requests::{self, CommandRequest};
 
-/// The eight commands: every RPC that changes a proposal.
+/// The nine commands: every RPC that changes a proposal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Command {
     Receive,
@@ -25,11 +25,12 @@ pub enum Command {
     Sign,
     Issue,
     Copy,
+    Refuse,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
 /// proposal is received. Nothing else is allowed.
-pub const TABLE: [(Command, Option<State>, State); 9] = [
+pub const TABLE: [(Command, Option<State>, State); 10] = [
     (Command::Receive, None, State::Received),
     (Command::Assign, Some(State::Received), State::Assigned),
     (Command::Return, Some(State::Assigned), State::Received),
@@ -39,9 +40,10 @@ pub const TABLE: [(Command, Option<State>, State); 9] = [
     (Command::Sign, Some(State::Drafted), State::Signed),
     (Command::Issue, Some(State::Signed), State::Issued),
     (Command::Copy, Some(State::Issued), State::Copied),
+    (Command::Refuse, Some(State::Received), State::NotAccepted),
 ];
 
-/// The states a proposal can be in, in the order of the forward path.
+/// The states of the forward path, in its order.
 pub const STATES: [State; 6] = [
     State::Received,
     State::Assigned,
@@ -49,6 +51,17 @@ pub const STATES: [State; 6] = [
     State::Signed,
     State::Issued,
     State::Copied,
+];
+
+/// Every state a proposal can be in: the forward path, then NOT_ACCEPTED (off it).
+pub const ALL_STATES: [State; 7] = [
+    State::Received,
+    State::Assigned,
+    State::Drafted,
+    State::Signed,
+    State::Issued,
+    State::Copied,
+    State::NotAccepted,
 ];
 
 /// The forward path: the command that leaves each state in [`STATES`] but the last.
@@ -61,7 +74,7 @@ const FORWARD_PATH: [Command; 5] = [
 ];
 
 impl Command {
-    pub const ALL: [Command; 8] = [
+    pub const ALL: [Command; 9] = [
         Command::Receive,
         Command::Assign,
         Command::Return,
@@ -70,10 +83,11 @@ impl Command {
         Command::Sign,
         Command::Issue,
         Command::Copy,
+        Command::Refuse,
     ];
 
-    /// The seven commands that act on an existing proposal: all but the receive.
-    pub const ON_EXISTING: [Command; 7] = {
+    /// The eight commands that act on an existing proposal: all but the receive.
+    pub const ON_EXISTING: [Command; 8] = {
         let [Command::Receive, on_existing @ ..] = Self::ALL else {
             panic!("the receive comes first")
         };
@@ -121,6 +135,7 @@ impl Command {
             Command::Sign => "SignReply",
             Command::Issue => "IssueReply",
             Command::Copy => "CopyReply",
+            Command::Refuse => "RefuseProposal",
         }
     }
 
@@ -135,22 +150,28 @@ impl Command {
             Data::Signed(_) => Command::Sign,
             Data::Issued(_) => Command::Issue,
             Data::Copied(_) => Command::Copy,
+            Data::Refused(_) => Command::Refuse,
         }
     }
 }
 
 /// The usual next step from `state`, what a well-behaved client sends (a copied proposal gets
-/// another copy, which the lifecycle refuses).
+/// another copy and a refused one another refusal, which the lifecycle refuses).
 pub fn forward(state: Option<State>) -> Command {
     match state {
         None => Command::Receive,
         Some(State::Copied) => Command::Copy,
+        Some(State::NotAccepted) => Command::Refuse,
         Some(state) => path_to(State::Copied)[STATES.iter().position(|s| *s == state).unwrap()],
     }
 }
 
-/// The commands that take a newly received proposal to `state` along the forward path.
+/// The commands that take a newly received proposal to `state`: the forward path, or for
+/// NOT_ACCEPTED the refusal.
 pub fn path_to(state: State) -> &'static [Command] {
+    if state == State::NotAccepted {
+        return &[Command::Refuse];
+    }
     let steps = STATES
         .iter()
         .position(|s| *s == state)

@@ -16,6 +16,10 @@ use super::requests::CommandRequest;
 
 pub const SESSION: &str = "七届三次会议";
 pub const ACTORS: [&str; 2] = ["提案办理员", "clerk-2"];
+/// The day every generated act is dated (so that defaults computed from it are known).
+pub const EFFECTIVE_DATE: &str = "2019-06-10";
+/// An assignment without a due date on [`EFFECTIVE_DATE`] is due the default three months later.
+pub const DEFAULT_DUE_DATE: &str = "2019-09-10";
 
 // ----- The reference model ------------------------------------------------------------------
 
@@ -189,7 +193,7 @@ impl Model {
             CommandRequest::Receive(r) => after.title.clone_from(&r.title),
             CommandRequest::Assign(r) => {
                 after.handling_unit = Some(r.handling_unit.clone());
-                after.due_date = some(&r.due_date);
+                after.due_date = some(&r.due_date).or_else(|| Some(DEFAULT_DUE_DATE.into()));
             }
             CommandRequest::Return(_) => {
                 after.handling_unit = None;
@@ -205,6 +209,7 @@ impl Model {
                 self.documents.insert(r.document_number.clone());
             }
             CommandRequest::Copy(r) => after.copied_to.clone_from(&r.recipients),
+            CommandRequest::Refuse(_) => {}
         }
         after.state = to;
         after.version += 1;
@@ -414,6 +419,8 @@ pub fn build(
             content: "加强环境保护。\n第二段".into(),
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+            proposer_kind: pb::ProposerKind::Member as i32,
         }),
         Command::Assign => CommandRequest::Assign(pb::AssignProposalRequest {
             proposal_id: proposal_id.clone(),
@@ -422,6 +429,7 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
         Command::Return => CommandRequest::Return(pb::ReturnProposalRequest {
             proposal_id: proposal_id.clone(),
@@ -429,6 +437,7 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
         Command::Draft => CommandRequest::Draft(pb::DraftReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -443,6 +452,7 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
         Command::RejectDraft => CommandRequest::RejectDraft(pb::RejectDraftRequest {
             proposal_id: proposal_id.clone(),
@@ -450,6 +460,7 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
         Command::Sign => CommandRequest::Sign(pb::SignReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -457,6 +468,7 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
         Command::Issue => CommandRequest::Issue(pb::IssueReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -466,6 +478,7 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
         Command::Copy => CommandRequest::Copy(pb::CopyReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -477,6 +490,16 @@ pub fn build(
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::Refuse => CommandRequest::Refuse(pb::RefuseProposalRequest {
+            proposal_id: proposal_id.clone(),
+            reason: pick(&["属于个人诉求，不予立案", "不属于政协提案范围"]),
+            forwarded_to: pick(&["", "市信访局"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
         }),
     };
     if let Some(bad) = bad {
@@ -574,6 +597,14 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
         CommandRequest::Copy(r) => {
             r.recipients = vec!["市政协提案委".into(), "市政协提案委".into()];
             "recipients[1]"
+        }
+        CommandRequest::Refuse(r) if first => {
+            r.reason = String::new();
+            "reason"
+        }
+        CommandRequest::Refuse(r) => {
+            r.forwarded_to = "市信访局\u{1b}".into();
+            "forwarded_to"
         }
     }
 }

@@ -328,6 +328,7 @@ pub enum Rpc {
     Sign,
     Issue,
     Copy,
+    Refuse,
     Get,
     List,
     History,
@@ -335,6 +336,7 @@ pub enum Rpc {
     Watch,
     Verify,
     Render,
+    Rules,
 }
 
 impl Rpc {
@@ -349,13 +351,15 @@ impl Rpc {
             Rpc::Sign => Some(Command::Sign),
             Rpc::Issue => Some(Command::Issue),
             Rpc::Copy => Some(Command::Copy),
+            Rpc::Refuse => Some(Command::Refuse),
             Rpc::Get
             | Rpc::List
             | Rpc::History
             | Rpc::ListEvents
             | Rpc::Watch
             | Rpc::Verify
-            | Rpc::Render => None,
+            | Rpc::Render
+            | Rpc::Rules => None,
         }
     }
 
@@ -367,7 +371,7 @@ impl Rpc {
     /// command, the first state the lifecycle allows it in.
     pub fn target_state(self) -> Option<State> {
         match self {
-            Rpc::List | Rpc::ListEvents | Rpc::Watch | Rpc::Verify => None,
+            Rpc::List | Rpc::ListEvents | Rpc::Watch | Rpc::Verify | Rpc::Rules => None,
             // RenderReply needs an issued reply; reads never change it, so one serves all.
             Rpc::Get | Rpc::History | Rpc::Render => Some(State::Copied),
             command => command.command().and_then(Command::usual_state),
@@ -433,6 +437,10 @@ pub async fn invoke(
             let request = pb::RenderReplyRequest { proposal_id: id() };
             let rendered = c.render_reply(request).await?.into_inner();
             assert_eq!(rendered.document_number, rq::issue(p()).document_number);
+        }
+        Rpc::Rules => {
+            let rules = c.get_rules(pb::GetRulesRequest {}).await?.into_inner();
+            assert!(rules.rules.is_some(), "{rules:?}");
         }
         command => unreachable!("{command:?} is a command"),
     }

@@ -24,6 +24,9 @@ pub const DUE_DATE: &str = "2019-08-31";
 /// Why the builders' proposals are returned and their drafts rejected.
 pub const RETURN_REASON: &str = "不属于本单位职责";
 pub const REJECT_REASON: &str = "请补充下一步打算";
+/// Why the builders' refused proposals are not accepted, and where they go instead.
+pub const REFUSE_REASON: &str = "属于个人诉求，不予立案";
+pub const FORWARDED_TO: &str = "市信访局";
 
 /// A proposal number no test of this binary has used yet (unique is all a test needs).
 pub fn next_number() -> u32 {
@@ -61,6 +64,7 @@ pub fn assign_to(p: &pb::Proposal, unit: &str) -> pb::AssignProposalRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -71,6 +75,7 @@ pub fn return_(p: &pb::Proposal) -> pb::ReturnProposalRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -82,6 +87,7 @@ pub fn draft(p: &pb::Proposal) -> pb::DraftReplyRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -92,6 +98,7 @@ pub fn reject(p: &pb::Proposal) -> pb::RejectDraftRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -102,6 +109,7 @@ pub fn sign(p: &pb::Proposal) -> pb::SignReplyRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -116,6 +124,7 @@ pub fn issue(p: &pb::Proposal) -> pb::IssueReplyRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -126,6 +135,20 @@ pub fn copy(p: &pb::Proposal) -> pb::CopyReplyRequest {
         expected_version: None,
         request_id: String::new(),
         actor: ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The committee does not accept `p`, and forwards it as an opinion.
+pub fn refuse(p: &pb::Proposal) -> pb::RefuseProposalRequest {
+    pb::RefuseProposalRequest {
+        proposal_id: p.id.clone(),
+        reason: REFUSE_REASON.into(),
+        forwarded_to: FORWARDED_TO.into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
     }
 }
 
@@ -183,6 +206,13 @@ pub trait CommandFields: Sized {
     fn request_id_mut(&mut self) -> &mut String;
     /// `None` for a receive, which has no version to expect.
     fn expected_version_mut(&mut self) -> Option<&mut Option<u64>>;
+    fn effective_date_mut(&mut self) -> &mut String;
+
+    /// The request dated `date` (YYYY-MM-DD): the day the act happened in the office.
+    fn dated(mut self, date: &str) -> Self {
+        *self.effective_date_mut() = date.into();
+        self
+    }
 
     /// The request sent under `actor`'s name (empty: the caller's principal).
     fn by(mut self, actor: &str) -> Self {
@@ -220,6 +250,9 @@ macro_rules! command_fields {
             fn expected_version_mut(&mut self) -> Option<&mut Option<u64>> {
                 None
             }
+            fn effective_date_mut(&mut self) -> &mut String {
+                &mut self.effective_date
+            }
         }
         $(
             impl CommandFields for $request {
@@ -235,6 +268,9 @@ macro_rules! command_fields {
                 fn expected_version_mut(&mut self) -> Option<&mut Option<u64>> {
                     Some(&mut self.expected_version)
                 }
+                fn effective_date_mut(&mut self) -> &mut String {
+                    &mut self.effective_date
+                }
             }
         )*
     };
@@ -243,14 +279,15 @@ macro_rules! command_fields {
 command_fields!(
     receive: pb::ReceiveProposalRequest;
     on_existing: pb::AssignProposalRequest, pb::ReturnProposalRequest, pb::DraftReplyRequest,
-    pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest
+    pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest,
+    pb::RefuseProposalRequest
 );
 
 /// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
 /// each request type.
 macro_rules! command_request {
     ($($variant:ident($request:ty)),*) => {
-        /// The request of any of the eight commands, so that tables and generated cases can mix
+        /// The request of any of the nine commands, so that tables and generated cases can mix
         /// them.
         #[derive(Clone, Debug, PartialEq)]
         pub enum CommandRequest {
@@ -275,7 +312,8 @@ command_request!(
     RejectDraft(pb::RejectDraftRequest),
     Sign(pb::SignReplyRequest),
     Issue(pb::IssueReplyRequest),
-    Copy(pb::CopyReplyRequest)
+    Copy(pb::CopyReplyRequest),
+    Refuse(pb::RefuseProposalRequest)
 );
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
@@ -290,6 +328,7 @@ macro_rules! each_command {
             $crate::common::requests::CommandRequest::Sign($r) => $body,
             $crate::common::requests::CommandRequest::Issue($r) => $body,
             $crate::common::requests::CommandRequest::Copy($r) => $body,
+            $crate::common::requests::CommandRequest::Refuse($r) => $body,
         }
     };
 }
@@ -308,6 +347,7 @@ impl CommandRequest {
             Command::Sign => Self::Sign(sign(p)),
             Command::Issue => Self::Issue(issue(p)),
             Command::Copy => Self::Copy(copy(p)),
+            Command::Refuse => Self::Refuse(refuse(p)),
         }
     }
 
@@ -321,6 +361,7 @@ impl CommandRequest {
             Self::Sign(_) => Command::Sign,
             Self::Issue(_) => Command::Issue,
             Self::Copy(_) => Command::Copy,
+            Self::Refuse(_) => Command::Refuse,
         }
     }
 
@@ -357,11 +398,18 @@ impl CommandRequest {
             Self::Sign(r) => r.expected_version,
             Self::Issue(r) => r.expected_version,
             Self::Copy(r) => r.expected_version,
+            Self::Refuse(r) => r.expected_version,
         }
     }
 
     pub fn proposal_id_mut(&mut self) -> Option<&mut String> {
         each_command!(self, r => r.proposal_id_mut())
+    }
+
+    /// The request dated `date` (YYYY-MM-DD).
+    pub fn dated(mut self, date: &str) -> Self {
+        each_command!(&mut self, r => *r.effective_date_mut() = date.into());
+        self
     }
 
     pub fn set_actor(&mut self, actor: &str) {
@@ -443,6 +491,7 @@ impl CommandRequest {
             Self::Sign(r) => send!(sign_reply(r)),
             Self::Issue(r) => send!(issue_reply(r)),
             Self::Copy(r) => send!(copy_reply(r)),
+            Self::Refuse(r) => send!(refuse_proposal(r)),
         })
     }
 

@@ -88,6 +88,7 @@ impl Call {
             Command::Sign => EventKind::ReplySigned,
             Command::Issue => EventKind::ReplyIssued,
             Command::Copy => EventKind::ReplyCopied,
+            Command::Refuse => EventKind::ProposalRefused,
         }
     }
 
@@ -100,6 +101,7 @@ impl Call {
             State::Signed => ProposalState::Signed,
             State::Issued => ProposalState::Issued,
             State::Copied => ProposalState::Copied,
+            State::NotAccepted => ProposalState::NotAccepted,
             State::Unspecified => panic!("no command leads to an unspecified state"),
         }
     }

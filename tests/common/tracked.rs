@@ -20,12 +20,15 @@ pub const COMMITTEES: [&str; 2] = ["许昌市政协", "禹州市政协"];
 pub const SESSIONS: [&str; 2] = ["七届三次会议", "七届四次会议"];
 pub const UNITS: [&str; 3] = ["许昌市生态环境局", "许昌市教育局", "许昌市交通运输局"];
 
-/// Who sends `command`, each role its own actor as in a real office: the registrar receives and
-/// assigns, the unit's clerk returns and drafts, its leader rejects and signs, its office issues
+/// The day every tracked act is dated: the day the seed's reply was signed and issued.
+pub const ACT_DATE: &str = "2019-09-29";
+
+/// Who sends `command`, each role its own actor as in a real office: the registrar receives,
+/// assigns and refuses, the unit's clerk returns and drafts, its leader rejects and signs, its office issues
 /// and copies.
 pub fn actor_of(command: Command) -> &'static str {
     match command {
-        Command::Receive | Command::Assign => REGISTRAR,
+        Command::Receive | Command::Assign | Command::Refuse => REGISTRAR,
         Command::Return | Command::Draft => CLERK,
         Command::RejectDraft | Command::Sign => LEADER,
         Command::Issue | Command::Copy => OFFICE,
@@ -293,6 +296,8 @@ pub fn registration(committee: &str, session: &str, number: u32) -> pb::ReceiveP
         content: format!("第{number}号提案：\n建议一。\n建议二。"),
         request_id: format!("receive/{committee}/{session}/{number}"),
         actor: REGISTRAR.into(),
+        effective_date: String::new(),
+        proposer_kind: pb::ProposerKind::Member as i32,
     }
 }
 
@@ -329,6 +334,10 @@ pub struct Tracked {
 impl Tracked {
     /// Registers a proposal and checks the response against the request.
     pub async fn receive(client: &Client, request: pb::ReceiveProposalRequest) -> Self {
+        let request = pb::ReceiveProposalRequest {
+            effective_date: ACT_DATE.into(),
+            ..request
+        };
         let actual = client
             .clone()
             .receive_proposal(request.clone())
@@ -356,6 +365,9 @@ impl Tracked {
             received_at: actual.received_at,
             // A new proposal was last updated when it was received.
             updated_at: actual.received_at,
+            // Unset in a request reads as members.
+            proposer_kind: request.proposer_kind.max(pb::ProposerKind::Member as i32),
+            last_act_date: ACT_DATE.into(),
             ..Default::default()
         };
         assert_proposal(&actual, &expected);
@@ -371,6 +383,8 @@ impl Tracked {
                 title: request.title,
                 proposers: request.proposers,
                 content: request.content,
+                // Unset in a request reads as members, which the event names.
+                proposer_kind: request.proposer_kind.max(pb::ProposerKind::Member as i32),
             }),
             occurred_at: actual.received_at,
         };
@@ -394,6 +408,7 @@ impl Tracked {
         let request_id = format!("{}/{}", self.id(), self.expected.version + 1);
         let actual = action
             .request(&self.expected, &request_id)
+            .dated(ACT_DATE)
             .send(&mut client.clone())
             .await
             .unwrap_or_else(|s| panic!("{action:?} from {from:?} failed: {s:?}"))
@@ -529,6 +544,7 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::Signed(_)) => "signed",
         Some(Data::Issued(_)) => "issued",
         Some(Data::Copied(_)) => "copied",
+        Some(Data::Refused(_)) => "refused",
         None => "none",
     }
 }
@@ -558,6 +574,7 @@ pub async fn assert_history(client: &Client, tracked: &Tracked) -> Vec<pb::Propo
         assert_eq!(actual.to_state(), expected.to_state, "{what}: to_state");
         assert_eq!(actual.actor, expected.actor, "{what}: actor");
         assert_eq!(actual.request_id, expected.request_id, "{what}: request_id");
+        assert_eq!(actual.effective_date, ACT_DATE, "{what}: effective_date");
         assert_eq!(
             actual.occurred_at, expected.occurred_at,
             "{what}: occurred_at"

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use proposal_service::app::{fingerprint, new_proposal_id};
 use proposal_service::domain::{
     CalendarDate, Claim, Command, Decision, Envelope, Proposal, ProposalId, ProposalState,
-    RecordedEvent, Registration, Reply, RequestId, ResultCode, Timestamp, decide, event_unit,
+    ProposerKind, RecordedEvent, Registration, Reply, RequestId, ResultCode, Rules, Timestamp,
+    decide, event_unit,
 };
 use proposal_service::store::{
     ChainHash, Change, EventScope, GENESIS, ListPage, ListQuery, LoggedEvent, RequestKey,
@@ -133,11 +134,12 @@ impl<'s, S: Store> Script<'s, S> {
             proposal_id: before.map_or_else(new_proposal_id, |p| p.id),
             position: self.next_position,
             occurred_at: Timestamp::from_unix_nanos(self.clock),
+            effective_date: None,
             actor: actor.clone(),
             request_id: request_id.clone(),
         };
-        let Decision { event, after } =
-            decide(before, &command, envelope).expect("the script's commands are valid");
+        let Decision { event, after } = decide(before, &command, envelope, &Rules::default())
+            .expect("the script's commands are valid");
         self.next_position += 1;
         let request = request_id.map(|request_id| {
             let submission = proposal_service::app::Submission {
@@ -146,6 +148,7 @@ impl<'s, S: Store> Script<'s, S> {
                 expected_version: None,
                 request_id: Some(RequestId::new(request_id.clone())),
                 actor: actor.clone(),
+                effective_date: None,
                 unit_scope: None,
             };
             let record = RequestRecord {
@@ -226,6 +229,7 @@ fn receive(number: u32) -> Command {
         title: format!("关于第{number}件事的提案"),
         proposers: vec!["苏会兴".into()],
         content: "建议加强我市环境保护工作。\n第二段。".repeat(number as usize % 5 + 1),
+        proposer_kind: ProposerKind::Member,
     })
 }
 

@@ -109,6 +109,8 @@ impl Plan {
                 content: "建议加强我市环境保护工作：强化大气、水、土壤污染防治，完善长效机制，加强社会共治。".into(),
                 request_id,
                 actor: "提案委登记员".into(),
+                effective_date: String::new(),
+                proposer_kind: pb::ProposerKind::Member as i32,
             }),
             Step::Assign => StepRequest::Assign(pb::AssignProposalRequest {
                 proposal_id,
@@ -117,6 +119,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "提案委登记员".into(),
+                effective_date: String::new(),
             }),
             Step::Draft => StepRequest::Draft(pb::DraftReplyRequest {
                 proposal_id,
@@ -129,6 +132,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "承办单位经办人".into(),
+                effective_date: String::new(),
             }),
             Step::Sign => StepRequest::Sign(pb::SignReplyRequest {
                 proposal_id,
@@ -136,6 +140,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "承办单位领导".into(),
+                effective_date: String::new(),
             }),
             Step::Issue => StepRequest::Issue(pb::IssueReplyRequest {
                 proposal_id,
@@ -145,6 +150,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "承办单位办公室".into(),
+                effective_date: String::new(),
             }),
             Step::Copy => StepRequest::Copy(pb::CopyReplyRequest {
                 proposal_id,
@@ -152,6 +158,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "承办单位办公室".into(),
+                effective_date: String::new(),
             }),
         }
     }

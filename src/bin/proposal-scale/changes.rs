@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use proposal_service::app::{EventClock, Submission, fingerprint, new_proposal_id};
-use proposal_service::domain::{Command, Decision, Envelope, Proposal, RequestId, decide};
+use proposal_service::domain::{Command, Decision, Envelope, Proposal, RequestId, Rules, decide};
 use proposal_service::store::{Change, RequestRecord, SledStore, event_bytes, request_key};
 
 /// The store being loaded, and what the writer keeps from one change to the next: the next
@@ -14,6 +14,8 @@ pub struct Loader {
     pub store: SledStore,
     pub next_position: u64,
     pub clock: EventClock,
+    /// The rules the service decides under by default.
+    pub rules: Rules,
     pub events: u64,
     pub raw_event_bytes: u64,
 }
@@ -35,16 +37,18 @@ impl Loader {
             expected_version,
             request_id: Some(request_id.clone()),
             actor: actor.to_owned(),
+            effective_date: None,
             unit_scope: None,
         });
         let envelope = Envelope {
             proposal_id: proposal_id.unwrap_or_else(new_proposal_id),
             position: self.next_position,
             occurred_at: self.clock.now(),
+            effective_date: None,
             actor: actor.to_owned(),
             request_id: Some(request_id.as_str().to_owned()),
         };
-        let Decision { event, after } = decide(before.as_deref(), &command, envelope)
+        let Decision { event, after } = decide(before.as_deref(), &command, envelope, &self.rules)
             .map_err(|e| format!("the generated command was refused: {e}"))?;
         self.next_position += 1;
         self.events += 1;

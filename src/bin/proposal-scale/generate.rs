@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use proposal_service::domain::{CalendarDate, Command, Registration, Reply, ResultCode};
+use proposal_service::domain::{
+    CalendarDate, Command, ProposerKind, Registration, Reply, ResultCode,
+};
 
 use crate::rng::Rng;
 
@@ -232,6 +234,7 @@ impl Generator {
                     title: format!("关于{topic}的提案"),
                     proposers,
                     content,
+                    proposer_kind: ProposerKind::Member,
                 })
             }
             1 => Command::Assign {

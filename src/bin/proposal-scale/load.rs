@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proposal_service::app::EventClock;
-use proposal_service::domain::{Proposal, Timestamp};
+use proposal_service::domain::{Proposal, Rules, Timestamp};
 use proposal_service::store::{SledOptions, SledStore};
 use serde::Serialize;
 
@@ -83,6 +83,7 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
         store,
         next_position: 1,
         clock: EventClock::after(Timestamp::from_unix_nanos(0)),
+        rules: Rules::default(),
         events: 0,
         raw_event_bytes: 0,
     };

@@ -89,14 +89,7 @@ pub struct ReadPlan {
 }
 
 fn pb_state(state: ProposalState) -> i32 {
-    (match state {
-        ProposalState::Received => pb::ProposalState::Received,
-        ProposalState::Assigned => pb::ProposalState::Assigned,
-        ProposalState::Drafted => pb::ProposalState::Drafted,
-        ProposalState::Signed => pb::ProposalState::Signed,
-        ProposalState::Issued => pb::ProposalState::Issued,
-        ProposalState::Copied => pb::ProposalState::Copied,
-    }) as i32
+    pb::ProposalState::from(state) as i32
 }
 
 /// One read; the number of items it returned, or why it failed.

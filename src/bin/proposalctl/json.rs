@@ -32,6 +32,9 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         received_at,
         updated_at,
         due_date,
+        proposer_kind,
+        last_act_date,
+        refusal,
     } = proposal;
     json!({
         "id": id,
@@ -40,6 +43,7 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "number": number,
         "title": title,
         "proposers": proposers,
+        "proposer_kind": proposer_kind_name(*proposer_kind),
         "content": content,
         "state": proposal_state(*state),
         "handling_unit": handling_unit,
@@ -50,10 +54,26 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "issue_date": issue_date,
         "issuing_office": issuing_office,
         "copied_to": copied_to,
+        "refusal": refusal.as_ref().map(|pb::Refusal { reason, forwarded_to }| {
+            json!({ "reason": reason, "forwarded_to": forwarded_to })
+        }),
+        "last_act_date": last_act_date,
         "version": version,
         "received_at": timestamp(received_at.as_ref()),
         "updated_at": timestamp(updated_at.as_ref()),
     })
+}
+
+/// The rules in force and today in their zone.
+pub fn rules(response: &pb::GetRulesResponse) -> Value {
+    let pb::GetRulesResponse { rules, today } = response;
+    let rules = rules.as_ref().map(
+        |pb::Rules {
+             reply_months,
+             time_zone,
+         }| json!({ "reply_months": reply_months, "time_zone": time_zone }),
+    );
+    json!({ "rules": rules, "today": today })
 }
 
 pub fn reply(reply: &pb::Reply) -> Value {
@@ -86,6 +106,7 @@ pub fn event(event: &pb::ProposalEvent) -> Value {
         from_state,
         to_state,
         hash,
+        effective_date,
         data,
     } = event;
     let mut value = json!({
@@ -93,6 +114,7 @@ pub fn event(event: &pb::ProposalEvent) -> Value {
         "sequence": sequence,
         "position": position,
         "occurred_at": timestamp(occurred_at.as_ref()),
+        "effective_date": effective_date,
         "actor": actor,
         "request_id": request_id,
         "from_state": proposal_state(*from_state),
@@ -117,6 +139,7 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
             title,
             proposers,
             content,
+            proposer_kind,
         }) => (
             "received",
             pb::EventKind::ProposalReceived,
@@ -127,6 +150,7 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "title": title,
                 "proposers": proposers,
                 "content": content,
+                "proposer_kind": proposer_kind_name(*proposer_kind),
             }),
         ),
         Data::Assigned(pb::ProposalAssigned {
@@ -177,6 +201,14 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
             "copied",
             pb::EventKind::ReplyCopied,
             json!({ "recipients": recipients }),
+        ),
+        Data::Refused(pb::ProposalRefused {
+            reason,
+            forwarded_to,
+        }) => (
+            "refused",
+            pb::EventKind::ProposalRefused,
+            json!({ "reason": reason, "forwarded_to": forwarded_to }),
         ),
     }
 }
@@ -229,6 +261,12 @@ pub fn events(events: &[pb::ProposalEvent], next_page_token: &str) -> Value {
 fn proposal_state(value: i32) -> Value {
     enum_name(value, |v| {
         pb::ProposalState::try_from(v).ok().map(|s| s.as_str_name())
+    })
+}
+
+fn proposer_kind_name(value: i32) -> Value {
+    enum_name(value, |v| {
+        pb::ProposerKind::try_from(v).ok().map(|k| k.as_str_name())
     })
 }
 

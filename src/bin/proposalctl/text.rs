@@ -7,7 +7,7 @@ use proposal_service::pb;
 use proposal_service::pb::proposal_event::Data;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::values::{format_time, kind_name, result_name, state_name};
+use crate::values::{ProtoFlag, format_time, kind_name, result_name, state_name};
 
 /// How many display columns a summarised text keeps of its first line.
 const SUMMARY_WIDTH: usize = 40;
@@ -37,6 +37,9 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         received_at,
         updated_at,
         due_date,
+        proposer_kind,
+        last_act_date,
+        refusal,
     } = proposal;
     let mut fields = Fields::default();
     fields.add("id", id);
@@ -47,6 +50,16 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
     fields.add("number", number.to_string());
     fields.add("title", title);
     fields.add("proposers", proposers.join(", "));
+    // Members are the default; a collective says what it is.
+    if let Ok(
+        kind @ (pb::ProposerKind::Party
+        | pb::ProposerKind::Group
+        | pb::ProposerKind::Sector
+        | pb::ProposerKind::Committee),
+    ) = pb::ProposerKind::try_from(*proposer_kind)
+    {
+        fields.add("proposer kind", kind.flag_name());
+    }
     if !full {
         fields.add("content", summary(content));
     }
@@ -71,6 +84,22 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
     fields.add("issue date", issue_date);
     fields.add("issuing office", issuing_office);
     fields.add("copied to", copied_to.join(", "));
+    if let Some(pb::Refusal {
+        reason,
+        forwarded_to,
+    }) = refusal
+    {
+        fields.add(
+            "refused",
+            if full {
+                reason.clone()
+            } else {
+                summary(reason)
+            },
+        );
+        fields.add("forwarded to", forwarded_to);
+    }
+    fields.add("last act", last_act_date);
     if let Some(at) = received_at {
         fields.add("received at", format_time(at, true));
     }
@@ -252,7 +281,29 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             i.document_number, i.issue_date, i.issuing_office
         ),
         Data::Copied(c) => format!("to {}", c.recipients.join(", ")),
+        Data::Refused(r) if r.forwarded_to.is_empty() => format!("reason: {}", summary(&r.reason)),
+        Data::Refused(r) => format!(
+            "reason: {}; forwarded to {}",
+            summary(&r.reason),
+            r.forwarded_to
+        ),
     }
+}
+
+/// The rules in force, one per line, then today in their zone.
+pub fn rules(response: &pb::GetRulesResponse) -> String {
+    let pb::GetRulesResponse { rules, today } = response;
+    let mut fields = Fields::default();
+    if let Some(pb::Rules {
+        reply_months,
+        time_zone,
+    }) = rules
+    {
+        fields.add("reply_months", reply_months.to_string());
+        fields.add("time_zone", time_zone);
+    }
+    fields.add("today", today);
+    fields.render()
 }
 
 /// A long text as its first line (cut to [`SUMMARY_WIDTH`] columns) and its size; a short

@@ -41,6 +41,14 @@ impl ProtoFlag for pb::ProposalState {
     }
 }
 
+impl ProtoFlag for pb::ProposerKind {
+    const PREFIX: &'static str = "PROPOSER_KIND_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
+    }
+}
+
 impl ProtoFlag for pb::EventKind {
     const PREFIX: &'static str = "EVENT_KIND_";
 
@@ -94,6 +102,7 @@ pub fn kind_name(data: &Data) -> String {
         Data::Signed(_) => pb::EventKind::ReplySigned,
         Data::Issued(_) => pb::EventKind::ReplyIssued,
         Data::Copied(_) => pb::EventKind::ReplyCopied,
+        Data::Refused(_) => pb::EventKind::ProposalRefused,
     };
     kind.flag_name()
 }
@@ -208,10 +217,16 @@ mod tests {
         assert_eq!(
             states,
             [
-                "received", "assigned", "drafted", "signed", "issued", "copied"
+                "received",
+                "assigned",
+                "drafted",
+                "signed",
+                "issued",
+                "copied",
+                "not-accepted"
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::ReplyCopied as usize);
+        assert_eq!(kinds, pb::EventKind::ProposalRefused as usize);
     }
 }

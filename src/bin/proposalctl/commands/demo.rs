@@ -223,6 +223,7 @@ async fn advance(
                 expected_version,
                 request_id,
                 actor: REGISTRAR.into(),
+                effective_date: String::new(),
             };
             let response = client.assign_proposal(server.call(request)).await?;
             let what = format!("to {}, due {DUE_DATE}", seed.handling_unit);
@@ -235,6 +236,7 @@ async fn advance(
                 expected_version,
                 request_id,
                 actor: seed.handling_unit.clone(),
+                effective_date: String::new(),
             };
             let response = client.draft_reply(server.call(request)).await?;
             let what = format!(
@@ -253,6 +255,7 @@ async fn advance(
                 expected_version,
                 request_id,
                 actor: seed.signer.clone(),
+                effective_date: String::new(),
             };
             let response = client.sign_reply(server.call(request)).await?;
             (
@@ -269,6 +272,7 @@ async fn advance(
                 expected_version,
                 request_id,
                 actor: seed.issuing_office.clone(),
+                effective_date: String::new(),
             };
             let response = match client.issue_reply(server.call(request)).await {
                 Ok(response) => response,
@@ -295,12 +299,13 @@ async fn advance(
                 expected_version,
                 request_id,
                 actor: seed.issuing_office.clone(),
+                effective_date: String::new(),
             };
             let response = client.copy_reply(server.call(request)).await?;
             let what = format!("copied to {}", seed.recipients.join(", "));
             (response.into_inner().proposal, what)
         }
-        State::Copied | State::Unspecified => {
+        State::Copied | State::NotAccepted | State::Unspecified => {
             return Err(Failure::BadAnswer(format!(
                 "proposal {} is in state {}, which the demo cannot move on from",
                 proposal.id,

@@ -1,6 +1,6 @@
 //! The subcommands. [`Command`] lists them (its doc comments are the `--help` texts) and
-//! [`run`] hands each to its module: `transitions` the eight mutating RPCs, `reads` the reads
-//! of proposals (get, list, history, render), `audit` the event log (events, watch, verify),
+//! [`run`] hands each to its module: `transitions` the mutating RPCs, `reads` the reads
+//! of proposals (get, list, history, render) and of the rules, `audit` the event log (events, watch, verify),
 //! `demo` the seed's whole lifecycle. A new group of subcommands (export, import, …) is a new
 //! module here and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
 
@@ -35,6 +35,8 @@ pub enum Command {
     Issue(transitions::IssueReply),
     /// Copy the issued reply to the oversight bodies (抄送): ISSUED → COPIED.
     Copy(transitions::CopyReply),
+    /// The committee does not accept a proposal (不予立案): RECEIVED → NOT_ACCEPTED.
+    Refuse(transitions::RefuseProposal),
     /// Show one proposal, every field and the full texts.
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
@@ -43,6 +45,8 @@ pub enum Command {
     History(reads::GetProposalHistory),
     /// Print the issued reply as the text of the official document.
     Render(reads::RenderReply),
+    /// Show the local rules in force on the server, and today's date in their time zone.
+    Rules(reads::GetRules),
     /// List events across all proposals (the audit trail), filtered, a page at a time.
     Events(audit::ListEvents),
     /// Print events as they are recorded, one per line, until Ctrl-C.
@@ -64,10 +68,12 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::Sign(args) => args.run(server, output).await,
         Command::Issue(args) => args.run(server, output).await,
         Command::Copy(args) => args.run(server, output).await,
+        Command::Refuse(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,
         Command::Render(args) => args.run(server, output).await,
+        Command::Rules(args) => args.run(server, output).await,
         Command::Events(args) => args.run(server, output).await,
         Command::Watch(args) => args.run(server, output).await,
         Command::Verify(args) => args.run(server, output).await,

@@ -148,6 +148,18 @@ impl RenderReply {
     }
 }
 
+#[derive(Args, Debug)]
+pub struct GetRules {}
+
+impl GetRules {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let request = server.call(pb::GetRulesRequest {});
+        let response = server.client().get_rules(request).await?.into_inner();
+        output.result(|| text::rules(&response), || json::rules(&response))
+    }
+}
+
 pub async fn render(
     server: &Server,
     proposal_id: String,

@@ -10,7 +10,7 @@ use proposal_service::pb;
 use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::values::ResultArg;
+use crate::values::{ResultArg, proto_flag};
 use crate::{json, text};
 
 /// Who records the change, and its idempotency key.
@@ -23,6 +23,10 @@ pub struct Recording {
     /// nothing new.
     #[arg(long, value_name = "KEY")]
     pub request_id: Option<String>,
+    /// The day the act happened in the office, YYYY-MM-DD (default: today in the server's
+    /// rules' time zone). Not in the future, not before the proposal's previous act.
+    #[arg(long, value_name = "DATE")]
+    pub effective_date: Option<String>,
 }
 
 /// The proposal a change is about.
@@ -53,9 +57,12 @@ pub struct ReceiveProposal {
     /// The title, e.g. 关于加强我市环境保护的提案.
     #[arg(long)]
     title: String,
-    /// A proposer (委员); repeat for several.
+    /// A proposer (委员), or the collective's name; repeat for several.
     #[arg(long = "proposer", value_name = "NAME", required = true)]
     proposers: Vec<String>,
+    /// Who made the proposal (default: member); a collective is greeted by its name.
+    #[arg(long, value_parser = proto_flag::<pb::ProposerKind>(), ignore_case = true, value_name = "KIND")]
+    proposer_kind: Option<pb::ProposerKind>,
     /// The proposal's text.
     #[arg(long)]
     content: Option<String>,
@@ -81,8 +88,10 @@ impl ReceiveProposal {
             title: self.title,
             proposers: self.proposers,
             content,
+            proposer_kind: self.proposer_kind.map_or(0, |kind| kind as i32),
             request_id: self.recording.request_id.unwrap_or_default(),
             actor: self.recording.actor,
+            effective_date: self.recording.effective_date.unwrap_or_default(),
         };
         let response = server
             .client()
@@ -119,6 +128,7 @@ impl AssignProposal {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server
             .client()
@@ -151,6 +161,7 @@ impl ReturnProposal {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server
             .client()
@@ -199,6 +210,7 @@ impl DraftReply {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server.client().draft_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -228,6 +240,7 @@ impl RejectDraft {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server.client().reject_draft(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -257,6 +270,7 @@ impl SignReply {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server.client().sign_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -294,6 +308,7 @@ impl IssueReply {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server.client().issue_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -323,8 +338,46 @@ impl CopyReply {
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server.client().copy_reply(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RefuseProposal {
+    #[command(flatten)]
+    target: Target,
+    /// Why the committee does not accept it; the proposer is told.
+    #[arg(long)]
+    reason: String,
+    /// Where the content goes as an opinion instead, e.g. 市政府办公室.
+    #[arg(long, value_name = "UNIT")]
+    forwarded_to: Option<String>,
+}
+
+impl RefuseProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::RefuseProposalRequest {
+            proposal_id,
+            reason: self.reason,
+            forwarded_to: self.forwarded_to.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .refuse_proposal(server.call(request))
+            .await?;
         changed(output, response.into_inner().proposal)
     }
 }
