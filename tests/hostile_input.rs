@@ -16,13 +16,14 @@ use std::collections::{BTreeSet, HashSet};
 use common::domain::{self, given_proposal, proposal_in};
 use common::hostile::{
     assign_request, bytes, config, copy_request, draft_request, issue_request, receive_request,
-    reject_request, return_request, short, sign_request,
+    refuse_request, reject_request, return_request, short, sign_request,
 };
 use common::oracle::{Problems, date_ok, uuid_ok};
 use common::requests::CommandRequest;
 use proposal_service::app::{AppError, Submission};
 use proposal_service::domain::{
-    CalendarDate, Command, Decision, Limits, ProposalState, Registration, ResultCode, Rules,
+    CalendarDate, Command, Decision, DomainError, Limits, ProposalState, ProposerKind,
+    Registration, ResultCode, Rules,
 };
 use proposal_service::pb;
 use proptest::prelude::*;
@@ -42,6 +43,7 @@ self::request_properties! {
     sign_requests: sign_request(), pb::SignReplyRequest => check_sign;
     issue_requests: issue_request(), pb::IssueReplyRequest => check_issue;
     copy_requests: copy_request(), pb::CopyReplyRequest => check_copy;
+    refuse_requests: refuse_request(), pb::RefuseProposalRequest => check_refuse;
 }
 
 /// The oracle itself, on hand-picked values: guards against an oracle that accepts everything.
@@ -194,8 +196,19 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
         let given = given_proposal(state.map(proposal_in));
-        let envelope = given.envelope(&submission.actor);
+        let mut envelope = given.envelope(&submission.actor);
+        envelope.effective_date = submission.effective_date;
+        // The kit decides at 100 ns after the epoch: a later effective date is in the future,
+        // which is refused whatever the state (a bad argument before a failed precondition).
+        let today = Rules::default().date_at(envelope.occurred_at.unix_nanos());
         let then = given.when(command, envelope);
+        if let Some(date) = submission.effective_date
+            && date > today
+        {
+            let expected = DomainError::EffectiveDateInFuture { date, today };
+            then.then_error(&expected).map_err(TestCaseError::fail)?;
+            continue;
+        }
         let Some(to) = domain::next(command.kind(), state) else {
             then.then_invalid_transition()
                 .map_err(TestCaseError::fail)?;
@@ -275,10 +288,23 @@ fn check_receive(r: pb::ReceiveProposalRequest) -> Result<(), TestCaseError> {
     if r.number == 0 {
         p.add("number");
     }
+    // 0 (unset) and 1 are members; 2 to 5 the collectives, in the proto's order.
+    let kind = match r.proposer_kind {
+        0 | 1 => Some(ProposerKind::Member),
+        2 => Some(ProposerKind::Party),
+        3 => Some(ProposerKind::Group),
+        4 => Some(ProposerKind::Sector),
+        5 => Some(ProposerKind::Committee),
+        _ => {
+            p.add("proposer_kind");
+            None
+        }
+    };
     check_request(r.clone(), &fields, p, |command| {
         let Command::Receive(reg) = command else {
             return Err(became(command));
         };
+        prop_assert_eq!(Some(reg.proposer_kind), kind);
         prop_assert_eq!(
             (&reg.committee, &reg.session, reg.number),
             (&r.committee, &r.session, r.number)
@@ -418,6 +444,21 @@ fn check_copy(r: pb::CopyReplyRequest) -> Result<(), TestCaseError> {
     check_one_field(r.clone(), field, Command::Copy { recipients })
 }
 
+fn check_refuse(r: pb::RefuseProposalRequest) -> Result<(), TestCaseError> {
+    let fields = [
+        Field::Text("reason", &r.reason, 5_000, Limits::REASON_CHARS),
+        Field::OptionalLine("forwarded_to", &r.forwarded_to, 200, Limits::NAME_CHARS),
+    ];
+    let expected = Command::Refuse {
+        reason: r.reason.clone(),
+        forwarded_to: r.forwarded_to.clone(),
+    };
+    check_request(r.clone(), &fields, Problems::default(), |command| {
+        prop_assert_eq!(command, &expected);
+        Ok(())
+    })
+}
+
 /// A field of a request, `(name, value, maximum, limit)`: the oracle judges it by the proto's
 /// documented `maximum` (characters, or entries of a list) before conversion, and once accepted
 /// it must respect its `limit` in `Limits`.
@@ -473,6 +514,10 @@ where
         problems.proposal_id(id);
     }
     problems.envelope(sent.actor(), sent.request_id());
+    let effective_date = sent.effective_date();
+    if !effective_date.is_empty() && !date_ok(effective_date) {
+        problems.add("effective_date");
+    }
     for field in fields {
         field.judge(&mut problems);
     }
@@ -481,6 +526,10 @@ where
     };
     let (id, version) = (sent.proposal_id(), sent.expected_version());
     assert_envelope(&s, id, version, sent.request_id(), sent.actor())?;
+    match s.effective_date {
+        None => prop_assert_eq!(effective_date, ""),
+        Some(date) => assert_date("effective_date", effective_date, date)?,
+    }
     check_command(&s.command)?;
     for field in fields {
         field.within_limit()?;

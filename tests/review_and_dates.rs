@@ -23,7 +23,8 @@ use tonic::Code;
 async fn a_refused_proposal_says_why_and_accepts_nothing_more() {
     let server = TestServer::start().await;
     let client = &mut server.client.clone();
-    let p = ok(client, requests::receive(requests::next_number())).await;
+    let received = requests::receive(requests::next_number()).dated("2019-02-20");
+    let p = ok(client, received).await;
     let refused = ok(client, requests::refuse(&p).dated("2019-03-01")).await;
     assert_eq!(refused.state(), State::NotAccepted);
     let refusal = refused
@@ -217,9 +218,17 @@ async fn acts_are_dated_as_they_happened_never_in_the_future_nor_before_the_last
             ..requests::draft(&p).by(CLERK_A).dated(bad)
         };
         let status = client.draft_reply(request).await.expect_err(bad);
-        let mut fields = violated_fields(&status);
-        fields.sort();
-        assert_eq!(fields, ["effective_date", "reply"], "{bad}");
+        let fields = violated_fields(&status);
+        assert!(
+            fields.contains(&"effective_date".to_owned()),
+            "{bad}: {fields:?}"
+        );
+        assert!(
+            fields
+                .iter()
+                .all(|f| f == "effective_date" || f.starts_with("reply")),
+            "{bad}: {fields:?}"
+        );
     }
 
     // Nothing of that was recorded; the history carries each act's date.
@@ -341,7 +350,7 @@ fn the_server_reads_its_rules_file_and_refuses_a_bad_one_naming_line_and_field()
                 server
                     .log()
                     .iter()
-                    .any(|l| l.contains("rules in force") && l.contains("reply_months=2")),
+                    .any(|l| l.contains("rules in force") && l.contains(r#""reply_months":2"#)),
                 "{:?}",
                 server.log()
             );
@@ -376,7 +385,7 @@ async fn proposalctl_refuses_dates_and_shows_the_rules() {
     let server = TestServer::start().await;
     let p = ok(
         &mut server.client.clone(),
-        requests::receive(requests::next_number()),
+        requests::receive(requests::next_number()).dated("2019-02-20"),
     )
     .await;
     let run = ctl(

@@ -234,7 +234,12 @@ pub fn receive_request() -> BoxedStrategy<pb::ReceiveProposalRequest> {
             names(),
             field(TEXTS),
         ),
-        (request_id(), field(NAMES), effective_date(), proposer_kind()),
+        (
+            request_id(),
+            field(NAMES),
+            effective_date(),
+            proposer_kind(),
+        ),
     )
         .prop_map(
             |(

@@ -373,6 +373,10 @@ impl CommandRequest {
         each_command!(self, r => &r.request_id)
     }
 
+    pub fn effective_date(&self) -> &str {
+        each_command!(self, r => &r.effective_date)
+    }
+
     /// `None` for a receive, which names no proposal.
     pub fn proposal_id(&self) -> Option<&str> {
         match self {
@@ -384,6 +388,7 @@ impl CommandRequest {
             Self::Sign(r) => Some(&r.proposal_id),
             Self::Issue(r) => Some(&r.proposal_id),
             Self::Copy(r) => Some(&r.proposal_id),
+            Self::Refuse(r) => Some(&r.proposal_id),
         }
     }
 

@@ -184,9 +184,17 @@ impl<'s, S: Store> Script<'s, S> {
         (*self.commit(&[change])[0]).clone()
     }
 
-    /// Registers proposal `number` and drives it to `state` along the main path.
+    /// Registers proposal `number` and drives it to `state` along the main path (refused, for
+    /// NOT_ACCEPTED).
     fn proposal(&mut self, number: u32, unit: &str, state: ProposalState) -> Proposal {
         let mut p = self.run(None, receive(number));
+        if state == ProposalState::NotAccepted {
+            let refuse = Command::Refuse {
+                reason: "属于个人诉求，不予立案".into(),
+                forwarded_to: String::new(),
+            };
+            return self.run(Some(&p), refuse);
+        }
         for command in [
             assign(unit),
             draft(),
