@@ -22,8 +22,8 @@ use common::oracle::{Problems, date_ok, uuid_ok};
 use common::requests::CommandRequest;
 use proposal_service::app::{AppError, Submission};
 use proposal_service::domain::{
-    CalendarDate, Command, Decision, DomainError, Limits, ProposalState, ProposerKind,
-    Registration, ResultCode, Rules,
+    CalendarDate, Command, Decision, DomainError, EffectiveDateError, Limits, ProposalState,
+    ProposerKind, Registration, ResultCode, Rules,
 };
 use proposal_service::pb;
 use proptest::prelude::*;
@@ -205,7 +205,7 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
         if let Some(date) = submission.effective_date
             && date > today
         {
-            let expected = DomainError::EffectiveDateInFuture { date, today };
+            let expected = DomainError::EffectiveDate(EffectiveDateError::InFuture { date, today });
             then.then_error(&expected).map_err(TestCaseError::fail)?;
             continue;
         }

@@ -11,7 +11,7 @@
 use libfuzzer_sys::fuzz_target;
 use proposal_service::app::Submission;
 use proposal_service::domain::{
-    CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, Envelope, Limits,
+    CalendarDate, Command, Decision, DomainError, EVENT_SCHEMA_VERSION, EffectiveDateError, Envelope, Limits,
     ProposalId, ProposalState, ProposerKind, Rules, Timestamp, apply, check_recorded, decide,
     examples, transition,
 };
@@ -64,11 +64,11 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(check_recorded(before.as_ref(), &event), Ok(()));
             }
             Err(DomainError::InvalidTransition { .. }) => {}
-            Err(DomainError::EffectiveDateInFuture { date, today }) => {
+            Err(DomainError::EffectiveDate(EffectiveDateError::InFuture { date, today })) => {
                 assert_eq!(Some(date), submission.effective_date);
                 assert!(date > today);
             }
-            Err(DomainError::EffectiveDateBeforePreviousAct { .. }) => {
+            Err(DomainError::EffectiveDate(EffectiveDateError::BeforePreviousAct { .. })) => {
                 panic!("the example's history is undated: any date may follow it")
             }
             Err(DomainError::Invalid(v)) => {

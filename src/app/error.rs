@@ -2,7 +2,7 @@
 //! place; nothing else decides what a caller sees.
 
 use crate::domain::{
-    CalendarDate, Claim, CommandKind, DomainError, FieldViolation, ProposalId, ProposalState,
+    Claim, CommandKind, DomainError, EffectiveDateError, FieldViolation, ProposalId, ProposalState,
 };
 use crate::store::StoreError;
 
@@ -38,16 +38,8 @@ pub enum AppError {
     },
     #[error("the proposal is at version {actual}, not the expected version {expected}")]
     VersionMismatch { expected: u64, actual: u64 },
-    #[error("effective_date {date} is after today ({today}) in the rules' time zone")]
-    EffectiveDateInFuture {
-        date: CalendarDate,
-        today: CalendarDate,
-    },
-    #[error("effective_date {date} is before the proposal's previous act, on {previous}")]
-    EffectiveDateBeforePreviousAct {
-        date: CalendarDate,
-        previous: CalendarDate,
-    },
+    #[error(transparent)]
+    EffectiveDate(EffectiveDateError),
     #[error("request_id {request_id:?} was already used for a different request")]
     RequestIdReused { request_id: String },
     #[error("the reply of a proposal that is {} has not been issued; only ISSUED and COPIED proposals have a document", .state.as_str())]
@@ -79,12 +71,7 @@ impl From<DomainError> for AppError {
             DomainError::InvalidTransition { command, state } => {
                 Self::InvalidTransition { command, state }
             }
-            DomainError::EffectiveDateInFuture { date, today } => {
-                Self::EffectiveDateInFuture { date, today }
-            }
-            DomainError::EffectiveDateBeforePreviousAct { date, previous } => {
-                Self::EffectiveDateBeforePreviousAct { date, previous }
-            }
+            DomainError::EffectiveDate(e) => Self::EffectiveDate(e),
         }
     }
 }

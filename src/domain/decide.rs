@@ -21,13 +21,22 @@ pub enum DomainError {
         /// `None` when the proposal does not exist yet.
         state: Option<ProposalState>,
     },
+    #[error(transparent)]
+    EffectiveDate(#[from] EffectiveDateError),
+}
+
+/// Why a command's effective date is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EffectiveDateError {
+    /// A bad argument whatever the proposal's state.
     #[error("effective_date {date} is after today ({today}) in the rules' time zone")]
-    EffectiveDateInFuture {
+    InFuture {
         date: CalendarDate,
         today: CalendarDate,
     },
+    /// A failed precondition: the proposal's history already has a later act.
     #[error("effective_date {date} is before the proposal's previous act, on {previous}")]
-    EffectiveDateBeforePreviousAct {
+    BeforePreviousAct {
         date: CalendarDate,
         previous: CalendarDate,
     },
@@ -109,7 +118,7 @@ pub fn decide(
     let today = rules.date_at(envelope.occurred_at.unix_nanos());
     let date = envelope.effective_date.unwrap_or(today);
     if date > today {
-        return Err(DomainError::EffectiveDateInFuture { date, today });
+        return Err(EffectiveDateError::InFuture { date, today }.into());
     }
     envelope.effective_date = Some(date);
     // An assignment without a due date is due the rules' months later (only that command is
@@ -135,7 +144,7 @@ pub fn decide(
     if let Some(previous) = proposal.and_then(|p| p.last_act_date)
         && date < previous
     {
-        return Err(DomainError::EffectiveDateBeforePreviousAct { date, previous });
+        return Err(EffectiveDateError::BeforePreviousAct { date, previous }.into());
     }
     Ok(decision)
 }
@@ -547,10 +556,10 @@ mod tests {
         let tomorrow = dated(None, "2019-06-10", Some("2019-06-11"));
         assert_eq!(
             decide(None, &receive, tomorrow, &rules),
-            Err(DomainError::EffectiveDateInFuture {
+            Err(DomainError::EffectiveDate(EffectiveDateError::InFuture {
                 date: CalendarDate::parse("2019-06-11").unwrap(),
                 today: CalendarDate::parse("2019-06-10").unwrap(),
-            })
+            }))
         );
     }
 
@@ -564,10 +573,12 @@ mod tests {
         let before = dated(Some(&p), "2019-06-10", Some("2019-06-04"));
         assert_eq!(
             decide(Some(&p), &refuse, before, &rules),
-            Err(DomainError::EffectiveDateBeforePreviousAct {
-                date: CalendarDate::parse("2019-06-04").unwrap(),
-                previous: CalendarDate::parse("2019-06-05").unwrap(),
-            })
+            Err(DomainError::EffectiveDate(
+                EffectiveDateError::BeforePreviousAct {
+                    date: CalendarDate::parse("2019-06-04").unwrap(),
+                    previous: CalendarDate::parse("2019-06-05").unwrap(),
+                }
+            ))
         );
         let same_day = dated(Some(&p), "2019-06-10", Some("2019-06-05"));
         let refused = decide(Some(&p), &refuse, same_day, &rules).unwrap().after;

@@ -13,7 +13,8 @@ mod rules;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{
-    Decision, DomainError, Envelope, NotDecidable, apply, check_recorded, decide, fold, transition,
+    Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, apply, check_recorded,
+    decide, fold, transition,
 };
 pub use event::{
     Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, LargeParts, RecordedEvent, event_unit,

@@ -15,6 +15,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::ERROR_DOMAIN;
 use crate::app::{AppError, Conflict};
+use crate::domain::EffectiveDateError;
 use crate::domain::FieldViolation;
 
 /// What one refusal may carry on the wire. The message travels twice (percent-encoded in
@@ -244,7 +245,7 @@ impl From<AppError> for Status {
                     ("currentVersion", actual.to_string()),
                 ]),
             ),
-            AppError::EffectiveDateInFuture { date, today } => {
+            AppError::EffectiveDate(EffectiveDateError::InFuture { date, today }) => {
                 let mut details = ErrorDetails::with_error_info(
                     "EFFECTIVE_DATE_INVALID",
                     ERROR_DOMAIN,
@@ -256,14 +257,16 @@ impl From<AppError> for Status {
                 details.add_bad_request_violation("effective_date", "is in the future");
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
-            AppError::EffectiveDateBeforePreviousAct { date, previous } => failed_precondition(
-                "EFFECTIVE_DATE_INVALID",
-                message,
-                metadata([
-                    ("effectiveDate", date.to_string()),
-                    ("previousActDate", previous.to_string()),
-                ]),
-            ),
+            AppError::EffectiveDate(EffectiveDateError::BeforePreviousAct { date, previous }) => {
+                failed_precondition(
+                    "EFFECTIVE_DATE_INVALID",
+                    message,
+                    metadata([
+                        ("effectiveDate", date.to_string()),
+                        ("previousActDate", previous.to_string()),
+                    ]),
+                )
+            }
             AppError::RequestIdReused { request_id: _ } => {
                 let mut details = ErrorDetails::with_error_info(
                     "REQUEST_ID_REUSED",

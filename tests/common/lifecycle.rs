@@ -54,15 +54,15 @@ pub const STATES: [State; 6] = [
 ];
 
 /// Every state a proposal can be in: the forward path, then NOT_ACCEPTED (off it).
-pub const ALL_STATES: [State; 7] = [
-    State::Received,
-    State::Assigned,
-    State::Drafted,
-    State::Signed,
-    State::Issued,
-    State::Copied,
-    State::NotAccepted,
-];
+pub const ALL_STATES: [State; 7] = {
+    let mut all = [State::NotAccepted; 7];
+    let mut i = 0;
+    while i < STATES.len() {
+        all[i] = STATES[i];
+        i += 1;
+    }
+    all
+};
 
 /// The forward path: the command that leaves each state in [`STATES`] but the last.
 const FORWARD_PATH: [Command; 5] = [
