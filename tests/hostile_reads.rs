@@ -6,8 +6,8 @@ mod common;
 // an OK answer is what was asked for. `PROPTEST_CASES=2000 cargo test --test hostile_reads`
 // runs more cases.
 
-use common::hostile::{bytes, config, enum_value, hostile, proposal_id, runtime, short};
-use common::oracle::{uuid_ok, view_ok};
+use common::hostile::{bytes, config, date, enum_value, hostile, proposal_id, runtime, short};
+use common::oracle::{date_ok, uuid_ok, view_ok};
 use common::{Client, TestServer};
 use proposal_service::pb;
 use proposal_service::server::MAX_MESSAGE_BYTES;
@@ -154,9 +154,22 @@ fn read() -> impl Strategy<Value = Read> {
         page_size.clone(),
         token.clone(),
         enum_value(),
+        (
+            enum_value(),
+            prop_oneof![3 => Just(String::new()), 1 => date()],
+        ),
     )
         .prop_map(
-            |(state, handling_unit, committee, session, page_size, page_token, view)| {
+            |(
+                state,
+                handling_unit,
+                committee,
+                session,
+                page_size,
+                page_token,
+                view,
+                (proposer_kind, overdue_on),
+            )| {
                 Read::List(pb::ListProposalsRequest {
                     state,
                     handling_unit,
@@ -165,6 +178,8 @@ fn read() -> impl Strategy<Value = Read> {
                     page_size,
                     page_token,
                     view,
+                    proposer_kind,
+                    overdue_on,
                 })
             },
         );
@@ -255,10 +270,15 @@ fn expected_read_codes(read: &Read, seeded: &Seeded) -> Vec<Code> {
             let seeded_query = r.state == 0
                 && r.handling_unit.is_empty()
                 && r.committee == seeded.committee
-                && r.session.is_empty();
+                && r.session.is_empty()
+                && r.proposer_kind == 0
+                && r.overdue_on.is_empty();
             let token_ok =
                 r.page_token.is_empty() || (r.page_token == seeded.list_token && seeded_query);
-            if !(0..=6).contains(&r.state) || r.page_size < 0 || !token_ok || !view_ok(r.view) {
+            let filters_ok = (0..=7).contains(&r.state)
+                && (0..=5).contains(&r.proposer_kind)
+                && (r.overdue_on.is_empty() || date_ok(&r.overdue_on));
+            if !filters_ok || r.page_size < 0 || !token_ok || !view_ok(r.view) {
                 vec![Code::InvalidArgument]
             } else {
                 vec![Code::Ok]

@@ -280,6 +280,73 @@ async fn an_assignment_without_a_due_date_is_due_the_rules_months_later() {
     }
 }
 
+#[tokio::test]
+async fn listings_filter_by_proposer_kind_and_by_overdue_on_a_day() {
+    let server = TestServer::start().await;
+    let client = &mut server.client.clone();
+    // Both due 2019-08-31 (the kit's due date); one issued on 2019-09-29 (the seed's date).
+    let assigned = common::lifecycle::drive(client, State::Assigned).await;
+    let issued = common::lifecycle::drive(client, State::Issued).await;
+    let party = ok(
+        client,
+        pb::ReceiveProposalRequest {
+            proposers: vec!["民革许昌市委员会".into()],
+            proposer_kind: pb::ProposerKind::Party as i32,
+            ..requests::receive(requests::next_number())
+        },
+    )
+    .await;
+    let listed = |request: pb::ListProposalsRequest| {
+        let mut client = server.client.clone();
+        async move {
+            let mut ids: Vec<String> = client
+                .list_proposals(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .proposals
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let overdue_on = |day: &str| pb::ListProposalsRequest {
+        overdue_on: day.into(),
+        ..requests::list_all()
+    };
+    let sorted = |mut ids: Vec<&String>| {
+        ids.sort();
+        ids.into_iter().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(listed(overdue_on("2019-08-31")).await, Vec::<String>::new());
+    assert_eq!(
+        listed(overdue_on("2019-09-01")).await,
+        sorted(vec![&assigned.id, &issued.id]),
+        "due before the day, not issued by it"
+    );
+    assert_eq!(
+        listed(overdue_on("2019-10-01")).await,
+        [assigned.id.clone()],
+        "issued on 2019-09-29: no longer overdue"
+    );
+    let parties = pb::ListProposalsRequest {
+        proposer_kind: pb::ProposerKind::Party as i32,
+        ..requests::list_all()
+    };
+    assert_eq!(listed(parties).await, [party.id.clone()]);
+    let bad_day = pb::ListProposalsRequest {
+        overdue_on: "2019-09-31".into(),
+        ..requests::list_all()
+    };
+    assert_invalid(
+        client.list_proposals(bad_day).await,
+        "overdue_on",
+        "a bad day",
+    );
+}
+
 // 4. The rules.
 
 async fn rules(client: &mut Client) -> pb::GetRulesResponse {

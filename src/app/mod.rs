@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{
-    CalendarDate, Command, NotRenderable, Proposal, ProposalId, ProposalState, RenderedReply,
-    RequestId, Rules, render_reply,
+    CalendarDate, Command, NotRenderable, Proposal, ProposalId, ProposalState, ProposerKind,
+    RenderedReply, RequestId, Rules, render_reply,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -50,6 +50,9 @@ pub struct ProposalFilter {
     pub handling_unit: Option<String>,
     pub committee: Option<String>,
     pub session: Option<String>,
+    pub proposer_kind: Option<ProposerKind>,
+    /// Only proposals overdue on this day ([`Proposal::is_overdue_on`]).
+    pub overdue_on: Option<CalendarDate>,
 }
 
 /// A page of results and the token for the next one (`None` on the last page).
@@ -184,12 +187,17 @@ impl Workflow {
             handling_unit,
             committee,
             session,
+            proposer_kind,
+            overdue_on,
         } = filter;
+        let overdue_text = overdue_on.map(|d| d.to_string()).unwrap_or_default();
         let scope = paging::scope(&[
             state.map_or("", |s| s.as_str()),
             handling_unit.as_deref().unwrap_or(""),
             committee.as_deref().unwrap_or(""),
             session.as_deref().unwrap_or(""),
+            proposer_kind.map_or("", |k| k.as_str()),
+            &overdue_text,
         ]);
         let (limit, after) = page.resolve(LIST_PAGE, scope)?;
         let query = ListQuery {
@@ -197,6 +205,8 @@ impl Workflow {
             handling_unit,
             committee,
             session,
+            proposer_kind,
+            overdue_on,
             limit,
             after,
             view,

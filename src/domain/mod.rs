@@ -22,7 +22,7 @@ pub use event::{
 pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId,
-    ResultCode, Timestamp,
+    ResultCode, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply};
 pub use rules::{Rules, RulesError};

@@ -284,6 +284,20 @@ pub struct Reply {
     pub contact_phone: String,
 }
 
+/// Whether a proposal is overdue on `day`: it has a due date before `day`, and no reply was
+/// issued on or before `day` (by the issue date printed on the document). A proposal not
+/// accepted, or never assigned, has no due date and is never overdue.
+pub fn overdue(
+    due_date: Option<CalendarDate>,
+    state: ProposalState,
+    issue_date: Option<CalendarDate>,
+    day: CalendarDate,
+) -> bool {
+    let issued = matches!(state, ProposalState::Issued | ProposalState::Copied)
+        && issue_date.is_some_and(|issued| issued <= day);
+    due_date.is_some_and(|due| due < day) && !issued
+}
+
 /// A proposal as it stands now. Always exactly the fold of its events (see [`super::fold`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
@@ -312,4 +326,11 @@ pub struct Proposal {
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Proposal {
+    /// See [`overdue`].
+    pub fn is_overdue_on(&self, day: CalendarDate) -> bool {
+        overdue(self.due_date, self.state, self.issue_date, day)
+    }
 }

@@ -531,10 +531,16 @@ pub(super) fn list_request(
         page_size,
         page_token,
         view,
+        proposer_kind,
+        overdue_on,
     } = request;
     let mut checked = Checked::default();
     let state = checked.state_filter("state", state);
     let view = checked.view("view", view, View::Basic);
+    // Unset means any kind here (not members, as in a registration).
+    let proposer_kind =
+        (proposer_kind != 0).then(|| checked.proposer_kind("proposer_kind", proposer_kind));
+    let overdue_on = checked.optional_date("overdue_on", &overdue_on);
     checked.finish()?;
     let set = |text: String| (!text.is_empty()).then_some(text);
     Ok((
@@ -543,6 +549,8 @@ pub(super) fn list_request(
             handling_unit: set(handling_unit),
             committee: set(committee),
             session: set(session),
+            proposer_kind,
+            overdue_on,
         },
         view,
         PageRequest {

@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent};
+use crate::domain::{
+    CalendarDate, Claim, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
+};
 
 pub use audit::Verification;
 pub use chain::{ChainHash, ChainHead, GENESIS, event_bytes, from_hex, link, to_hex};
@@ -131,6 +133,9 @@ pub struct ListQuery {
     pub handling_unit: Option<String>,
     pub committee: Option<String>,
     pub session: Option<String>,
+    pub proposer_kind: Option<ProposerKind>,
+    /// Only proposals overdue on this day ([`Proposal::is_overdue_on`]).
+    pub overdue_on: Option<CalendarDate>,
     pub limit: usize,
     /// Resume after this point: a [`ListPage::next`] from the same query.
     pub after: Option<Vec<u8>>,

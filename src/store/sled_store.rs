@@ -21,7 +21,7 @@ use super::{
     Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestKey, RequestRecord, Store,
     StoreError, Verification, View, keys,
 };
-use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent};
+use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, overdue};
 
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
 /// Format 2: events carry their chain hash; projections are split into status, registration
@@ -518,17 +518,23 @@ impl SledStore {
 }
 
 /// Whether a proposal with `status` passes every filter of `query`.
+/// Whether a stored status matches a listing's filters.
 fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
     let ListQuery {
         state,
         handling_unit,
         committee,
         session,
+        proposer_kind,
+        overdue_on,
         limit: _,
         after: _,
         view: _,
     } = query;
     state.is_none_or(|s| s == status.state)
+        && proposer_kind.is_none_or(|k| k == status.proposer_kind)
+        && overdue_on
+            .is_none_or(|day| overdue(status.due_date, status.state, status.issue_date, day))
         && handling_unit
             .as_deref()
             .is_none_or(|u| status.handling_unit.as_deref() == Some(u))

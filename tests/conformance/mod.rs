@@ -237,7 +237,11 @@ fn receive(number: u32) -> Command {
         title: format!("关于第{number}件事的提案"),
         proposers: vec!["苏会兴".into()],
         content: "建议加强我市环境保护工作。\n第二段。".repeat(number as usize % 5 + 1),
-        proposer_kind: ProposerKind::Member,
+        proposer_kind: if number % 4 == 1 {
+            ProposerKind::Party
+        } else {
+            ProposerKind::Member
+        },
     })
 }
 
@@ -546,6 +550,30 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
             committee: Some("另一个政协".into()),
             ..ListQuery::default()
         },
+        ListQuery {
+            proposer_kind: Some(ProposerKind::Party),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            proposer_kind: Some(ProposerKind::Member),
+            state: Some(ProposalState::Copied),
+            ..ListQuery::default()
+        },
+        // Due 2019-12-31, issued 2019-09-29: every assigned proposal is overdue in 2020, the
+        // unissued ones only; none is before its due date.
+        ListQuery {
+            overdue_on: Some(date("2020-01-01")),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            overdue_on: Some(date("2019-12-31")),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            overdue_on: Some(date("2020-01-01")),
+            handling_unit: Some(UNIT_A.into()),
+            ..ListQuery::default()
+        },
     ];
     for query in queries {
         let expected: Vec<&Proposal> = all
@@ -559,6 +587,8 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
             })
             .filter(|p| query.committee.as_ref().is_none_or(|c| &p.committee == c))
             .filter(|p| query.session.as_ref().is_none_or(|s| &p.session == s))
+            .filter(|p| query.proposer_kind.is_none_or(|k| p.proposer_kind == k))
+            .filter(|p| query.overdue_on.is_none_or(|day| p.is_overdue_on(day)))
             .collect();
         for (limit, view) in [(1, View::Basic), (3, View::Full), (1000, View::Full)] {
             let listed = list_all(

@@ -52,6 +52,12 @@ pub struct ListProposals {
     /// Only proposals of this session, e.g. 七届三次会议.
     #[arg(long)]
     session: Option<String>,
+    /// Only proposals made by this kind of proposer (member, party, group, sector, committee).
+    #[arg(long, value_parser = proto_flag::<pb::ProposerKind>(), ignore_case = true, value_name = "KIND")]
+    proposer_kind: Option<pb::ProposerKind>,
+    /// Only proposals overdue on this day (YYYY-MM-DD): due before it, no reply issued by it.
+    #[arg(long, value_name = "DATE")]
+    overdue_on: Option<String>,
     /// `full` adds each proposal's content and reply (default: basic, without them).
     #[arg(long, value_enum, ignore_case = true)]
     view: Option<ViewArg>,
@@ -70,6 +76,8 @@ impl ListProposals {
             page_size: self.paging.page_size.unwrap_or_default(),
             page_token: String::new(),
             view: ViewArg::to_pb(self.view),
+            proposer_kind: self.proposer_kind.map_or(0, |k| k as i32),
+            overdue_on: self.overdue_on.unwrap_or_default(),
         };
         let (proposals, next) = all_pages(&self.paging, |page_token| {
             let request = pb::ListProposalsRequest {
