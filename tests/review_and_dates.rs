@@ -328,14 +328,14 @@ async fn listings_filter_by_proposer_kind_and_by_overdue_on_a_day() {
     );
     assert_eq!(
         listed(overdue_on("2019-10-01")).await,
-        [assigned.id.clone()],
+        std::slice::from_ref(&assigned.id),
         "issued on 2019-09-29: no longer overdue"
     );
     let parties = pb::ListProposalsRequest {
         proposer_kind: pb::ProposerKind::Party as i32,
         ..requests::list_all()
     };
-    assert_eq!(listed(parties).await, [party.id.clone()]);
+    assert_eq!(listed(parties).await, std::slice::from_ref(&party.id));
     let bad_day = pb::ListProposalsRequest {
         overdue_on: "2019-09-31".into(),
         ..requests::list_all()
