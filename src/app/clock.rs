@@ -21,13 +21,17 @@ impl EventClock {
 
     /// The wall clock, or one nanosecond after the previous reading if that is later.
     pub fn now(&mut self) -> Timestamp {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let now = Timestamp::from_unix_nanos(nanos.max(self.last.unix_nanos() + 1));
+        let now = Timestamp::from_unix_nanos(wall_clock_nanos().max(self.last.unix_nanos() + 1));
         self.last = now;
         now
     }
+}
+
+/// The system clock in nanoseconds since the Unix epoch (0 before it, saturating far after).
+pub(super) fn wall_clock_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

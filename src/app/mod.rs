@@ -125,6 +125,11 @@ impl Workflow {
         &self.rules
     }
 
+    /// Today in the rules' time zone, by the wall clock: the date an undated command gets.
+    pub fn today(&self) -> CalendarDate {
+        self.rules.date_at(clock::wall_clock_nanos())
+    }
+
     /// Applies a command and returns the proposal as it is after it, once its events are durable.
     /// A retried request (same `request_id`, same content) returns the original result instead.
     pub async fn execute(&self, submission: Submission) -> Result<Proposal, AppError> {

@@ -137,16 +137,19 @@ pub fn decide(
         }
         command => command,
     };
-    let decision = recorded(proposal, command, envelope).ok_or(DomainError::InvalidTransition {
-        command: command.kind(),
-        state: proposal.map(|p| p.state),
-    })?;
-    if let Some(previous) = proposal.and_then(|p| p.last_act_date)
+    let state = proposal.map(|p| p.state);
+    // A move the lifecycle refuses is refused as such, before its date is considered; a date
+    // before the previous act is refused before an event is built.
+    if transition(command.kind(), state).is_some()
+        && let Some(previous) = proposal.and_then(|p| p.last_act_date)
         && date < previous
     {
         return Err(EffectiveDateError::BeforePreviousAct { date, previous }.into());
     }
-    Ok(decision)
+    recorded(proposal, command, envelope).ok_or(DomainError::InvalidTransition {
+        command: command.kind(),
+        state,
+    })
 }
 
 /// What `command` records on `proposal`, its fields taken as valid (`None`: the lifecycle does

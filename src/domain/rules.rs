@@ -67,15 +67,6 @@ impl Rules {
         assigned.plus_months(self.reply_months)
     }
 
-    /// Today in the rules' time zone, by the system clock (for display: commands take their
-    /// time from the writer's clock).
-    pub fn today(&self) -> CalendarDate {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        self.date_at(nanos)
-    }
-
     /// The calendar date of `unix_nanos` in the rules' time zone. The zone was checked when the
     /// rules were read; an unknown one (rules built in code) reckons in UTC.
     pub fn date_at(&self, unix_nanos: i64) -> CalendarDate {

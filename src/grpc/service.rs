@@ -563,10 +563,9 @@ impl ProposalService for ProposalApi {
         self.traced("GetRules", &principal, "", async {
             // Whoever may read proposals may read the rules they are handled under.
             allowed(&principal, Action::ReadProposals)?;
-            let rules = self.workflow.rules();
             Ok(pb::GetRulesResponse {
-                rules: Some(rules.into()),
-                today: rules.today().to_string(),
+                rules: Some(self.workflow.rules().into()),
+                today: self.workflow.today().to_string(),
             })
         })
         .await
