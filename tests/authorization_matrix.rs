@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use common::lifecycle::State;
 use common::principals::{CALLERS, Guarded, Member, Rpc, UNIT_A, drive, invoke};
 use common::reads::{get, whole_log};
+use common::requests::{self as rq, CommandRequest};
 use common::status::assert_not_in_remit;
 use proposal_service::pb;
 
@@ -20,8 +21,9 @@ use proposal_service::pb;
 async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_says() {
     let guarded = Guarded::start().await;
     let admin = guarded.admin();
-    // Proposals of unit A waiting in a state, reused until an allowed command moves them on.
-    let mut waiting: HashMap<State, pb::Proposal> = HashMap::new();
+    // Proposals of unit A waiting in a state (and, for a decision, with an extension request
+    // pending), reused until an allowed command changes them.
+    let mut waiting: HashMap<(State, bool), pb::Proposal> = HashMap::new();
     let (mut allowed, mut denied) = (0, 0);
     for (rpc, _) in MATRIX {
         for caller in CALLERS {
@@ -29,12 +31,18 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                 "{rpc:?} as {} ({:?}, {:?})",
                 caller.name, caller.role, caller.unit
             );
+            let pending = rpc == Rpc::DecideExtension;
             let target = match rpc.target_state() {
-                Some(state) => match waiting.get(&state) {
+                Some(state) => match waiting.get(&(state, pending)) {
                     Some(p) => Some(p.clone()),
                     None => {
-                        let p = drive(&admin, UNIT_A, state).await;
-                        waiting.insert(state, p.clone());
+                        let mut p = drive(&admin, UNIT_A, state).await;
+                        if pending {
+                            let request = CommandRequest::from(rq::request_extension(&p));
+                            let sent = request.by("").send(&mut admin.clone()).await;
+                            p = sent.unwrap().expect("the proposal after the request");
+                        }
+                        waiting.insert((state, pending), p.clone());
                         Some(p)
                     }
                 },
@@ -62,7 +70,7 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                 assert_eq!(event.proposal_id, proposal.id, "{what}");
                 if let Some(target) = &target {
                     assert_eq!(proposal.id, target.id, "{what}");
-                    waiting.remove(&target.state());
+                    waiting.remove(&(target.state(), pending));
                 }
             } else {
                 denied += 1;
@@ -100,7 +108,7 @@ use Remit::{No as N, OwnUnit as O, Yes as Y};
 
 /// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
 /// auditor, admin ([`Role::COLUMNS`]).
-const MATRIX: [(Rpc, [Remit; 6]); 17] = [
+const MATRIX: [(Rpc, [Remit; 6]); 21] = [
     (Rpc::Receive, [Y, N, N, N, N, Y]),
     (Rpc::Assign, [Y, N, N, N, N, Y]),
     (Rpc::Return, [N, O, N, N, N, Y]),
@@ -110,6 +118,10 @@ const MATRIX: [(Rpc, [Remit; 6]); 17] = [
     (Rpc::Issue, [N, N, N, O, N, Y]),
     (Rpc::Copy, [N, N, N, O, N, Y]),
     (Rpc::Refuse, [Y, N, N, N, N, Y]),
+    (Rpc::Acknowledge, [N, O, N, N, N, Y]),
+    (Rpc::Contact, [N, O, N, N, N, Y]),
+    (Rpc::RequestExtension, [N, O, N, N, N, Y]),
+    (Rpc::DecideExtension, [Y, N, N, N, N, Y]),
     (Rpc::Get, [Y, O, O, O, Y, Y]),
     (Rpc::List, [Y, Y, Y, Y, Y, Y]),
     (Rpc::History, [Y, O, O, O, Y, Y]),

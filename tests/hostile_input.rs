@@ -193,6 +193,17 @@ fn assert_date(field: &str, text: &str, date: CalendarDate) -> Result<(), TestCa
 /// panic, and the projection afterwards carries the command's values.
 fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
     let command = &submission.command;
+    // Whether a record succeeds depends on the handling as well as the state (one receipt, one
+    // pending extension): the model test and tests/handling.rs judge those.
+    if matches!(
+        command,
+        Command::Acknowledge { .. }
+            | Command::Contact { .. }
+            | Command::RequestExtension { .. }
+            | Command::DecideExtension { .. }
+    ) {
+        return Ok(());
+    }
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
         let given = given_proposal(state.map(proposal_in));
@@ -271,6 +282,10 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                     (reason, forwarded_to)
                 );
             }
+            Command::Acknowledge { .. }
+            | Command::Contact { .. }
+            | Command::RequestExtension { .. }
+            | Command::DecideExtension { .. } => unreachable!("returned above"),
         }
     }
     Ok(())

@@ -63,6 +63,7 @@ fn same_proposal(
     actual: &pb::Proposal,
 ) -> Result<(), String> {
     let reply_body = actual.reply.as_ref().map(|r| r.body.clone());
+    let sole = actual.handlings.first();
     let none_if_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     let observed = Snap {
         state: match actual.state() {
@@ -79,7 +80,28 @@ fn same_proposal(
         signer: none_if_empty(&actual.signer),
         document_number: none_if_empty(&actual.document_number),
         copied_to: actual.copied_to.clone(),
+        acknowledged: sole.is_some_and(|h| !h.acknowledged_date.is_empty()),
+        contacts: sole.map_or(0, |h| h.contacts.len()),
+        pending_extension: sole
+            .and_then(|h| h.extensions.last())
+            .filter(|e| e.status() == pb::RequestStatus::Pending)
+            .map(|e| e.new_due_date.clone()),
+        original_due_date: sole.and_then(|h| none_if_empty(&h.original_due_date)),
     };
+    // An assigned proposal has exactly one handling, its unit's, with the proposal's due date.
+    if actual.handlings.len() != usize::from(sole.is_some())
+        || sole.is_some() != observed.handling_unit.is_some()
+        || sole.is_some_and(|h| {
+            Some(&h.unit) != observed.handling_unit.as_ref()
+                || none_if_empty(&h.due_date) != observed.due_date
+                || h.role() != pb::HandlingRole::Sole
+        })
+    {
+        return Err(format!(
+            "slot {slot}: handlings {:?} do not match the proposal's unit and due date",
+            actual.handlings
+        ));
+    }
     if &observed != model {
         return Err(format!(
             "slot {slot}: the service has\n  {observed:?}\nthe model has\n  {model:?}"
@@ -147,6 +169,7 @@ fn check_answer(
         Expect::InvalidTransition { .. } => (Code::FailedPrecondition, "INVALID_TRANSITION"),
         Expect::DuplicateNumber => (Code::AlreadyExists, "DUPLICATE_PROPOSAL_NUMBER"),
         Expect::DuplicateDocument => (Code::AlreadyExists, "DUPLICATE_DOCUMENT_NUMBER"),
+        Expect::Precondition(reason) => (Code::FailedPrecondition, *reason),
     };
     if status.code() != code {
         return Err(format!("expected {code:?} {reason}, got {status:?}"));

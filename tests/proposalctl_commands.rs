@@ -341,3 +341,525 @@ fn an_unreachable_server_exits_3_with_a_clear_message() {
         "a URL proposalctl cannot use is a usage error"
     );
 }
+
+/// The handling unit's acts that leave the state as it is; `every_subcommand_has_help` covers
+/// the subcommands `common::ctl::SUBCOMMANDS` lists.
+const HANDLING_SUBCOMMANDS: [&str; 4] = [
+    "acknowledge",
+    "contact",
+    "request-extension",
+    "decide-extension",
+];
+
+#[tokio::test]
+async fn a_unit_acknowledges_contacts_and_gets_an_extension_approved() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let unit = seed.handling_unit.as_str();
+    let id = receive_228(&server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rules = ctl(&server, &["--json", "rules"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(rules["rules"]["max_extension_days"], 90, "{rules}");
+    assert_eq!(rules["rules"]["contact_required_before_draft"], false);
+    let today = rules["today"].as_str().unwrap().to_owned();
+    let text = ctl(&server, &["rules"]).await.expect_success().stdout;
+    assert!(text.contains("max_extension_days:"), "{text}");
+    assert!(text.contains("contact_required_before_draft:"), "{text}");
+
+    let assign = [
+        "assign",
+        &id,
+        "--handling-unit",
+        unit,
+        "--due-date",
+        "2019-08-31",
+        "--actor",
+        "提案委登记员",
+    ];
+    ctl(&server, &assign).await.expect_success();
+    let assigned = ctl(&server, &["--json", "get", &id])
+        .await
+        .expect_success()
+        .json();
+    let handlings = assigned["handlings"].as_array().expect("handlings");
+    assert_eq!(handlings.len(), 1, "{assigned}");
+    assert_eq!(handlings[0]["unit"], unit);
+    assert_eq!(handlings[0]["role"], "HANDLING_ROLE_SOLE");
+    assert_eq!(handlings[0]["acknowledged_date"], "");
+    assert_eq!(handlings[0]["due_date"], "2019-08-31");
+
+    // Signing for receipt, without --unit: the one replying unit.
+    let acknowledged = ctl(
+        &server,
+        &[
+            "--json",
+            "acknowledge",
+            &id,
+            "--expected-version",
+            "2",
+            "--actor",
+            unit,
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(acknowledged["state"], "PROPOSAL_STATE_ASSIGNED");
+    assert_eq!(acknowledged["version"], 3);
+    assert_eq!(acknowledged["handlings"][0]["acknowledged_date"], today);
+    let again = ctl(&server, &["acknowledge", &id, "--actor", unit]).await;
+    assert_eq!(again.code, Some(1), "{again:#?}");
+    assert!(
+        again.stderr.starts_with("error: FAILED_PRECONDITION: ")
+            && again.stderr.contains("reason: ALREADY_ACKNOWLEDGED"),
+        "{}",
+        again.stderr
+    );
+    let stranger = ctl(
+        &server,
+        &["acknowledge", &id, "--unit", "许昌市财政局", "--actor", "a"],
+    )
+    .await;
+    assert_eq!(stranger.code, Some(1), "{stranger:#?}");
+    assert!(
+        stranger.stderr.contains("reason: NOT_A_HANDLING_UNIT"),
+        "{}",
+        stranger.stderr
+    );
+
+    // A contact with the named unit and proposer, on an explicit date.
+    let contacted = ctl(
+        &server,
+        &[
+            "--json",
+            "contact",
+            &id,
+            "--unit",
+            unit,
+            "--method",
+            "Phone",
+            "--date",
+            &today,
+            "--proposer",
+            &seed.proposers[0],
+            "--summary",
+            "电话沟通办理思路",
+            "--actor",
+            unit,
+            "--request-id",
+            "contact/228",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let contacts = &contacted["handlings"][0]["contacts"];
+    assert_eq!(
+        contacts,
+        &serde_json::json!([{
+            "contact_date": today,
+            "method": "CONTACT_METHOD_PHONE",
+            "proposers": [seed.proposers[0]],
+            "summary": "电话沟通办理思路",
+        }])
+    );
+
+    // An extension: requested, refused a second request while pending, then approved.
+    let requested = ctl(
+        &server,
+        &[
+            "--json",
+            "request-extension",
+            &id,
+            "--new-due-date",
+            "2019-09-30",
+            "--reason",
+            "需会同多个部门调研",
+            "--actor",
+            unit,
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let extension = &requested["handlings"][0]["extensions"][0];
+    assert_eq!(extension["status"], "REQUEST_STATUS_PENDING", "{requested}");
+    assert_eq!(extension["new_due_date"], "2019-09-30");
+    assert_eq!(extension["requested_date"], today);
+    assert_eq!(requested["handlings"][0]["due_date"], "2019-08-31");
+    let pending = ctl(
+        &server,
+        &[
+            "request-extension",
+            &id,
+            "--new-due-date",
+            "2019-10-15",
+            "--reason",
+            "再延",
+            "--actor",
+            unit,
+        ],
+    )
+    .await;
+    assert_eq!(pending.code, Some(1), "{pending:#?}");
+    assert!(
+        pending.stderr.contains("reason: EXTENSION_PENDING"),
+        "{}",
+        pending.stderr
+    );
+    let decided = ctl(
+        &server,
+        &[
+            "decide-extension",
+            &id,
+            "--approve",
+            "--note",
+            "同意延期",
+            "--actor",
+            "提案委",
+        ],
+    )
+    .await
+    .expect_success()
+    .stdout;
+    assert!(decided.contains("2019-09-30"), "{decided}");
+    let nothing_pending = ctl(
+        &server,
+        &["decide-extension", &id, "--refuse", "--actor", "提案委"],
+    )
+    .await;
+    assert_eq!(nothing_pending.code, Some(1), "{nothing_pending:#?}");
+    assert!(
+        nothing_pending
+            .stderr
+            .contains("reason: NO_PENDING_EXTENSION"),
+        "{}",
+        nothing_pending.stderr
+    );
+
+    let got = ctl(&server, &["--json", "get", &id])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(got["version"], 6, "{got}");
+    assert_eq!(
+        got["due_date"], "2019-09-30",
+        "the approval moves the due date"
+    );
+    let handling = &got["handlings"][0];
+    assert_eq!(handling["unit"], unit);
+    assert_eq!(handling["state"], "PROPOSAL_STATE_ASSIGNED");
+    assert_eq!(handling["original_due_date"], "2019-08-31");
+    assert_eq!(handling["due_date"], "2019-09-30");
+    assert_eq!(handling["acknowledged_date"], today);
+    assert_eq!(handling["contacts"], *contacts);
+    assert_eq!(
+        handling["extensions"],
+        serde_json::json!([{
+            "requested_date": today,
+            "new_due_date": "2019-09-30",
+            "reason": "需会同多个部门调研",
+            "status": "REQUEST_STATUS_APPROVED",
+            "decision_note": "同意延期",
+            "decided_date": today,
+        }])
+    );
+
+    // The text forms carry the same facts.
+    let text = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    for fact in [
+        "handlings:",
+        &format!("{unit} (sole, ASSIGNED)"),
+        "2019-09-30 (originally 2019-08-31)",
+        &format!("acknowledged: {today}"),
+        &format!("{today} phone with {}: 电话沟通办理思路", seed.proposers[0]),
+        &format!("{today} asked for 2019-09-30: 需会同多个部门调研; APPROVED {today} (同意延期)"),
+    ] {
+        assert!(text.contains(fact), "get shows {fact:?}:\n{text}");
+    }
+
+    // The history in both forms.
+    let history = ctl(&server, &["--json", "history", &id, "--all"])
+        .await
+        .expect_success()
+        .json();
+    let events = history["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "EVENT_KIND_PROPOSAL_RECEIVED",
+            "EVENT_KIND_PROPOSAL_ASSIGNED",
+            "EVENT_KIND_ASSIGNMENT_ACKNOWLEDGED",
+            "EVENT_KIND_PROPOSER_CONTACTED",
+            "EVENT_KIND_EXTENSION_REQUESTED",
+            "EVENT_KIND_EXTENSION_DECIDED",
+        ]
+    );
+    assert_eq!(events[2]["acknowledged"]["handling_unit"], unit);
+    assert_eq!(events[3]["contacted"]["handling_unit"], unit);
+    assert_eq!(
+        events[3]["contacted"]["contact"]["method"],
+        "CONTACT_METHOD_PHONE"
+    );
+    assert_eq!(events[3]["request_id"], "contact/228");
+    assert_eq!(
+        events[4]["extension_requested"]["new_due_date"],
+        "2019-09-30"
+    );
+    assert_eq!(
+        events[5]["extension_decided"],
+        serde_json::json!({
+            "handling_unit": unit,
+            "approved": true,
+            "note": "同意延期",
+            "due_date": "2019-09-30",
+        })
+    );
+    assert_eq!(events[5]["from_state"], "PROPOSAL_STATE_ASSIGNED");
+    assert_eq!(events[5]["to_state"], "PROPOSAL_STATE_ASSIGNED");
+    let table = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    for fact in [
+        "assignment-acknowledged",
+        "proposer-contacted",
+        "extension-requested",
+        "extension-decided",
+        "approved, due 2019-09-30",
+    ] {
+        assert!(table.contains(fact), "history shows {fact:?}:\n{table}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_extension_keeps_the_due_date_and_contacts_default_to_every_proposer() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let id = receive_228(&server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assign = [
+        "assign",
+        &id,
+        "--handling-unit",
+        &seed.handling_unit,
+        "--due-date",
+        "2019-08-31",
+        "--actor",
+        "提案委登记员",
+    ];
+    ctl(&server, &assign).await.expect_success();
+    let contacted = ctl(
+        &server,
+        &[
+            "--json",
+            "contact",
+            &id,
+            "--method",
+            "meeting",
+            "--summary",
+            "座谈",
+            "--actor",
+            &seed.handling_unit,
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let contact = &contacted["handlings"][0]["contacts"][0];
+    assert_eq!(contact["method"], "CONTACT_METHOD_MEETING");
+    assert_eq!(
+        contact["proposers"],
+        serde_json::json!(seed.proposers),
+        "every proposer by default"
+    );
+    assert_eq!(
+        contact["contact_date"], contacted["last_act_date"],
+        "the effective date by default"
+    );
+
+    let too_far = ctl(
+        &server,
+        &[
+            "request-extension",
+            &id,
+            "--new-due-date",
+            "2020-08-31",
+            "--reason",
+            "r",
+            "--actor",
+            "a",
+        ],
+    )
+    .await;
+    assert_eq!(too_far.code, Some(1), "{too_far:#?}");
+    assert!(
+        too_far.stderr.contains("reason: EXTENSION_LIMIT"),
+        "{}",
+        too_far.stderr
+    );
+    let request = [
+        "request-extension",
+        &id,
+        "--unit",
+        &seed.handling_unit,
+        "--new-due-date",
+        "2019-10-31",
+        "--reason",
+        "需要更多时间",
+        "--actor",
+        &seed.handling_unit,
+    ];
+    ctl(&server, &request).await.expect_success();
+    let refused = ctl(
+        &server,
+        &[
+            "--json",
+            "decide-extension",
+            &id,
+            "--refuse",
+            "--unit",
+            &seed.handling_unit,
+            "--actor",
+            "提案委",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let handling = &refused["handlings"][0];
+    assert_eq!(handling["due_date"], "2019-08-31", "{refused}");
+    assert_eq!(refused["due_date"], "2019-08-31");
+    assert_eq!(
+        handling["extensions"][0]["status"],
+        "REQUEST_STATUS_REFUSED"
+    );
+    assert_eq!(handling["extensions"][0]["decision_note"], "");
+
+    let history = ctl(&server, &["--json", "history", &id, "--all"])
+        .await
+        .expect_success()
+        .json();
+    let decided = &history["events"][4]["extension_decided"];
+    assert_eq!(decided["approved"], false, "{history}");
+    assert_eq!(decided["due_date"], "");
+    let table = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(table.contains("meeting"), "{table}");
+    assert!(
+        table.contains(&format!("{}: refused", seed.handling_unit)),
+        "{table}"
+    );
+    server.stop().await;
+}
+
+#[test]
+fn the_handling_subcommands_have_help_and_refuse_bad_flags() {
+    let top = run_ctl(None, &["--help"], None);
+    for subcommand in HANDLING_SUBCOMMANDS {
+        assert!(
+            top.stdout.contains(&format!("\n  {subcommand} ")),
+            "`proposalctl --help` lists {subcommand}"
+        );
+        let help = run_ctl(None, &[subcommand, "--help"], None);
+        assert_eq!(help.code, Some(0), "{subcommand} --help: {help:#?}");
+        for flag in [
+            "--unit",
+            "--expected-version",
+            "--request-id",
+            "--actor",
+            "--effective-date",
+        ] {
+            assert!(
+                help.stdout.contains(flag),
+                "{subcommand} --help: {}",
+                help.stdout
+            );
+        }
+    }
+
+    // No server is needed to refuse these: nothing is sent (exit 2, a usage error).
+    let contact = |method: &'static str| {
+        run_ctl(
+            Some("http://127.0.0.1:1"),
+            &[
+                "contact",
+                "x",
+                "--method",
+                method,
+                "--summary",
+                "s",
+                "--actor",
+                "a",
+            ],
+            None,
+        )
+    };
+    let fax = contact("fax");
+    assert_eq!(fax.code, Some(2), "{fax:#?}");
+    assert!(
+        fax.stderr
+            .contains("invalid value 'fax' for '--method <METHOD>'")
+            && fax
+                .stderr
+                .contains("[possible values: phone, meeting, visit, letter, online, other]"),
+        "{}",
+        fax.stderr
+    );
+    let unspecified = contact("unspecified");
+    assert_eq!(unspecified.code, Some(2), "{unspecified:#?}");
+    let no_method = run_ctl(
+        None,
+        &["contact", "x", "--summary", "s", "--actor", "a"],
+        None,
+    );
+    assert_eq!(no_method.code, Some(2), "{no_method:#?}");
+    assert!(
+        no_method.stderr.contains("--method"),
+        "{}",
+        no_method.stderr
+    );
+
+    let decide = |decision: &[&str]| {
+        let mut args = vec!["decide-extension", "x", "--actor", "a"];
+        args.extend(decision);
+        run_ctl(Some("http://127.0.0.1:1"), &args, None)
+    };
+    let neither = decide(&[]);
+    assert_eq!(neither.code, Some(2), "{neither:#?}");
+    assert!(
+        neither.stderr.contains("<--approve|--refuse>"),
+        "{}",
+        neither.stderr
+    );
+    let both = decide(&["--approve", "--refuse"]);
+    assert_eq!(both.code, Some(2), "{both:#?}");
+    assert!(
+        both.stderr
+            .contains("the argument '--approve' cannot be used with '--refuse'"),
+        "{}",
+        both.stderr
+    );
+    let missing = run_ctl(
+        None,
+        &["request-extension", "x", "--reason", "r", "--actor", "a"],
+        None,
+    );
+    assert_eq!(missing.code, Some(2), "{missing:#?}");
+    assert!(
+        missing.stderr.contains("--new-due-date"),
+        "{}",
+        missing.stderr
+    );
+}

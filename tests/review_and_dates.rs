@@ -366,11 +366,15 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         Some(pb::Rules {
             reply_months: 3,
             time_zone: "Asia/Shanghai".into(),
+            max_extension_days: 90,
+            contact_required_before_draft: false,
         })
     );
     let utc = Rules {
         reply_months: 6,
         time_zone: "UTC".into(),
+        max_extension_days: 30,
+        contact_required_before_draft: true,
     };
     let server = TestServer::start_with(ServeOptions {
         rules: utc,
@@ -383,6 +387,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         Some(pb::Rules {
             reply_months: 6,
             time_zone: "UTC".into(),
+            max_extension_days: 30,
+            contact_required_before_draft: true,
         })
     );
     assert_eq!(shown.today.len(), 10, "YYYY-MM-DD: {}", shown.today);

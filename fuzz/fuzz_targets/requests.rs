@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 9 {
+    let converted = match selector % 13 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -31,12 +31,23 @@ fuzz_target!(|data: &[u8]| {
         5 => pb::SignReplyRequest::decode(bytes).map(Submission::try_from),
         6 => pb::IssueReplyRequest::decode(bytes).map(Submission::try_from),
         7 => pb::CopyReplyRequest::decode(bytes).map(Submission::try_from),
-        _ => pb::RefuseProposalRequest::decode(bytes).map(Submission::try_from),
+        8 => pb::RefuseProposalRequest::decode(bytes).map(Submission::try_from),
+        9 => pb::AcknowledgeAssignmentRequest::decode(bytes).map(Submission::try_from),
+        10 => pb::RecordContactRequest::decode(bytes).map(Submission::try_from),
+        11 => pb::RequestExtensionRequest::decode(bytes).map(Submission::try_from),
+        _ => pb::DecideExtensionRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
         return;
     };
     respects_limits(&submission);
+    let is_record = matches!(
+        submission.command,
+        Command::Acknowledge { .. }
+            | Command::Contact { .. }
+            | Command::RequestExtension { .. }
+            | Command::DecideExtension { .. }
+    );
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
         let before = state.map(examples::proposal_in);
@@ -71,8 +82,14 @@ fuzz_target!(|data: &[u8]| {
             Err(DomainError::EffectiveDate(EffectiveDateError::BeforePreviousAct { .. })) => {
                 panic!("the example's history is undated: any date may follow it")
             }
+            // A record is checked against the handling too: a contact's proposers and date,
+            // an extension's date; and what the handling holds may refuse it.
+            Err(DomainError::Invalid(_) | DomainError::Precondition(_)) if is_record => {}
             Err(DomainError::Invalid(v)) => {
                 panic!("decide refused fields the conversion accepted: {v:?}")
+            }
+            Err(DomainError::Precondition(p)) => {
+                panic!("the default rules refused a move the lifecycle allows: {p}")
             }
         }
     }
@@ -182,6 +199,40 @@ fn respects_limits(s: &Submission) {
         } => {
             text("reason", reason, Limits::REASON_CHARS);
             optional_line("forwarded_to", forwarded_to, Limits::NAME_CHARS);
+        }
+        Command::Acknowledge { handling_unit } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS)
+        }
+        Command::Contact {
+            handling_unit,
+            contact_date: _,
+            method: _,
+            proposers,
+            summary,
+        } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            if !proposers.is_empty() {
+                names("proposers", proposers, Limits::MAX_PROPOSERS);
+            }
+            text("summary", summary, Limits::REASON_CHARS);
+        }
+        Command::RequestExtension {
+            handling_unit,
+            new_due_date: _,
+            reason,
+        } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            text("reason", reason, Limits::REASON_CHARS);
+        }
+        Command::DecideExtension {
+            handling_unit,
+            approve: _,
+            note,
+        } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            if !note.is_empty() {
+                text("note", note, Limits::REASON_CHARS);
+            }
         }
     }
     if let Some(date) = s.effective_date {

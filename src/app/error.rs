@@ -2,7 +2,8 @@
 //! place; nothing else decides what a caller sees.
 
 use crate::domain::{
-    Claim, CommandKind, DomainError, EffectiveDateError, FieldViolation, ProposalId, ProposalState,
+    Claim, CommandKind, DomainError, EffectiveDateError, FieldViolation, Precondition, ProposalId,
+    ProposalState,
 };
 use crate::store::StoreError;
 
@@ -40,6 +41,9 @@ pub enum AppError {
     VersionMismatch { expected: u64, actual: u64 },
     #[error(transparent)]
     EffectiveDate(EffectiveDateError),
+    /// What the proposal's handling holds, or the rules, forbid.
+    #[error(transparent)]
+    Precondition(Precondition),
     #[error("request_id {request_id:?} was already used for a different request")]
     RequestIdReused { request_id: String },
     #[error("the reply of a proposal that is {} has not been issued; only ISSUED and COPIED proposals have a document", .state.as_str())]
@@ -72,6 +76,7 @@ impl From<DomainError> for AppError {
                 Self::InvalidTransition { command, state }
             }
             DomainError::EffectiveDate(e) => Self::EffectiveDate(e),
+            DomainError::Precondition(e) => Self::Precondition(e),
         }
     }
 }

@@ -9,18 +9,18 @@ use sha2::{Digest, Sha256};
 use super::Submission;
 use super::writer::{fingerprint, fingerprinted};
 use crate::domain::{
-    CalendarDate, Command, CommandKind, ProposalId, ProposerKind, Registration, Reply, RequestId,
-    ResultCode,
+    CalendarDate, Command, CommandKind, ContactMethod, ProposalId, ProposerKind, Registration,
+    Reply, RequestId, ResultCode,
 };
 
 const FINGERPRINTS_V1: &str = include_str!("golden/fingerprints_v1.jsonl");
 const FINGERPRINTS_V2: &str = include_str!("golden/fingerprints_v2.jsonl");
+const FINGERPRINTS_V3: &str = include_str!("golden/fingerprints_v3.jsonl");
 
-/// One submission of every command, with every optional part set in some of them.
-fn submissions() -> Vec<Submission> {
-    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e5f");
+/// The frozen sample of each command.
+fn command(kind: CommandKind) -> Command {
     let date = |text| CalendarDate::parse(text).unwrap();
-    let command = |kind| match kind {
+    match kind {
         CommandKind::Receive => Command::Receive(Registration {
             committee: "许昌市政协".into(),
             session: "七届三次会议".into(),
@@ -63,11 +63,45 @@ fn submissions() -> Vec<Submission> {
             reason: "属于个人诉求，不予立案".into(),
             forwarded_to: "市信访局".into(),
         },
-    };
+        CommandKind::Acknowledge => Command::Acknowledge {
+            handling_unit: String::new(),
+        },
+        CommandKind::Contact => Command::Contact {
+            handling_unit: "许昌市生态环境局".into(),
+            contact_date: Some(date("2019-07-02")),
+            method: ContactMethod::Visit,
+            proposers: vec!["苏会兴".into()],
+            summary: "上门走访，听取意见".into(),
+        },
+        CommandKind::RequestExtension => Command::RequestExtension {
+            handling_unit: String::new(),
+            new_due_date: date("2019-10-31"),
+            reason: "需会同有关部门实地调研".into(),
+        },
+        CommandKind::DecideExtension => Command::DecideExtension {
+            handling_unit: String::new(),
+            approve: false,
+            note: "请按期答复".into(),
+        },
+    }
+}
+
+/// One submission of every command, with every optional part set in some of them.
+fn submissions() -> Vec<Submission> {
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e5f");
     CommandKind::ALL
         .into_iter()
-        // The commands of the first form; those added later are in `submissions_v2`.
-        .filter(|kind| *kind != CommandKind::Refuse)
+        // The commands of the first form; those added later are in `submissions_v2` and on.
+        .filter(|kind| {
+            !matches!(
+                kind,
+                CommandKind::Refuse
+                    | CommandKind::Acknowledge
+                    | CommandKind::Contact
+                    | CommandKind::RequestExtension
+                    | CommandKind::DecideExtension
+            )
+        })
         .enumerate()
         .map(|(i, kind)| Submission {
             proposal_id: (kind != CommandKind::Receive).then(|| id.unwrap()),
@@ -103,10 +137,26 @@ fn submissions_v2() -> Vec<Submission> {
     vec![party, dated, refusal]
 }
 
+/// The handling unit's records: receipt, contact, extension request and decision.
+fn submissions_v3() -> Vec<Submission> {
+    let template = submissions().remove(1);
+    let on = |kind| Submission {
+        command: command(kind),
+        ..template.clone()
+    };
+    vec![
+        on(CommandKind::Acknowledge),
+        on(CommandKind::Contact),
+        on(CommandKind::RequestExtension),
+        on(CommandKind::DecideExtension),
+    ]
+}
+
 #[test]
 fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V1, submissions());
     golden_fingerprints(FINGERPRINTS_V2, submissions_v2());
+    golden_fingerprints(FINGERPRINTS_V3, submissions_v3());
 }
 
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
@@ -144,6 +194,7 @@ fn write_golden_file() {
     for (name, submissions) in [
         ("fingerprints_v1.jsonl", submissions()),
         ("fingerprints_v2.jsonl", submissions_v2()),
+        ("fingerprints_v3.jsonl", submissions_v3()),
     ] {
         let text: String = submissions
             .iter()

@@ -318,7 +318,7 @@ impl Writer {
         };
         if let Some(unit) = unit_scope {
             let handling = before.as_ref().and_then(|p| p.handling_unit.as_deref());
-            if handling != Some(unit.as_str()) {
+            if !before.as_ref().is_some_and(|p| p.handled_by(unit)) {
                 return Err(AppError::PermissionDenied(format!(
                     "{actor} acts for {unit}, which is not handling this proposal{}",
                     handling.map_or(String::new(), |h| format!(" ({h} is)"))

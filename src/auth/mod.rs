@@ -5,8 +5,8 @@
 //!
 //! | role | may change | may read |
 //! |---|---|---|
-//! | `registrar` | receive, assign (also re-assign after a return) | everything but `VerifyHistory` |
-//! | `unit` | draft, return — proposals its unit is handling | its unit's proposals and events |
+//! | `registrar` | receive, assign (also re-assign after a return), refuse, decide extensions | everything but `VerifyHistory` |
+//! | `unit` | acknowledge, record contacts, request extensions, draft, return — proposals its unit is handling | its unit's proposals and events |
 //! | `signer` | sign, reject drafts — its unit's proposals | its unit's proposals and events |
 //! | `office` | issue, copy — its unit's proposals | its unit's proposals and events |
 //! | `auditor` | nothing | everything, `VerifyHistory` included |
@@ -146,9 +146,15 @@ pub fn grant(principal: &Principal, action: Action) -> Result<Grant, Denied> {
         (_, A::ReadProposals | A::ReadEvents) => true,
         (_, A::Verify) => false,
         (Role::Registrar, A::Change(kind)) => {
-            matches!(kind, K::Receive | K::Assign | K::Refuse)
+            matches!(
+                kind,
+                K::Receive | K::Assign | K::Refuse | K::DecideExtension
+            )
         }
-        (Role::Unit, A::Change(kind)) => matches!(kind, K::Draft | K::Return),
+        (Role::Unit, A::Change(kind)) => matches!(
+            kind,
+            K::Draft | K::Return | K::Acknowledge | K::Contact | K::RequestExtension
+        ),
         (Role::Signer, A::Change(kind)) => matches!(kind, K::Sign | K::RejectDraft),
         (Role::Office, A::Change(kind)) => matches!(kind, K::Issue | K::Copy),
     };
@@ -174,6 +180,10 @@ fn describe(action: Action) -> &'static str {
             CommandKind::Issue => "issue replies",
             CommandKind::Copy => "copy replies",
             CommandKind::Refuse => "refuse proposals",
+            CommandKind::Acknowledge => "sign for assignments",
+            CommandKind::Contact => "record contacts with proposers",
+            CommandKind::RequestExtension => "request extensions",
+            CommandKind::DecideExtension => "decide extensions",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
@@ -199,19 +209,24 @@ mod tests {
     fn every_role_gets_exactly_its_actions() {
         use {Action as A, CommandKind as K};
         let reads = [A::ReadProposals, A::ReadEvents];
-        let changes = |kinds: [K; 2]| kinds.map(A::Change).into_iter().chain(reads).collect();
+        let changes = |kinds: &[K]| kinds.iter().map(|k| A::Change(*k)).chain(reads).collect();
         let expected: [(Role, Vec<Action>); 6] = [
             (
                 Role::Registrar,
-                [K::Receive, K::Assign, K::Refuse]
-                    .map(A::Change)
-                    .into_iter()
-                    .chain(reads)
-                    .collect(),
+                changes(&[K::Receive, K::Assign, K::Refuse, K::DecideExtension]),
             ),
-            (Role::Unit, changes([K::Return, K::Draft])),
-            (Role::Signer, changes([K::RejectDraft, K::Sign])),
-            (Role::Office, changes([K::Issue, K::Copy])),
+            (
+                Role::Unit,
+                changes(&[
+                    K::Return,
+                    K::Draft,
+                    K::Acknowledge,
+                    K::Contact,
+                    K::RequestExtension,
+                ]),
+            ),
+            (Role::Signer, changes(&[K::RejectDraft, K::Sign])),
+            (Role::Office, changes(&[K::Issue, K::Copy])),
             (
                 Role::Auditor,
                 vec![A::ReadProposals, A::ReadEvents, A::Verify],

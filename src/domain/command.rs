@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::limits::{FieldViolation, Limits, Violations};
-use super::model::{CalendarDate, ProposerKind, Reply};
+use super::model::{CalendarDate, ContactMethod, ProposerKind, Reply};
 
 /// The registration of a new proposal (立案).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -53,6 +53,31 @@ pub enum Command {
         reason: String,
         forwarded_to: String,
     },
+    /// The unit signs for receipt (签收). An empty `handling_unit` is the proposal's one
+    /// replying unit (so for the new unit commands below).
+    Acknowledge {
+        handling_unit: String,
+    },
+    /// The unit records a contact with the proposers.
+    Contact {
+        handling_unit: String,
+        /// Default: the act's effective date.
+        contact_date: Option<CalendarDate>,
+        method: ContactMethod,
+        /// Default: every proposer.
+        proposers: Vec<String>,
+        summary: String,
+    },
+    RequestExtension {
+        handling_unit: String,
+        new_due_date: CalendarDate,
+        reason: String,
+    },
+    DecideExtension {
+        handling_unit: String,
+        approve: bool,
+        note: String,
+    },
 }
 
 /// The name of a command without its data: for error details, logs and tests.
@@ -67,10 +92,14 @@ pub enum CommandKind {
     Issue,
     Copy,
     Refuse,
+    Acknowledge,
+    Contact,
+    RequestExtension,
+    DecideExtension,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 9] = [
+    pub const ALL: [CommandKind; 13] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -80,6 +109,10 @@ impl CommandKind {
         Self::Issue,
         Self::Copy,
         Self::Refuse,
+        Self::Acknowledge,
+        Self::Contact,
+        Self::RequestExtension,
+        Self::DecideExtension,
     ];
 
     /// The RPC that carries this command.
@@ -94,6 +127,10 @@ impl CommandKind {
             Self::Issue => "IssueReply",
             Self::Copy => "CopyReply",
             Self::Refuse => "RefuseProposal",
+            Self::Acknowledge => "AcknowledgeAssignment",
+            Self::Contact => "RecordContact",
+            Self::RequestExtension => "RequestExtension",
+            Self::DecideExtension => "DecideExtension",
         }
     }
 }
@@ -110,6 +147,10 @@ impl Command {
             Self::Issue { .. } => CommandKind::Issue,
             Self::Copy { .. } => CommandKind::Copy,
             Self::Refuse { .. } => CommandKind::Refuse,
+            Self::Acknowledge { .. } => CommandKind::Acknowledge,
+            Self::Contact { .. } => CommandKind::Contact,
+            Self::RequestExtension { .. } => CommandKind::RequestExtension,
+            Self::DecideExtension { .. } => CommandKind::DecideExtension,
         }
     }
 
@@ -175,6 +216,38 @@ impl Command {
             } => {
                 v.text("reason", reason, Limits::REASON_CHARS);
                 v.optional_line("forwarded_to", forwarded_to, Limits::NAME_CHARS);
+            }
+            Self::Acknowledge { handling_unit } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS)
+            }
+            Self::Contact {
+                handling_unit,
+                contact_date: _,
+                method: _,
+                proposers,
+                summary,
+            } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                if !proposers.is_empty() {
+                    v.names("proposers", proposers, Limits::MAX_PROPOSERS);
+                }
+                v.text("summary", summary, Limits::REASON_CHARS);
+            }
+            Self::RequestExtension {
+                handling_unit,
+                new_due_date: _,
+                reason,
+            } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                v.text("reason", reason, Limits::REASON_CHARS);
+            }
+            Self::DecideExtension {
+                handling_unit,
+                approve: _,
+                note,
+            } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                v.optional_text("note", note, Limits::REASON_CHARS);
             }
         }
         v.into_result()

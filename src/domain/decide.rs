@@ -5,7 +5,8 @@ use super::command::{Command, CommandKind, Registration};
 use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
 use super::model::{
-    CalendarDate, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Timestamp,
+    CalendarDate, Contact, Extension, ExtensionDecision, Handling, HandlingRole, Proposal,
+    ProposalId, ProposalState, ProposerKind, Refusal, Timestamp,
 };
 use super::rules::Rules;
 
@@ -23,6 +24,56 @@ pub enum DomainError {
     },
     #[error(transparent)]
     EffectiveDate(#[from] EffectiveDateError),
+    #[error(transparent)]
+    Precondition(#[from] Precondition),
+}
+
+/// Why a command allowed in the proposal's state is still refused: what its handling holds, or
+/// what the rules require. Each is a FAILED_PRECONDITION with its own reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Precondition {
+    #[error("{unit} is not handling this proposal")]
+    NotAHandlingUnit { unit: String },
+    #[error("{unit} already signed for receipt of this proposal")]
+    AlreadyAcknowledged { unit: String },
+    #[error(
+        "{unit} has recorded no contact with the proposers, which the rules require before a draft"
+    )]
+    ContactRequired { unit: String },
+    #[error(
+        "a due date of {requested} is {days} days beyond the assignment's {original}; the rules \
+         allow at most {max_days}"
+    )]
+    ExtensionLimit {
+        requested: CalendarDate,
+        original: CalendarDate,
+        days: i64,
+        max_days: u32,
+    },
+    #[error("{unit}'s request to extend to {new_due_date} waits for a decision")]
+    ExtensionPending {
+        unit: String,
+        new_due_date: CalendarDate,
+    },
+    #[error("{unit} has no extension request waiting for a decision")]
+    NoPendingExtension { unit: String },
+    #[error("{unit}'s assignment has no due date to extend")]
+    NoDueDate { unit: String },
+}
+
+impl Precondition {
+    /// The `ErrorInfo` reason callers branch on.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NotAHandlingUnit { .. } => "NOT_A_HANDLING_UNIT",
+            Self::AlreadyAcknowledged { .. } => "ALREADY_ACKNOWLEDGED",
+            Self::ContactRequired { .. } => "CONTACT_REQUIRED",
+            Self::ExtensionLimit { .. } => "EXTENSION_LIMIT",
+            Self::ExtensionPending { .. } => "EXTENSION_PENDING",
+            Self::NoPendingExtension { .. } => "NO_PENDING_EXTENSION",
+            Self::NoDueDate { .. } => "NO_DUE_DATE",
+        }
+    }
 }
 
 /// Why a command's effective date is refused.
@@ -61,6 +112,12 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
         (C::Issue, Some(S::Signed)) => Some(S::Issued),
         (C::Copy, Some(S::Issued)) => Some(S::Copied),
         (C::Refuse, Some(S::Received)) => Some(S::NotAccepted),
+        // The unit's own records keep the state.
+        (C::Acknowledge, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
+        (
+            C::Contact | C::RequestExtension | C::DecideExtension,
+            Some(s @ (S::Assigned | S::Drafted | S::Signed)),
+        ) => Some(s),
         _ => None,
     }
 }
@@ -146,10 +203,73 @@ pub fn decide(
     {
         return Err(EffectiveDateError::BeforePreviousAct { date, previous }.into());
     }
-    recorded(proposal, command, envelope).ok_or(DomainError::InvalidTransition {
-        command: command.kind(),
-        state,
-    })
+    let decision = recorded(proposal, command, envelope)?;
+    check_rules(proposal, &decision.event.data, rules)?;
+    Ok(decision)
+}
+
+/// What the rules in force forbid of an event `recorded` would record. Not part of the history
+/// check: an event recorded under other rules stays valid.
+fn check_rules(
+    proposal: Option<&Proposal>,
+    data: &EventData,
+    rules: &Rules,
+) -> Result<(), Precondition> {
+    let handling = |unit: &str| proposal.and_then(|p| p.handling(unit));
+    let within_cap = |handling: Option<&Handling>, requested: CalendarDate| match handling
+        .and_then(|h| h.original_due_date)
+    {
+        Some(original) if requested.days_since(original) > i64::from(rules.max_extension_days) => {
+            Err(Precondition::ExtensionLimit {
+                requested,
+                original,
+                days: requested.days_since(original),
+                max_days: rules.max_extension_days,
+            })
+        }
+        _ => Ok(()),
+    };
+    match data {
+        EventData::ReplyDrafted { .. } if rules.contact_required_before_draft => {
+            match proposal.and_then(|p| p.handling("")) {
+                Some(h) if h.contacts.is_empty() => Err(Precondition::ContactRequired {
+                    unit: h.unit.clone(),
+                }),
+                _ => Ok(()),
+            }
+        }
+        EventData::ExtensionRequested {
+            handling_unit,
+            new_due_date,
+            ..
+        } => within_cap(handling(handling_unit), *new_due_date),
+        EventData::ExtensionDecided {
+            handling_unit,
+            due_date: Some(granted),
+            ..
+        } => within_cap(handling(handling_unit), *granted),
+        _ => Ok(()),
+    }
+}
+
+/// The handling `unit` names (empty: the one replying unit), or why there is none.
+fn handling_of<'a>(
+    proposal: Option<&'a Proposal>,
+    unit: &str,
+) -> Result<&'a Handling, Precondition> {
+    proposal
+        .and_then(|p| p.handling(unit))
+        .ok_or_else(|| Precondition::NotAHandlingUnit {
+            unit: if unit.is_empty() {
+                "no unit".to_owned()
+            } else {
+                unit.to_owned()
+            },
+        })
+}
+
+fn invalid(field: impl Into<String>, description: impl Into<String>) -> DomainError {
+    DomainError::Invalid(vec![FieldViolation::new(field, description)])
 }
 
 /// What `command` records on `proposal`, its fields taken as valid (`None`: the lifecycle does
@@ -159,9 +279,12 @@ fn recorded(
     proposal: Option<&Proposal>,
     command: &Command,
     envelope: Envelope,
-) -> Option<Decision> {
+) -> Result<Decision, DomainError> {
     let state = proposal.map(|p| p.state);
-    let to_state = transition(command.kind(), state)?;
+    let to_state = transition(command.kind(), state).ok_or(DomainError::InvalidTransition {
+        command: command.kind(),
+        state,
+    })?;
     let data = match command.clone() {
         Command::Receive(Registration {
             committee,
@@ -211,6 +334,119 @@ fn recorded(
             reason,
             forwarded_to,
         },
+        Command::Acknowledge { handling_unit } => {
+            let handling = handling_of(proposal, &handling_unit)?;
+            if handling.acknowledged_on.is_some() {
+                return Err(Precondition::AlreadyAcknowledged {
+                    unit: handling.unit.clone(),
+                }
+                .into());
+            }
+            EventData::AssignmentAcknowledged {
+                handling_unit: handling.unit.clone(),
+            }
+        }
+        Command::Contact {
+            handling_unit,
+            contact_date,
+            method,
+            proposers,
+            summary,
+        } => {
+            let handling = handling_of(proposal, &handling_unit)?;
+            let contact_date = contact_date
+                .or(envelope.effective_date)
+                .ok_or_else(|| invalid("contact_date", "is required"))?;
+            if let Some(date) = envelope.effective_date
+                && contact_date > date
+            {
+                return Err(invalid(
+                    "contact_date",
+                    format!("is after the day it is recorded as of ({date})"),
+                ));
+            }
+            if let Some(assigned) = handling.assigned_on
+                && contact_date < assigned
+            {
+                return Err(invalid(
+                    "contact_date",
+                    format!("is before the assignment on {assigned}"),
+                ));
+            }
+            let all = proposal.map_or(&[][..], |p| &p.proposers[..]);
+            let strangers: Vec<FieldViolation> = proposers
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| !all.contains(name))
+                .map(|(i, _)| {
+                    FieldViolation::new(format!("proposers[{i}]"), "is not a proposer of it")
+                })
+                .collect();
+            if !strangers.is_empty() {
+                return Err(DomainError::Invalid(strangers));
+            }
+            EventData::ProposerContacted {
+                handling_unit: handling.unit.clone(),
+                contact: Contact {
+                    contact_date,
+                    method,
+                    proposers: if proposers.is_empty() {
+                        all.to_vec()
+                    } else {
+                        proposers
+                    },
+                    summary,
+                },
+            }
+        }
+        Command::RequestExtension {
+            handling_unit,
+            new_due_date,
+            reason,
+        } => {
+            let handling = handling_of(proposal, &handling_unit)?;
+            let unit = handling.unit.clone();
+            if let Some(pending) = handling.pending_extension() {
+                return Err(Precondition::ExtensionPending {
+                    unit,
+                    new_due_date: pending.new_due_date,
+                }
+                .into());
+            }
+            let due = handling
+                .due_date
+                .ok_or(Precondition::NoDueDate { unit: unit.clone() })?;
+            if new_due_date <= due {
+                return Err(invalid(
+                    "new_due_date",
+                    format!("must be after the due date in force, {due}"),
+                ));
+            }
+            EventData::ExtensionRequested {
+                handling_unit: unit,
+                new_due_date,
+                reason,
+            }
+        }
+        Command::DecideExtension {
+            handling_unit,
+            approve,
+            note,
+        } => {
+            let handling = handling_of(proposal, &handling_unit)?;
+            let pending =
+                handling
+                    .pending_extension()
+                    .ok_or_else(|| Precondition::NoPendingExtension {
+                        unit: handling.unit.clone(),
+                    })?;
+            EventData::ExtensionDecided {
+                handling_unit: handling.unit.clone(),
+                approved: approve,
+                note,
+                due_date: approve.then_some(pending.new_due_date),
+            }
+        }
     };
     let Envelope {
         proposal_id,
@@ -235,7 +471,7 @@ fn recorded(
     };
     // The one copy of the proposal a command makes: `apply` builds the next state from it.
     let after = apply(proposal.cloned(), &event);
-    Some(Decision { event, after })
+    Ok(Decision { event, after })
 }
 
 /// Why a stored or imported event cannot follow the history before it.
@@ -287,16 +523,23 @@ pub fn check_recorded(
             state_name(state)
         ));
     }
-    let Some(Decision {
-        event: mut decided, ..
-    }) = recorded(before, &event.data.command(), Envelope::of(event))
-    else {
-        return fail(format!(
-            "{:?} on proposal {} while it is {} is not a move of the lifecycle",
-            event.data.kind(),
-            event.proposal_id,
-            state_name(state)
-        ));
+    let mut decided = match recorded(before, &event.data.command(), Envelope::of(event)) {
+        Ok(Decision { event, .. }) => event,
+        Err(DomainError::InvalidTransition { .. }) => {
+            return fail(format!(
+                "{:?} on proposal {} while it is {} is not a move of the lifecycle",
+                event.data.kind(),
+                event.proposal_id,
+                state_name(state)
+            ));
+        }
+        Err(e) => {
+            return fail(format!(
+                "{:?} on proposal {} could not have been recorded: {e}",
+                event.data.kind(),
+                event.proposal_id
+            ));
+        }
     };
     // Read under the schema it was written with (checked above): an older one is no mismatch.
     decided.schema = event.schema;
@@ -343,6 +586,7 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         issuing_office: None,
         copied_to: Vec::new(),
         refusal: None,
+        handlings: Vec::new(),
         last_act_date: None,
         version: 0,
         received_at: event.occurred_at,
@@ -373,10 +617,21 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         } => {
             p.handling_unit = Some(handling_unit.clone());
             p.due_date = *due_date;
+            p.handlings = vec![Handling {
+                unit: handling_unit.clone(),
+                role: HandlingRole::Sole,
+                assigned_on: event.effective_date,
+                original_due_date: *due_date,
+                due_date: *due_date,
+                acknowledged_on: None,
+                contacts: Vec::new(),
+                extensions: Vec::new(),
+            }];
         }
         EventData::ProposalReturned { reason: _ } => {
             p.handling_unit = None;
             p.due_date = None;
+            p.handlings.clear();
         }
         EventData::ReplyDrafted { reply, revision: _ } => p.reply = Some(reply.clone()),
         EventData::DraftRejected { reason: _ } => p.reply = None,
@@ -400,6 +655,57 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
                 forwarded_to: forwarded_to.clone(),
             })
         }
+        EventData::AssignmentAcknowledged { handling_unit } => {
+            if let Some(h) = handling_mut(&mut p, handling_unit) {
+                h.acknowledged_on = event.effective_date;
+            }
+        }
+        EventData::ProposerContacted {
+            handling_unit,
+            contact,
+        } => {
+            if let Some(h) = handling_mut(&mut p, handling_unit) {
+                h.contacts.push(contact.clone());
+            }
+        }
+        EventData::ExtensionRequested {
+            handling_unit,
+            new_due_date,
+            reason,
+        } => {
+            if let Some(h) = handling_mut(&mut p, handling_unit) {
+                h.extensions.push(Extension {
+                    requested_on: event.effective_date,
+                    new_due_date: *new_due_date,
+                    reason: reason.clone(),
+                    decision: None,
+                });
+            }
+        }
+        EventData::ExtensionDecided {
+            handling_unit,
+            approved,
+            note,
+            due_date,
+        } => {
+            let mut replying = false;
+            if let Some(h) = handling_mut(&mut p, handling_unit) {
+                if let Some(pending) = h.extensions.last_mut() {
+                    pending.decision = Some(ExtensionDecision {
+                        approved: *approved,
+                        note: note.clone(),
+                        decided_on: event.effective_date,
+                    });
+                }
+                if let Some(granted) = due_date {
+                    h.due_date = Some(*granted);
+                    replying = matches!(h.role, HandlingRole::Sole | HandlingRole::Lead);
+                }
+            }
+            if replying {
+                p.due_date = *due_date;
+            }
+        }
     }
     if event.effective_date.is_some() {
         p.last_act_date = event.effective_date;
@@ -408,6 +714,10 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
     p.version = event.sequence;
     p.updated_at = event.occurred_at;
     p
+}
+
+fn handling_mut<'a>(p: &'a mut Proposal, unit: &str) -> Option<&'a mut Handling> {
+    p.handlings.iter_mut().find(|h| h.unit == unit)
 }
 
 /// The proposal a history describes (`None` for an empty history).
@@ -420,7 +730,7 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Option<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CalendarDate, ResultCode, examples};
+    use crate::domain::{CalendarDate, ContactMethod, ResultCode, examples};
 
     /// Records `command`'s event on top of `history`, as the application layer does.
     fn record(history: &mut Vec<RecordedEvent>, command: &Command) -> Result<(), DomainError> {
@@ -485,6 +795,13 @@ mod tests {
                 (CommandKind::Issue, Some(S::Signed)) => Some(S::Issued),
                 (CommandKind::Copy, Some(S::Issued)) => Some(S::Copied),
                 (CommandKind::Refuse, Some(S::Received)) => Some(S::NotAccepted),
+                (CommandKind::Acknowledge, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
+                (
+                    CommandKind::Contact
+                    | CommandKind::RequestExtension
+                    | CommandKind::DecideExtension,
+                    Some(s @ (S::Assigned | S::Drafted | S::Signed)),
+                ) => Some(s),
                 _ => None,
             }
         };
@@ -493,6 +810,13 @@ mod tests {
         for state in states {
             for kind in CommandKind::ALL {
                 let mut history = history_in(state);
+                // A decision needs a request to decide on, wherever one can be made.
+                if kind == CommandKind::DecideExtension
+                    && expected(CommandKind::RequestExtension, state).is_some()
+                {
+                    let request = examples::command(CommandKind::RequestExtension);
+                    record(&mut history, &request).unwrap();
+                }
                 let before = history.clone();
                 let outcome = record(&mut history, &examples::command(kind));
                 match expected(kind, state) {
@@ -518,7 +842,217 @@ mod tests {
                 }
             }
         }
-        assert_eq!(allowed, 10, "the lifecycle has ten moves");
+        assert_eq!(
+            allowed, 21,
+            "ten moves and eleven records that keep the state"
+        );
+    }
+
+    fn assigned_on(day: &str) -> (Vec<RecordedEvent>, Proposal) {
+        let mut history = Vec::new();
+        for kind in [CommandKind::Receive, CommandKind::Assign] {
+            let p = fold(history.iter());
+            let envelope = dated(p.as_ref(), "2019-06-20", Some(day));
+            history.push(
+                decide(
+                    p.as_ref(),
+                    &examples::command(kind),
+                    envelope,
+                    &Rules::default(),
+                )
+                .unwrap()
+                .event,
+            );
+        }
+        let p = fold(history.iter()).unwrap();
+        (history, p)
+    }
+
+    fn on(
+        history: &mut Vec<RecordedEvent>,
+        day: &str,
+        command: &Command,
+        rules: &Rules,
+    ) -> Result<Proposal, DomainError> {
+        let p = fold(history.iter());
+        let envelope = dated(p.as_ref(), "2019-12-31", Some(day));
+        let decision = decide(p.as_ref(), command, envelope, rules)?;
+        assert_eq!(check_recorded(p.as_ref(), &decision.event), Ok(()));
+        history.push(decision.event);
+        Ok(decision.after)
+    }
+
+    /// The sole handling an assignment opens: receipt once, contacts with the proposers only,
+    /// dated between the assignment and the act.
+    #[test]
+    fn a_sole_handling_records_receipt_and_contacts() {
+        let (mut history, p) = assigned_on("2019-06-10");
+        let h = &p.handlings[..];
+        assert_eq!(h.len(), 1);
+        assert_eq!(
+            (h[0].unit.as_str(), h[0].role),
+            ("许昌市生态环境局", HandlingRole::Sole)
+        );
+        assert_eq!(h[0].assigned_on, CalendarDate::parse("2019-06-10"));
+        let rules = Rules::default();
+        let ack = examples::command(CommandKind::Acknowledge);
+        let p = on(&mut history, "2019-06-11", &ack, &rules).unwrap();
+        assert_eq!(
+            p.handlings[0].acknowledged_on,
+            CalendarDate::parse("2019-06-11")
+        );
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert!(matches!(
+            on(&mut history, "2019-06-12", &ack, &rules),
+            Err(DomainError::Precondition(
+                Precondition::AlreadyAcknowledged { .. }
+            ))
+        ));
+        let other = Command::Acknowledge {
+            handling_unit: "许昌市财政局".into(),
+        };
+        assert!(matches!(
+            on(&mut history, "2019-06-12", &other, &rules),
+            Err(DomainError::Precondition(
+                Precondition::NotAHandlingUnit { .. }
+            ))
+        ));
+
+        let contact = |date: Option<&str>, proposers: &[&str]| Command::Contact {
+            handling_unit: String::new(),
+            contact_date: date.map(|d| CalendarDate::parse(d).unwrap()),
+            method: ContactMethod::Visit,
+            proposers: proposers.iter().map(|p| p.to_string()).collect(),
+            summary: "上门走访".into(),
+        };
+        let p = on(&mut history, "2019-07-01", &contact(None, &[]), &rules).unwrap();
+        let first = &p.handlings[0].contacts[0];
+        assert_eq!(
+            first.contact_date,
+            CalendarDate::parse("2019-07-01").unwrap()
+        );
+        assert_eq!(first.proposers, ["苏会兴"], "every proposer by default");
+        let refused = [
+            (contact(Some("2019-07-03"), &[]), "contact_date"),
+            (contact(Some("2019-06-09"), &[]), "contact_date"),
+            (contact(None, &["苏会兴", "张三"]), "proposers[1]"),
+        ];
+        for (command, field) in refused {
+            match on(&mut history, "2019-07-02", &command, &rules) {
+                Err(DomainError::Invalid(v)) => assert_eq!(v[0].field, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let p = on(
+            &mut history,
+            "2019-07-02",
+            &contact(Some("2019-06-30"), &["苏会兴"]),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.handlings[0].contacts.len(), 2);
+    }
+
+    #[test]
+    fn a_draft_waits_for_a_contact_when_the_rules_say_so() {
+        let strict = Rules {
+            contact_required_before_draft: true,
+            ..Rules::default()
+        };
+        let (mut history, _) = assigned_on("2019-06-10");
+        let draft = examples::command(CommandKind::Draft);
+        assert!(matches!(
+            on(&mut history, "2019-06-20", &draft, &strict),
+            Err(DomainError::Precondition(
+                Precondition::ContactRequired { .. }
+            ))
+        ));
+        on(&mut history, "2019-06-20", &draft, &Rules::default()).unwrap();
+        let (mut history, _) = assigned_on("2019-06-10");
+        on(
+            &mut history,
+            "2019-06-15",
+            &examples::command(CommandKind::Contact),
+            &strict,
+        )
+        .unwrap();
+        assert_eq!(
+            on(&mut history, "2019-06-20", &draft, &strict)
+                .unwrap()
+                .state,
+            ProposalState::Drafted
+        );
+    }
+
+    /// One request at a time, each later than the due date in force, within the cap counted
+    /// from the assignment's due date (2019-08-31 in the examples); an approval moves the due
+    /// date, a refusal does not.
+    #[test]
+    fn extensions_are_requested_decided_and_capped() {
+        let rules = Rules::default();
+        let (mut history, _) = assigned_on("2019-06-10");
+        let request = |day: &str| Command::RequestExtension {
+            handling_unit: String::new(),
+            new_due_date: CalendarDate::parse(day).unwrap(),
+            reason: "需调研".into(),
+        };
+        let decide_it = |approve: bool| Command::DecideExtension {
+            handling_unit: String::new(),
+            approve,
+            note: String::new(),
+        };
+        assert!(matches!(
+            on(&mut history, "2019-07-01", &decide_it(true), &rules),
+            Err(DomainError::Precondition(
+                Precondition::NoPendingExtension { .. }
+            ))
+        ));
+        assert!(matches!(
+            on(&mut history, "2019-07-01", &request("2019-08-31"), &rules),
+            Err(DomainError::Invalid(_))
+        ));
+        // 2019-08-31 + 91 days.
+        assert!(matches!(
+            on(&mut history, "2019-07-01", &request("2019-11-30"), &rules),
+            Err(DomainError::Precondition(Precondition::ExtensionLimit {
+                days: 91,
+                max_days: 90,
+                ..
+            }))
+        ));
+        on(&mut history, "2019-07-01", &request("2019-10-15"), &rules).unwrap();
+        assert!(matches!(
+            on(&mut history, "2019-07-01", &request("2019-10-20"), &rules),
+            Err(DomainError::Precondition(
+                Precondition::ExtensionPending { .. }
+            ))
+        ));
+        let p = on(&mut history, "2019-07-02", &decide_it(false), &rules).unwrap();
+        assert_eq!(p.due_date, CalendarDate::parse("2019-08-31"));
+        on(&mut history, "2019-07-03", &request("2019-11-29"), &rules).unwrap();
+        // The rules tightened since the request: the approval is held to them.
+        let tight = Rules {
+            max_extension_days: 30,
+            ..Rules::default()
+        };
+        assert!(matches!(
+            on(&mut history, "2019-07-04", &decide_it(true), &tight),
+            Err(DomainError::Precondition(
+                Precondition::ExtensionLimit { .. }
+            ))
+        ));
+        let p = on(&mut history, "2019-07-04", &decide_it(true), &rules).unwrap();
+        assert_eq!(p.due_date, CalendarDate::parse("2019-11-29"));
+        let h = &p.handlings[0];
+        assert_eq!(h.due_date, p.due_date);
+        assert_eq!(h.original_due_date, CalendarDate::parse("2019-08-31"));
+        assert_eq!(h.extensions.len(), 2);
+        assert_eq!(
+            h.extensions[0].decision.as_ref().map(|d| d.approved),
+            Some(false)
+        );
+        assert!(!p.is_overdue_on(CalendarDate::parse("2019-11-29").unwrap()));
+        assert!(p.is_overdue_on(CalendarDate::parse("2019-11-30").unwrap()));
     }
 
     /// An envelope at `now` (a day of 2019 in Shanghai), dated `effective`.

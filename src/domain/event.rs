@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandKind, Registration};
-use super::model::{CalendarDate, ProposalId, ProposalState, ProposerKind, Reply, Timestamp};
+use super::model::{
+    CalendarDate, Contact, ProposalId, ProposalState, ProposerKind, Reply, Timestamp,
+};
 
 /// The schema version written into every event recorded by this build. Version 2 added the
 /// effective date, the proposer kind and the refusal; a version-1 event reads as one without
@@ -55,6 +57,25 @@ pub enum EventData {
         reason: String,
         forwarded_to: String,
     },
+    AssignmentAcknowledged {
+        handling_unit: String,
+    },
+    ProposerContacted {
+        handling_unit: String,
+        contact: Contact,
+    },
+    ExtensionRequested {
+        handling_unit: String,
+        new_due_date: CalendarDate,
+        reason: String,
+    },
+    ExtensionDecided {
+        handling_unit: String,
+        approved: bool,
+        note: String,
+        /// The due date in force after the decision: the requested one when approved.
+        due_date: Option<CalendarDate>,
+    },
 }
 
 /// The name of an event without its data: for filters, logs and metrics.
@@ -69,6 +90,10 @@ pub enum EventKind {
     ReplyIssued,
     ReplyCopied,
     ProposalRefused,
+    AssignmentAcknowledged,
+    ProposerContacted,
+    ExtensionRequested,
+    ExtensionDecided,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -124,7 +149,11 @@ impl EventData {
             | Self::DraftRejected { .. }
             | Self::ReplySigned { .. }
             | Self::ReplyCopied { .. }
-            | Self::ProposalRefused { .. } => None,
+            | Self::ProposalRefused { .. }
+            | Self::AssignmentAcknowledged { .. }
+            | Self::ProposerContacted { .. }
+            | Self::ExtensionRequested { .. }
+            | Self::ExtensionDecided { .. } => None,
         }
     }
 
@@ -139,7 +168,11 @@ impl EventData {
             | Self::ReplySigned { .. }
             | Self::ReplyIssued { .. }
             | Self::ReplyCopied { .. }
-            | Self::ProposalRefused { .. } => LargeParts::Unchanged,
+            | Self::ProposalRefused { .. }
+            | Self::AssignmentAcknowledged { .. }
+            | Self::ProposerContacted { .. }
+            | Self::ExtensionRequested { .. }
+            | Self::ExtensionDecided { .. } => LargeParts::Unchanged,
         }
     }
 
@@ -208,6 +241,44 @@ impl EventData {
                 reason,
                 forwarded_to,
             },
+            Self::AssignmentAcknowledged { handling_unit } => {
+                Command::Acknowledge { handling_unit }
+            }
+            Self::ProposerContacted {
+                handling_unit,
+                contact:
+                    Contact {
+                        contact_date,
+                        method,
+                        proposers,
+                        summary,
+                    },
+            } => Command::Contact {
+                handling_unit,
+                contact_date: Some(contact_date),
+                method,
+                proposers,
+                summary,
+            },
+            Self::ExtensionRequested {
+                handling_unit,
+                new_due_date,
+                reason,
+            } => Command::RequestExtension {
+                handling_unit,
+                new_due_date,
+                reason,
+            },
+            Self::ExtensionDecided {
+                handling_unit,
+                approved,
+                note,
+                due_date: _,
+            } => Command::DecideExtension {
+                handling_unit,
+                approve: approved,
+                note,
+            },
         }
     }
 
@@ -224,6 +295,10 @@ impl EventData {
             Self::ReplyIssued { .. } => CommandKind::Issue,
             Self::ReplyCopied { .. } => CommandKind::Copy,
             Self::ProposalRefused { .. } => CommandKind::Refuse,
+            Self::AssignmentAcknowledged { .. } => CommandKind::Acknowledge,
+            Self::ProposerContacted { .. } => CommandKind::Contact,
+            Self::ExtensionRequested { .. } => CommandKind::RequestExtension,
+            Self::ExtensionDecided { .. } => CommandKind::DecideExtension,
         }
     }
 
@@ -238,6 +313,10 @@ impl EventData {
             Self::ReplyIssued { .. } => EventKind::ReplyIssued,
             Self::ReplyCopied { .. } => EventKind::ReplyCopied,
             Self::ProposalRefused { .. } => EventKind::ProposalRefused,
+            Self::AssignmentAcknowledged { .. } => EventKind::AssignmentAcknowledged,
+            Self::ProposerContacted { .. } => EventKind::ProposerContacted,
+            Self::ExtensionRequested { .. } => EventKind::ExtensionRequested,
+            Self::ExtensionDecided { .. } => EventKind::ExtensionDecided,
         }
     }
 }

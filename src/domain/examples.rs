@@ -3,8 +3,8 @@
 //! realistic value and not a particular one; golden files keep their own, frozen values.
 
 use super::{
-    CalendarDate, Command, CommandKind, Proposal, ProposalId, ProposalState, ProposerKind, Refusal,
-    Registration, Reply, ResultCode, Timestamp,
+    CalendarDate, Command, CommandKind, Contact, ContactMethod, Handling, HandlingRole, Proposal,
+    ProposalId, ProposalState, ProposerKind, Refusal, Registration, Reply, ResultCode, Timestamp,
 };
 
 /// A valid command of `kind`, with the seed's values (proposal No. 228 and its reply).
@@ -37,6 +37,26 @@ pub fn command(kind: CommandKind) -> Command {
             reason: "不属于提案范围，转作意见处理".into(),
             forwarded_to: "市政府办公室".into(),
         },
+        CommandKind::Acknowledge => Command::Acknowledge {
+            handling_unit: String::new(),
+        },
+        CommandKind::Contact => Command::Contact {
+            handling_unit: String::new(),
+            contact_date: None,
+            method: ContactMethod::Phone,
+            proposers: Vec::new(),
+            summary: "电话联系苏会兴委员，沟通答复意见".into(),
+        },
+        CommandKind::RequestExtension => Command::RequestExtension {
+            handling_unit: "许昌市生态环境局".into(),
+            new_due_date: date("2019-10-31"),
+            reason: "需会同有关部门实地调研".into(),
+        },
+        CommandKind::DecideExtension => Command::DecideExtension {
+            handling_unit: "许昌市生态环境局".into(),
+            approve: true,
+            note: "同意延期至10月31日".into(),
+        },
     }
 }
 
@@ -66,6 +86,21 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
             reason: "不属于提案范围".into(),
             forwarded_to: "市政府办公室".into(),
         }),
+        handlings: vec![Handling {
+            unit: "许昌市生态环境局".into(),
+            role: HandlingRole::Sole,
+            assigned_on: Some(date("2019-06-10")),
+            original_due_date: issued,
+            due_date: issued,
+            acknowledged_on: Some(date("2019-06-11")),
+            contacts: vec![Contact {
+                contact_date: date("2019-07-02"),
+                method: ContactMethod::Meeting,
+                proposers: vec!["苏会兴".into()],
+                summary: "座谈".into(),
+            }],
+            extensions: Vec::new(),
+        }],
         // A history from before effective dates: any date may follow.
         last_act_date: None,
         version: 7,

@@ -70,6 +70,13 @@ impl Violations {
         }
     }
 
+    /// An optional text: may be empty; otherwise as [`Self::text`].
+    pub(crate) fn optional_text(&mut self, field: &str, value: &str, max: usize) {
+        if !value.is_empty() {
+            self.text(field, value, max);
+        }
+    }
+
     /// A required list of one-line names: between 1 and `max_items`, each valid, none repeated.
     pub(crate) fn names(&mut self, field: &str, values: &[String], max_items: usize) {
         if values.is_empty() {

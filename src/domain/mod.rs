@@ -13,16 +13,17 @@ mod rules;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{
-    Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, apply, check_recorded,
-    decide, fold, transition,
+    Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, Precondition, apply,
+    check_recorded, decide, fold, transition,
 };
 pub use event::{
     Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, LargeParts, RecordedEvent, event_unit,
 };
 pub use limits::{FieldViolation, Limits};
 pub use model::{
-    CalendarDate, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId,
-    ResultCode, Timestamp, overdue,
+    CalendarDate, Contact, ContactMethod, Extension, ExtensionDecision, Handling, HandlingRole,
+    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId, ResultCode,
+    Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply};
 pub use rules::{Rules, RulesError};

@@ -284,6 +284,131 @@ pub struct Reply {
     pub contact_phone: String,
 }
 
+/// What part a unit plays in handling a proposal (单办, 主办, 会办, 分办). Every assignment so
+/// far makes one sole handling; the other roles are reserved in the contract.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HandlingRole {
+    /// The one unit handling the proposal (单办).
+    #[default]
+    Sole,
+    /// The unit that consolidates the co-units' opinions and replies (主办).
+    Lead,
+    /// A unit that sends the lead its written opinion (会办).
+    Co,
+    /// One of several units that each reply on their own (分办).
+    Split,
+}
+
+impl HandlingRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sole => "SOLE",
+            Self::Lead => "LEAD",
+            Self::Co => "CO",
+            Self::Split => "SPLIT",
+        }
+    }
+}
+
+/// How a unit reached the proposer (联系方式).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContactMethod {
+    Phone,
+    Meeting,
+    Visit,
+    Letter,
+    Online,
+    Other,
+}
+
+impl ContactMethod {
+    pub const ALL: [ContactMethod; 6] = [
+        Self::Phone,
+        Self::Meeting,
+        Self::Visit,
+        Self::Letter,
+        Self::Online,
+        Self::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Phone => "PHONE",
+            Self::Meeting => "MEETING",
+            Self::Visit => "VISIT",
+            Self::Letter => "LETTER",
+            Self::Online => "ONLINE",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+/// A contact of the handling unit with the proposers (走访, 座谈, 电话), as the unit records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The day of the contact.
+    pub contact_date: CalendarDate,
+    pub method: ContactMethod,
+    /// The proposers contacted (each one of the proposal's proposers).
+    pub proposers: Vec<String>,
+    pub summary: String,
+}
+
+/// A unit's request to move its due date, and the office's decision once made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    /// The effective date of the request.
+    pub requested_on: Option<CalendarDate>,
+    pub new_due_date: CalendarDate,
+    pub reason: String,
+    /// `None` while pending.
+    pub decision: Option<ExtensionDecision>,
+}
+
+/// The office's decision on an extension request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionDecision {
+    pub approved: bool,
+    pub note: String,
+    pub decided_on: Option<CalendarDate>,
+}
+
+/// One unit's part in handling a proposal: its role, its deadline, and what it recorded along
+/// the way. For a sole handling the reply, signer and document are the proposal's own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handling {
+    pub unit: String,
+    pub role: HandlingRole,
+    /// The effective date of the assignment (`None` for assignments recorded before them).
+    pub assigned_on: Option<CalendarDate>,
+    /// The due date the assignment set.
+    pub original_due_date: Option<CalendarDate>,
+    /// The due date in force: the assignment's, or the latest approved extension's.
+    pub due_date: Option<CalendarDate>,
+    /// When the unit signed for receipt (签收).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_on: Option<CalendarDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Extension>,
+}
+
+impl Handling {
+    /// The extension request waiting for the office's decision, if any.
+    pub fn pending_extension(&self) -> Option<&Extension> {
+        self.extensions.last().filter(|e| e.decision.is_none())
+    }
+
+    /// Calendar days the due date in force (or `due_date`) lies beyond the assignment's.
+    pub fn days_beyond_original(&self, due_date: CalendarDate) -> Option<i64> {
+        self.original_due_date
+            .map(|original| due_date.days_since(original))
+    }
+}
+
 /// Whether a proposal is overdue on `day`: it has a due date before `day`, and no reply was
 /// issued on or before `day` (by the issue date printed on the document). A proposal not
 /// accepted, or never assigned, has no due date and is never overdue.
@@ -320,6 +445,8 @@ pub struct Proposal {
     pub copied_to: Vec<String>,
     /// Set when the committee did not accept the proposal.
     pub refusal: Option<Refusal>,
+    /// The units handling it now: one sole handling while assigned, none while RECEIVED.
+    pub handlings: Vec<Handling>,
     /// The effective date of the latest event that has one: no later act may be dated before.
     pub last_act_date: Option<CalendarDate>,
     /// The number of events so far.
@@ -329,6 +456,21 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// The handling of `unit`, or with an empty `unit` the one replying handling, if exactly
+    /// one (a sole handling).
+    pub fn handling(&self, unit: &str) -> Option<&Handling> {
+        if unit.is_empty() {
+            let mut replying = self.handlings.iter().filter(|h| h.role != HandlingRole::Co);
+            return replying.next().filter(|_| replying.next().is_none());
+        }
+        self.handlings.iter().find(|h| h.unit == unit)
+    }
+
+    /// Whether `unit` handles the proposal in any role: what a unit-bound caller may act on.
+    pub fn handled_by(&self, unit: &str) -> bool {
+        self.handlings.iter().any(|h| h.unit == unit)
+    }
+
     /// See [`overdue`].
     pub fn is_overdue_on(&self, day: CalendarDate) -> bool {
         overdue(self.due_date, self.state, self.issue_date, day)

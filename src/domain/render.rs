@@ -175,6 +175,7 @@ mod tests {
             state,
             handling_unit: Some(seed.handling_unit),
             due_date: None,
+            handlings: Vec::new(),
             reply: Some(Reply {
                 body: seed.body,
                 result_code,

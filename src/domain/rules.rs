@@ -17,6 +17,12 @@ pub struct Rules {
     /// The IANA time zone whose calendar dates acts happen on: "today" for a request without an
     /// effective date (default `Asia/Shanghai`).
     pub time_zone: String,
+    /// Extensions may move a due date at most this many calendar days beyond the assignment's
+    /// (default 90).
+    pub max_extension_days: u32,
+    /// Whether a unit must record a contact with the proposers before it drafts its reply
+    /// (default false).
+    pub contact_required_before_draft: bool,
 }
 
 impl Default for Rules {
@@ -24,6 +30,8 @@ impl Default for Rules {
         Self {
             reply_months: 3,
             time_zone: "Asia/Shanghai".to_owned(),
+            max_extension_days: 90,
+            contact_required_before_draft: false,
         }
     }
 }
@@ -36,6 +44,8 @@ pub struct RulesError(pub String);
 impl Rules {
     /// The bounds of `reply_months`.
     pub const REPLY_MONTHS: std::ops::RangeInclusive<u32> = 1..=24;
+    /// The bounds of `max_extension_days`.
+    pub const MAX_EXTENSION_DAYS: std::ops::RangeInclusive<u32> = 0..=366;
 
     /// Reads rules from TOML text. A syntax error, an unknown field or a value of the wrong type
     /// names its line, column and field; a value out of range names its field.
@@ -50,6 +60,12 @@ impl Rules {
             return Err(RulesError(format!(
                 "reply_months: {} is out of range (1 to 24)",
                 self.reply_months
+            )));
+        }
+        if !Self::MAX_EXTENSION_DAYS.contains(&self.max_extension_days) {
+            return Err(RulesError(format!(
+                "max_extension_days: {} is out of range (0 to 366)",
+                self.max_extension_days
             )));
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {

@@ -7,9 +7,10 @@ use prost_types::Timestamp as PbTimestamp;
 use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
-    CalendarDate, Command, EventKind, FieldViolation, Proposal, ProposalId, ProposalState,
-    ProposerKind, RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode, Rules,
-    Timestamp, validate_envelope,
+    CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, ExtensionDecision,
+    FieldViolation, Handling, HandlingRole, Proposal, ProposalId, ProposalState, ProposerKind,
+    RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode, Rules, Timestamp,
+    validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -81,6 +82,26 @@ impl Checked {
                     "is required: RESULT_CODE_A, RESULT_CODE_B or RESULT_CODE_C",
                 ));
                 ResultCode::A
+            }
+        }
+    }
+
+    /// A required contact method; like [`Self::date`], a placeholder stands in for a bad one.
+    fn contact_method(&mut self, field: &str, value: i32) -> ContactMethod {
+        match pb::ContactMethod::try_from(value) {
+            Ok(pb::ContactMethod::Phone) => ContactMethod::Phone,
+            Ok(pb::ContactMethod::Meeting) => ContactMethod::Meeting,
+            Ok(pb::ContactMethod::Visit) => ContactMethod::Visit,
+            Ok(pb::ContactMethod::Letter) => ContactMethod::Letter,
+            Ok(pb::ContactMethod::Online) => ContactMethod::Online,
+            Ok(pb::ContactMethod::Other) => ContactMethod::Other,
+            Ok(pb::ContactMethod::Unspecified) | Err(_) => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    "is required: CONTACT_METHOD_PHONE, _MEETING, _VISIT, _LETTER, _ONLINE or \
+                     _OTHER",
+                ));
+                ContactMethod::Other
             }
         }
     }
@@ -503,6 +524,134 @@ impl TryFrom<pb::RefuseProposalRequest> for Submission {
     }
 }
 
+impl TryFrom<pb::AcknowledgeAssignmentRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::AcknowledgeAssignmentRequest) -> Result<Self, AppError> {
+        let pb::AcknowledgeAssignmentRequest {
+            proposal_id,
+            handling_unit,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        checked.submission(
+            id,
+            Command::Acknowledge { handling_unit },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::RecordContactRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::RecordContactRequest) -> Result<Self, AppError> {
+        let pb::RecordContactRequest {
+            proposal_id,
+            handling_unit,
+            contact_date,
+            method,
+            proposers,
+            summary,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let command = Command::Contact {
+            handling_unit,
+            contact_date: checked.optional_date("contact_date", &contact_date),
+            method: checked.contact_method("method", method),
+            proposers,
+            summary,
+        };
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::RequestExtensionRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::RequestExtensionRequest) -> Result<Self, AppError> {
+        let pb::RequestExtensionRequest {
+            proposal_id,
+            handling_unit,
+            new_due_date,
+            reason,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let command = Command::RequestExtension {
+            handling_unit,
+            new_due_date: checked.date("new_due_date", &new_due_date),
+            reason,
+        };
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::DecideExtensionRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::DecideExtensionRequest) -> Result<Self, AppError> {
+        let pb::DecideExtensionRequest {
+            proposal_id,
+            handling_unit,
+            approve,
+            note,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        checked.submission(
+            id,
+            Command::DecideExtension {
+                handling_unit,
+                approve,
+                note,
+            },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
 /// The id of the proposal a read asks for.
 pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
     let (checked, id) = Checked::for_proposal(proposal_id);
@@ -643,6 +792,10 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::ReplyIssued => EventKind::ReplyIssued,
         pb::EventKind::ReplyCopied => EventKind::ReplyCopied,
         pb::EventKind::ProposalRefused => EventKind::ProposalRefused,
+        pb::EventKind::AssignmentAcknowledged => EventKind::AssignmentAcknowledged,
+        pb::EventKind::ProposerContacted => EventKind::ProposerContacted,
+        pb::EventKind::ExtensionRequested => EventKind::ExtensionRequested,
+        pb::EventKind::ExtensionDecided => EventKind::ExtensionDecided,
     })
 }
 
@@ -770,12 +923,18 @@ impl From<Proposal> for pb::Proposal {
             issuing_office,
             copied_to,
             refusal,
+            handlings,
             last_act_date,
             version,
             received_at,
             updated_at,
         } = proposal;
+        let handlings = handlings
+            .into_iter()
+            .map(|h| handling_to_pb(h, state))
+            .collect();
         pb::Proposal {
+            handlings,
             id: id.to_string(),
             committee,
             session,
@@ -810,15 +969,110 @@ impl From<Proposal> for pb::Proposal {
     }
 }
 
+/// A handling as clients see it; a sole handling's state is the proposal's.
+fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
+    let Handling {
+        unit,
+        role,
+        assigned_on,
+        original_due_date,
+        due_date,
+        acknowledged_on,
+        contacts,
+        extensions,
+    } = handling;
+    pb::Handling {
+        unit,
+        role: match role {
+            HandlingRole::Sole => pb::HandlingRole::Sole,
+            HandlingRole::Lead => pb::HandlingRole::Lead,
+            HandlingRole::Co => pb::HandlingRole::Co,
+            HandlingRole::Split => pb::HandlingRole::Split,
+        }
+        .into(),
+        state: state_to_pb(Some(state)).into(),
+        assigned_date: date_text(assigned_on),
+        original_due_date: date_text(original_due_date),
+        due_date: date_text(due_date),
+        acknowledged_date: date_text(acknowledged_on),
+        contacts: contacts.into_iter().map(pb::Contact::from).collect(),
+        extensions: extensions
+            .into_iter()
+            .map(
+                |Extension {
+                     requested_on,
+                     new_due_date,
+                     reason,
+                     decision,
+                 }| {
+                    let (status, decision_note, decided_date) = match decision {
+                        None => (pb::RequestStatus::Pending, String::new(), String::new()),
+                        Some(ExtensionDecision {
+                            approved,
+                            note,
+                            decided_on,
+                        }) => (
+                            if approved {
+                                pb::RequestStatus::Approved
+                            } else {
+                                pb::RequestStatus::Refused
+                            },
+                            note,
+                            date_text(decided_on),
+                        ),
+                    };
+                    pb::Extension {
+                        requested_date: date_text(requested_on),
+                        new_due_date: new_due_date.to_string(),
+                        reason,
+                        status: status.into(),
+                        decision_note,
+                        decided_date,
+                    }
+                },
+            )
+            .collect(),
+    }
+}
+
+impl From<Contact> for pb::Contact {
+    fn from(contact: Contact) -> Self {
+        let Contact {
+            contact_date,
+            method,
+            proposers,
+            summary,
+        } = contact;
+        pb::Contact {
+            contact_date: contact_date.to_string(),
+            method: match method {
+                ContactMethod::Phone => pb::ContactMethod::Phone,
+                ContactMethod::Meeting => pb::ContactMethod::Meeting,
+                ContactMethod::Visit => pb::ContactMethod::Visit,
+                ContactMethod::Letter => pb::ContactMethod::Letter,
+                ContactMethod::Online => pb::ContactMethod::Online,
+                ContactMethod::Other => pb::ContactMethod::Other,
+            }
+            .into(),
+            proposers,
+            summary,
+        }
+    }
+}
+
 impl From<&Rules> for pb::Rules {
     fn from(rules: &Rules) -> Self {
         let Rules {
             reply_months,
             time_zone,
+            max_extension_days,
+            contact_required_before_draft,
         } = rules;
         pb::Rules {
             reply_months: *reply_months,
             time_zone: time_zone.clone(),
+            max_extension_days: *max_extension_days,
+            contact_required_before_draft: *contact_required_before_draft,
         }
     }
 }
@@ -889,6 +1143,36 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             } => Data::Refused(pb::ProposalRefused {
                 reason,
                 forwarded_to,
+            }),
+            E::AssignmentAcknowledged { handling_unit } => {
+                Data::Acknowledged(pb::AssignmentAcknowledged { handling_unit })
+            }
+            E::ProposerContacted {
+                handling_unit,
+                contact,
+            } => Data::Contacted(pb::ProposerContacted {
+                handling_unit,
+                contact: Some(contact.into()),
+            }),
+            E::ExtensionRequested {
+                handling_unit,
+                new_due_date,
+                reason,
+            } => Data::ExtensionRequested(pb::ExtensionRequested {
+                handling_unit,
+                new_due_date: new_due_date.to_string(),
+                reason,
+            }),
+            E::ExtensionDecided {
+                handling_unit,
+                approved,
+                note,
+                due_date,
+            } => Data::ExtensionDecided(pb::ExtensionDecided {
+                handling_unit,
+                approved,
+                note,
+                due_date: date_text(due_date),
             }),
         };
         pb::ProposalEvent {

@@ -73,7 +73,7 @@ impl ProposalApi {
     ) -> Result<crate::domain::Proposal, AppError> {
         let proposal = self.workflow.get(id, view).await?;
         if let Grant::OwnUnit(unit) = allowed(principal, Action::ReadProposals)?
-            && proposal.handling_unit.as_deref() != Some(unit.as_str())
+            && !proposal.handled_by(&unit)
         {
             return Err(AppError::PermissionDenied(format!(
                 "{} reads only the proposals {unit} is handling",
@@ -166,6 +166,10 @@ acting!(
     pb::IssueReplyRequest,
     pb::CopyReplyRequest,
     pb::RefuseProposalRequest,
+    pb::AcknowledgeAssignmentRequest,
+    pb::RecordContactRequest,
+    pb::RequestExtensionRequest,
+    pb::DecideExtensionRequest,
 );
 
 impl ProposalApi {
@@ -373,6 +377,86 @@ impl ProposalService for ProposalApi {
                     .await?,
             );
             Ok(pb::RefuseProposalResponse { proposal })
+        })
+        .await
+    }
+
+    async fn acknowledge_assignment(
+        &self,
+        request: Request<pb::AcknowledgeAssignmentRequest>,
+    ) -> Result<Response<pb::AcknowledgeAssignmentResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("AcknowledgeAssignment", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::Acknowledge),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::AcknowledgeAssignmentResponse { proposal })
+        })
+        .await
+    }
+
+    async fn record_contact(
+        &self,
+        request: Request<pb::RecordContactRequest>,
+    ) -> Result<Response<pb::RecordContactResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("RecordContact", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Contact), request)
+                    .await?,
+            );
+            Ok(pb::RecordContactResponse { proposal })
+        })
+        .await
+    }
+
+    async fn request_extension(
+        &self,
+        request: Request<pb::RequestExtensionRequest>,
+    ) -> Result<Response<pb::RequestExtensionResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("RequestExtension", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::RequestExtension),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::RequestExtensionResponse { proposal })
+        })
+        .await
+    }
+
+    async fn decide_extension(
+        &self,
+        request: Request<pb::DecideExtensionRequest>,
+    ) -> Result<Response<pb::DecideExtensionResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("DecideExtension", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::DecideExtension),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::DecideExtensionResponse { proposal })
         })
         .await
     }

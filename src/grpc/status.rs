@@ -15,8 +15,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::ERROR_DOMAIN;
 use crate::app::{AppError, Conflict};
-use crate::domain::EffectiveDateError;
 use crate::domain::FieldViolation;
+use crate::domain::{EffectiveDateError, Precondition};
 
 /// What one refusal may carry on the wire. The message travels twice (percent-encoded in
 /// `grpc-message`, where a Chinese character takes 9 bytes, and inside the base64
@@ -266,6 +266,32 @@ impl From<AppError> for Status {
                         ("previousActDate", previous.to_string()),
                     ]),
                 )
+            }
+            AppError::Precondition(precondition) => {
+                let unit = |unit: &String| ("handlingUnit", unit.clone());
+                let metadata = match &precondition {
+                    Precondition::NotAHandlingUnit { unit: u }
+                    | Precondition::AlreadyAcknowledged { unit: u }
+                    | Precondition::ContactRequired { unit: u }
+                    | Precondition::NoPendingExtension { unit: u }
+                    | Precondition::NoDueDate { unit: u } => metadata([unit(u)]),
+                    Precondition::ExtensionPending {
+                        unit: u,
+                        new_due_date,
+                    } => metadata([unit(u), ("pendingDueDate", new_due_date.to_string())]),
+                    Precondition::ExtensionLimit {
+                        requested,
+                        original,
+                        days,
+                        max_days,
+                    } => metadata([
+                        ("requestedDueDate", requested.to_string()),
+                        ("originalDueDate", original.to_string()),
+                        ("daysBeyond", days.to_string()),
+                        ("maxExtensionDays", max_days.to_string()),
+                    ]),
+                };
+                failed_precondition(precondition.reason(), message, metadata)
             }
             AppError::RequestIdReused { request_id: _ } => {
                 let mut details = ErrorDetails::with_error_info(

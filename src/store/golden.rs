@@ -6,12 +6,13 @@
 
 use super::records::{self, Sources, StatusRecord};
 use crate::domain::{
-    CalendarDate, EVENT_SCHEMA_VERSION, EventData, ProposalId, ProposalState, ProposerKind,
-    RecordedEvent, Reply, ResultCode, Timestamp, fold,
+    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, ProposalId,
+    ProposalState, ProposerKind, RecordedEvent, Reply, ResultCode, Timestamp, fold,
 };
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
 const EVENTS_V2: &str = include_str!("golden/events_v2.jsonl");
+const EVENTS_V2_HANDLING: &str = include_str!("golden/events_v2_handling.jsonl");
 
 fn event(
     sequence: u64,
@@ -81,6 +82,94 @@ fn expected_v2() -> Vec<RecordedEvent> {
         events.push(event);
     }
     events
+}
+
+/// Schema 2 events of a unit's handling: a third proposal assigned, signed for, its proposer
+/// contacted, an extension requested and approved.
+fn expected_handling() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e61").unwrap();
+    let unit = || "许昌市住房和城乡建设局".to_owned();
+    let date = |text| CalendarDate::parse(text).unwrap();
+    let steps = [
+        (
+            None,
+            S::Received,
+            "2019-03-01",
+            EventData::ProposalReceived {
+                committee: "许昌市政协".into(),
+                session: "七届三次会议".into(),
+                number: 232,
+                title: "关于老旧小区改造的提案".into(),
+                proposers: vec!["王五".into(), "赵六".into()],
+                content: "建议加快老旧小区改造。".into(),
+                proposer_kind: ProposerKind::Member,
+            },
+        ),
+        (
+            Some(S::Received),
+            S::Assigned,
+            "2019-03-10",
+            EventData::ProposalAssigned {
+                handling_unit: unit(),
+                due_date: Some(date("2019-06-10")),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-03-12",
+            EventData::AssignmentAcknowledged {
+                handling_unit: unit(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-02",
+            EventData::ProposerContacted {
+                handling_unit: unit(),
+                contact: Contact {
+                    contact_date: date("2019-04-01"),
+                    method: ContactMethod::Meeting,
+                    proposers: vec!["王五".into()],
+                    summary: "座谈，听取改造意见".into(),
+                },
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-05-20",
+            EventData::ExtensionRequested {
+                handling_unit: unit(),
+                new_due_date: date("2019-07-31"),
+                reason: "需完成全市摸底调查".into(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-05-22",
+            EventData::ExtensionDecided {
+                handling_unit: unit(),
+                approved: true,
+                note: "同意".into(),
+                due_date: Some(date("2019-07-31")),
+            },
+        ),
+    ];
+    (1..)
+        .zip(steps)
+        .map(|(sequence, (from, to, day, data))| {
+            let mut event = event(sequence, from, to, data);
+            event.schema = 2;
+            event.proposal_id = id;
+            event.position = 300 + sequence;
+            event.effective_date = Some(date(day));
+            event
+        })
+        .collect()
 }
 
 /// One event of every kind, as format 1 wrote them.
@@ -215,12 +304,13 @@ fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
         "a new schema version needs its own golden file"
     );
     decode_and_encode_alike(EVENTS_V2, &expected_v2());
+    decode_and_encode_alike(EVENTS_V2_HANDLING, &expected_handling());
 }
 
 /// Every golden history is one `decide` could have recorded, event by event.
 #[test]
 fn golden_histories_pass_the_history_check() {
-    for events in [expected(), expected_v2()] {
+    for events in [expected(), expected_v2(), expected_handling()] {
         let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
             std::collections::HashMap::new();
         for event in &events {
@@ -254,6 +344,7 @@ const PINNED_HEAD: &str = "13afbe5572c05ee9c581f4b5df4d6a8d4c31031d01d4750819480
 
 const STATUS_V5: &str = include_str!("golden/status_v5.json");
 const STATUS_V5_EVENTS_V2: &str = include_str!("golden/status_v5_events_v2.json");
+const STATUS_V6: &str = include_str!("golden/status_v6.json");
 
 /// The status records of the proposals `events` describe, after each event: what format 5
 /// stores under `proposals` (the projection without the content and the reply, which it names
@@ -278,15 +369,34 @@ fn statuses() -> Vec<StatusRecord> {
     statuses_of(&expected())
 }
 
+/// What format 5 stored: no handlings (the upgrade to format 6 adds them from the events).
+fn format_5(mut statuses: Vec<StatusRecord>) -> Vec<StatusRecord> {
+    for status in &mut statuses {
+        status.handlings.clear();
+    }
+    statuses
+}
+
+/// Format 6: every golden history, handlings included.
+fn statuses_v6() -> Vec<StatusRecord> {
+    let all: Vec<RecordedEvent> = [expected_v2(), expected_handling()].concat();
+    statuses_of(&all)
+}
+
 /// If a change to the projection alters how a status record encodes or decodes, every stored
 /// proposal would read differently (or not at all): this fails first, and the change needs a
 /// new store format and `export`/`import`.
 #[test]
 fn format_5_status_records_decode_to_the_same_values_and_encode_to_the_same_bytes() {
-    status_records_alike(STATUS_V5, &statuses());
+    status_records_alike(STATUS_V5, &format_5(statuses()));
     // The fields schema 2 brought (proposer kind, refusal, last act date) are optional in
     // format 5: records without them read as before.
-    status_records_alike(STATUS_V5_EVENTS_V2, &statuses_of(&expected_v2()));
+    status_records_alike(STATUS_V5_EVENTS_V2, &format_5(statuses_of(&expected_v2())));
+}
+
+#[test]
+fn format_6_status_records_decode_to_the_same_values_and_encode_to_the_same_bytes() {
+    status_records_alike(STATUS_V6, &statuses_v6());
 }
 
 fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
@@ -309,7 +419,7 @@ fn write_golden_files() {
         .map(|e| serde_json::to_string(e).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/events_v1.jsonl"), text).unwrap();
-    let text: String = statuses()
+    let text: String = format_5(statuses())
         .iter()
         .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
         .collect();
@@ -319,9 +429,19 @@ fn write_golden_files() {
         .map(|e| serde_json::to_string(e).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/events_v2.jsonl"), text).unwrap();
-    let text: String = statuses_of(&expected_v2())
+    let text: String = format_5(statuses_of(&expected_v2()))
         .iter()
         .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/status_v5_events_v2.json"), text).unwrap();
+    let text: String = expected_handling()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/events_v2_handling.jsonl"), text).unwrap();
+    let text: String = statuses_v6()
+        .iter()
+        .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/status_v6.json"), text).unwrap();
 }

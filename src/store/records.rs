@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{RequestRecord, StoreError};
 use crate::domain::{
-    CalendarDate, LargeParts, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
-    Refusal, Reply, Timestamp,
+    CalendarDate, Handling, LargeParts, Proposal, ProposalId, ProposalState, ProposerKind,
+    RecordedEvent, Refusal, Reply, Timestamp,
 };
 
 /// A request record as stored: the fingerprint (32 bytes) ++ the proposal id (16 bytes) ++ the
@@ -70,6 +70,9 @@ pub(super) struct StatusRecord {
     /// Absent in format 5 records (before effective dates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_act_date: Option<CalendarDate>,
+    /// Format 6: absent while RECEIVED or NOT_ACCEPTED.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handlings: Vec<Handling>,
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
@@ -142,6 +145,7 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         issuing_office,
         copied_to,
         refusal,
+        handlings,
         last_act_date,
         version,
         received_at,
@@ -164,6 +168,7 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         copied_to: copied_to.clone(),
         refusal: refusal.clone(),
         last_act_date: *last_act_date,
+        handlings: handlings.clone(),
         version: *version,
         received_at: *received_at,
         updated_at: *updated_at,
@@ -196,6 +201,7 @@ pub(super) fn assemble(
         copied_to,
         refusal,
         last_act_date,
+        handlings,
         version,
         received_at,
         updated_at,
@@ -220,6 +226,7 @@ pub(super) fn assemble(
         issuing_office,
         copied_to,
         refusal,
+        handlings,
         last_act_date,
         version,
         received_at,

@@ -30,7 +30,9 @@ use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedE
 /// the status also holds the title and proposers, so a basic view is the status alone. Format 5:
 /// events are keyed by proposal and sequence, so a proposal's events are adjacent; the `log`
 /// tree keeps the global order (position → event key), replacing the `history` index.
-const FORMAT_VERSION: u32 = 5;
+/// Format 6: the status holds the handlings (a proposal's units, each with its receipt,
+/// contacts and extensions); a format-5 store is upgraded in place when opened.
+const FORMAT_VERSION: u32 = 6;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// How to open the embedded store.
@@ -208,6 +210,7 @@ impl SledStore {
     fn check_format(&self, path: &str) -> Result<(), StoreError> {
         match self.db.get(FORMAT_KEY).map_err(io)? {
             Some(found) if found.as_ref() == FORMAT_VERSION.to_be_bytes() => {}
+            Some(found) if found.as_ref() == 5u32.to_be_bytes() => self.upgrade_from_5()?,
             Some(found) => {
                 return Err(StoreError::UnsupportedFormat {
                     path: path.to_owned(),
@@ -232,6 +235,35 @@ impl SledStore {
         }
         // The newest event must decode: a cheap check that catches a damaged tail at open.
         self.newest_event()?;
+        Ok(())
+    }
+
+    /// Format 5 → 6: every proposal that was ever assigned gets the handlings its events
+    /// describe (format 5 had no handlings, and only assignments and returns made them), then
+    /// the store is stamped 6. Idempotent: an upgrade cut short runs again at the next open.
+    fn upgrade_from_5(&self) -> Result<(), StoreError> {
+        for entry in self.trees[PROPOSALS].iter() {
+            let (key, value) = entry.map_err(io)?;
+            let mut status: StatusRecord = decode(&value, "a proposal's status")?;
+            if status.handling_unit.is_none() {
+                continue;
+            }
+            let id =
+                ProposalId::from_bytes(key.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt("malformed key in the proposals tree".into())
+                })?);
+            let events = self.history(id, 0, usize::MAX)?;
+            let folded = crate::domain::fold(events.iter().map(|logged| &logged.event));
+            status.handlings = folded.map(|p| p.handlings).unwrap_or_default();
+            self.trees[PROPOSALS]
+                .insert(key, encode(&status)?)
+                .map_err(io)?;
+        }
+        self.db
+            .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
+            .map_err(io)?;
+        self.db.flush().map_err(io)?;
+        tracing::info!("upgraded the store from format 5 to format {FORMAT_VERSION}");
         Ok(())
     }
 
@@ -979,6 +1011,67 @@ mod tests {
             )) && message.contains("proposalctl export"),
             "{message}"
         );
+    }
+
+    /// A format-5 store (no handlings in the statuses) opens as format 6, each assigned
+    /// proposal with the sole handling its assignment made, and passes verification.
+    #[test]
+    fn a_format_5_store_is_upgraded_when_opened() {
+        use crate::domain::{CommandKind, Envelope, Rules, Timestamp, decide, examples};
+        let dir = tempfile::tempdir().unwrap();
+        let id = ProposalId::from_bytes([5; 16]);
+        {
+            let store = open(dir.path()).unwrap();
+            let mut before: Option<std::sync::Arc<Proposal>> = None;
+            for (i, kind) in [CommandKind::Receive, CommandKind::Assign]
+                .into_iter()
+                .enumerate()
+            {
+                let envelope = Envelope {
+                    proposal_id: id,
+                    position: i as u64 + 1,
+                    occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000),
+                    effective_date: None,
+                    actor: "tester".into(),
+                    request_id: None,
+                };
+                let decision = decide(
+                    before.as_deref(),
+                    &examples::command(kind),
+                    envelope,
+                    &Rules::default(),
+                )
+                .unwrap();
+                let after = std::sync::Arc::new(decision.after);
+                store
+                    .commit(&[Change {
+                        before: before.clone(),
+                        after: after.clone(),
+                        events: vec![decision.event],
+                        request: None,
+                    }])
+                    .unwrap();
+                before = Some(after);
+            }
+            let mut status = store.status(id).unwrap().unwrap();
+            assert_eq!(status.handlings.len(), 1);
+            status.handlings.clear();
+            store.trees[PROPOSALS]
+                .insert(keys::proposal(id), encode(&status).unwrap())
+                .unwrap();
+            store.db.insert(FORMAT_KEY, &5u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+        }
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            store.db.get(FORMAT_KEY).unwrap().unwrap().as_ref(),
+            FORMAT_VERSION.to_be_bytes()
+        );
+        let proposal = store.proposal(id, View::Full).unwrap().unwrap();
+        assert_eq!(proposal.handlings.len(), 1);
+        assert_eq!(proposal.handlings[0].unit, "许昌市生态环境局");
+        let verification = store.verify().unwrap();
+        assert!(verification.problems.is_empty(), "{verification:?}");
     }
 
     #[test]

@@ -45,7 +45,11 @@ command_call!(
     pb::SignReplyRequest,
     pb::IssueReplyRequest,
     pb::CopyReplyRequest,
-    pb::RefuseProposalRequest
+    pb::RefuseProposalRequest,
+    pb::AcknowledgeAssignmentRequest,
+    pb::RecordContactRequest,
+    pb::RequestExtensionRequest,
+    pb::DecideExtensionRequest
 );
 
 /// Sends `call`; a successful call that returns a proposal yields it.

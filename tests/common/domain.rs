@@ -193,6 +193,10 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::Issue => Command::Issue,
         CommandKind::Copy => Command::Copy,
         CommandKind::Refuse => Command::Refuse,
+        CommandKind::Acknowledge => Command::Acknowledge,
+        CommandKind::Contact => Command::Contact,
+        CommandKind::RequestExtension => Command::RequestExtension,
+        CommandKind::DecideExtension => Command::DecideExtension,
     }
 }
 

@@ -153,6 +153,10 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::Issued(_) => Kind::ReplyIssued,
         Data::Copied(_) => Kind::ReplyCopied,
         Data::Refused(_) => Kind::ProposalRefused,
+        Data::Acknowledged(_) => Kind::AssignmentAcknowledged,
+        Data::Contacted(_) => Kind::ProposerContacted,
+        Data::ExtensionRequested(_) => Kind::ExtensionRequested,
+        Data::ExtensionDecided(_) => Kind::ExtensionDecided,
     }
 }
 

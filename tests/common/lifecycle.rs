@@ -14,7 +14,9 @@ pub use proposal_service::pb::ProposalState as State;
 use super::Transport;
 use super::requests::{self, CommandRequest};
 
-/// The nine commands: every RPC that changes a proposal.
+/// Every RPC that changes a proposal: the nine moves of the lifecycle ([`Command::ALL`]), and
+/// the handling unit's records that keep the state ([`Command::RECORDS`]), whose success
+/// depends on more than the state (tests/handling.rs covers them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Command {
     Receive,
@@ -26,6 +28,10 @@ pub enum Command {
     Issue,
     Copy,
     Refuse,
+    Acknowledge,
+    Contact,
+    RequestExtension,
+    DecideExtension,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
@@ -41,6 +47,22 @@ pub const TABLE: [(Command, Option<State>, State); 10] = [
     (Command::Issue, Some(State::Signed), State::Issued),
     (Command::Copy, Some(State::Issued), State::Copied),
     (Command::Refuse, Some(State::Received), State::NotAccepted),
+];
+
+/// Where each record is allowed: it keeps the state. Whether it succeeds there depends on the
+/// handling too (one receipt, one pending extension at a time, a decision needs a request).
+pub const RECORD_TABLE: [(Command, State); 11] = [
+    (Command::Acknowledge, State::Assigned),
+    (Command::Acknowledge, State::Drafted),
+    (Command::Contact, State::Assigned),
+    (Command::Contact, State::Drafted),
+    (Command::Contact, State::Signed),
+    (Command::RequestExtension, State::Assigned),
+    (Command::RequestExtension, State::Drafted),
+    (Command::RequestExtension, State::Signed),
+    (Command::DecideExtension, State::Assigned),
+    (Command::DecideExtension, State::Drafted),
+    (Command::DecideExtension, State::Signed),
 ];
 
 /// The states of the forward path, in its order.
@@ -86,6 +108,15 @@ impl Command {
         Command::Refuse,
     ];
 
+    /// The records a handling unit (or, for a decision, the office) adds while it handles a
+    /// proposal; none changes the state.
+    pub const RECORDS: [Command; 4] = [
+        Command::Acknowledge,
+        Command::Contact,
+        Command::RequestExtension,
+        Command::DecideExtension,
+    ];
+
     /// The eight commands that act on an existing proposal: all but the receive.
     pub const ON_EXISTING: [Command; 8] = {
         let [Command::Receive, on_existing @ ..] = Self::ALL else {
@@ -96,6 +127,9 @@ impl Command {
 
     /// Where the command leads from `from` (`None`: not received yet), if [`TABLE`] allows it.
     pub fn next(self, from: Option<State>) -> Option<State> {
+        if Self::RECORDS.contains(&self) {
+            return from.filter(|state| RECORD_TABLE.contains(&(self, *state)));
+        }
         TABLE
             .iter()
             .find(|(command, f, _)| *command == self && *f == from)
@@ -136,6 +170,10 @@ impl Command {
             Command::Issue => "IssueReply",
             Command::Copy => "CopyReply",
             Command::Refuse => "RefuseProposal",
+            Command::Acknowledge => "AcknowledgeAssignment",
+            Command::Contact => "RecordContact",
+            Command::RequestExtension => "RequestExtension",
+            Command::DecideExtension => "DecideExtension",
         }
     }
 
@@ -151,6 +189,10 @@ impl Command {
             Data::Issued(_) => Command::Issue,
             Data::Copied(_) => Command::Copy,
             Data::Refused(_) => Command::Refuse,
+            Data::Acknowledged(_) => Command::Acknowledge,
+            Data::Contacted(_) => Command::Contact,
+            Data::ExtensionRequested(_) => Command::RequestExtension,
+            Data::ExtensionDecided(_) => Command::DecideExtension,
         }
     }
 }

@@ -34,6 +34,13 @@ pub struct Snap {
     pub signer: Option<String>,
     pub document_number: Option<String>,
     pub copied_to: Vec<String>,
+    /// The sole handling's records: receipt, how many contacts, the due date asked for by a
+    /// pending extension request.
+    pub acknowledged: bool,
+    pub contacts: usize,
+    pub pending_extension: Option<String>,
+    /// The due date the assignment set (extensions are capped from it).
+    pub original_due_date: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,7 +104,7 @@ pub struct Meta {
 pub enum Expect {
     Ok {
         slot: usize,
-        after: Snap,
+        after: Box<Snap>,
         /// A new proposal: its id is learnt from the answer.
         created: bool,
     },
@@ -113,9 +120,52 @@ pub enum Expect {
     },
     DuplicateNumber,
     DuplicateDocument,
+    /// FAILED_PRECONDITION with this reason: what the handling holds forbids it.
+    Precondition(&'static str),
 }
 
+/// Days from 0000-03-01 to a `YYYY-MM-DD` date: enough calendar for the extension cap.
+fn day_number(date: &str) -> i64 {
+    let part = |range: std::ops::Range<usize>| date[range].parse::<i64>().expect("a date");
+    let (mut y, m, d) = (part(0..4), part(5..7), part(8..10));
+    let m = if m > 2 { m - 3 } else { m + 9 };
+    if m >= 10 {
+        y -= 1;
+    }
+    y * 365 + y / 4 - y / 100 + y / 400 + (m * 306 + 5) / 10 + d - 1
+}
+
+/// The default rules' max_extension_days.
+pub const MAX_EXTENSION_DAYS: i64 = 90;
+
 impl Model {
+    /// Why the sole handling refuses a record its state allows, if it does, in the order the
+    /// service checks: one receipt, one pending request, a later date, the cap, a request to
+    /// decide.
+    fn record_refusal(now: &Snap, sent: &CommandRequest) -> Option<Expect> {
+        match sent {
+            CommandRequest::Acknowledge(_) if now.acknowledged => {
+                Some(Expect::Precondition("ALREADY_ACKNOWLEDGED"))
+            }
+            CommandRequest::RequestExtension(r) => {
+                if now.pending_extension.is_some() {
+                    return Some(Expect::Precondition("EXTENSION_PENDING"));
+                }
+                let due = now.due_date.as_deref().expect("assigned with a due date");
+                if r.new_due_date.as_str() <= due {
+                    return Some(Expect::Invalid("new_due_date"));
+                }
+                let original = now.original_due_date.as_deref().expect("assigned");
+                (day_number(&r.new_due_date) - day_number(original) > MAX_EXTENSION_DAYS)
+                    .then_some(Expect::Precondition("EXTENSION_LIMIT"))
+            }
+            CommandRequest::DecideExtension(_) if now.pending_extension.is_none() => {
+                Some(Expect::Precondition("NO_PENDING_EXTENSION"))
+            }
+            _ => None,
+        }
+    }
+
     pub fn new(pool: usize) -> Self {
         Self {
             slots: vec![None; pool],
@@ -138,7 +188,7 @@ impl Model {
             if record.content == content {
                 return Expect::Ok {
                     slot: record.slot,
-                    after: record.after.clone(),
+                    after: Box::new(record.after.clone()),
                     created: false,
                 };
             }
@@ -176,6 +226,11 @@ impl Model {
         {
             return Expect::DuplicateDocument;
         }
+        if let Some(now) = &before
+            && let Some(refused) = Self::record_refusal(now, sent)
+        {
+            return refused;
+        }
 
         let mut after = before.clone().unwrap_or(Snap {
             state: to,
@@ -187,6 +242,10 @@ impl Model {
             signer: None,
             document_number: None,
             copied_to: Vec::new(),
+            acknowledged: false,
+            contacts: 0,
+            pending_extension: None,
+            original_due_date: None,
         });
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
         match sent {
@@ -194,10 +253,26 @@ impl Model {
             CommandRequest::Assign(r) => {
                 after.handling_unit = Some(r.handling_unit.clone());
                 after.due_date = some(&r.due_date).or_else(|| Some(DEFAULT_DUE_DATE.into()));
+                after.original_due_date = after.due_date.clone();
             }
             CommandRequest::Return(_) => {
                 after.handling_unit = None;
                 after.due_date = None;
+                after.original_due_date = None;
+                after.acknowledged = false;
+                after.contacts = 0;
+                after.pending_extension = None;
+            }
+            CommandRequest::Acknowledge(_) => after.acknowledged = true,
+            CommandRequest::Contact(_) => after.contacts += 1,
+            CommandRequest::RequestExtension(r) => {
+                after.pending_extension = Some(r.new_due_date.clone());
+            }
+            CommandRequest::DecideExtension(r) => {
+                let asked = after.pending_extension.take();
+                if r.approve {
+                    after.due_date = asked;
+                }
             }
             CommandRequest::Draft(r) => {
                 after.reply_body = Some(r.reply.as_ref().expect("valid").body.clone());
@@ -247,7 +322,7 @@ impl Model {
         }
         Expect::Ok {
             slot,
-            after,
+            after: Box::new(after),
             created,
         }
     }
@@ -308,7 +383,8 @@ pub struct CommandChoice {
 pub fn op() -> impl Strategy<Value = Op> {
     let kind = prop_oneof![
         3 => Just(KindChoice::Forward),
-        2 => prop::sample::select(Command::ALL.to_vec()).prop_map(KindChoice::Exactly),
+        2 => prop::sample::select([&Command::ALL[..], &Command::RECORDS[..]].concat())
+            .prop_map(KindChoice::Exactly),
     ];
     let payload = prop_oneof![
         8 => (0u8..6).prop_map(Payload::Valid),
@@ -501,6 +577,53 @@ pub fn build(
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
         }),
+        Command::Acknowledge => CommandRequest::Acknowledge(pb::AcknowledgeAssignmentRequest {
+            proposal_id: proposal_id.clone(),
+            handling_unit: String::new(),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::Contact => CommandRequest::Contact(pb::RecordContactRequest {
+            proposal_id: proposal_id.clone(),
+            handling_unit: String::new(),
+            contact_date: pick(&["", EFFECTIVE_DATE]),
+            method: [pb::ContactMethod::Phone, pb::ContactMethod::Visit][v as usize % 2].into(),
+            proposers: if v % 3 == 0 {
+                vec!["苏会兴".into()]
+            } else {
+                Vec::new()
+            },
+            summary: pick(&["电话沟通答复意见", "上门走访"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::RequestExtension => {
+            CommandRequest::RequestExtension(pb::RequestExtensionRequest {
+                proposal_id: proposal_id.clone(),
+                handling_unit: String::new(),
+                // Within the cap of the earlier due dates, beyond it, or not later at all.
+                new_due_date: pick(&["2019-10-31", "2020-03-31", "2019-11-29"]),
+                reason: "需会同有关部门调研".into(),
+                expected_version,
+                request_id: String::new(),
+                actor: actor.clone(),
+                effective_date: EFFECTIVE_DATE.into(),
+            })
+        }
+        Command::DecideExtension => CommandRequest::DecideExtension(pb::DecideExtensionRequest {
+            proposal_id: proposal_id.clone(),
+            handling_unit: String::new(),
+            approve: v % 3 != 2,
+            note: pick(&["", "同意"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
     };
     if let Some(bad) = bad {
         invalid = Some(spoil(&mut sent, bad));
@@ -605,6 +728,38 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
         CommandRequest::Refuse(r) => {
             r.forwarded_to = "市信访局\u{1b}".into();
             "forwarded_to"
+        }
+        CommandRequest::Acknowledge(r) if first => {
+            r.handling_unit = " ".into();
+            "handling_unit"
+        }
+        CommandRequest::Acknowledge(r) => {
+            r.effective_date = "2019-06-31".into();
+            "effective_date"
+        }
+        CommandRequest::Contact(r) if first => {
+            r.method = 0;
+            "method"
+        }
+        CommandRequest::Contact(r) => {
+            r.summary = String::new();
+            "summary"
+        }
+        CommandRequest::RequestExtension(r) if first => {
+            r.new_due_date = String::new();
+            "new_due_date"
+        }
+        CommandRequest::RequestExtension(r) => {
+            r.reason = "\u{0}".into();
+            "reason"
+        }
+        CommandRequest::DecideExtension(r) if first => {
+            r.note = "同\u{7}意".into();
+            "note"
+        }
+        CommandRequest::DecideExtension(r) => {
+            r.handling_unit = "局".repeat(201);
+            "handling_unit"
         }
     }
 }

@@ -329,6 +329,10 @@ pub enum Rpc {
     Issue,
     Copy,
     Refuse,
+    Acknowledge,
+    Contact,
+    RequestExtension,
+    DecideExtension,
     Get,
     List,
     History,
@@ -352,6 +356,10 @@ impl Rpc {
             Rpc::Issue => Some(Command::Issue),
             Rpc::Copy => Some(Command::Copy),
             Rpc::Refuse => Some(Command::Refuse),
+            Rpc::Acknowledge => Some(Command::Acknowledge),
+            Rpc::Contact => Some(Command::Contact),
+            Rpc::RequestExtension => Some(Command::RequestExtension),
+            Rpc::DecideExtension => Some(Command::DecideExtension),
             Rpc::Get
             | Rpc::List
             | Rpc::History

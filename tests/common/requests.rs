@@ -152,6 +152,67 @@ pub fn refuse(p: &pb::Proposal) -> pb::RefuseProposalRequest {
     }
 }
 
+/// The handling unit signs for `p` (its one unit).
+pub fn acknowledge(p: &pb::Proposal) -> pb::AcknowledgeAssignmentRequest {
+    pb::AcknowledgeAssignmentRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: String::new(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// What the builders' units say of their contacts with the proposers.
+pub const CONTACT_SUMMARY: &str = "电话联系苏会兴委员，沟通答复意见";
+
+/// The handling unit phoned every proposer of `p`, on the act's day.
+pub fn contact(p: &pb::Proposal) -> pb::RecordContactRequest {
+    pb::RecordContactRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: String::new(),
+        contact_date: String::new(),
+        method: pb::ContactMethod::Phone as i32,
+        proposers: Vec::new(),
+        summary: CONTACT_SUMMARY.into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The due date the builders' extension requests ask for: 61 days after [`DUE_DATE`].
+pub const EXTENDED_DUE_DATE: &str = "2019-10-31";
+
+pub fn request_extension(p: &pb::Proposal) -> pb::RequestExtensionRequest {
+    pb::RequestExtensionRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: String::new(),
+        new_due_date: EXTENDED_DUE_DATE.into(),
+        reason: "需会同有关部门实地调研".into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The office approves `p`'s pending extension request.
+pub fn decide_extension(p: &pb::Proposal) -> pb::DecideExtensionRequest {
+    pb::DecideExtensionRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: String::new(),
+        approve: true,
+        note: "同意延期".into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
 pub fn get(id: &str) -> pb::GetProposalRequest {
     pb::GetProposalRequest {
         proposal_id: id.into(),
@@ -280,7 +341,8 @@ command_fields!(
     receive: pb::ReceiveProposalRequest;
     on_existing: pb::AssignProposalRequest, pb::ReturnProposalRequest, pb::DraftReplyRequest,
     pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest,
-    pb::RefuseProposalRequest
+    pb::RefuseProposalRequest, pb::AcknowledgeAssignmentRequest, pb::RecordContactRequest,
+    pb::RequestExtensionRequest, pb::DecideExtensionRequest
 );
 
 /// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
@@ -313,7 +375,11 @@ command_request!(
     Sign(pb::SignReplyRequest),
     Issue(pb::IssueReplyRequest),
     Copy(pb::CopyReplyRequest),
-    Refuse(pb::RefuseProposalRequest)
+    Refuse(pb::RefuseProposalRequest),
+    Acknowledge(pb::AcknowledgeAssignmentRequest),
+    Contact(pb::RecordContactRequest),
+    RequestExtension(pb::RequestExtensionRequest),
+    DecideExtension(pb::DecideExtensionRequest)
 );
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
@@ -329,6 +395,10 @@ macro_rules! each_command {
             $crate::common::requests::CommandRequest::Issue($r) => $body,
             $crate::common::requests::CommandRequest::Copy($r) => $body,
             $crate::common::requests::CommandRequest::Refuse($r) => $body,
+            $crate::common::requests::CommandRequest::Acknowledge($r) => $body,
+            $crate::common::requests::CommandRequest::Contact($r) => $body,
+            $crate::common::requests::CommandRequest::RequestExtension($r) => $body,
+            $crate::common::requests::CommandRequest::DecideExtension($r) => $body,
         }
     };
 }
@@ -348,6 +418,10 @@ impl CommandRequest {
             Command::Issue => Self::Issue(issue(p)),
             Command::Copy => Self::Copy(copy(p)),
             Command::Refuse => Self::Refuse(refuse(p)),
+            Command::Acknowledge => Self::Acknowledge(acknowledge(p)),
+            Command::Contact => Self::Contact(contact(p)),
+            Command::RequestExtension => Self::RequestExtension(request_extension(p)),
+            Command::DecideExtension => Self::DecideExtension(decide_extension(p)),
         }
     }
 
@@ -362,6 +436,10 @@ impl CommandRequest {
             Self::Issue(_) => Command::Issue,
             Self::Copy(_) => Command::Copy,
             Self::Refuse(_) => Command::Refuse,
+            Self::Acknowledge(_) => Command::Acknowledge,
+            Self::Contact(_) => Command::Contact,
+            Self::RequestExtension(_) => Command::RequestExtension,
+            Self::DecideExtension(_) => Command::DecideExtension,
         }
     }
 
@@ -389,6 +467,10 @@ impl CommandRequest {
             Self::Issue(r) => Some(&r.proposal_id),
             Self::Copy(r) => Some(&r.proposal_id),
             Self::Refuse(r) => Some(&r.proposal_id),
+            Self::Acknowledge(r) => Some(&r.proposal_id),
+            Self::Contact(r) => Some(&r.proposal_id),
+            Self::RequestExtension(r) => Some(&r.proposal_id),
+            Self::DecideExtension(r) => Some(&r.proposal_id),
         }
     }
 
@@ -404,6 +486,10 @@ impl CommandRequest {
             Self::Issue(r) => r.expected_version,
             Self::Copy(r) => r.expected_version,
             Self::Refuse(r) => r.expected_version,
+            Self::Acknowledge(r) => r.expected_version,
+            Self::Contact(r) => r.expected_version,
+            Self::RequestExtension(r) => r.expected_version,
+            Self::DecideExtension(r) => r.expected_version,
         }
     }
 
@@ -497,6 +583,10 @@ impl CommandRequest {
             Self::Issue(r) => send!(issue_reply(r)),
             Self::Copy(r) => send!(copy_reply(r)),
             Self::Refuse(r) => send!(refuse_proposal(r)),
+            Self::Acknowledge(r) => send!(acknowledge_assignment(r)),
+            Self::Contact(r) => send!(record_contact(r)),
+            Self::RequestExtension(r) => send!(request_extension(r)),
+            Self::DecideExtension(r) => send!(decide_extension(r)),
         })
     }
 

@@ -89,6 +89,10 @@ impl Call {
             Command::Issue => EventKind::ReplyIssued,
             Command::Copy => EventKind::ReplyCopied,
             Command::Refuse => EventKind::ProposalRefused,
+            Command::Acknowledge => EventKind::AssignmentAcknowledged,
+            Command::Contact => EventKind::ProposerContacted,
+            Command::RequestExtension => EventKind::ExtensionRequested,
+            Command::DecideExtension => EventKind::ExtensionDecided,
         }
     }
 

@@ -28,8 +28,14 @@ pub const ACT_DATE: &str = "2019-09-29";
 /// and copies.
 pub fn actor_of(command: Command) -> &'static str {
     match command {
-        Command::Receive | Command::Assign | Command::Refuse => REGISTRAR,
-        Command::Return | Command::Draft => CLERK,
+        Command::Receive | Command::Assign | Command::Refuse | Command::DecideExtension => {
+            REGISTRAR
+        }
+        Command::Return
+        | Command::Draft
+        | Command::Acknowledge
+        | Command::Contact
+        | Command::RequestExtension => CLERK,
         Command::RejectDraft | Command::Sign => LEADER,
         Command::Issue | Command::Copy => OFFICE,
     }
@@ -102,10 +108,20 @@ impl Action {
             } => {
                 proposal.handling_unit.clone_from(handling_unit);
                 proposal.due_date.clone_from(due_date);
+                // One sole handling, opened on the act's day.
+                proposal.handlings = vec![pb::Handling {
+                    unit: handling_unit.clone(),
+                    role: pb::HandlingRole::Sole as i32,
+                    assigned_date: ACT_DATE.into(),
+                    original_due_date: due_date.clone(),
+                    due_date: due_date.clone(),
+                    ..Default::default()
+                }];
             }
             Self::Return { .. } => {
                 proposal.handling_unit.clear();
                 proposal.due_date.clear();
+                proposal.handlings.clear();
             }
             Self::Draft(reply) => proposal.reply = Some(reply.clone()),
             Self::RejectDraft { .. } => proposal.reply = None,
@@ -122,6 +138,9 @@ impl Action {
             Self::Copy { recipients } => proposal.copied_to.clone_from(recipients),
         }
         proposal.state = to as i32;
+        for handling in &mut proposal.handlings {
+            handling.state = to as i32;
+        }
         proposal.version += 1;
     }
 
@@ -545,6 +564,10 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::Issued(_)) => "issued",
         Some(Data::Copied(_)) => "copied",
         Some(Data::Refused(_)) => "refused",
+        Some(Data::Acknowledged(_)) => "acknowledged",
+        Some(Data::Contacted(_)) => "contacted",
+        Some(Data::ExtensionRequested(_)) => "extension_requested",
+        Some(Data::ExtensionDecided(_)) => "extension_decided",
         None => "none",
     }
 }

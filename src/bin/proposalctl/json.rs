@@ -35,6 +35,7 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         proposer_kind,
         last_act_date,
         refusal,
+        handlings,
     } = proposal;
     json!({
         "id": id,
@@ -48,6 +49,7 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "state": proposal_state(*state),
         "handling_unit": handling_unit,
         "due_date": due_date,
+        "handlings": handlings.iter().map(handling).collect::<Vec<_>>(),
         "reply": draft.as_ref().map(reply),
         "signer": signer,
         "document_number": document_number,
@@ -64,6 +66,72 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
     })
 }
 
+/// One unit's part in handling a proposal, with its contacts and extension requests.
+pub fn handling(handling: &pb::Handling) -> Value {
+    let pb::Handling {
+        unit,
+        role,
+        state,
+        assigned_date,
+        original_due_date,
+        due_date,
+        acknowledged_date,
+        contacts,
+        extensions,
+    } = handling;
+    json!({
+        "unit": unit,
+        "role": enum_name(*role, |v| {
+            pb::HandlingRole::try_from(v).ok().map(|r| r.as_str_name())
+        }),
+        "state": proposal_state(*state),
+        "assigned_date": assigned_date,
+        "original_due_date": original_due_date,
+        "due_date": due_date,
+        "acknowledged_date": acknowledged_date,
+        "contacts": contacts.iter().map(contact).collect::<Vec<_>>(),
+        "extensions": extensions.iter().map(extension).collect::<Vec<_>>(),
+    })
+}
+
+pub fn contact(contact: &pb::Contact) -> Value {
+    let pb::Contact {
+        contact_date,
+        method,
+        proposers,
+        summary,
+    } = contact;
+    json!({
+        "contact_date": contact_date,
+        "method": enum_name(*method, |v| {
+            pb::ContactMethod::try_from(v).ok().map(|m| m.as_str_name())
+        }),
+        "proposers": proposers,
+        "summary": summary,
+    })
+}
+
+pub fn extension(extension: &pb::Extension) -> Value {
+    let pb::Extension {
+        requested_date,
+        new_due_date,
+        reason,
+        status,
+        decision_note,
+        decided_date,
+    } = extension;
+    json!({
+        "requested_date": requested_date,
+        "new_due_date": new_due_date,
+        "reason": reason,
+        "status": enum_name(*status, |v| {
+            pb::RequestStatus::try_from(v).ok().map(|s| s.as_str_name())
+        }),
+        "decision_note": decision_note,
+        "decided_date": decided_date,
+    })
+}
+
 /// The rules in force and today in their zone.
 pub fn rules(response: &pb::GetRulesResponse) -> Value {
     let pb::GetRulesResponse { rules, today } = response;
@@ -71,7 +139,16 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
         |pb::Rules {
              reply_months,
              time_zone,
-         }| json!({ "reply_months": reply_months, "time_zone": time_zone }),
+             max_extension_days,
+             contact_required_before_draft,
+         }| {
+            json!({
+                "reply_months": reply_months,
+                "time_zone": time_zone,
+                "max_extension_days": max_extension_days,
+                "contact_required_before_draft": contact_required_before_draft,
+            })
+        },
     );
     json!({ "rules": rules, "today": today })
 }
@@ -209,6 +286,50 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
             "refused",
             pb::EventKind::ProposalRefused,
             json!({ "reason": reason, "forwarded_to": forwarded_to }),
+        ),
+        Data::Acknowledged(pb::AssignmentAcknowledged { handling_unit }) => (
+            "acknowledged",
+            pb::EventKind::AssignmentAcknowledged,
+            json!({ "handling_unit": handling_unit }),
+        ),
+        Data::Contacted(pb::ProposerContacted {
+            handling_unit,
+            contact: contacted,
+        }) => (
+            "contacted",
+            pb::EventKind::ProposerContacted,
+            json!({
+                "handling_unit": handling_unit,
+                "contact": contacted.as_ref().map(contact),
+            }),
+        ),
+        Data::ExtensionRequested(pb::ExtensionRequested {
+            handling_unit,
+            new_due_date,
+            reason,
+        }) => (
+            "extension_requested",
+            pb::EventKind::ExtensionRequested,
+            json!({
+                "handling_unit": handling_unit,
+                "new_due_date": new_due_date,
+                "reason": reason,
+            }),
+        ),
+        Data::ExtensionDecided(pb::ExtensionDecided {
+            handling_unit,
+            approved,
+            note,
+            due_date,
+        }) => (
+            "extension_decided",
+            pb::EventKind::ExtensionDecided,
+            json!({
+                "handling_unit": handling_unit,
+                "approved": approved,
+                "note": note,
+                "due_date": due_date,
+            }),
         ),
     }
 }

@@ -7,7 +7,7 @@ use proposal_service::pb;
 use proposal_service::pb::proposal_event::Data;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::values::{ProtoFlag, format_time, kind_name, result_name, state_name};
+use crate::values::{ProtoFlag, flag_name_of, format_time, kind_name, result_name, state_name};
 
 /// How many display columns a summarised text keeps of its first line.
 const SUMMARY_WIDTH: usize = 40;
@@ -40,6 +40,7 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         proposer_kind,
         last_act_date,
         refusal,
+        handlings,
     } = proposal;
     let mut fields = Fields::default();
     fields.add("id", id);
@@ -107,11 +108,108 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         fields.add("updated at", format_time(at, true));
     }
     let mut text = fields.render();
+    if !handlings.is_empty() {
+        text.push_str("\nhandlings:");
+        for h in handlings {
+            text.push_str(&format!("\n{}", indent(&handling(h, full))));
+        }
+    }
     // Every proposal has content: none here means a basic view, which leaves it out.
     if full && !content.is_empty() {
         text.push_str(&format!("\ncontent:\n{}", indent(content)));
         if let Some(reply) = reply {
             text.push_str(&format!("\nreply body:\n{}", indent(&reply.body)));
+        }
+    }
+    text
+}
+
+/// One unit's part in handling a proposal: a heading line with the unit, its role and state,
+/// then its dates, and its contacts and extension requests, one line each. With `full`, their
+/// summaries, reasons and notes are printed whole; otherwise they are summarised.
+pub fn handling(handling: &pb::Handling, full: bool) -> String {
+    let pb::Handling {
+        unit,
+        role,
+        state,
+        assigned_date,
+        original_due_date,
+        due_date,
+        acknowledged_date,
+        contacts,
+        extensions,
+    } = handling;
+    let long = |text: &str| {
+        if full {
+            text.replace(['\n', '\r'], " ")
+        } else {
+            summary(text)
+        }
+    };
+    let mut fields = Fields::default();
+    fields.add("assigned", assigned_date);
+    if due_date != original_due_date && !original_due_date.is_empty() {
+        fields.add(
+            "due date",
+            format!("{due_date} (originally {original_due_date})"),
+        );
+    } else {
+        fields.add("due date", due_date);
+    }
+    fields.add(
+        "acknowledged",
+        if acknowledged_date.is_empty() {
+            "not yet"
+        } else {
+            acknowledged_date
+        },
+    );
+    let mut text = format!(
+        "{unit} ({}, {})\n{}",
+        flag_name_of::<pb::HandlingRole>(*role),
+        state_name(*state),
+        indent(&fields.render())
+    );
+    if !contacts.is_empty() {
+        text.push_str("\n  contacts:");
+        for pb::Contact {
+            contact_date,
+            method,
+            proposers,
+            summary,
+        } in contacts
+        {
+            text.push_str(&format!(
+                "\n    - {contact_date} {} with {}: {}",
+                flag_name_of::<pb::ContactMethod>(*method),
+                proposers.join(", "),
+                long(summary)
+            ));
+        }
+    }
+    if !extensions.is_empty() {
+        text.push_str("\n  extensions:");
+        for pb::Extension {
+            requested_date,
+            new_due_date,
+            reason,
+            status,
+            decision_note,
+            decided_date,
+        } in extensions
+        {
+            let mut line = format!(
+                "\n    - {requested_date} asked for {new_due_date}: {}; {}",
+                long(reason),
+                flag_name_of::<pb::RequestStatus>(*status).to_ascii_uppercase()
+            );
+            if !decided_date.is_empty() {
+                line.push_str(&format!(" {decided_date}"));
+            }
+            if !decision_note.is_empty() {
+                line.push_str(&format!(" ({})", long(decision_note)));
+            }
+            text.push_str(&line);
         }
     }
     text
@@ -287,6 +385,35 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             summary(&r.reason),
             r.forwarded_to
         ),
+        Data::Acknowledged(a) => format!("by {}", a.handling_unit),
+        Data::Contacted(c) => match &c.contact {
+            Some(contact) => format!(
+                "{}: {} {} with {}: {}",
+                c.handling_unit,
+                flag_name_of::<pb::ContactMethod>(contact.method),
+                contact.contact_date,
+                contact.proposers.join(", "),
+                summary(&contact.summary)
+            ),
+            None => c.handling_unit.clone(),
+        },
+        Data::ExtensionRequested(r) => format!(
+            "{} asks for {}; reason: {}",
+            r.handling_unit,
+            r.new_due_date,
+            summary(&r.reason)
+        ),
+        Data::ExtensionDecided(d) => {
+            let mut text = if d.approved {
+                format!("{}: approved, due {}", d.handling_unit, d.due_date)
+            } else {
+                format!("{}: refused", d.handling_unit)
+            };
+            if !d.note.is_empty() {
+                text.push_str(&format!("; note: {}", summary(&d.note)));
+            }
+            text
+        }
     }
 }
 
@@ -297,10 +424,17 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
     if let Some(pb::Rules {
         reply_months,
         time_zone,
+        max_extension_days,
+        contact_required_before_draft,
     }) = rules
     {
         fields.add("reply_months", reply_months.to_string());
         fields.add("time_zone", time_zone);
+        fields.add("max_extension_days", max_extension_days.to_string());
+        fields.add(
+            "contact_required_before_draft",
+            contact_required_before_draft.to_string(),
+        );
     }
     fields.add("today", today);
     fields.render()

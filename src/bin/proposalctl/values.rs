@@ -49,6 +49,30 @@ impl ProtoFlag for pb::ProposerKind {
     }
 }
 
+impl ProtoFlag for pb::ContactMethod {
+    const PREFIX: &'static str = "CONTACT_METHOD_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
+    }
+}
+
+impl ProtoFlag for pb::HandlingRole {
+    const PREFIX: &'static str = "HANDLING_ROLE_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
+    }
+}
+
+impl ProtoFlag for pb::RequestStatus {
+    const PREFIX: &'static str = "REQUEST_STATUS_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
+    }
+}
+
 impl ProtoFlag for pb::EventKind {
     const PREFIX: &'static str = "EVENT_KIND_";
 
@@ -103,6 +127,10 @@ pub fn kind_name(data: &Data) -> String {
         Data::Issued(_) => pb::EventKind::ReplyIssued,
         Data::Copied(_) => pb::EventKind::ReplyCopied,
         Data::Refused(_) => pb::EventKind::ProposalRefused,
+        Data::Acknowledged(_) => pb::EventKind::AssignmentAcknowledged,
+        Data::Contacted(_) => pb::EventKind::ProposerContacted,
+        Data::ExtensionRequested(_) => pb::EventKind::ExtensionRequested,
+        Data::ExtensionDecided(_) => pb::EventKind::ExtensionDecided,
     };
     kind.flag_name()
 }
@@ -152,6 +180,16 @@ pub fn result_name(value: i32) -> String {
             .trim_start_matches("RESULT_CODE_")
             .to_owned(),
         Err(_) => format!("code {value}"),
+    }
+}
+
+/// A value of a proto enum as text output shows it: its flag spelling (`phone`, `sole`,
+/// `approved`); `-` for none, the number for a value this build does not know.
+pub fn flag_name_of<E: ProtoFlag>(value: i32) -> String {
+    match E::try_from(value) {
+        Ok(known) if value != 0 => known.flag_name(),
+        Ok(_) => "-".to_owned(),
+        Err(_) => format!("{value}"),
     }
 }
 
@@ -227,6 +265,17 @@ mod tests {
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::ProposalRefused as usize);
+        assert_eq!(kinds, pb::EventKind::ExtensionDecided as usize);
+        let methods: Vec<String> = pb::ContactMethod::values().map(|m| m.flag_name()).collect();
+        assert_eq!(
+            methods,
+            ["phone", "meeting", "visit", "letter", "online", "other"]
+        );
+        assert_eq!(
+            flag_name_of::<pb::RequestStatus>(pb::RequestStatus::Approved as i32),
+            "approved"
+        );
+        assert_eq!(flag_name_of::<pb::HandlingRole>(0), "-");
+        assert_eq!(flag_name_of::<pb::HandlingRole>(99), "99");
     }
 }

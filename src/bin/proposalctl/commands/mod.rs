@@ -1,8 +1,10 @@
 //! The subcommands. [`Command`] lists them (its doc comments are the `--help` texts) and
-//! [`run`] hands each to its module: `transitions` the mutating RPCs, `reads` the reads
-//! of proposals (get, list, history, render) and of the rules, `audit` the event log (events, watch, verify),
-//! `demo` the seed's whole lifecycle. A new group of subcommands (export, import, …) is a new
-//! module here and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
+//! [`run`] hands each to its module: `transitions` the mutating RPCs (the transitions, and the
+//! handling unit's acts that leave the state as it is: acknowledge, contact, extensions),
+//! `reads` the reads of proposals (get, list, history, render) and of the rules, `audit` the
+//! event log (events, watch, verify), `demo` the seed's whole lifecycle. A new group of
+//! subcommands (export, import, …) is a new module here and its variants below; [`Paging`] and
+//! [`all_pages`] are there to reuse.
 
 mod audit;
 mod demo;
@@ -37,6 +39,15 @@ pub enum Command {
     Copy(transitions::CopyReply),
     /// The committee does not accept a proposal (不予立案): RECEIVED → NOT_ACCEPTED.
     Refuse(transitions::RefuseProposal),
+    /// The handling unit signs for receipt of the assignment (签收), once; the state stays.
+    Acknowledge(transitions::AcknowledgeAssignment),
+    /// The handling unit records a contact with the proposers (phone, meeting, visit, …):
+    /// ASSIGNED, DRAFTED or SIGNED.
+    Contact(transitions::RecordContact),
+    /// The handling unit asks the office for a later due date, one request at a time.
+    RequestExtension(transitions::RequestExtension),
+    /// The office approves (the due date moves) or refuses the pending extension request.
+    DecideExtension(transitions::DecideExtension),
     /// Show one proposal, every field and the full texts.
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
@@ -69,6 +80,10 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::Issue(args) => args.run(server, output).await,
         Command::Copy(args) => args.run(server, output).await,
         Command::Refuse(args) => args.run(server, output).await,
+        Command::Acknowledge(args) => args.run(server, output).await,
+        Command::Contact(args) => args.run(server, output).await,
+        Command::RequestExtension(args) => args.run(server, output).await,
+        Command::DecideExtension(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,

@@ -382,6 +382,179 @@ impl RefuseProposal {
     }
 }
 
+/// The handling unit a unit's act is about.
+#[derive(Args, Debug)]
+pub struct Unit {
+    /// The handling unit (承办单位) concerned, e.g. 许昌市生态环境局 (default: the proposal's
+    /// one replying unit).
+    #[arg(long, visible_alias = "unit", value_name = "UNIT")]
+    pub handling_unit: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AcknowledgeAssignment {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    unit: Unit,
+}
+
+impl AcknowledgeAssignment {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::AcknowledgeAssignmentRequest {
+            proposal_id,
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .acknowledge_assignment(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RecordContact {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    unit: Unit,
+    /// How the unit reached the proposers.
+    #[arg(long, value_parser = proto_flag::<pb::ContactMethod>(), ignore_case = true)]
+    method: pb::ContactMethod,
+    /// The day of the contact, YYYY-MM-DD (default: the effective date); not before the
+    /// assignment.
+    #[arg(long = "date", value_name = "DATE")]
+    contact_date: Option<String>,
+    /// A proposer contacted, one of the proposal's; repeat for several (default: all of them).
+    #[arg(long = "proposer", value_name = "NAME")]
+    proposers: Vec<String>,
+    /// What was discussed.
+    #[arg(long)]
+    summary: String,
+}
+
+impl RecordContact {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::RecordContactRequest {
+            proposal_id,
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            contact_date: self.contact_date.unwrap_or_default(),
+            method: self.method as i32,
+            proposers: self.proposers,
+            summary: self.summary,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server.client().record_contact(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RequestExtension {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    unit: Unit,
+    /// The due date asked for, YYYY-MM-DD: after the one in force, and at most the rules'
+    /// max_extension_days beyond the assignment's.
+    #[arg(long, value_name = "DATE")]
+    new_due_date: String,
+    /// Why more time is needed.
+    #[arg(long)]
+    reason: String,
+}
+
+impl RequestExtension {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::RequestExtensionRequest {
+            proposal_id,
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            new_due_date: self.new_due_date,
+            reason: self.reason,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .request_extension(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("decision").required(true).args(["approve", "refuse"])))]
+pub struct DecideExtension {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    unit: Unit,
+    /// Grant the requested due date.
+    #[arg(long)]
+    approve: bool,
+    /// Refuse it; the due date in force stays.
+    #[arg(long)]
+    refuse: bool,
+    /// The office's note on its decision.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+impl DecideExtension {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::DecideExtensionRequest {
+            proposal_id,
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            // The "decision" group lets exactly one of --approve and --refuse through.
+            approve: self.approve,
+            note: self.note.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .decide_extension(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
 /// Prints the proposal a change left behind.
 fn changed(output: &Output, proposal: Option<pb::Proposal>) -> Result<(), Failure> {
     let proposal =
