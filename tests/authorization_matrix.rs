@@ -31,14 +31,18 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                 "{rpc:?} as {} ({:?}, {:?})",
                 caller.name, caller.role, caller.unit
             );
-            let pending = rpc == Rpc::DecideExtension;
+            // A decision needs a request to decide on.
+            let pending = matches!(rpc, Rpc::DecideExtension | Rpc::DecideReturn);
             let target = match rpc.target_state() {
                 Some(state) => match waiting.get(&(state, pending)) {
                     Some(p) => Some(p.clone()),
                     None => {
                         let mut p = drive(&admin, UNIT_A, state).await;
                         if pending {
-                            let request = CommandRequest::from(rq::request_extension(&p));
+                            let request = match rpc {
+                                Rpc::DecideReturn => CommandRequest::from(rq::request_return(&p)),
+                                _ => CommandRequest::from(rq::request_extension(&p)),
+                            };
                             let sent = request.by("").send(&mut admin.clone()).await;
                             p = sent.unwrap().expect("the proposal after the request");
                         }
@@ -108,10 +112,12 @@ use Remit::{No as N, OwnUnit as O, Yes as Y};
 
 /// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
 /// auditor, admin ([`Role::COLUMNS`]).
-const MATRIX: [(Rpc, [Remit; 6]); 21] = [
+const MATRIX: [(Rpc, [Remit; 6]); 23] = [
     (Rpc::Receive, [Y, N, N, N, N, Y]),
     (Rpc::Assign, [Y, N, N, N, N, Y]),
-    (Rpc::Return, [N, O, N, N, N, Y]),
+    // A unit returns directly only under rules that allow it (not the defaults); the office
+    // withdraws an assignment.
+    (Rpc::Return, [Y, N, N, N, N, Y]),
     (Rpc::Draft, [N, O, N, N, N, Y]),
     (Rpc::RejectDraft, [N, N, O, N, N, Y]),
     (Rpc::Sign, [N, N, O, N, N, Y]),
@@ -122,6 +128,8 @@ const MATRIX: [(Rpc, [Remit; 6]); 21] = [
     (Rpc::Contact, [N, O, N, N, N, Y]),
     (Rpc::RequestExtension, [N, O, N, N, N, Y]),
     (Rpc::DecideExtension, [Y, N, N, N, N, Y]),
+    (Rpc::RequestReturn, [N, O, N, N, N, Y]),
+    (Rpc::DecideReturn, [Y, N, N, N, N, Y]),
     (Rpc::Get, [Y, O, O, O, Y, Y]),
     (Rpc::List, [Y, Y, Y, Y, Y, Y]),
     (Rpc::History, [Y, O, O, O, Y, Y]),

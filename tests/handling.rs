@@ -365,3 +365,164 @@ async fn units_record_only_on_their_own_handling_and_the_office_decides() {
         .unwrap();
     assert_eq!(decided.due_date, EXTENDED_DUE_DATE);
 }
+
+// Returns: a unit asks, the office decides.
+
+#[tokio::test]
+async fn a_return_is_asked_for_within_the_window_and_the_office_decides_it() {
+    let server = TestServer::start().await;
+    let client = &mut server.client.clone();
+
+    // Refused: the unit keeps it, the request stays on its handling; a second request may follow.
+    let p = assigned(client).await;
+    let status = send(client, rq::decide_return(&p)).await.unwrap_err();
+    error_info(&status, Code::FailedPrecondition, "NO_PENDING_RETURN");
+    ok(client, rq::request_return(&p).dated("2019-06-12")).await;
+    let status = send(client, rq::request_return(&p)).await.unwrap_err();
+    error_info(&status, Code::FailedPrecondition, "RETURN_PENDING");
+    let refusal = pb::DecideReturnRequest {
+        approve: false,
+        note: "属于本单位职责，请办理".into(),
+        ..rq::decide_return(&p)
+    };
+    let kept = ok(client, refusal.dated("2019-06-13")).await;
+    assert_eq!(kept.state(), State::Assigned);
+    let asked = &kept.handlings[0].return_requests[0];
+    assert_eq!(
+        (
+            asked.status(),
+            asked.requested_date.as_str(),
+            asked.decided_date.as_str()
+        ),
+        (pb::RequestStatus::Refused, "2019-06-12", "2019-06-13")
+    );
+
+    // The window (7 days by default) counts from the assignment's date to the request's.
+    let late = send(client, rq::request_return(&p).dated("2019-06-18"))
+        .await
+        .unwrap_err();
+    let info = error_info(&late, Code::FailedPrecondition, "RETURN_WINDOW_CLOSED");
+    assert_eq!(
+        (
+            info["assignedDate"].as_str(),
+            info["daysSinceAssignment"].as_str(),
+            info["returnWindowDays"].as_str()
+        ),
+        ("2019-06-10", "8", "7")
+    );
+
+    // Approved: back to RECEIVED with no unit, then assigned anew as usual.
+    ok(client, rq::request_return(&p).dated("2019-06-17")).await;
+    let back = ok(client, rq::decide_return(&p).dated("2019-06-19")).await;
+    assert_eq!(back.state(), State::Received);
+    assert!(back.handlings.is_empty() && back.handling_unit.is_empty() && back.due_date.is_empty());
+    let again = ok(
+        client,
+        rq::assign_to(&back, "许昌市教育局").dated("2019-06-20"),
+    )
+    .await;
+    assert_eq!(again.handlings[0].unit, "许昌市教育局");
+
+    // Approved and reassigned at once: the new unit's handling, due the rules' three months
+    // after the decision.
+    let q = assigned(client).await;
+    ok(client, rq::request_return(&q).dated("2019-06-11")).await;
+    let reassign = pb::DecideReturnRequest {
+        reassign_to: "许昌市住房和城乡建设局".into(),
+        ..rq::decide_return(&q)
+    };
+    let moved = ok(client, reassign.dated("2019-06-14")).await;
+    assert_eq!(moved.state(), State::Assigned);
+    assert_eq!(moved.handling_unit, "许昌市住房和城乡建设局");
+    assert_eq!(moved.due_date, "2019-09-14");
+    let handling = &moved.handlings[..];
+    assert_eq!(handling.len(), 1);
+    assert_eq!(
+        (
+            handling[0].unit.as_str(),
+            handling[0].assigned_date.as_str()
+        ),
+        ("许昌市住房和城乡建设局", "2019-06-14")
+    );
+    // The decision is the old unit's event; what follows is the new unit's.
+    let unit_events = |unit: &str| pb::ListEventsRequest {
+        handling_unit: unit.into(),
+        proposal_id: q.id.clone(),
+        ..Default::default()
+    };
+    let old = client
+        .list_events(unit_events(&rq::SEED.handling_unit))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(
+        old.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    ok(client, rq::acknowledge(&moved).dated("2019-06-15")).await;
+    let new = client
+        .list_events(unit_events("许昌市住房和城乡建设局"))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(new.iter().map(|e| e.sequence).collect::<Vec<_>>(), [5]);
+
+    // A refusal cannot reassign; nor can the unit that asked be the new one.
+    let r = assigned(client).await;
+    ok(client, rq::request_return(&r).dated("2019-06-11")).await;
+    let refused_reassign = pb::DecideReturnRequest {
+        approve: false,
+        reassign_to: "许昌市教育局".into(),
+        ..rq::decide_return(&r)
+    };
+    assert_invalid(
+        send(client, refused_reassign).await,
+        "reassign_to",
+        "refused",
+    );
+    let same_unit = pb::DecideReturnRequest {
+        reassign_to: rq::SEED.handling_unit.clone(),
+        ..rq::decide_return(&r)
+    };
+    assert_invalid(send(client, same_unit).await, "reassign_to", "same unit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_return_directly_only_when_the_rules_allow_it() {
+    let guarded = Guarded::start().await;
+    let admin = guarded.admin();
+    let mut clerk_a = guarded.client(UNIT_A_CLERK);
+    let mut registrar = guarded.client(REGISTRAR);
+    let p = drive(&admin, UNIT_A, State::Assigned).await;
+    let status = send(&mut clerk_a, rq::return_(&p).by(""))
+        .await
+        .unwrap_err();
+    assert_not_in_remit(&status, "a unit returns directly under the default rules");
+    send(&mut clerk_a, rq::request_return(&p).by(""))
+        .await
+        .unwrap();
+    let status = send(&mut clerk_a, rq::decide_return(&p).by(""))
+        .await
+        .unwrap_err();
+    assert_not_in_remit(&status, "a unit decides its own return");
+    let back = send(&mut registrar, rq::decide_return(&p).by(""))
+        .await
+        .unwrap();
+    assert_eq!(back.state(), State::Received);
+    // The office withdraws an assignment (撤回交办) without a request.
+    let q = drive(&admin, UNIT_A, State::Assigned).await;
+    let withdrawn = send(&mut registrar, rq::return_(&q).by("")).await.unwrap();
+    assert_eq!(withdrawn.state(), State::Received);
+
+    let lenient = Guarded::start_with(Rules {
+        unit_may_return_directly: true,
+        ..Rules::default()
+    })
+    .await;
+    let p = drive(&lenient.admin(), UNIT_A, State::Assigned).await;
+    let mut clerk = lenient.client(UNIT_A_CLERK);
+    let returned = send(&mut clerk, rq::return_(&p).by("")).await.unwrap();
+    assert_eq!(returned.state(), State::Received);
+}

@@ -201,6 +201,8 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::Contact { .. }
             | Command::RequestExtension { .. }
             | Command::DecideExtension { .. }
+            | Command::RequestReturn { .. }
+            | Command::DecideReturn { .. }
     ) {
         return Ok(());
     }
@@ -285,7 +287,9 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             Command::Acknowledge { .. }
             | Command::Contact { .. }
             | Command::RequestExtension { .. }
-            | Command::DecideExtension { .. } => unreachable!("returned above"),
+            | Command::DecideExtension { .. }
+            | Command::RequestReturn { .. }
+            | Command::DecideReturn { .. } => unreachable!("returned above"),
         }
     }
     Ok(())

@@ -86,6 +86,9 @@ fn same_proposal(
             .and_then(|h| h.extensions.last())
             .filter(|e| e.status() == pb::RequestStatus::Pending)
             .map(|e| e.new_due_date.clone()),
+        pending_return: sole
+            .and_then(|h| h.return_requests.last())
+            .is_some_and(|r| r.status() == pb::RequestStatus::Pending),
         original_due_date: sole.and_then(|h| none_if_empty(&h.original_due_date)),
     };
     // An assigned proposal has exactly one handling, its unit's, with the proposal's due date.

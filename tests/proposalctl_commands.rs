@@ -344,11 +344,13 @@ fn an_unreachable_server_exits_3_with_a_clear_message() {
 
 /// The handling unit's acts that leave the state as it is; `every_subcommand_has_help` covers
 /// the subcommands `common::ctl::SUBCOMMANDS` lists.
-const HANDLING_SUBCOMMANDS: [&str; 4] = [
+const HANDLING_SUBCOMMANDS: [&str; 6] = [
     "acknowledge",
     "contact",
     "request-extension",
     "decide-extension",
+    "request-return",
+    "decide-return",
 ];
 
 #[tokio::test]
@@ -861,5 +863,499 @@ fn the_handling_subcommands_have_help_and_refuse_bad_flags() {
         missing.stderr.contains("--new-due-date"),
         "{}",
         missing.stderr
+    );
+}
+
+/// The unit that takes over proposal No. 228 when the office approves its return.
+const NEW_UNIT: &str = "许昌市住房和城乡建设局";
+
+/// Assigns `id` to the seed's unit with `proposalctl assign`, on today's date unless
+/// `effective_date` says otherwise.
+async fn assign_228(server: &TestServer, id: &str, effective_date: Option<&str>) {
+    let seed = seed::proposal_228();
+    let mut args = vec![
+        "assign",
+        id,
+        "--handling-unit",
+        &seed.handling_unit,
+        "--due-date",
+        "2019-08-31",
+        "--actor",
+        "提案委登记员",
+    ];
+    if let Some(date) = effective_date {
+        args.extend(["--effective-date", date]);
+    }
+    ctl(server, &args).await.expect_success();
+}
+
+#[tokio::test]
+async fn a_unit_asks_to_return_a_proposal_and_the_office_reassigns_it() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let unit = seed.handling_unit.as_str();
+    let id = receive_228(&server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rules = ctl(&server, &["--json", "rules"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(rules["rules"]["return_window_days"], 7, "{rules}");
+    assert_eq!(rules["rules"]["unit_may_return_directly"], false, "{rules}");
+    let today = rules["today"].as_str().unwrap().to_owned();
+    let text = ctl(&server, &["rules"]).await.expect_success().stdout;
+    assert!(text.contains("return_window_days:"), "{text}");
+    assert!(text.contains("unit_may_return_directly:"), "{text}");
+    // A due date surely after today, in whatever year the test runs.
+    let year: u32 = today[..4].parse().unwrap();
+    let new_due_date = format!("{}-12-31", year + 1);
+
+    // Assigned today: the window counts from the assignment, so asking today is in time.
+    assign_228(&server, &id, None).await;
+    let requested = ctl(
+        &server,
+        &[
+            "--json",
+            "request-return",
+            &id,
+            "--reason",
+            "不属于本单位职责",
+            "--expected-version",
+            "2",
+            "--actor",
+            unit,
+            "--request-id",
+            "return/228",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(requested["state"], "PROPOSAL_STATE_ASSIGNED", "{requested}");
+    assert_eq!(requested["version"], 3);
+    assert_eq!(requested["handling_unit"], unit);
+    assert_eq!(
+        requested["handlings"][0]["return_requests"],
+        serde_json::json!([{
+            "requested_date": today,
+            "reason": "不属于本单位职责",
+            "status": "REQUEST_STATUS_PENDING",
+            "decision_note": "",
+            "decided_date": "",
+        }])
+    );
+    let text = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    let fact = format!("{today} asked to return it: 不属于本单位职责; PENDING");
+    assert!(text.contains(&fact), "get shows {fact:?}:\n{text}");
+
+    // One request at a time.
+    let pending = ctl(
+        &server,
+        &[
+            "request-return",
+            &id,
+            "--unit",
+            unit,
+            "--reason",
+            "再次申请",
+            "--actor",
+            unit,
+        ],
+    )
+    .await;
+    assert_eq!(pending.code, Some(1), "{pending:#?}");
+    assert!(pending.stdout.is_empty());
+    assert!(
+        pending.stderr.starts_with("error: FAILED_PRECONDITION: ")
+            && pending.stderr.contains("reason: RETURN_PENDING"),
+        "{}",
+        pending.stderr
+    );
+
+    // Approved and handed straight to another unit: a fresh handling.
+    let decided = ctl(
+        &server,
+        &[
+            "decide-return",
+            &id,
+            "--approve",
+            "--reassign-to",
+            NEW_UNIT,
+            "--due-date",
+            &new_due_date,
+            "--note",
+            "改由住建局办理",
+            "--actor",
+            "提案委",
+        ],
+    )
+    .await
+    .expect_success()
+    .stdout;
+    assert!(
+        decided.contains("ASSIGNED") && decided.contains(NEW_UNIT),
+        "{decided}"
+    );
+    let got = ctl(&server, &["--json", "get", &id])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(got["state"], "PROPOSAL_STATE_ASSIGNED", "{got}");
+    assert_eq!(got["version"], 4);
+    assert_eq!(got["handling_unit"], NEW_UNIT);
+    assert_eq!(got["due_date"], new_due_date.as_str());
+    assert_eq!(
+        got["handlings"],
+        serde_json::json!([{
+            "unit": NEW_UNIT,
+            "role": "HANDLING_ROLE_SOLE",
+            "state": "PROPOSAL_STATE_ASSIGNED",
+            "assigned_date": today,
+            "original_due_date": new_due_date,
+            "due_date": new_due_date,
+            "acknowledged_date": "",
+            "contacts": [],
+            "extensions": [],
+            "return_requests": [],
+        }]),
+        "the new unit's handling starts afresh"
+    );
+
+    // Nothing is pending for the new unit.
+    let nothing_pending = ctl(
+        &server,
+        &["decide-return", &id, "--refuse", "--actor", "提案委"],
+    )
+    .await;
+    assert_eq!(nothing_pending.code, Some(1), "{nothing_pending:#?}");
+    assert!(
+        nothing_pending
+            .stderr
+            .starts_with("error: FAILED_PRECONDITION: ")
+            && nothing_pending.stderr.contains("reason: NO_PENDING_RETURN"),
+        "{}",
+        nothing_pending.stderr
+    );
+
+    // The history in both forms.
+    let history = ctl(&server, &["--json", "history", &id, "--all"])
+        .await
+        .expect_success()
+        .json();
+    let events = history["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "EVENT_KIND_PROPOSAL_RECEIVED",
+            "EVENT_KIND_PROPOSAL_ASSIGNED",
+            "EVENT_KIND_RETURN_REQUESTED",
+            "EVENT_KIND_RETURN_DECIDED",
+        ]
+    );
+    assert_eq!(
+        events[2]["return_requested"],
+        serde_json::json!({ "handling_unit": unit, "reason": "不属于本单位职责" })
+    );
+    assert_eq!(events[2]["request_id"], "return/228");
+    assert_eq!(
+        events[3]["return_decided"],
+        serde_json::json!({
+            "handling_unit": unit,
+            "approved": true,
+            "note": "改由住建局办理",
+            "reassigned_to": NEW_UNIT,
+            "due_date": new_due_date,
+        })
+    );
+    assert_eq!(events[3]["from_state"], "PROPOSAL_STATE_ASSIGNED");
+    assert_eq!(events[3]["to_state"], "PROPOSAL_STATE_ASSIGNED");
+    let table = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    for fact in [
+        "return-requested",
+        &format!("{unit} asks to return it; reason: 不属于本单位职责"),
+        "return-decided",
+        &format!(
+            "{unit}: approved, reassigned to {NEW_UNIT}, due {new_due_date}; note: 改由住建局办理"
+        ),
+    ] {
+        assert!(table.contains(fact), "history shows {fact:?}:\n{table}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_return_keeps_the_proposal_with_the_unit_and_an_approved_one_gives_it_back() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let unit = seed.handling_unit.as_str();
+    let id = receive_228(&server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assign_228(&server, &id, None).await;
+    let request = |reason: &'static str| {
+        [
+            "request-return",
+            &id,
+            "--unit",
+            unit,
+            "--reason",
+            reason,
+            "--actor",
+            unit,
+        ]
+    };
+    ctl(&server, &request("不属于本单位职责"))
+        .await
+        .expect_success();
+    let refused = ctl(
+        &server,
+        &[
+            "--json",
+            "decide-return",
+            &id,
+            "--refuse",
+            "--unit",
+            unit,
+            "--note",
+            "属本单位职责，请认真办理",
+            "--actor",
+            "提案委",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(refused["state"], "PROPOSAL_STATE_ASSIGNED", "{refused}");
+    assert_eq!(refused["handling_unit"], unit);
+    assert_eq!(refused["due_date"], "2019-08-31");
+    let handlings = refused["handlings"].as_array().unwrap();
+    assert_eq!(handlings.len(), 1, "{refused}");
+    assert_eq!(handlings[0]["unit"], unit);
+    let today = refused["last_act_date"].as_str().unwrap().to_owned();
+    assert_eq!(
+        handlings[0]["return_requests"],
+        serde_json::json!([{
+            "requested_date": today,
+            "reason": "不属于本单位职责",
+            "status": "REQUEST_STATUS_REFUSED",
+            "decision_note": "属本单位职责，请认真办理",
+            "decided_date": today,
+        }])
+    );
+    let got = ctl(&server, &["--json", "get", &id])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(got, refused, "get shows what decide-return returned");
+    let text = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    let fact = format!(
+        "{today} asked to return it: 不属于本单位职责; REFUSED {today} (属本单位职责，请认真办理)"
+    );
+    assert!(text.contains(&fact), "get shows {fact:?}:\n{text}");
+    let table = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(
+        table.contains(&format!("{unit}: refused; note: 属本单位职责，请认真办理")),
+        "{table}"
+    );
+
+    // After a refusal the unit may ask again; an approval without --reassign-to gives the
+    // proposal back to the office.
+    let again = ctl(&server, &request("确需退回")).await.expect_success();
+    assert!(again.stdout.contains("ASSIGNED"), "{again:#?}");
+    let back = ctl(
+        &server,
+        &[
+            "--json",
+            "decide-return",
+            &id,
+            "--approve",
+            "--actor",
+            "提案委",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(back["state"], "PROPOSAL_STATE_RECEIVED", "{back}");
+    assert_eq!(back["handling_unit"], "");
+    assert_eq!(back["handlings"], serde_json::json!([]));
+    let history = ctl(&server, &["--json", "history", &id, "--all"])
+        .await
+        .expect_success()
+        .json();
+    let last = &history["events"][5];
+    assert_eq!(last["kind"], "EVENT_KIND_RETURN_DECIDED", "{history}");
+    assert_eq!(last["to_state"], "PROPOSAL_STATE_RECEIVED");
+    assert_eq!(
+        last["return_decided"],
+        serde_json::json!({
+            "handling_unit": unit,
+            "approved": true,
+            "note": "",
+            "reassigned_to": "",
+            "due_date": "",
+        })
+    );
+    let table = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(table.contains(&format!("{unit}: approved")), "{table}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_return_asked_for_after_the_window_is_refused() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let number = seed.number.to_string();
+    let received = ctl(
+        &server,
+        &[
+            "--json",
+            "receive",
+            "--committee",
+            &seed.committee,
+            "--session",
+            &seed.session,
+            "--number",
+            &number,
+            "--title",
+            &seed.title,
+            "--proposer",
+            &seed.proposers[0],
+            "--content",
+            seed::CONTENT,
+            "--actor",
+            "提案委登记员",
+            "--effective-date",
+            "2019-07-01",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let id = received["id"].as_str().unwrap().to_owned();
+    assign_228(&server, &id, Some("2019-07-01")).await;
+    let late = ctl(
+        &server,
+        &[
+            "request-return",
+            &id,
+            "--reason",
+            "不属于本单位职责",
+            "--actor",
+            &seed.handling_unit,
+        ],
+    )
+    .await;
+    assert_eq!(late.code, Some(1), "{late:#?}");
+    assert!(
+        late.stderr.starts_with("error: FAILED_PRECONDITION: ")
+            && late.stderr.contains("reason: RETURN_WINDOW_CLOSED"),
+        "{}",
+        late.stderr
+    );
+    // Within the window, counted from the assignment's effective date, it is accepted.
+    let in_time = ctl(
+        &server,
+        &[
+            "--json",
+            "request-return",
+            &id,
+            "--reason",
+            "不属于本单位职责",
+            "--effective-date",
+            "2019-07-08",
+            "--actor",
+            &seed.handling_unit,
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(
+        in_time["handlings"][0]["return_requests"][0]["requested_date"],
+        "2019-07-08"
+    );
+    server.stop().await;
+}
+
+#[test]
+fn the_return_subcommands_refuse_bad_flags() {
+    // No server is needed to refuse these: nothing is sent (exit 2, a usage error).
+    let decide = |flags: &[&str]| {
+        let mut args = vec!["decide-return", "x", "--actor", "a"];
+        args.extend(flags);
+        run_ctl(Some("http://127.0.0.1:1"), &args, None)
+    };
+    let neither = decide(&[]);
+    assert_eq!(neither.code, Some(2), "{neither:#?}");
+    assert!(
+        neither.stderr.contains("<--approve|--refuse>"),
+        "{}",
+        neither.stderr
+    );
+    let both = decide(&["--approve", "--refuse"]);
+    assert_eq!(both.code, Some(2), "{both:#?}");
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+    let refused_elsewhere = decide(&["--refuse", "--reassign-to", "X"]);
+    assert_eq!(refused_elsewhere.code, Some(2), "{refused_elsewhere:#?}");
+    assert!(
+        refused_elsewhere.stderr.contains("cannot be used with")
+            && refused_elsewhere.stderr.contains("--reassign-to"),
+        "{}",
+        refused_elsewhere.stderr
+    );
+    let due_alone = decide(&["--approve", "--due-date", "2019-12-31"]);
+    assert_eq!(due_alone.code, Some(2), "{due_alone:#?}");
+    assert!(
+        due_alone.stderr.contains("--reassign-to"),
+        "{}",
+        due_alone.stderr
+    );
+    let no_reason = run_ctl(
+        Some("http://127.0.0.1:1"),
+        &["request-return", "x", "--actor", "a"],
+        None,
+    );
+    assert_eq!(no_reason.code, Some(2), "{no_reason:#?}");
+    assert!(
+        no_reason.stderr.contains("--reason"),
+        "{}",
+        no_reason.stderr
+    );
+
+    // A reassignment with its due date gets through to the server (3: none is listening).
+    let reassigned = decide(&[
+        "--approve",
+        "--reassign-to",
+        NEW_UNIT,
+        "--due-date",
+        "2019-12-31",
+    ]);
+    assert_eq!(reassigned.code, Some(3), "{reassigned:#?}");
+
+    // `return` is the office withdrawing an assignment now.
+    let help = run_ctl(None, &["return", "--help"], None);
+    assert_eq!(help.code, Some(0), "{help:#?}");
+    assert!(
+        help.stdout.contains("撤回交办") && help.stdout.contains("request-return"),
+        "{}",
+        help.stdout
     );
 }

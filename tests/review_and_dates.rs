@@ -368,6 +368,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             time_zone: "Asia/Shanghai".into(),
             max_extension_days: 90,
             contact_required_before_draft: false,
+            return_window_days: 7,
+            unit_may_return_directly: false,
         })
     );
     let utc = Rules {
@@ -375,6 +377,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         time_zone: "UTC".into(),
         max_extension_days: 30,
         contact_required_before_draft: true,
+        return_window_days: 3,
+        unit_may_return_directly: true,
     };
     let server = TestServer::start_with(ServeOptions {
         rules: utc,
@@ -389,6 +393,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             time_zone: "UTC".into(),
             max_extension_days: 30,
             contact_required_before_draft: true,
+            return_window_days: 3,
+            unit_may_return_directly: true,
         })
     );
     assert_eq!(shown.today.len(), 10, "YYYY-MM-DD: {}", shown.today);

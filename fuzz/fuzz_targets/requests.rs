@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 13 {
+    let converted = match selector % 15 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
         9 => pb::AcknowledgeAssignmentRequest::decode(bytes).map(Submission::try_from),
         10 => pb::RecordContactRequest::decode(bytes).map(Submission::try_from),
         11 => pb::RequestExtensionRequest::decode(bytes).map(Submission::try_from),
-        _ => pb::DecideExtensionRequest::decode(bytes).map(Submission::try_from),
+        12 => pb::DecideExtensionRequest::decode(bytes).map(Submission::try_from),
+        13 => pb::RequestReturnRequest::decode(bytes).map(Submission::try_from),
+        _ => pb::DecideReturnRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
         return;
@@ -47,6 +49,8 @@ fuzz_target!(|data: &[u8]| {
             | Command::Contact { .. }
             | Command::RequestExtension { .. }
             | Command::DecideExtension { .. }
+            | Command::RequestReturn { .. }
+            | Command::DecideReturn { .. }
     );
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
@@ -66,8 +70,17 @@ fuzz_target!(|data: &[u8]| {
         let rules = Rules::default();
         match decide(before.as_ref(), &submission.command, envelope, &rules) {
             Ok(Decision { event, after }) => {
-                let to_state = transition(submission.command.kind(), state)
+                let allowed_in = transition(submission.command.kind(), state)
                     .expect("decide accepted a move the lifecycle table lacks");
+                // An approved return without a reassignment goes back to RECEIVED.
+                let to_state = match &submission.command {
+                    Command::DecideReturn {
+                        approve: true,
+                        reassign_to,
+                        ..
+                    } if reassign_to.is_empty() => ProposalState::Received,
+                    _ => allowed_in,
+                };
                 assert_eq!((event.from_state, event.to_state), (state, to_state));
                 assert_eq!(event.schema, EVENT_SCHEMA_VERSION);
                 assert_eq!(after, apply(before.clone(), &event));
@@ -233,6 +246,28 @@ fn respects_limits(s: &Submission) {
             if !note.is_empty() {
                 text("note", note, Limits::REASON_CHARS);
             }
+        }
+        Command::RequestReturn {
+            handling_unit,
+            reason,
+        } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            text("reason", reason, Limits::REASON_CHARS);
+        }
+        Command::DecideReturn {
+            handling_unit,
+            approve,
+            note,
+            reassign_to,
+            due_date,
+        } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            if !note.is_empty() {
+                text("note", note, Limits::REASON_CHARS);
+            }
+            optional_line("reassign_to", reassign_to, Limits::NAME_CHARS);
+            assert!(*approve || reassign_to.is_empty(), "a refusal reassigned");
+            assert!(due_date.is_none() || !reassign_to.is_empty(), "a due date without a unit");
         }
     }
     if let Some(date) = s.effective_date {

@@ -83,6 +83,17 @@ fn command(kind: CommandKind) -> Command {
             approve: false,
             note: "请按期答复".into(),
         },
+        CommandKind::RequestReturn => Command::RequestReturn {
+            handling_unit: "许昌市生态环境局".into(),
+            reason: "不属于本单位职责".into(),
+        },
+        CommandKind::DecideReturn => Command::DecideReturn {
+            handling_unit: String::new(),
+            approve: true,
+            note: "改交住建局".into(),
+            reassign_to: "许昌市住房和城乡建设局".into(),
+            due_date: Some(date("2019-12-31")),
+        },
     }
 }
 
@@ -100,6 +111,8 @@ fn submissions() -> Vec<Submission> {
                     | CommandKind::Contact
                     | CommandKind::RequestExtension
                     | CommandKind::DecideExtension
+                    | CommandKind::RequestReturn
+                    | CommandKind::DecideReturn
             )
         })
         .enumerate()
@@ -137,7 +150,7 @@ fn submissions_v2() -> Vec<Submission> {
     vec![party, dated, refusal]
 }
 
-/// The handling unit's records: receipt, contact, extension request and decision.
+/// The handling unit's records: receipt, contact, extension and return requests and decisions.
 fn submissions_v3() -> Vec<Submission> {
     let template = submissions().remove(1);
     let on = |kind| Submission {
@@ -149,6 +162,8 @@ fn submissions_v3() -> Vec<Submission> {
         on(CommandKind::Contact),
         on(CommandKind::RequestExtension),
         on(CommandKind::DecideExtension),
+        on(CommandKind::RequestReturn),
+        on(CommandKind::DecideReturn),
     ]
 }
 

@@ -5,8 +5,8 @@
 //!
 //! | role | may change | may read |
 //! |---|---|---|
-//! | `registrar` | receive, assign (also re-assign after a return), refuse, decide extensions | everything but `VerifyHistory` |
-//! | `unit` | acknowledge, record contacts, request extensions, draft, return — proposals its unit is handling | its unit's proposals and events |
+//! | `registrar` | receive, assign (also re-assign after a return), refuse, withdraw (return), decide extensions and return requests | everything but `VerifyHistory` |
+//! | `unit` | acknowledge, record contacts, request extensions and returns, draft; return directly only when the rules allow — proposals its unit is handling | its unit's proposals and events |
 //! | `signer` | sign, reject drafts — its unit's proposals | its unit's proposals and events |
 //! | `office` | issue, copy — its unit's proposals | its unit's proposals and events |
 //! | `auditor` | nothing | everything, `VerifyHistory` included |
@@ -14,7 +14,7 @@
 
 mod principals;
 
-use crate::domain::CommandKind;
+use crate::domain::{CommandKind, Rules};
 use serde::{Deserialize, Serialize};
 
 pub use principals::{AuthError, Authenticator, Credential, Standing, Unauthenticated};
@@ -137,8 +137,10 @@ impl Denied {
     }
 }
 
-/// The role matrix: whether `principal` may perform `action`, and on which proposals.
-pub fn grant(principal: &Principal, action: Action) -> Result<Grant, Denied> {
+/// The role matrix: whether `principal` may perform `action`, and on which proposals. One cell
+/// follows the local rules: a unit returns a proposal itself only when
+/// `unit_may_return_directly` (otherwise it asks with RequestReturn).
+pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Grant, Denied> {
     use {Action as A, CommandKind as K};
     let allowed = match (principal.role, action) {
         (Role::Admin, _) => true,
@@ -148,12 +150,18 @@ pub fn grant(principal: &Principal, action: Action) -> Result<Grant, Denied> {
         (Role::Registrar, A::Change(kind)) => {
             matches!(
                 kind,
-                K::Receive | K::Assign | K::Refuse | K::DecideExtension
+                K::Receive
+                    | K::Assign
+                    | K::Refuse
+                    | K::Return
+                    | K::DecideExtension
+                    | K::DecideReturn
             )
         }
+        (Role::Unit, A::Change(K::Return)) => rules.unit_may_return_directly,
         (Role::Unit, A::Change(kind)) => matches!(
             kind,
-            K::Draft | K::Return | K::Acknowledge | K::Contact | K::RequestExtension
+            K::Draft | K::Acknowledge | K::Contact | K::RequestExtension | K::RequestReturn
         ),
         (Role::Signer, A::Change(kind)) => matches!(kind, K::Sign | K::RejectDraft),
         (Role::Office, A::Change(kind)) => matches!(kind, K::Issue | K::Copy),
@@ -173,7 +181,9 @@ fn describe(action: Action) -> &'static str {
         Action::Change(kind) => match kind {
             CommandKind::Receive => "receive proposals",
             CommandKind::Assign => "assign proposals",
-            CommandKind::Return => "return proposals",
+            CommandKind::Return => {
+                "return proposals directly (the rules have units ask with RequestReturn)"
+            }
             CommandKind::Draft => "draft replies",
             CommandKind::RejectDraft => "reject drafts",
             CommandKind::Sign => "sign replies",
@@ -184,6 +194,8 @@ fn describe(action: Action) -> &'static str {
             CommandKind::Contact => "record contacts with proposers",
             CommandKind::RequestExtension => "request extensions",
             CommandKind::DecideExtension => "decide extensions",
+            CommandKind::RequestReturn => "ask to return proposals",
+            CommandKind::DecideReturn => "decide return requests",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
@@ -213,16 +225,23 @@ mod tests {
         let expected: [(Role, Vec<Action>); 6] = [
             (
                 Role::Registrar,
-                changes(&[K::Receive, K::Assign, K::Refuse, K::DecideExtension]),
+                changes(&[
+                    K::Receive,
+                    K::Assign,
+                    K::Refuse,
+                    K::Return,
+                    K::DecideExtension,
+                    K::DecideReturn,
+                ]),
             ),
             (
                 Role::Unit,
                 changes(&[
-                    K::Return,
                     K::Draft,
                     K::Acknowledge,
                     K::Contact,
                     K::RequestExtension,
+                    K::RequestReturn,
                 ]),
             ),
             (Role::Signer, changes(&[K::RejectDraft, K::Sign])),
@@ -236,7 +255,7 @@ mod tests {
         for (role, allowed) in expected {
             let p = principal(role);
             for action in Action::all() {
-                let granted = grant(&p, action);
+                let granted = grant(&p, action, &Rules::default());
                 assert_eq!(
                     granted.is_ok(),
                     allowed.contains(&action),
@@ -253,11 +272,32 @@ mod tests {
         }
     }
 
+    /// The one cell the rules decide: a unit returns directly only when they allow it; the
+    /// registrar may always withdraw an assignment.
+    #[test]
+    fn direct_returns_by_units_follow_the_rules() {
+        let unit = principal(Role::Unit);
+        let registrar = principal(Role::Registrar);
+        let allowing = Rules {
+            unit_may_return_directly: true,
+            ..Rules::default()
+        };
+        let returns = Action::Change(CommandKind::Return);
+        assert!(grant(&unit, returns, &Rules::default()).is_err());
+        assert_eq!(
+            grant(&unit, returns, &allowing),
+            Ok(Grant::OwnUnit("许昌市生态环境局".into()))
+        );
+        for rules in [Rules::default(), allowing] {
+            assert_eq!(grant(&registrar, returns, &rules), Ok(Grant::Everywhere));
+        }
+    }
+
     #[test]
     fn a_unit_role_without_a_unit_is_denied_everything() {
         let mut p = principal(Role::Signer);
         p.unit = None;
-        assert!(grant(&p, Action::Change(CommandKind::Sign)).is_err());
-        assert!(grant(&p, Action::ReadProposals).is_err());
+        assert!(grant(&p, Action::Change(CommandKind::Sign), &Rules::default()).is_err());
+        assert!(grant(&p, Action::ReadProposals, &Rules::default()).is_err());
     }
 }

@@ -78,6 +78,22 @@ pub enum Command {
         approve: bool,
         note: String,
     },
+    /// The unit asks the office to take the proposal back (申请退回).
+    RequestReturn {
+        handling_unit: String,
+        reason: String,
+    },
+    /// The office decides a return request; an approval may hand the proposal straight to
+    /// another unit.
+    DecideReturn {
+        handling_unit: String,
+        approve: bool,
+        note: String,
+        /// Empty: back to RECEIVED.
+        reassign_to: String,
+        /// For a reassignment: default the rules' months after the decision.
+        due_date: Option<CalendarDate>,
+    },
 }
 
 /// The name of a command without its data: for error details, logs and tests.
@@ -96,10 +112,12 @@ pub enum CommandKind {
     Contact,
     RequestExtension,
     DecideExtension,
+    RequestReturn,
+    DecideReturn,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 13] = [
+    pub const ALL: [CommandKind; 15] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -113,6 +131,8 @@ impl CommandKind {
         Self::Contact,
         Self::RequestExtension,
         Self::DecideExtension,
+        Self::RequestReturn,
+        Self::DecideReturn,
     ];
 
     /// The RPC that carries this command.
@@ -131,6 +151,8 @@ impl CommandKind {
             Self::Contact => "RecordContact",
             Self::RequestExtension => "RequestExtension",
             Self::DecideExtension => "DecideExtension",
+            Self::RequestReturn => "RequestReturn",
+            Self::DecideReturn => "DecideReturn",
         }
     }
 }
@@ -151,6 +173,8 @@ impl Command {
             Self::Contact { .. } => CommandKind::Contact,
             Self::RequestExtension { .. } => CommandKind::RequestExtension,
             Self::DecideExtension { .. } => CommandKind::DecideExtension,
+            Self::RequestReturn { .. } => CommandKind::RequestReturn,
+            Self::DecideReturn { .. } => CommandKind::DecideReturn,
         }
     }
 
@@ -248,6 +272,30 @@ impl Command {
             } => {
                 v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
                 v.optional_text("note", note, Limits::REASON_CHARS);
+            }
+            Self::RequestReturn {
+                handling_unit,
+                reason,
+            } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                v.text("reason", reason, Limits::REASON_CHARS);
+            }
+            Self::DecideReturn {
+                handling_unit,
+                approve,
+                note,
+                reassign_to,
+                due_date,
+            } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                v.optional_text("note", note, Limits::REASON_CHARS);
+                v.optional_line("reassign_to", reassign_to, Limits::NAME_CHARS);
+                if !approve && !reassign_to.is_empty() {
+                    v.add("reassign_to", "only an approved return is reassigned");
+                }
+                if due_date.is_some() && reassign_to.is_empty() {
+                    v.add("due_date", "only a reassignment has a due date");
+                }
             }
         }
         v.into_result()

@@ -5,8 +5,8 @@ use super::command::{Command, CommandKind, Registration};
 use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
 use super::model::{
-    CalendarDate, Contact, Extension, ExtensionDecision, Handling, HandlingRole, Proposal,
-    ProposalId, ProposalState, ProposerKind, Refusal, Timestamp,
+    CalendarDate, Contact, Extension, Handling, HandlingRole, OfficeDecision, Proposal, ProposalId,
+    ProposalState, ProposerKind, Refusal, ReturnRequest, Timestamp,
 };
 use super::rules::Rules;
 
@@ -59,6 +59,20 @@ pub enum Precondition {
     NoPendingExtension { unit: String },
     #[error("{unit}'s assignment has no due date to extend")]
     NoDueDate { unit: String },
+    #[error(
+        "a return may be asked for within {window_days} days of the assignment on {assigned_on}; \
+         {date} is {days} days after it"
+    )]
+    ReturnWindowClosed {
+        assigned_on: CalendarDate,
+        date: CalendarDate,
+        days: i64,
+        window_days: u32,
+    },
+    #[error("{unit}'s request to return the proposal waits for a decision")]
+    ReturnPending { unit: String },
+    #[error("{unit} has no return request waiting for a decision")]
+    NoPendingReturn { unit: String },
 }
 
 impl Precondition {
@@ -72,6 +86,9 @@ impl Precondition {
             Self::ExtensionPending { .. } => "EXTENSION_PENDING",
             Self::NoPendingExtension { .. } => "NO_PENDING_EXTENSION",
             Self::NoDueDate { .. } => "NO_DUE_DATE",
+            Self::ReturnWindowClosed { .. } => "RETURN_WINDOW_CLOSED",
+            Self::ReturnPending { .. } => "RETURN_PENDING",
+            Self::NoPendingReturn { .. } => "NO_PENDING_RETURN",
         }
     }
 }
@@ -118,6 +135,10 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
             C::Contact | C::RequestExtension | C::DecideExtension,
             Some(s @ (S::Assigned | S::Drafted | S::Signed)),
         ) => Some(s),
+        // A return is asked for before the unit drafts. An approval without a reassignment
+        // leads back to RECEIVED (see `recorded`); a refusal, or an approval that hands the
+        // proposal to another unit at once, stays ASSIGNED.
+        (C::RequestReturn | C::DecideReturn, Some(S::Assigned)) => Some(S::Assigned),
         _ => None,
     }
 }
@@ -192,6 +213,22 @@ pub fn decide(
             };
             &defaulted
         }
+        Command::DecideReturn {
+            handling_unit,
+            approve: true,
+            note,
+            reassign_to,
+            due_date: None,
+        } if !reassign_to.is_empty() => {
+            defaulted = Command::DecideReturn {
+                handling_unit: handling_unit.clone(),
+                approve: true,
+                note: note.clone(),
+                reassign_to: reassign_to.clone(),
+                due_date: Some(rules.due_date(date)),
+            };
+            &defaulted
+        }
         command => command,
     };
     let state = proposal.map(|p| p.state);
@@ -204,7 +241,7 @@ pub fn decide(
         return Err(EffectiveDateError::BeforePreviousAct { date, previous }.into());
     }
     let decision = recorded(proposal, command, envelope)?;
-    check_rules(proposal, &decision.event.data, rules)?;
+    check_rules(proposal, &decision.event.data, date, rules)?;
     Ok(decision)
 }
 
@@ -213,6 +250,7 @@ pub fn decide(
 fn check_rules(
     proposal: Option<&Proposal>,
     data: &EventData,
+    date: CalendarDate,
     rules: &Rules,
 ) -> Result<(), Precondition> {
     let handling = |unit: &str| proposal.and_then(|p| p.handling(unit));
@@ -248,6 +286,21 @@ fn check_rules(
             due_date: Some(granted),
             ..
         } => within_cap(handling(handling_unit), *granted),
+        EventData::ReturnRequested { handling_unit, .. } => {
+            match handling(handling_unit).and_then(|h| h.assigned_on) {
+                Some(assigned_on)
+                    if date.days_since(assigned_on) > i64::from(rules.return_window_days) =>
+                {
+                    Err(Precondition::ReturnWindowClosed {
+                        assigned_on,
+                        date,
+                        days: date.days_since(assigned_on),
+                        window_days: rules.return_window_days,
+                    })
+                }
+                _ => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
 }
@@ -447,6 +500,59 @@ fn recorded(
                 due_date: approve.then_some(pending.new_due_date),
             }
         }
+        Command::RequestReturn {
+            handling_unit,
+            reason,
+        } => {
+            let handling = handling_of(proposal, &handling_unit)?;
+            if handling.pending_return().is_some() {
+                return Err(Precondition::ReturnPending {
+                    unit: handling.unit.clone(),
+                }
+                .into());
+            }
+            EventData::ReturnRequested {
+                handling_unit: handling.unit.clone(),
+                reason,
+            }
+        }
+        Command::DecideReturn {
+            handling_unit,
+            approve,
+            note,
+            reassign_to,
+            due_date,
+        } => {
+            let handling = handling_of(proposal, &handling_unit)?;
+            if handling.pending_return().is_none() {
+                return Err(Precondition::NoPendingReturn {
+                    unit: handling.unit.clone(),
+                }
+                .into());
+            }
+            if reassign_to == handling.unit {
+                return Err(invalid(
+                    "reassign_to",
+                    "is the unit that asked to return it",
+                ));
+            }
+            EventData::ReturnDecided {
+                handling_unit: handling.unit.clone(),
+                approved: approve,
+                note,
+                reassigned_to: reassign_to,
+                due_date,
+            }
+        }
+    };
+    // An approved return without a reassignment gives the proposal back to the office.
+    let to_state = match &data {
+        EventData::ReturnDecided {
+            approved: true,
+            reassigned_to,
+            ..
+        } if reassigned_to.is_empty() => ProposalState::Received,
+        _ => to_state,
     };
     let Envelope {
         proposal_id,
@@ -617,16 +723,11 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         } => {
             p.handling_unit = Some(handling_unit.clone());
             p.due_date = *due_date;
-            p.handlings = vec![Handling {
-                unit: handling_unit.clone(),
-                role: HandlingRole::Sole,
-                assigned_on: event.effective_date,
-                original_due_date: *due_date,
-                due_date: *due_date,
-                acknowledged_on: None,
-                contacts: Vec::new(),
-                extensions: Vec::new(),
-            }];
+            p.handlings = vec![Handling::sole(
+                handling_unit.clone(),
+                event.effective_date,
+                *due_date,
+            )];
         }
         EventData::ProposalReturned { reason: _ } => {
             p.handling_unit = None;
@@ -691,7 +792,7 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             let mut replying = false;
             if let Some(h) = handling_mut(&mut p, handling_unit) {
                 if let Some(pending) = h.extensions.last_mut() {
-                    pending.decision = Some(ExtensionDecision {
+                    pending.decision = Some(OfficeDecision {
                         approved: *approved,
                         note: note.clone(),
                         decided_on: event.effective_date,
@@ -704,6 +805,49 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             }
             if replying {
                 p.due_date = *due_date;
+            }
+        }
+        EventData::ReturnRequested {
+            handling_unit,
+            reason,
+        } => {
+            if let Some(h) = handling_mut(&mut p, handling_unit) {
+                h.return_requests.push(ReturnRequest {
+                    requested_on: event.effective_date,
+                    reason: reason.clone(),
+                    decision: None,
+                });
+            }
+        }
+        EventData::ReturnDecided {
+            handling_unit,
+            approved,
+            note,
+            reassigned_to,
+            due_date,
+        } => {
+            if *approved {
+                // The handling ends; a reassignment opens the new unit's at once.
+                p.handlings.retain(|h| h.unit != *handling_unit);
+                p.handling_unit = None;
+                p.due_date = None;
+                if !reassigned_to.is_empty() {
+                    p.handling_unit = Some(reassigned_to.clone());
+                    p.due_date = *due_date;
+                    p.handlings = vec![Handling::sole(
+                        reassigned_to.clone(),
+                        event.effective_date,
+                        *due_date,
+                    )];
+                }
+            } else if let Some(h) = handling_mut(&mut p, handling_unit)
+                && let Some(pending) = h.return_requests.last_mut()
+            {
+                pending.decision = Some(OfficeDecision {
+                    approved: false,
+                    note: note.clone(),
+                    decided_on: event.effective_date,
+                });
             }
         }
     }
@@ -802,6 +946,10 @@ mod tests {
                     | CommandKind::DecideExtension,
                     Some(s @ (S::Assigned | S::Drafted | S::Signed)),
                 ) => Some(s),
+                // The example approves and reassigns at once: ASSIGNED, to the other unit.
+                (CommandKind::RequestReturn | CommandKind::DecideReturn, Some(S::Assigned)) => {
+                    Some(S::Assigned)
+                }
                 _ => None,
             }
         };
@@ -811,11 +959,15 @@ mod tests {
             for kind in CommandKind::ALL {
                 let mut history = history_in(state);
                 // A decision needs a request to decide on, wherever one can be made.
-                if kind == CommandKind::DecideExtension
-                    && expected(CommandKind::RequestExtension, state).is_some()
+                let request = match kind {
+                    CommandKind::DecideExtension => Some(CommandKind::RequestExtension),
+                    CommandKind::DecideReturn => Some(CommandKind::RequestReturn),
+                    _ => None,
+                };
+                if let Some(request) = request
+                    && expected(request, state).is_some()
                 {
-                    let request = examples::command(CommandKind::RequestExtension);
-                    record(&mut history, &request).unwrap();
+                    record(&mut history, &examples::command(request)).unwrap();
                 }
                 let before = history.clone();
                 let outcome = record(&mut history, &examples::command(kind));
@@ -843,8 +995,8 @@ mod tests {
             }
         }
         assert_eq!(
-            allowed, 21,
-            "ten moves and eleven records that keep the state"
+            allowed, 23,
+            "ten moves, eleven records that keep the state, a return asked for and decided"
         );
     }
 
@@ -982,6 +1134,91 @@ mod tests {
                 .state,
             ProposalState::Drafted
         );
+    }
+
+    /// A return is asked for within the window (7 days by default, counted from the
+    /// assignment's date to the request's), one at a time; a refusal keeps the unit, an
+    /// approval ends its handling: back to RECEIVED, or at once to another unit, due the rules'
+    /// months after the decision.
+    #[test]
+    fn returns_are_requested_within_the_window_and_decided_by_the_office() {
+        let rules = Rules::default();
+        let (mut history, _) = assigned_on("2019-06-10");
+        let request = Command::RequestReturn {
+            handling_unit: String::new(),
+            reason: "不属于本单位职责".into(),
+        };
+        let decision = |approve: bool, reassign_to: &str| Command::DecideReturn {
+            handling_unit: String::new(),
+            approve,
+            note: String::new(),
+            reassign_to: reassign_to.into(),
+            due_date: None,
+        };
+        let late = on(&mut history.clone(), "2019-06-18", &request, &rules);
+        assert!(matches!(
+            late,
+            Err(DomainError::Precondition(
+                Precondition::ReturnWindowClosed {
+                    days: 8,
+                    window_days: 7,
+                    ..
+                }
+            ))
+        ));
+        assert!(matches!(
+            on(&mut history, "2019-06-12", &decision(true, ""), &rules),
+            Err(DomainError::Precondition(
+                Precondition::NoPendingReturn { .. }
+            ))
+        ));
+        let p = on(&mut history, "2019-06-17", &request, &rules).unwrap();
+        assert_eq!(p.handlings[0].return_requests.len(), 1);
+        assert!(matches!(
+            on(&mut history, "2019-06-17", &request, &rules),
+            Err(DomainError::Precondition(
+                Precondition::ReturnPending { .. }
+            ))
+        ));
+        let p = on(&mut history, "2019-06-20", &decision(false, ""), &rules).unwrap();
+        assert_eq!(p.state, ProposalState::Assigned);
+        let kept = &p.handlings[0].return_requests[0];
+        assert_eq!(kept.decision.as_ref().map(|d| d.approved), Some(false));
+
+        // Asked again (still within a wider window), then approved with a reassignment.
+        let wide = Rules {
+            return_window_days: 30,
+            ..Rules::default()
+        };
+        on(&mut history, "2019-06-21", &request, &wide).unwrap();
+        let mut back = history.clone();
+        let p = on(&mut back, "2019-06-22", &decision(true, ""), &rules).unwrap();
+        assert_eq!(p.state, ProposalState::Received);
+        assert!(p.handlings.is_empty() && p.handling_unit.is_none() && p.due_date.is_none());
+        let p = on(
+            &mut history,
+            "2019-06-22",
+            &decision(true, "许昌市住房和城乡建设局"),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert_eq!(p.handling_unit.as_deref(), Some("许昌市住房和城乡建设局"));
+        assert_eq!(p.due_date, CalendarDate::parse("2019-09-22"));
+        let h = &p.handlings[..];
+        assert_eq!(
+            (h.len(), h[0].assigned_on),
+            (1, CalendarDate::parse("2019-06-22"))
+        );
+        assert!(h[0].return_requests.is_empty() && h[0].acknowledged_on.is_none());
+        // A refusal cannot reassign, nor reassign to the unit that asked.
+        let bad = on(
+            &mut history.clone(),
+            "2019-06-23",
+            &decision(false, "x"),
+            &rules,
+        );
+        assert!(matches!(bad, Err(DomainError::Invalid(_))));
     }
 
     /// One request at a time, each later than the due date in force, within the cap counted

@@ -76,6 +76,20 @@ pub enum EventData {
         /// The due date in force after the decision: the requested one when approved.
         due_date: Option<CalendarDate>,
     },
+    ReturnRequested {
+        handling_unit: String,
+        reason: String,
+    },
+    ReturnDecided {
+        handling_unit: String,
+        approved: bool,
+        note: String,
+        /// The unit the proposal went to at once; empty when it went back to RECEIVED (or the
+        /// request was refused).
+        reassigned_to: String,
+        /// The reassignment's due date, as given or computed from the rules.
+        due_date: Option<CalendarDate>,
+    },
 }
 
 /// The name of an event without its data: for filters, logs and metrics.
@@ -94,6 +108,8 @@ pub enum EventKind {
     ProposerContacted,
     ExtensionRequested,
     ExtensionDecided,
+    ReturnRequested,
+    ReturnDecided,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -153,7 +169,9 @@ impl EventData {
             | Self::AssignmentAcknowledged { .. }
             | Self::ProposerContacted { .. }
             | Self::ExtensionRequested { .. }
-            | Self::ExtensionDecided { .. } => None,
+            | Self::ExtensionDecided { .. }
+            | Self::ReturnRequested { .. }
+            | Self::ReturnDecided { .. } => None,
         }
     }
 
@@ -172,7 +190,9 @@ impl EventData {
             | Self::AssignmentAcknowledged { .. }
             | Self::ProposerContacted { .. }
             | Self::ExtensionRequested { .. }
-            | Self::ExtensionDecided { .. } => LargeParts::Unchanged,
+            | Self::ExtensionDecided { .. }
+            | Self::ReturnRequested { .. }
+            | Self::ReturnDecided { .. } => LargeParts::Unchanged,
         }
     }
 
@@ -279,6 +299,26 @@ impl EventData {
                 approve: approved,
                 note,
             },
+            Self::ReturnRequested {
+                handling_unit,
+                reason,
+            } => Command::RequestReturn {
+                handling_unit,
+                reason,
+            },
+            Self::ReturnDecided {
+                handling_unit,
+                approved,
+                note,
+                reassigned_to,
+                due_date,
+            } => Command::DecideReturn {
+                handling_unit,
+                approve: approved,
+                note,
+                reassign_to: reassigned_to,
+                due_date,
+            },
         }
     }
 
@@ -299,6 +339,8 @@ impl EventData {
             Self::ProposerContacted { .. } => CommandKind::Contact,
             Self::ExtensionRequested { .. } => CommandKind::RequestExtension,
             Self::ExtensionDecided { .. } => CommandKind::DecideExtension,
+            Self::ReturnRequested { .. } => CommandKind::RequestReturn,
+            Self::ReturnDecided { .. } => CommandKind::DecideReturn,
         }
     }
 
@@ -317,6 +359,8 @@ impl EventData {
             Self::ProposerContacted { .. } => EventKind::ProposerContacted,
             Self::ExtensionRequested { .. } => EventKind::ExtensionRequested,
             Self::ExtensionDecided { .. } => EventKind::ExtensionDecided,
+            Self::ReturnRequested { .. } => EventKind::ReturnRequested,
+            Self::ReturnDecided { .. } => EventKind::ReturnDecided,
         }
     }
 }
@@ -332,6 +376,19 @@ pub fn event_unit(current: &mut Option<String>, data: &EventData) -> Option<Stri
             current.clone()
         }
         EventData::ProposalReturned { .. } => current.take(),
+        // An approved return belongs to the unit that gave the proposal back; a reassignment
+        // in the same act moves the proposal on to the new unit.
+        EventData::ReturnDecided {
+            approved: true,
+            reassigned_to,
+            ..
+        } => {
+            let returned = current.take();
+            if !reassigned_to.is_empty() {
+                *current = Some(reassigned_to.clone());
+            }
+            returned
+        }
         _ => current.clone(),
     }
 }

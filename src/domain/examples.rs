@@ -57,6 +57,17 @@ pub fn command(kind: CommandKind) -> Command {
             approve: true,
             note: "同意延期至10月31日".into(),
         },
+        CommandKind::RequestReturn => Command::RequestReturn {
+            handling_unit: String::new(),
+            reason: "不属于本单位职责，建议交市住房和城乡建设局办理".into(),
+        },
+        CommandKind::DecideReturn => Command::DecideReturn {
+            handling_unit: String::new(),
+            approve: true,
+            note: "同意，改交市住房和城乡建设局".into(),
+            reassign_to: "许昌市住房和城乡建设局".into(),
+            due_date: None,
+        },
     }
 }
 
@@ -100,6 +111,7 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
                 summary: "座谈".into(),
             }],
             extensions: Vec::new(),
+            return_requests: Vec::new(),
         }],
         // A history from before effective dates: any date may follow.
         last_act_date: None,

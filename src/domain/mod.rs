@@ -21,9 +21,9 @@ pub use event::{
 };
 pub use limits::{FieldViolation, Limits};
 pub use model::{
-    CalendarDate, Contact, ContactMethod, Extension, ExtensionDecision, Handling, HandlingRole,
+    CalendarDate, Contact, ContactMethod, Extension, Handling, HandlingRole, OfficeDecision,
     Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId, ResultCode,
-    Timestamp, overdue,
+    ReturnRequest, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply};
 pub use rules::{Rules, RulesError};

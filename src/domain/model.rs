@@ -364,12 +364,22 @@ pub struct Extension {
     pub new_due_date: CalendarDate,
     pub reason: String,
     /// `None` while pending.
-    pub decision: Option<ExtensionDecision>,
+    pub decision: Option<OfficeDecision>,
 }
 
-/// The office's decision on an extension request.
+/// A unit's request to give a proposal back as outside its remit (申请退回), and the office's
+/// decision once made. An approved one ends the handling, so only pending and refused ones
+/// are seen on a handling (the events keep all).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtensionDecision {
+pub struct ReturnRequest {
+    pub requested_on: Option<CalendarDate>,
+    pub reason: String,
+    pub decision: Option<OfficeDecision>,
+}
+
+/// The office's decision on a unit's request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficeDecision {
     pub approved: bool,
     pub note: String,
     pub decided_on: Option<CalendarDate>,
@@ -394,12 +404,38 @@ pub struct Handling {
     pub contacts: Vec<Contact>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Extension>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub return_requests: Vec<ReturnRequest>,
 }
 
 impl Handling {
+    /// The one handling an assignment to `unit` on `assigned_on` opens.
+    pub fn sole(
+        unit: String,
+        assigned_on: Option<CalendarDate>,
+        due_date: Option<CalendarDate>,
+    ) -> Self {
+        Self {
+            unit,
+            role: HandlingRole::Sole,
+            assigned_on,
+            original_due_date: due_date,
+            due_date,
+            acknowledged_on: None,
+            contacts: Vec::new(),
+            extensions: Vec::new(),
+            return_requests: Vec::new(),
+        }
+    }
+
     /// The extension request waiting for the office's decision, if any.
     pub fn pending_extension(&self) -> Option<&Extension> {
         self.extensions.last().filter(|e| e.decision.is_none())
+    }
+
+    /// The return request waiting for the office's decision, if any.
+    pub fn pending_return(&self) -> Option<&ReturnRequest> {
+        self.return_requests.last().filter(|r| r.decision.is_none())
     }
 
     /// Calendar days the due date in force (or `due_date`) lies beyond the assignment's.

@@ -23,6 +23,12 @@ pub struct Rules {
     /// Whether a unit must record a contact with the proposers before it drafts its reply
     /// (default false).
     pub contact_required_before_draft: bool,
+    /// A unit may ask to return a proposal within this many calendar days of its assignment
+    /// (default 7).
+    pub return_window_days: u32,
+    /// Whether a handling unit may return a proposal by itself with `ReturnProposal` instead of
+    /// asking the office (default false; the office may always withdraw an assignment).
+    pub unit_may_return_directly: bool,
 }
 
 impl Default for Rules {
@@ -32,6 +38,8 @@ impl Default for Rules {
             time_zone: "Asia/Shanghai".to_owned(),
             max_extension_days: 90,
             contact_required_before_draft: false,
+            return_window_days: 7,
+            unit_may_return_directly: false,
         }
     }
 }
@@ -46,6 +54,8 @@ impl Rules {
     pub const REPLY_MONTHS: std::ops::RangeInclusive<u32> = 1..=24;
     /// The bounds of `max_extension_days`.
     pub const MAX_EXTENSION_DAYS: std::ops::RangeInclusive<u32> = 0..=366;
+    /// The bounds of `return_window_days`.
+    pub const RETURN_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 0..=90;
 
     /// Reads rules from TOML text. A syntax error, an unknown field or a value of the wrong type
     /// names its line, column and field; a value out of range names its field.
@@ -66,6 +76,12 @@ impl Rules {
             return Err(RulesError(format!(
                 "max_extension_days: {} is out of range (0 to 366)",
                 self.max_extension_days
+            )));
+        }
+        if !Self::RETURN_WINDOW_DAYS.contains(&self.return_window_days) {
+            return Err(RulesError(format!(
+                "return_window_days: {} is out of range (0 to 90)",
+                self.return_window_days
             )));
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {

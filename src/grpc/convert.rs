@@ -7,9 +7,9 @@ use prost_types::Timestamp as PbTimestamp;
 use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
-    CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, ExtensionDecision,
-    FieldViolation, Handling, HandlingRole, Proposal, ProposalId, ProposalState, ProposerKind,
-    RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode, Rules, Timestamp,
+    CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, FieldViolation, Handling,
+    HandlingRole, OfficeDecision, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
+    Refusal, Registration, Reply, RequestId, ResultCode, ReturnRequest, Rules, Timestamp,
     validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
@@ -652,6 +652,73 @@ impl TryFrom<pb::DecideExtensionRequest> for Submission {
     }
 }
 
+impl TryFrom<pb::RequestReturnRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::RequestReturnRequest) -> Result<Self, AppError> {
+        let pb::RequestReturnRequest {
+            proposal_id,
+            handling_unit,
+            reason,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        checked.submission(
+            id,
+            Command::RequestReturn {
+                handling_unit,
+                reason,
+            },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::DecideReturnRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::DecideReturnRequest) -> Result<Self, AppError> {
+        let pb::DecideReturnRequest {
+            proposal_id,
+            handling_unit,
+            approve,
+            note,
+            reassign_to,
+            due_date,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let command = Command::DecideReturn {
+            handling_unit,
+            approve,
+            note,
+            reassign_to,
+            due_date: checked.optional_date("due_date", &due_date),
+        };
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
 /// The id of the proposal a read asks for.
 pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
     let (checked, id) = Checked::for_proposal(proposal_id);
@@ -796,6 +863,8 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::ProposerContacted => EventKind::ProposerContacted,
         pb::EventKind::ExtensionRequested => EventKind::ExtensionRequested,
         pb::EventKind::ExtensionDecided => EventKind::ExtensionDecided,
+        pb::EventKind::ReturnRequested => EventKind::ReturnRequested,
+        pb::EventKind::ReturnDecided => EventKind::ReturnDecided,
     })
 }
 
@@ -980,6 +1049,7 @@ fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
         acknowledged_on,
         contacts,
         extensions,
+        return_requests,
     } = handling;
     pb::Handling {
         unit,
@@ -1005,22 +1075,7 @@ fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
                      reason,
                      decision,
                  }| {
-                    let (status, decision_note, decided_date) = match decision {
-                        None => (pb::RequestStatus::Pending, String::new(), String::new()),
-                        Some(ExtensionDecision {
-                            approved,
-                            note,
-                            decided_on,
-                        }) => (
-                            if approved {
-                                pb::RequestStatus::Approved
-                            } else {
-                                pb::RequestStatus::Refused
-                            },
-                            note,
-                            date_text(decided_on),
-                        ),
-                    };
+                    let (status, decision_note, decided_date) = decision_to_pb(decision);
                     pb::Extension {
                         requested_date: date_text(requested_on),
                         new_due_date: new_due_date.to_string(),
@@ -1032,6 +1087,45 @@ fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
                 },
             )
             .collect(),
+        return_requests: return_requests
+            .into_iter()
+            .map(
+                |ReturnRequest {
+                     requested_on,
+                     reason,
+                     decision,
+                 }| {
+                    let (status, decision_note, decided_date) = decision_to_pb(decision);
+                    pb::ReturnRequest {
+                        requested_date: date_text(requested_on),
+                        reason,
+                        status: status.into(),
+                        decision_note,
+                        decided_date,
+                    }
+                },
+            )
+            .collect(),
+    }
+}
+
+/// A request's status, the office's note and the decision's date.
+fn decision_to_pb(decision: Option<OfficeDecision>) -> (pb::RequestStatus, String, String) {
+    match decision {
+        None => (pb::RequestStatus::Pending, String::new(), String::new()),
+        Some(OfficeDecision {
+            approved,
+            note,
+            decided_on,
+        }) => (
+            if approved {
+                pb::RequestStatus::Approved
+            } else {
+                pb::RequestStatus::Refused
+            },
+            note,
+            date_text(decided_on),
+        ),
     }
 }
 
@@ -1067,12 +1161,16 @@ impl From<&Rules> for pb::Rules {
             time_zone,
             max_extension_days,
             contact_required_before_draft,
+            return_window_days,
+            unit_may_return_directly,
         } = rules;
         pb::Rules {
             reply_months: *reply_months,
             time_zone: time_zone.clone(),
             max_extension_days: *max_extension_days,
             contact_required_before_draft: *contact_required_before_draft,
+            return_window_days: *return_window_days,
+            unit_may_return_directly: *unit_may_return_directly,
         }
     }
 }
@@ -1172,6 +1270,26 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 handling_unit,
                 approved,
                 note,
+                due_date: date_text(due_date),
+            }),
+            E::ReturnRequested {
+                handling_unit,
+                reason,
+            } => Data::ReturnRequested(pb::ReturnRequested {
+                handling_unit,
+                reason,
+            }),
+            E::ReturnDecided {
+                handling_unit,
+                approved,
+                note,
+                reassigned_to,
+                due_date,
+            } => Data::ReturnDecided(pb::ReturnDecided {
+                handling_unit,
+                approved,
+                note,
+                reassigned_to,
                 due_date: date_text(due_date),
             }),
         };

@@ -18,7 +18,7 @@ use super::convert::{
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
 use crate::auth::{Action, Grant, Principal, Standing, grant};
-use crate::domain::{CommandKind, ProposalId};
+use crate::domain::{CommandKind, ProposalId, Rules};
 use crate::store::{View, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
@@ -55,7 +55,7 @@ impl ProposalApi {
     where
         R: TryInto<Submission, Error = AppError> + Acting,
     {
-        let grant = allowed(principal, action)?;
+        let grant = allowed(principal, action, self.workflow.rules())?;
         settle_actor(principal, request.actor())?;
         let mut submission: Submission = request.try_into()?;
         if let Grant::OwnUnit(unit) = grant {
@@ -72,7 +72,8 @@ impl ProposalApi {
         view: View,
     ) -> Result<crate::domain::Proposal, AppError> {
         let proposal = self.workflow.get(id, view).await?;
-        if let Grant::OwnUnit(unit) = allowed(principal, Action::ReadProposals)?
+        if let Grant::OwnUnit(unit) =
+            allowed(principal, Action::ReadProposals, self.workflow.rules())?
             && !proposal.handled_by(&unit)
         {
             return Err(AppError::PermissionDenied(format!(
@@ -85,8 +86,8 @@ impl ProposalApi {
 }
 
 /// The caller's grant for `action`, or PERMISSION_DENIED.
-fn allowed(principal: &Principal, action: Action) -> Result<Grant, AppError> {
-    grant(principal, action).map_err(|denied| AppError::PermissionDenied(denied.to_string()))
+fn allowed(principal: &Principal, action: Action, rules: &Rules) -> Result<Grant, AppError> {
+    grant(principal, action, rules).map_err(|denied| AppError::PermissionDenied(denied.to_string()))
 }
 
 /// A unit-bound caller's filter: its own unit, whatever it asked for (asking for another unit is
@@ -170,6 +171,8 @@ acting!(
     pb::RecordContactRequest,
     pb::RequestExtensionRequest,
     pb::DecideExtensionRequest,
+    pb::RequestReturnRequest,
+    pb::DecideReturnRequest,
 );
 
 impl ProposalApi {
@@ -461,6 +464,48 @@ impl ProposalService for ProposalApi {
         .await
     }
 
+    async fn request_return(
+        &self,
+        request: Request<pb::RequestReturnRequest>,
+    ) -> Result<Response<pb::RequestReturnResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("RequestReturn", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::RequestReturn),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::RequestReturnResponse { proposal })
+        })
+        .await
+    }
+
+    async fn decide_return(
+        &self,
+        request: Request<pb::DecideReturnRequest>,
+    ) -> Result<Response<pb::DecideReturnResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("DecideReturn", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::DecideReturn),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::DecideReturnResponse { proposal })
+        })
+        .await
+    }
+
     async fn get_proposal(
         &self,
         request: Request<pb::GetProposalRequest>,
@@ -484,7 +529,7 @@ impl ProposalService for ProposalApi {
         let principal = caller(&request)?;
         let request = request.into_inner();
         self.traced("ListProposals", &principal, "", async {
-            let grant = allowed(&principal, Action::ReadProposals)?;
+            let grant = allowed(&principal, Action::ReadProposals, self.workflow.rules())?;
             let (mut filter, view, page) = list_request(request)?;
             narrow(&principal, grant, &mut filter.handling_unit)?;
             let page = self.workflow.list(filter, view, page).await?;
@@ -528,7 +573,7 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let id = request.proposal_id.clone();
         self.traced("ListEvents", &principal, &id, async {
-            let grant = allowed(&principal, Action::ReadEvents)?;
+            let grant = allowed(&principal, Action::ReadEvents, self.workflow.rules())?;
             let (mut filter, page) = list_events_request(request)?;
             narrow_events(&principal, grant, &mut filter)?;
             let page = self.workflow.list_events(&filter, page).await?;
@@ -551,7 +596,7 @@ impl ProposalService for ProposalApi {
         let id = request.proposal_id.clone();
         let watchers = Arc::clone(&self.watchers);
         self.traced("WatchEvents", &principal, &id, async {
-            let grant = allowed(&principal, Action::ReadEvents)?;
+            let grant = allowed(&principal, Action::ReadEvents, self.workflow.rules())?;
             // Held by the stream: a watcher counts against the bound until its stream ends.
             let permit = watchers
                 .try_acquire_owned()
@@ -593,7 +638,7 @@ impl ProposalService for ProposalApi {
         let pb::VerifyHistoryRequest {} = request.into_inner();
         let workflow = Arc::clone(&self.workflow);
         self.traced("VerifyHistory", &principal, "", async {
-            allowed(&principal, Action::Verify)?;
+            allowed(&principal, Action::Verify, self.workflow.rules())?;
             // Verification reads everything; a backend that works inline holds the thread that
             // polls it, so it runs on a blocking task, never a runtime worker.
             let runtime = tokio::runtime::Handle::current();
@@ -646,7 +691,7 @@ impl ProposalService for ProposalApi {
         let pb::GetRulesRequest {} = request.into_inner();
         self.traced("GetRules", &principal, "", async {
             // Whoever may read proposals may read the rules they are handled under.
-            allowed(&principal, Action::ReadProposals)?;
+            allowed(&principal, Action::ReadProposals, self.workflow.rules())?;
             Ok(pb::GetRulesResponse {
                 rules: Some(self.workflow.rules().into()),
                 today: self.workflow.today().to_string(),

@@ -274,7 +274,20 @@ impl From<AppError> for Status {
                     | Precondition::AlreadyAcknowledged { unit: u }
                     | Precondition::ContactRequired { unit: u }
                     | Precondition::NoPendingExtension { unit: u }
-                    | Precondition::NoDueDate { unit: u } => metadata([unit(u)]),
+                    | Precondition::NoDueDate { unit: u }
+                    | Precondition::ReturnPending { unit: u }
+                    | Precondition::NoPendingReturn { unit: u } => metadata([unit(u)]),
+                    Precondition::ReturnWindowClosed {
+                        assigned_on,
+                        date,
+                        days,
+                        window_days,
+                    } => metadata([
+                        ("assignedDate", assigned_on.to_string()),
+                        ("effectiveDate", date.to_string()),
+                        ("daysSinceAssignment", days.to_string()),
+                        ("returnWindowDays", window_days.to_string()),
+                    ]),
                     Precondition::ExtensionPending {
                         unit: u,
                         new_due_date,

@@ -49,7 +49,9 @@ command_call!(
     pb::AcknowledgeAssignmentRequest,
     pb::RecordContactRequest,
     pb::RequestExtensionRequest,
-    pb::DecideExtensionRequest
+    pb::DecideExtensionRequest,
+    pb::RequestReturnRequest,
+    pb::DecideReturnRequest
 );
 
 /// Sends `call`; a successful call that returns a proposal yields it.

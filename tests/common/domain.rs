@@ -197,6 +197,8 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::Contact => Command::Contact,
         CommandKind::RequestExtension => Command::RequestExtension,
         CommandKind::DecideExtension => Command::DecideExtension,
+        CommandKind::RequestReturn => Command::RequestReturn,
+        CommandKind::DecideReturn => Command::DecideReturn,
     }
 }
 

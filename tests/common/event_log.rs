@@ -157,6 +157,8 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::Contacted(_) => Kind::ProposerContacted,
         Data::ExtensionRequested(_) => Kind::ExtensionRequested,
         Data::ExtensionDecided(_) => Kind::ExtensionDecided,
+        Data::ReturnRequested(_) => Kind::ReturnRequested,
+        Data::ReturnDecided(_) => Kind::ReturnDecided,
     }
 }
 

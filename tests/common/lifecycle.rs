@@ -32,6 +32,8 @@ pub enum Command {
     Contact,
     RequestExtension,
     DecideExtension,
+    RequestReturn,
+    DecideReturn,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
@@ -51,7 +53,7 @@ pub const TABLE: [(Command, Option<State>, State); 10] = [
 
 /// Where each record is allowed: it keeps the state. Whether it succeeds there depends on the
 /// handling too (one receipt, one pending extension at a time, a decision needs a request).
-pub const RECORD_TABLE: [(Command, State); 11] = [
+pub const RECORD_TABLE: [(Command, State); 13] = [
     (Command::Acknowledge, State::Assigned),
     (Command::Acknowledge, State::Drafted),
     (Command::Contact, State::Assigned),
@@ -63,6 +65,10 @@ pub const RECORD_TABLE: [(Command, State); 11] = [
     (Command::DecideExtension, State::Assigned),
     (Command::DecideExtension, State::Drafted),
     (Command::DecideExtension, State::Signed),
+    // A decision on a return is sent while ASSIGNED; an approval without a reassignment leads
+    // back to RECEIVED, which the model works out from the request.
+    (Command::RequestReturn, State::Assigned),
+    (Command::DecideReturn, State::Assigned),
 ];
 
 /// The states of the forward path, in its order.
@@ -109,12 +115,14 @@ impl Command {
     ];
 
     /// The records a handling unit (or, for a decision, the office) adds while it handles a
-    /// proposal; none changes the state.
-    pub const RECORDS: [Command; 4] = [
+    /// proposal; only an approved return changes the state.
+    pub const RECORDS: [Command; 6] = [
         Command::Acknowledge,
         Command::Contact,
         Command::RequestExtension,
         Command::DecideExtension,
+        Command::RequestReturn,
+        Command::DecideReturn,
     ];
 
     /// The eight commands that act on an existing proposal: all but the receive.
@@ -174,6 +182,8 @@ impl Command {
             Command::Contact => "RecordContact",
             Command::RequestExtension => "RequestExtension",
             Command::DecideExtension => "DecideExtension",
+            Command::RequestReturn => "RequestReturn",
+            Command::DecideReturn => "DecideReturn",
         }
     }
 
@@ -193,6 +203,8 @@ impl Command {
             Data::Contacted(_) => Command::Contact,
             Data::ExtensionRequested(_) => Command::RequestExtension,
             Data::ExtensionDecided(_) => Command::DecideExtension,
+            Data::ReturnRequested(_) => Command::RequestReturn,
+            Data::ReturnDecided(_) => Command::DecideReturn,
         }
     }
 }

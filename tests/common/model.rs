@@ -39,6 +39,8 @@ pub struct Snap {
     pub acknowledged: bool,
     pub contacts: usize,
     pub pending_extension: Option<String>,
+    /// Whether the unit's request to return the proposal waits for the office.
+    pub pending_return: bool,
     /// The due date the assignment set (extensions are capped from it).
     pub original_due_date: Option<String>,
 }
@@ -162,6 +164,12 @@ impl Model {
             CommandRequest::DecideExtension(_) if now.pending_extension.is_none() => {
                 Some(Expect::Precondition("NO_PENDING_EXTENSION"))
             }
+            CommandRequest::RequestReturn(_) if now.pending_return => {
+                Some(Expect::Precondition("RETURN_PENDING"))
+            }
+            CommandRequest::DecideReturn(_) if !now.pending_return => {
+                Some(Expect::Precondition("NO_PENDING_RETURN"))
+            }
             _ => None,
         }
     }
@@ -215,7 +223,7 @@ impl Model {
             }
         };
         let from = before.as_ref().map(|s| s.state);
-        let Some(to) = meta.kind.next(from) else {
+        let Some(mut to) = meta.kind.next(from) else {
             return Expect::InvalidTransition {
                 current: from.expect("Receive is always allowed on no proposal"),
                 command: meta.kind,
@@ -245,6 +253,7 @@ impl Model {
             acknowledged: false,
             contacts: 0,
             pending_extension: None,
+            pending_return: false,
             original_due_date: None,
         });
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
@@ -262,6 +271,7 @@ impl Model {
                 after.acknowledged = false;
                 after.contacts = 0;
                 after.pending_extension = None;
+                after.pending_return = false;
             }
             CommandRequest::Acknowledge(_) => after.acknowledged = true,
             CommandRequest::Contact(_) => after.contacts += 1,
@@ -272,6 +282,26 @@ impl Model {
                 let asked = after.pending_extension.take();
                 if r.approve {
                     after.due_date = asked;
+                }
+            }
+            CommandRequest::RequestReturn(_) => after.pending_return = true,
+            CommandRequest::DecideReturn(r) => {
+                after.pending_return = false;
+                if r.approve {
+                    // The handling ends; a reassignment opens the new unit's, due by default.
+                    let unit = some(&r.reassign_to);
+                    let due = unit
+                        .as_ref()
+                        .map(|_| some(&r.due_date).unwrap_or_else(|| DEFAULT_DUE_DATE.into()));
+                    if unit.is_none() {
+                        to = State::Received;
+                    }
+                    after.handling_unit = unit;
+                    after.due_date.clone_from(&due);
+                    after.original_due_date = due;
+                    after.acknowledged = false;
+                    after.contacts = 0;
+                    after.pending_extension = None;
                 }
             }
             CommandRequest::Draft(r) => {
@@ -624,6 +654,32 @@ pub fn build(
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
         }),
+        Command::RequestReturn => CommandRequest::RequestReturn(pb::RequestReturnRequest {
+            proposal_id: proposal_id.clone(),
+            handling_unit: String::new(),
+            reason: pick(&["不属于本单位职责", "请改交住建局"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::DecideReturn => {
+            // Approved back to the office, approved to another unit, or refused.
+            let (approve, reassign_to, due_date) =
+                [(true, "", ""), (true, "许昌市教育局", ""), (false, "", "")][v as usize % 3];
+            CommandRequest::DecideReturn(pb::DecideReturnRequest {
+                proposal_id: proposal_id.clone(),
+                handling_unit: String::new(),
+                approve,
+                note: pick(&["", "同意"]),
+                reassign_to: reassign_to.into(),
+                due_date: due_date.into(),
+                expected_version,
+                request_id: String::new(),
+                actor: actor.clone(),
+                effective_date: EFFECTIVE_DATE.into(),
+            })
+        }
     };
     if let Some(bad) = bad {
         invalid = Some(spoil(&mut sent, bad));
@@ -760,6 +816,23 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
         CommandRequest::DecideExtension(r) => {
             r.handling_unit = "局".repeat(201);
             "handling_unit"
+        }
+        CommandRequest::RequestReturn(r) if first => {
+            r.reason = String::new();
+            "reason"
+        }
+        CommandRequest::RequestReturn(r) => {
+            r.handling_unit = "局\u{0}".into();
+            "handling_unit"
+        }
+        CommandRequest::DecideReturn(r) if first => {
+            r.approve = false;
+            r.reassign_to = "许昌市教育局".into();
+            "reassign_to"
+        }
+        CommandRequest::DecideReturn(r) => {
+            r.due_date = "2019-13-01".into();
+            "due_date"
         }
     }
 }

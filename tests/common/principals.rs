@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proposal_service::auth::Authenticator;
+use proposal_service::domain::Rules;
 use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
 use proposal_service::server::ServeOptions;
@@ -219,12 +220,18 @@ pub struct Guarded {
 
 impl Guarded {
     pub async fn start() -> Self {
+        Self::start_with(Rules::default()).await
+    }
+
+    /// As [`Guarded::start`], the server deciding under `rules`.
+    pub async fn start_with(rules: Rules) -> Self {
         let principals = tempfile::tempdir().unwrap();
         let path = principals.path().join("principals.json");
         write_atomically(&path, &principals_json(&EVERYONE));
         let authenticator = Authenticator::from_file(&path).expect("the test's principals file");
         let server = TestServer::start_with(ServeOptions {
             authenticator: Arc::new(authenticator),
+            rules,
             ..ServeOptions::default()
         })
         .await;
@@ -333,6 +340,8 @@ pub enum Rpc {
     Contact,
     RequestExtension,
     DecideExtension,
+    RequestReturn,
+    DecideReturn,
     Get,
     List,
     History,
@@ -360,6 +369,8 @@ impl Rpc {
             Rpc::Contact => Some(Command::Contact),
             Rpc::RequestExtension => Some(Command::RequestExtension),
             Rpc::DecideExtension => Some(Command::DecideExtension),
+            Rpc::RequestReturn => Some(Command::RequestReturn),
+            Rpc::DecideReturn => Some(Command::DecideReturn),
             Rpc::Get
             | Rpc::List
             | Rpc::History

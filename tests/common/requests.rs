@@ -213,6 +213,35 @@ pub fn decide_extension(p: &pb::Proposal) -> pb::DecideExtensionRequest {
     }
 }
 
+/// The seed's unit asks to give `p` back.
+pub fn request_return(p: &pb::Proposal) -> pb::RequestReturnRequest {
+    pb::RequestReturnRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: String::new(),
+        reason: RETURN_REASON.into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The office approves `p`'s pending return request: back to RECEIVED.
+pub fn decide_return(p: &pb::Proposal) -> pb::DecideReturnRequest {
+    pb::DecideReturnRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: String::new(),
+        approve: true,
+        note: "同意退回".into(),
+        reassign_to: String::new(),
+        due_date: String::new(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
 pub fn get(id: &str) -> pb::GetProposalRequest {
     pb::GetProposalRequest {
         proposal_id: id.into(),
@@ -342,7 +371,8 @@ command_fields!(
     on_existing: pb::AssignProposalRequest, pb::ReturnProposalRequest, pb::DraftReplyRequest,
     pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest,
     pb::RefuseProposalRequest, pb::AcknowledgeAssignmentRequest, pb::RecordContactRequest,
-    pb::RequestExtensionRequest, pb::DecideExtensionRequest
+    pb::RequestExtensionRequest, pb::DecideExtensionRequest, pb::RequestReturnRequest,
+    pb::DecideReturnRequest
 );
 
 /// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
@@ -379,7 +409,9 @@ command_request!(
     Acknowledge(pb::AcknowledgeAssignmentRequest),
     Contact(pb::RecordContactRequest),
     RequestExtension(pb::RequestExtensionRequest),
-    DecideExtension(pb::DecideExtensionRequest)
+    DecideExtension(pb::DecideExtensionRequest),
+    RequestReturn(pb::RequestReturnRequest),
+    DecideReturn(pb::DecideReturnRequest)
 );
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
@@ -399,6 +431,8 @@ macro_rules! each_command {
             $crate::common::requests::CommandRequest::Contact($r) => $body,
             $crate::common::requests::CommandRequest::RequestExtension($r) => $body,
             $crate::common::requests::CommandRequest::DecideExtension($r) => $body,
+            $crate::common::requests::CommandRequest::RequestReturn($r) => $body,
+            $crate::common::requests::CommandRequest::DecideReturn($r) => $body,
         }
     };
 }
@@ -422,6 +456,8 @@ impl CommandRequest {
             Command::Contact => Self::Contact(contact(p)),
             Command::RequestExtension => Self::RequestExtension(request_extension(p)),
             Command::DecideExtension => Self::DecideExtension(decide_extension(p)),
+            Command::RequestReturn => Self::RequestReturn(request_return(p)),
+            Command::DecideReturn => Self::DecideReturn(decide_return(p)),
         }
     }
 
@@ -440,6 +476,8 @@ impl CommandRequest {
             Self::Contact(_) => Command::Contact,
             Self::RequestExtension(_) => Command::RequestExtension,
             Self::DecideExtension(_) => Command::DecideExtension,
+            Self::RequestReturn(_) => Command::RequestReturn,
+            Self::DecideReturn(_) => Command::DecideReturn,
         }
     }
 
@@ -471,6 +509,8 @@ impl CommandRequest {
             Self::Contact(r) => Some(&r.proposal_id),
             Self::RequestExtension(r) => Some(&r.proposal_id),
             Self::DecideExtension(r) => Some(&r.proposal_id),
+            Self::RequestReturn(r) => Some(&r.proposal_id),
+            Self::DecideReturn(r) => Some(&r.proposal_id),
         }
     }
 
@@ -490,6 +530,8 @@ impl CommandRequest {
             Self::Contact(r) => r.expected_version,
             Self::RequestExtension(r) => r.expected_version,
             Self::DecideExtension(r) => r.expected_version,
+            Self::RequestReturn(r) => r.expected_version,
+            Self::DecideReturn(r) => r.expected_version,
         }
     }
 
@@ -587,6 +629,8 @@ impl CommandRequest {
             Self::Contact(r) => send!(record_contact(r)),
             Self::RequestExtension(r) => send!(request_extension(r)),
             Self::DecideExtension(r) => send!(decide_extension(r)),
+            Self::RequestReturn(r) => send!(request_return(r)),
+            Self::DecideReturn(r) => send!(decide_return(r)),
         })
     }
 

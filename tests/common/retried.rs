@@ -93,6 +93,8 @@ impl Call {
             Command::Contact => EventKind::ProposerContacted,
             Command::RequestExtension => EventKind::ExtensionRequested,
             Command::DecideExtension => EventKind::ExtensionDecided,
+            Command::RequestReturn => EventKind::ReturnRequested,
+            Command::DecideReturn => EventKind::ReturnDecided,
         }
     }
 

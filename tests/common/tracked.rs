@@ -28,14 +28,17 @@ pub const ACT_DATE: &str = "2019-09-29";
 /// and copies.
 pub fn actor_of(command: Command) -> &'static str {
     match command {
-        Command::Receive | Command::Assign | Command::Refuse | Command::DecideExtension => {
-            REGISTRAR
-        }
+        Command::Receive
+        | Command::Assign
+        | Command::Refuse
+        | Command::DecideExtension
+        | Command::DecideReturn => REGISTRAR,
         Command::Return
         | Command::Draft
         | Command::Acknowledge
         | Command::Contact
-        | Command::RequestExtension => CLERK,
+        | Command::RequestExtension
+        | Command::RequestReturn => CLERK,
         Command::RejectDraft | Command::Sign => LEADER,
         Command::Issue | Command::Copy => OFFICE,
     }
@@ -568,6 +571,8 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::Contacted(_)) => "contacted",
         Some(Data::ExtensionRequested(_)) => "extension_requested",
         Some(Data::ExtensionDecided(_)) => "extension_decided",
+        Some(Data::ReturnRequested(_)) => "return_requested",
+        Some(Data::ReturnDecided(_)) => "return_decided",
         None => "none",
     }
 }

@@ -66,7 +66,7 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
     })
 }
 
-/// One unit's part in handling a proposal, with its contacts and extension requests.
+/// One unit's part in handling a proposal, with its contacts, extension and return requests.
 pub fn handling(handling: &pb::Handling) -> Value {
     let pb::Handling {
         unit,
@@ -78,6 +78,7 @@ pub fn handling(handling: &pb::Handling) -> Value {
         acknowledged_date,
         contacts,
         extensions,
+        return_requests,
     } = handling;
     json!({
         "unit": unit,
@@ -91,6 +92,7 @@ pub fn handling(handling: &pb::Handling) -> Value {
         "acknowledged_date": acknowledged_date,
         "contacts": contacts.iter().map(contact).collect::<Vec<_>>(),
         "extensions": extensions.iter().map(extension).collect::<Vec<_>>(),
+        "return_requests": return_requests.iter().map(return_request).collect::<Vec<_>>(),
     })
 }
 
@@ -132,6 +134,25 @@ pub fn extension(extension: &pb::Extension) -> Value {
     })
 }
 
+pub fn return_request(request: &pb::ReturnRequest) -> Value {
+    let pb::ReturnRequest {
+        requested_date,
+        reason,
+        status,
+        decision_note,
+        decided_date,
+    } = request;
+    json!({
+        "requested_date": requested_date,
+        "reason": reason,
+        "status": enum_name(*status, |v| {
+            pb::RequestStatus::try_from(v).ok().map(|s| s.as_str_name())
+        }),
+        "decision_note": decision_note,
+        "decided_date": decided_date,
+    })
+}
+
 /// The rules in force and today in their zone.
 pub fn rules(response: &pb::GetRulesResponse) -> Value {
     let pb::GetRulesResponse { rules, today } = response;
@@ -141,12 +162,16 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
              time_zone,
              max_extension_days,
              contact_required_before_draft,
+             return_window_days,
+             unit_may_return_directly,
          }| {
             json!({
                 "reply_months": reply_months,
                 "time_zone": time_zone,
                 "max_extension_days": max_extension_days,
                 "contact_required_before_draft": contact_required_before_draft,
+                "return_window_days": return_window_days,
+                "unit_may_return_directly": unit_may_return_directly,
             })
         },
     );
@@ -328,6 +353,31 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "handling_unit": handling_unit,
                 "approved": approved,
                 "note": note,
+                "due_date": due_date,
+            }),
+        ),
+        Data::ReturnRequested(pb::ReturnRequested {
+            handling_unit,
+            reason,
+        }) => (
+            "return_requested",
+            pb::EventKind::ReturnRequested,
+            json!({ "handling_unit": handling_unit, "reason": reason }),
+        ),
+        Data::ReturnDecided(pb::ReturnDecided {
+            handling_unit,
+            approved,
+            note,
+            reassigned_to,
+            due_date,
+        }) => (
+            "return_decided",
+            pb::EventKind::ReturnDecided,
+            json!({
+                "handling_unit": handling_unit,
+                "approved": approved,
+                "note": note,
+                "reassigned_to": reassigned_to,
                 "due_date": due_date,
             }),
         ),

@@ -125,7 +125,8 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
 }
 
 /// One unit's part in handling a proposal: a heading line with the unit, its role and state,
-/// then its dates, and its contacts and extension requests, one line each. With `full`, their
+/// then its dates, and its contacts, extension requests and return requests, one line each.
+/// With `full`, their
 /// summaries, reasons and notes are printed whole; otherwise they are summarised.
 pub fn handling(handling: &pb::Handling, full: bool) -> String {
     let pb::Handling {
@@ -138,6 +139,7 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
         acknowledged_date,
         contacts,
         extensions,
+        return_requests,
     } = handling;
     let long = |text: &str| {
         if full {
@@ -200,6 +202,30 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
         {
             let mut line = format!(
                 "\n    - {requested_date} asked for {new_due_date}: {}; {}",
+                long(reason),
+                flag_name_of::<pb::RequestStatus>(*status).to_ascii_uppercase()
+            );
+            if !decided_date.is_empty() {
+                line.push_str(&format!(" {decided_date}"));
+            }
+            if !decision_note.is_empty() {
+                line.push_str(&format!(" ({})", long(decision_note)));
+            }
+            text.push_str(&line);
+        }
+    }
+    if !return_requests.is_empty() {
+        text.push_str("\n  return requests:");
+        for pb::ReturnRequest {
+            requested_date,
+            reason,
+            status,
+            decision_note,
+            decided_date,
+        } in return_requests
+        {
+            let mut line = format!(
+                "\n    - {requested_date} asked to return it: {}; {}",
                 long(reason),
                 flag_name_of::<pb::RequestStatus>(*status).to_ascii_uppercase()
             );
@@ -414,6 +440,29 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             }
             text
         }
+        Data::ReturnRequested(r) => format!(
+            "{} asks to return it; reason: {}",
+            r.handling_unit,
+            summary(&r.reason)
+        ),
+        Data::ReturnDecided(d) => {
+            let mut text = match (d.approved, d.reassigned_to.is_empty()) {
+                (false, _) => format!("{}: refused", d.handling_unit),
+                (true, true) => format!("{}: approved", d.handling_unit),
+                (true, false) if d.due_date.is_empty() => format!(
+                    "{}: approved, reassigned to {}",
+                    d.handling_unit, d.reassigned_to
+                ),
+                (true, false) => format!(
+                    "{}: approved, reassigned to {}, due {}",
+                    d.handling_unit, d.reassigned_to, d.due_date
+                ),
+            };
+            if !d.note.is_empty() {
+                text.push_str(&format!("; note: {}", summary(&d.note)));
+            }
+            text
+        }
     }
 }
 
@@ -426,6 +475,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         time_zone,
         max_extension_days,
         contact_required_before_draft,
+        return_window_days,
+        unit_may_return_directly,
     }) = rules
     {
         fields.add("reply_months", reply_months.to_string());
@@ -434,6 +485,11 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         fields.add(
             "contact_required_before_draft",
             contact_required_before_draft.to_string(),
+        );
+        fields.add("return_window_days", return_window_days.to_string());
+        fields.add(
+            "unit_may_return_directly",
+            unit_may_return_directly.to_string(),
         );
     }
     fields.add("today", today);

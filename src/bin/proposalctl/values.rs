@@ -131,6 +131,8 @@ pub fn kind_name(data: &Data) -> String {
         Data::Contacted(_) => pb::EventKind::ProposerContacted,
         Data::ExtensionRequested(_) => pb::EventKind::ExtensionRequested,
         Data::ExtensionDecided(_) => pb::EventKind::ExtensionDecided,
+        Data::ReturnRequested(_) => pb::EventKind::ReturnRequested,
+        Data::ReturnDecided(_) => pb::EventKind::ReturnDecided,
     };
     kind.flag_name()
 }
@@ -265,7 +267,7 @@ mod tests {
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::ExtensionDecided as usize);
+        assert_eq!(kinds, pb::EventKind::ReturnDecided as usize);
         let methods: Vec<String> = pb::ContactMethod::values().map(|m| m.flag_name()).collect();
         assert_eq!(
             methods,

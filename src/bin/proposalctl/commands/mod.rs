@@ -1,10 +1,10 @@
 //! The subcommands. [`Command`] lists them (its doc comments are the `--help` texts) and
 //! [`run`] hands each to its module: `transitions` the mutating RPCs (the transitions, and the
-//! handling unit's acts that leave the state as it is: acknowledge, contact, extensions),
-//! `reads` the reads of proposals (get, list, history, render) and of the rules, `audit` the
-//! event log (events, watch, verify), `demo` the seed's whole lifecycle. A new group of
-//! subcommands (export, import, …) is a new module here and its variants below; [`Paging`] and
-//! [`all_pages`] are there to reuse.
+//! handling unit's acts that leave the state as it is: acknowledge, contact, extensions; and the
+//! return requests, whose approval moves it), `reads` the reads of proposals (get, list,
+//! history, render) and of the rules, `audit` the event log (events, watch, verify), `demo` the
+//! seed's whole lifecycle. A new group of subcommands (export, import, …) is a new module here
+//! and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
 
 mod audit;
 mod demo;
@@ -25,7 +25,9 @@ pub enum Command {
     Receive(transitions::ReceiveProposal),
     /// Hand a proposal to a handling unit (交办): RECEIVED → ASSIGNED.
     Assign(transitions::AssignProposal),
-    /// The handling unit returns a proposal outside its remit (退回): ASSIGNED → RECEIVED.
+    /// The office withdraws an assignment (撤回交办): ASSIGNED → RECEIVED. A unit may do so
+    /// itself only when the rules' unit_may_return_directly is set; otherwise it uses
+    /// request-return.
     Return(transitions::ReturnProposal),
     /// Draft the reply, or revise the draft: ASSIGNED/DRAFTED → DRAFTED.
     Draft(transitions::DraftReply),
@@ -48,6 +50,12 @@ pub enum Command {
     RequestExtension(transitions::RequestExtension),
     /// The office approves (the due date moves) or refuses the pending extension request.
     DecideExtension(transitions::DecideExtension),
+    /// The handling unit asks the office to take back a proposal outside its remit (申请退回),
+    /// while ASSIGNED and within the rules' return_window_days of the assignment.
+    RequestReturn(transitions::RequestReturn),
+    /// The office approves the pending return request (→ RECEIVED, or with --reassign-to to
+    /// another unit) or refuses it (the proposal stays with the unit).
+    DecideReturn(transitions::DecideReturn),
     /// Show one proposal, every field and the full texts.
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
@@ -84,6 +92,8 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::Contact(args) => args.run(server, output).await,
         Command::RequestExtension(args) => args.run(server, output).await,
         Command::DecideExtension(args) => args.run(server, output).await,
+        Command::RequestReturn(args) => args.run(server, output).await,
+        Command::DecideReturn(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,

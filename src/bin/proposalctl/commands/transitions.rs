@@ -142,7 +142,7 @@ impl AssignProposal {
 pub struct ReturnProposal {
     #[command(flatten)]
     target: Target,
-    /// Why the unit returns the proposal.
+    /// Why the assignment is withdrawn.
     #[arg(long)]
     reason: String,
 }
@@ -551,6 +551,91 @@ impl DecideExtension {
             .client()
             .decide_extension(server.call(request))
             .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RequestReturn {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    unit: Unit,
+    /// Why the proposal is outside the unit's remit.
+    #[arg(long)]
+    reason: String,
+}
+
+impl RequestReturn {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::RequestReturnRequest {
+            proposal_id,
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            reason: self.reason,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server.client().request_return(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("decision").required(true).args(["approve", "refuse"])))]
+pub struct DecideReturn {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    unit: Unit,
+    /// Take the proposal back from the unit: → RECEIVED, or with --reassign-to straight to
+    /// another unit.
+    #[arg(long)]
+    approve: bool,
+    /// Refuse the request; the proposal stays with the unit.
+    #[arg(long)]
+    refuse: bool,
+    /// The office's note on its decision.
+    #[arg(long)]
+    note: Option<String>,
+    /// With --approve: hand the proposal at once to this unit (ASSIGNED, a new handling).
+    #[arg(long, value_name = "UNIT", conflicts_with = "refuse")]
+    reassign_to: Option<String>,
+    /// The new assignment's due date, YYYY-MM-DD (default: the rules' reply_months after the
+    /// effective date).
+    #[arg(long, value_name = "DATE", requires = "reassign_to")]
+    due_date: Option<String>,
+}
+
+impl DecideReturn {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::DecideReturnRequest {
+            proposal_id,
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            // The "decision" group lets exactly one of --approve and --refuse through.
+            approve: self.approve,
+            note: self.note.unwrap_or_default(),
+            reassign_to: self.reassign_to.unwrap_or_default(),
+            due_date: self.due_date.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server.client().decide_return(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
     }
 }
