@@ -342,8 +342,8 @@ fn an_unreachable_server_exits_3_with_a_clear_message() {
     );
 }
 
-/// The handling unit's acts that leave the state as it is; `every_subcommand_has_help` covers
-/// the subcommands `common::ctl::SUBCOMMANDS` lists.
+/// The handling unit's records and the office's decisions on them; `every_subcommand_has_help`
+/// checks that each has help, and the test below that each takes the shared flags.
 const HANDLING_SUBCOMMANDS: [&str; 6] = [
     "acknowledge",
     "contact",

@@ -14,9 +14,31 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 16] = [
-    "receive", "assign", "return", "draft", "reject", "sign", "issue", "copy", "get", "list",
-    "history", "render", "events", "watch", "verify", "demo",
+pub const SUBCOMMANDS: [&str; 24] = [
+    "receive",
+    "assign",
+    "return",
+    "draft",
+    "reject",
+    "sign",
+    "issue",
+    "copy",
+    "refuse",
+    "acknowledge",
+    "contact",
+    "request-extension",
+    "decide-extension",
+    "request-return",
+    "decide-return",
+    "rules",
+    "get",
+    "list",
+    "history",
+    "render",
+    "events",
+    "watch",
+    "verify",
+    "demo",
 ];
 
 /// How one run of `proposalctl` ended.
