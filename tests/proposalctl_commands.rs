@@ -5,7 +5,7 @@ mod common;
 // reported (and their exit codes), and a reply body read from stdin kept byte for byte.
 
 use common::TestServer;
-use common::ctl::{SUBCOMMANDS, ctl, ctl_with_stdin, receive_228, run_ctl};
+use common::ctl::{SUBCOMMANDS, ctl, ctl_with_stdin, receive_228, receive_228_with, run_ctl};
 use proposal_service::seed;
 use serde_json::Value;
 
@@ -373,17 +373,7 @@ async fn a_unit_acknowledges_contacts_and_gets_an_extension_approved() {
     assert!(text.contains("max_extension_days:"), "{text}");
     assert!(text.contains("contact_required_before_draft:"), "{text}");
 
-    let assign = [
-        "assign",
-        &id,
-        "--handling-unit",
-        unit,
-        "--due-date",
-        "2019-08-31",
-        "--actor",
-        "提案委登记员",
-    ];
-    ctl(&server, &assign).await.expect_success();
+    assign_228(&server, &id, None).await;
     let assigned = ctl(&server, &["--json", "get", &id])
         .await
         .expect_success()
@@ -649,17 +639,7 @@ async fn a_refused_extension_keeps_the_due_date_and_contacts_default_to_every_pr
         .as_str()
         .unwrap()
         .to_owned();
-    let assign = [
-        "assign",
-        &id,
-        "--handling-unit",
-        &seed.handling_unit,
-        "--due-date",
-        "2019-08-31",
-        "--actor",
-        "提案委登记员",
-    ];
-    ctl(&server, &assign).await.expect_success();
+    assign_228(&server, &id, None).await;
     let contacted = ctl(
         &server,
         &[
@@ -1218,33 +1198,7 @@ async fn a_refused_return_keeps_the_proposal_with_the_unit_and_an_approved_one_g
 async fn a_return_asked_for_after_the_window_is_refused() {
     let mut server = TestServer::start().await;
     let seed = seed::proposal_228();
-    let number = seed.number.to_string();
-    let received = ctl(
-        &server,
-        &[
-            "--json",
-            "receive",
-            "--committee",
-            &seed.committee,
-            "--session",
-            &seed.session,
-            "--number",
-            &number,
-            "--title",
-            &seed.title,
-            "--proposer",
-            &seed.proposers[0],
-            "--content",
-            seed::CONTENT,
-            "--actor",
-            "提案委登记员",
-            "--effective-date",
-            "2019-07-01",
-        ],
-    )
-    .await
-    .expect_success()
-    .json();
+    let received = receive_228_with(&server, &["--effective-date", "2019-07-01"]).await;
     let id = received["id"].as_str().unwrap().to_owned();
     assign_228(&server, &id, Some("2019-07-01")).await;
     let late = ctl(

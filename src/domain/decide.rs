@@ -254,18 +254,20 @@ fn check_rules(
     rules: &Rules,
 ) -> Result<(), Precondition> {
     let handling = |unit: &str| proposal.and_then(|p| p.handling(unit));
-    let within_cap = |handling: Option<&Handling>, requested: CalendarDate| match handling
-        .and_then(|h| h.original_due_date)
-    {
-        Some(original) if requested.days_since(original) > i64::from(rules.max_extension_days) => {
-            Err(Precondition::ExtensionLimit {
+    let within_cap = |handling: Option<&Handling>, requested: CalendarDate| {
+        let Some(original) = handling.and_then(|h| h.original_due_date) else {
+            return Ok(());
+        };
+        let days = requested.days_since(original);
+        if days > i64::from(rules.max_extension_days) {
+            return Err(Precondition::ExtensionLimit {
                 requested,
                 original,
-                days: requested.days_since(original),
+                days,
                 max_days: rules.max_extension_days,
-            })
+            });
         }
-        _ => Ok(()),
+        Ok(())
     };
     match data {
         EventData::ReplyDrafted { .. } if rules.contact_required_before_draft => {
@@ -287,19 +289,19 @@ fn check_rules(
             ..
         } => within_cap(handling(handling_unit), *granted),
         EventData::ReturnRequested { handling_unit, .. } => {
-            match handling(handling_unit).and_then(|h| h.assigned_on) {
-                Some(assigned_on)
-                    if date.days_since(assigned_on) > i64::from(rules.return_window_days) =>
-                {
-                    Err(Precondition::ReturnWindowClosed {
-                        assigned_on,
-                        date,
-                        days: date.days_since(assigned_on),
-                        window_days: rules.return_window_days,
-                    })
-                }
-                _ => Ok(()),
+            let Some(assigned_on) = handling(handling_unit).and_then(|h| h.assigned_on) else {
+                return Ok(());
+            };
+            let days = date.days_since(assigned_on);
+            if days > i64::from(rules.return_window_days) {
+                return Err(Precondition::ReturnWindowClosed {
+                    assigned_on,
+                    date,
+                    days,
+                    window_days: rules.return_window_days,
+                });
             }
+            Ok(())
         }
         _ => Ok(()),
     }

@@ -437,12 +437,6 @@ impl Handling {
     pub fn pending_return(&self) -> Option<&ReturnRequest> {
         self.return_requests.last().filter(|r| r.decision.is_none())
     }
-
-    /// Calendar days the due date in force (or `due_date`) lies beyond the assignment's.
-    pub fn days_beyond_original(&self, due_date: CalendarDate) -> Option<i64> {
-        self.original_due_date
-            .map(|original| due_date.days_since(original))
-    }
 }
 
 /// Whether a proposal is overdue on `day`: it has a due date before `day`, and no reply was

@@ -118,34 +118,33 @@ pub async fn ctl_with_stdin(server: &TestServer, args: &[&str], stdin: Option<Ve
 
 /// Registers the seed's proposal with `proposalctl receive --json`; returns it.
 pub async fn receive_228(server: &TestServer) -> Value {
+    receive_228_with(server, &["--request-id", "receive/228"]).await
+}
+
+/// As [`receive_228`], with `extra` flags (e.g. an effective date) instead of the request id.
+pub async fn receive_228_with(server: &TestServer, extra: &[&str]) -> Value {
     let seed = seed::proposal_228();
     let number = seed.number.to_string();
-    ctl(
-        server,
-        &[
-            "--json",
-            "receive",
-            "--committee",
-            &seed.committee,
-            "--session",
-            &seed.session,
-            "--number",
-            &number,
-            "--title",
-            &seed.title,
-            "--proposer",
-            &seed.proposers[0],
-            "--content",
-            seed::CONTENT,
-            "--actor",
-            "提案委登记员",
-            "--request-id",
-            "receive/228",
-        ],
-    )
-    .await
-    .expect_success()
-    .json()
+    let mut args = vec![
+        "--json",
+        "receive",
+        "--committee",
+        &seed.committee,
+        "--session",
+        &seed.session,
+        "--number",
+        &number,
+        "--title",
+        &seed.title,
+        "--proposer",
+        &seed.proposers[0],
+        "--content",
+        seed::CONTENT,
+        "--actor",
+        "提案委登记员",
+    ];
+    args.extend_from_slice(extra);
+    ctl(server, &args).await.expect_success().json()
 }
 
 /// Runs the demo and returns its proposal's id.

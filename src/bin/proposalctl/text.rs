@@ -148,6 +148,17 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
             summary(text)
         }
     };
+    // Where an office request stands: `PENDING`, or `APPROVED 2019-08-22 (note)`.
+    let decision = |status: i32, decided_date: &str, note: &str| {
+        let mut text = flag_name_of::<pb::RequestStatus>(status).to_ascii_uppercase();
+        if !decided_date.is_empty() {
+            text.push_str(&format!(" {decided_date}"));
+        }
+        if !note.is_empty() {
+            text.push_str(&format!(" ({})", long(note)));
+        }
+        text
+    };
     let mut fields = Fields::default();
     fields.add("assigned", assigned_date);
     if due_date != original_due_date && !original_due_date.is_empty() {
@@ -200,18 +211,11 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
             decided_date,
         } in extensions
         {
-            let mut line = format!(
+            text.push_str(&format!(
                 "\n    - {requested_date} asked for {new_due_date}: {}; {}",
                 long(reason),
-                flag_name_of::<pb::RequestStatus>(*status).to_ascii_uppercase()
-            );
-            if !decided_date.is_empty() {
-                line.push_str(&format!(" {decided_date}"));
-            }
-            if !decision_note.is_empty() {
-                line.push_str(&format!(" ({})", long(decision_note)));
-            }
-            text.push_str(&line);
+                decision(*status, decided_date, decision_note)
+            ));
         }
     }
     if !return_requests.is_empty() {
@@ -224,18 +228,11 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
             decided_date,
         } in return_requests
         {
-            let mut line = format!(
+            text.push_str(&format!(
                 "\n    - {requested_date} asked to return it: {}; {}",
                 long(reason),
-                flag_name_of::<pb::RequestStatus>(*status).to_ascii_uppercase()
-            );
-            if !decided_date.is_empty() {
-                line.push_str(&format!(" {decided_date}"));
-            }
-            if !decision_note.is_empty() {
-                line.push_str(&format!(" ({})", long(decision_note)));
-            }
-            text.push_str(&line);
+                decision(*status, decided_date, decision_note)
+            ));
         }
     }
     text
