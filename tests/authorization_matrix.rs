@@ -11,7 +11,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::lifecycle::State;
-use common::principals::{CALLERS, Guarded, Member, Rpc, UNIT_A, drive, invoke};
+use common::principals::{CALLERS, Guarded, Member, Rpc, UNIT_A, drive, drive_led, invoke};
 use common::reads::{get, whole_log};
 use common::requests::{self as rq, CommandRequest};
 use common::status::assert_not_in_remit;
@@ -22,8 +22,9 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
     let guarded = Guarded::start().await;
     let admin = guarded.admin();
     // Proposals of unit A waiting in a state (and, for a decision, with an extension request
-    // pending), reused until an allowed command changes them.
-    let mut waiting: HashMap<(State, bool), pb::Proposal> = HashMap::new();
+    // pending; for an opinion, led by a third unit with unit A co-handling), reused until an allowed
+    // command changes them.
+    let mut waiting: HashMap<(State, Need), pb::Proposal> = HashMap::new();
     let (mut allowed, mut denied) = (0, 0);
     for (rpc, _) in MATRIX {
         for caller in CALLERS {
@@ -32,13 +33,22 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                 caller.name, caller.role, caller.unit
             );
             // A decision needs a request to decide on.
-            let pending = matches!(rpc, Rpc::DecideExtension | Rpc::DecideReturn);
+            let need = match rpc {
+                Rpc::DecideExtension | Rpc::DecideReturn => Need::PendingRequest,
+                Rpc::SubmitOpinion => Need::CoHandledByA,
+                _ => Need::Nothing,
+            };
             let target = match rpc.target_state() {
-                Some(state) => match waiting.get(&(state, pending)) {
+                Some(state) => match waiting.get(&(state, need)) {
                     Some(p) => Some(p.clone()),
+                    None if need == Need::CoHandledByA => {
+                        let p = drive_led(&admin, LEAD, &[UNIT_A], state).await;
+                        waiting.insert((state, need), p.clone());
+                        Some(p)
+                    }
                     None => {
                         let mut p = drive(&admin, UNIT_A, state).await;
-                        if pending {
+                        if need == Need::PendingRequest {
                             let request = match rpc {
                                 Rpc::DecideReturn => CommandRequest::from(rq::request_return(&p)),
                                 _ => CommandRequest::from(rq::request_extension(&p)),
@@ -46,7 +56,7 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                             let sent = request.by("").send(&mut admin.clone()).await;
                             p = sent.unwrap().expect("the proposal after the request");
                         }
-                        waiting.insert((state, pending), p.clone());
+                        waiting.insert((state, need), p.clone());
                         Some(p)
                     }
                 },
@@ -74,7 +84,7 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                 assert_eq!(event.proposal_id, proposal.id, "{what}");
                 if let Some(target) = &target {
                     assert_eq!(proposal.id, target.id, "{what}");
-                    waiting.remove(&(target.state(), pending));
+                    waiting.remove(&(target.state(), need));
                 }
             } else {
                 denied += 1;
@@ -91,6 +101,19 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
     }
     assert_eq!(allowed + denied, MATRIX.len() * CALLERS.len());
     assert!(allowed > 0 && denied > 0);
+}
+
+/// The lead unit of the proposals unit A co-handles.
+const LEAD: &str = "许昌市财政局";
+
+/// What a call's target proposal needs besides its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Need {
+    Nothing,
+    /// A request for the office to decide.
+    PendingRequest,
+    /// Unit A as a co-unit (led by a third unit).
+    CoHandledByA,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,7 +135,7 @@ use Remit::{No as N, OwnUnit as O, Yes as Y};
 
 /// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
 /// auditor, admin ([`Role::COLUMNS`]).
-const MATRIX: [(Rpc, [Remit; 6]); 23] = [
+const MATRIX: [(Rpc, [Remit; 6]); 24] = [
     (Rpc::Receive, [Y, N, N, N, N, Y]),
     (Rpc::Assign, [Y, N, N, N, N, Y]),
     // A unit returns directly only under rules that allow it (not the defaults); the office
@@ -130,6 +153,9 @@ const MATRIX: [(Rpc, [Remit; 6]); 23] = [
     (Rpc::DecideExtension, [Y, N, N, N, N, Y]),
     (Rpc::RequestReturn, [N, O, N, N, N, Y]),
     (Rpc::DecideReturn, [Y, N, N, N, N, Y]),
+    // On a proposal unit A co-handles, led by a third unit (tests/handling.rs has the lead's
+    // own clerk refused: NOT_A_CO_UNIT).
+    (Rpc::SubmitOpinion, [N, O, N, N, N, Y]),
     (Rpc::Get, [Y, O, O, O, Y, Y]),
     (Rpc::List, [Y, Y, Y, Y, Y, Y]),
     (Rpc::History, [Y, O, O, O, Y, Y]),

@@ -467,7 +467,8 @@ async fn a_return_is_asked_for_within_the_window_and_the_office_decides_it() {
         .unwrap()
         .into_inner()
         .events;
-    assert_eq!(new.iter().map(|e| e.sequence).collect::<Vec<_>>(), [5]);
+    // The decision that handed it over is in the new unit's trail too, as an assignment is.
+    assert_eq!(new.iter().map(|e| e.sequence).collect::<Vec<_>>(), [4, 5]);
 
     // A refusal cannot reassign; nor can the unit that asked be the new one.
     let r = assigned(client).await;

@@ -21,6 +21,7 @@ use common::hostile::{
 use common::oracle::{Problems, date_ok, uuid_ok};
 use common::requests::CommandRequest;
 use proposal_service::app::{AppError, Submission};
+use proposal_service::domain::examples::CO_UNIT;
 use proposal_service::domain::{
     CalendarDate, Command, Decision, DomainError, EffectiveDateError, Limits, ProposalState,
     ProposerKind, Registration, ResultCode, Rules,
@@ -203,6 +204,7 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::DecideExtension { .. }
             | Command::RequestReturn { .. }
             | Command::DecideReturn { .. }
+            | Command::SubmitOpinion { .. }
     ) {
         return Ok(());
     }
@@ -252,8 +254,12 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             Command::Assign {
                 handling_unit,
                 due_date,
+                co_units,
+                co_due_date: _,
             } => {
                 prop_assert_eq!(after.handling_unit.as_ref(), Some(handling_unit));
+                let co: Vec<&String> = after.handlings[1..].iter().map(|h| &h.unit).collect();
+                prop_assert_eq!(co, co_units.iter().collect::<Vec<_>>());
                 // Without a due date, the rules' months after the act's date.
                 let by_rules = event.effective_date.map(|d| Rules::default().due_date(d));
                 prop_assert_eq!(after.due_date, due_date.or(by_rules));
@@ -273,7 +279,14 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                 prop_assert_eq!(after.issue_date, Some(*issue_date));
                 prop_assert_eq!(after.issuing_office.as_ref(), Some(issuing_office));
             }
-            Command::Copy { recipients } => prop_assert_eq!(&after.copied_to, recipients),
+            Command::Copy { recipients } => {
+                // The given No. 228 has a co-unit: the lead's copies go to it too.
+                let mut expected = recipients.clone();
+                if !expected.iter().any(|r| r == CO_UNIT) {
+                    expected.push(CO_UNIT.into());
+                }
+                prop_assert_eq!(&after.copied_to, &expected)
+            }
             Command::Refuse {
                 reason,
                 forwarded_to,
@@ -289,7 +302,8 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::RequestExtension { .. }
             | Command::DecideExtension { .. }
             | Command::RequestReturn { .. }
-            | Command::DecideReturn { .. } => unreachable!("returned above"),
+            | Command::DecideReturn { .. }
+            | Command::SubmitOpinion { .. } => unreachable!("returned above"),
         }
     }
     Ok(())
@@ -347,11 +361,14 @@ fn check_assign(r: pb::AssignProposalRequest) -> Result<(), TestCaseError> {
         let Command::Assign {
             handling_unit,
             due_date,
+            co_units,
+            co_due_date: _,
         } = command
         else {
             return Err(became(command));
         };
         prop_assert_eq!(handling_unit, &r.handling_unit);
+        prop_assert_eq!(co_units, &r.co_units);
         match due_date {
             None => {
                 prop_assert_eq!(&r.due_date, "");

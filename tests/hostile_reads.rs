@@ -70,6 +70,7 @@ async fn seed(client: &mut Client) -> Seeded {
         request_id: String::new(),
         actor: "tester".into(),
         effective_date: String::new(),
+        ..Default::default()
     };
     client.assign_proposal(assign).await.unwrap();
     let list = pb::ListProposalsRequest {
@@ -157,6 +158,7 @@ fn read() -> impl Strategy<Value = Read> {
         (
             enum_value(),
             prop_oneof![3 => Just(String::new()), 1 => date()],
+            enum_value(),
         ),
     )
         .prop_map(
@@ -168,7 +170,7 @@ fn read() -> impl Strategy<Value = Read> {
                 page_size,
                 page_token,
                 view,
-                (proposer_kind, overdue_on),
+                (proposer_kind, overdue_on, handling_role),
             )| {
                 Read::List(pb::ListProposalsRequest {
                     state,
@@ -180,6 +182,7 @@ fn read() -> impl Strategy<Value = Read> {
                     view,
                     proposer_kind,
                     overdue_on,
+                    handling_role,
                 })
             },
         );
@@ -272,11 +275,13 @@ fn expected_read_codes(read: &Read, seeded: &Seeded) -> Vec<Code> {
                 && r.committee == seeded.committee
                 && r.session.is_empty()
                 && r.proposer_kind == 0
-                && r.overdue_on.is_empty();
+                && r.overdue_on.is_empty()
+                && r.handling_role == 0;
             let token_ok =
                 r.page_token.is_empty() || (r.page_token == seeded.list_token && seeded_query);
             let filters_ok = (0..=7).contains(&r.state)
                 && (0..=5).contains(&r.proposer_kind)
+                && (0..=4).contains(&r.handling_role)
                 && (r.overdue_on.is_empty() || date_ok(&r.overdue_on));
             if !filters_ok || r.page_size < 0 || !token_ok || !view_ok(r.view) {
                 vec![Code::InvalidArgument]

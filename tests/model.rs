@@ -64,6 +64,11 @@ fn same_proposal(
 ) -> Result<(), String> {
     let reply_body = actual.reply.as_ref().map(|r| r.body.clone());
     let sole = actual.handlings.first();
+    let co: Vec<&pb::Handling> = actual
+        .handlings
+        .iter()
+        .filter(|h| h.role() == pb::HandlingRole::Co)
+        .collect();
     let none_if_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     let observed = Snap {
         state: match actual.state() {
@@ -90,14 +95,26 @@ fn same_proposal(
             .and_then(|h| h.return_requests.last())
             .is_some_and(|r| r.status() == pb::RequestStatus::Pending),
         original_due_date: sole.and_then(|h| none_if_empty(&h.original_due_date)),
+        co_units: co.iter().map(|h| h.unit.clone()).collect(),
+        opinions_pending: co
+            .iter()
+            .filter(|h| h.opinion.is_none())
+            .map(|h| h.unit.clone())
+            .collect(),
     };
-    // An assigned proposal has exactly one handling, its unit's, with the proposal's due date.
-    if actual.handlings.len() != usize::from(sole.is_some())
+    // An assigned proposal has one replying handling first, its unit's, with the proposal's
+    // due date: SOLE, or LEAD before its co-units.
+    let role = if co.is_empty() {
+        pb::HandlingRole::Sole
+    } else {
+        pb::HandlingRole::Lead
+    };
+    if actual.handlings.len() != usize::from(sole.is_some()) + co.len()
         || sole.is_some() != observed.handling_unit.is_some()
         || sole.is_some_and(|h| {
             Some(&h.unit) != observed.handling_unit.as_ref()
                 || none_if_empty(&h.due_date) != observed.due_date
-                || h.role() != pb::HandlingRole::Sole
+                || h.role() != role
         })
     {
         return Err(format!(

@@ -999,6 +999,7 @@ async fn a_unit_asks_to_return_a_proposal_and_the_office_reassigns_it() {
             "contacts": [],
             "extensions": [],
             "return_requests": [],
+            "opinion": null,
         }]),
         "the new unit's handling starts afresh"
     );
@@ -1311,5 +1312,293 @@ fn the_return_subcommands_refuse_bad_flags() {
         help.stdout.contains("撤回交办") && help.stdout.contains("request-return"),
         "{}",
         help.stdout
+    );
+}
+
+/// The co-handling units (会办) of proposal No. 228 in the test below.
+const CO_UNITS: [&str; 2] = ["许昌市发展和改革委员会", "许昌市财政局"];
+
+#[tokio::test]
+async fn a_lead_unit_and_two_co_units_one_of_which_submits_its_opinion() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let lead = seed.handling_unit.as_str();
+    let received = receive_228_with(&server, &["--effective-date", "2019-07-01"]).await;
+    let id = received["id"].as_str().unwrap().to_owned();
+    let assigned = ctl(
+        &server,
+        &[
+            "--json",
+            "assign",
+            &id,
+            "--handling-unit",
+            lead,
+            "--due-date",
+            "2019-08-31",
+            "--co-unit",
+            CO_UNITS[0],
+            "--co-unit",
+            CO_UNITS[1],
+            "--co-due-date",
+            "2019-07-31",
+            "--effective-date",
+            "2019-07-01",
+            "--actor",
+            "提案委登记员",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(assigned["state"], "PROPOSAL_STATE_ASSIGNED", "{assigned}");
+    assert_eq!(assigned["handling_unit"], lead);
+    let roles: Vec<(&str, &str)> = assigned["handlings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["unit"].as_str().unwrap(), h["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (lead, "HANDLING_ROLE_LEAD"),
+            (CO_UNITS[0], "HANDLING_ROLE_CO"),
+            (CO_UNITS[1], "HANDLING_ROLE_CO"),
+        ],
+        "{assigned}"
+    );
+    for handling in assigned["handlings"].as_array().unwrap() {
+        assert_eq!(handling["opinion"], Value::Null, "{handling}");
+    }
+
+    // The first co-unit's opinion, its text read from stdin; named with --unit, as there are
+    // two co-units.
+    let body = "建议加大财政投入。\n\n（会办意见）";
+    let submitted = ctl_with_stdin(
+        &server,
+        &[
+            "--json",
+            "submit-opinion",
+            &id,
+            "--unit",
+            CO_UNITS[0],
+            "--body-file",
+            "-",
+            "--document-number",
+            "许发改〔2019〕5号",
+            "--contact-person",
+            "王伟",
+            "--contact-phone",
+            "6069516",
+            "--expected-version",
+            "2",
+            "--effective-date",
+            "2019-07-15",
+            "--request-id",
+            "opinion/228",
+            "--actor",
+            CO_UNITS[0],
+        ],
+        Some(body.as_bytes().to_vec()),
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(submitted["state"], "PROPOSAL_STATE_ASSIGNED", "{submitted}");
+    assert_eq!(submitted["version"], 3);
+    let handlings = submitted["handlings"].as_array().unwrap();
+    assert_eq!(handlings.len(), 3, "{submitted}");
+    let co = |unit: &str| {
+        handlings
+            .iter()
+            .find(|h| h["unit"] == unit)
+            .unwrap_or_else(|| panic!("a handling for {unit}: {submitted}"))
+    };
+    assert_eq!(co(lead)["role"], "HANDLING_ROLE_LEAD");
+    assert_eq!(co(lead)["opinion"], Value::Null);
+    assert_eq!(co(CO_UNITS[0])["role"], "HANDLING_ROLE_CO");
+    assert_eq!(co(CO_UNITS[0])["due_date"], "2019-07-31");
+    assert_eq!(
+        co(CO_UNITS[0])["opinion"],
+        serde_json::json!({
+            "body": body,
+            "document_number": "许发改〔2019〕5号",
+            "contact_person": "王伟",
+            "contact_phone": "6069516",
+            "submitted_date": "2019-07-15",
+        })
+    );
+    assert_eq!(co(CO_UNITS[1])["role"], "HANDLING_ROLE_CO");
+    assert_eq!(co(CO_UNITS[1])["due_date"], "2019-07-31");
+    assert_eq!(co(CO_UNITS[1])["opinion"], Value::Null);
+
+    // Text: each handling's role, and whether a co-unit's opinion is in.
+    let text = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    for fact in [
+        format!("{lead} (lead, ASSIGNED)"),
+        format!("{} (co, ", CO_UNITS[0]),
+        "2019-07-15 (许发改〔2019〕5号), contact 王伟 6069516".to_owned(),
+        format!("{} (co, ASSIGNED)", CO_UNITS[1]),
+        "opinion:      not yet".to_owned(),
+    ] {
+        assert!(text.contains(&fact), "get shows {fact:?}:\n{text}");
+    }
+
+    // The history: the assignment's co-units and their due date, then the opinion.
+    let history = ctl(&server, &["--json", "history", &id, "--all"])
+        .await
+        .expect_success()
+        .json();
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{history}");
+    assert_eq!(
+        events[1]["assigned"],
+        serde_json::json!({
+            "handling_unit": lead,
+            "due_date": "2019-08-31",
+            "co_units": CO_UNITS,
+            "co_due_date": "2019-07-31",
+        })
+    );
+    assert_eq!(events[2]["kind"], "EVENT_KIND_OPINION_SUBMITTED");
+    assert_eq!(events[2]["request_id"], "opinion/228");
+    assert_eq!(events[2]["effective_date"], "2019-07-15");
+    assert_eq!(events[2]["opinion_submitted"]["handling_unit"], CO_UNITS[0]);
+    assert_eq!(
+        events[2]["opinion_submitted"]["opinion"],
+        co(CO_UNITS[0])["opinion"]
+    );
+    let table = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    for fact in [
+        format!(
+            "to {lead}, due 2019-08-31; co-units {}, {}, opinions due 2019-07-31",
+            CO_UNITS[0], CO_UNITS[1]
+        ),
+        "opinion-submitted".to_owned(),
+        format!(
+            "{}: opinion 许发改〔2019〕5号: 建议加大财政投入。",
+            CO_UNITS[0]
+        ),
+    ] {
+        assert!(table.contains(&fact), "history shows {fact:?}:\n{table}");
+    }
+
+    // The listing by role: a co-unit's handling, not a sole one.
+    let listed = |role: &'static str| {
+        let server = &server;
+        async move {
+            let list = ctl(server, &["--json", "list", "--handling-role", role])
+                .await
+                .expect_success()
+                .json();
+            list["proposals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("co").await, [id.as_str()]);
+    assert_eq!(listed("lead").await, [id.as_str()]);
+    assert_eq!(listed("sole").await, Vec::<String>::new());
+    let by_unit = ctl(
+        &server,
+        &["--json", "list", "--handling-role", "CO", "--unit", lead],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(
+        by_unit["proposals"],
+        serde_json::json!([]),
+        "the lead's own handling is not a co-unit's"
+    );
+    let bad_role = ctl(&server, &["list", "--handling-role", "main"]).await;
+    assert_eq!(bad_role.code, Some(2), "{bad_role:#?}");
+    assert!(
+        bad_role
+            .stderr
+            .contains("[possible values: sole, lead, co, split]"),
+        "{}",
+        bad_role.stderr
+    );
+
+    // The rules behind the co-units' defaults.
+    let rules = ctl(&server, &["--json", "rules"])
+        .await
+        .expect_success()
+        .json();
+    assert!(rules["rules"]["co_opinion_days"].is_u64(), "{rules}");
+    assert!(
+        rules["rules"]["require_co_opinions_before_sign"].is_boolean(),
+        "{rules}"
+    );
+    let text = ctl(&server, &["rules"]).await.expect_success().stdout;
+    assert!(
+        text.contains("co_opinion_days:") && text.contains("require_co_opinions_before_sign:"),
+        "{text}"
+    );
+    server.stop().await;
+}
+
+#[test]
+fn the_co_handling_flags_refuse_bad_combinations() {
+    // No server is needed to refuse these: nothing is sent (exit 2, a usage error).
+    let opinion = |flags: &[&str]| {
+        let mut args = vec!["submit-opinion", "x", "--actor", "a"];
+        args.extend(flags);
+        run_ctl(Some("http://127.0.0.1:1"), &args, None)
+    };
+    let no_body = opinion(&["--contact-person", "p", "--contact-phone", "1"]);
+    assert_eq!(no_body.code, Some(2), "{no_body:#?}");
+    assert!(
+        no_body
+            .stderr
+            .contains("<--body <BODY>|--body-file <PATH>>"),
+        "{}",
+        no_body.stderr
+    );
+    let no_contact = opinion(&["--body", "b"]);
+    assert_eq!(no_contact.code, Some(2), "{no_contact:#?}");
+    assert!(
+        no_contact.stderr.contains("--contact-person"),
+        "{}",
+        no_contact.stderr
+    );
+    let help = run_ctl(None, &["submit-opinion", "--help"], None);
+    assert_eq!(help.code, Some(0), "{help:#?}");
+    for flag in [
+        "--unit",
+        "--document-number",
+        "--expected-version",
+        "--request-id",
+        "--actor",
+        "--effective-date",
+    ] {
+        assert!(help.stdout.contains(flag), "{}", help.stdout);
+    }
+    let due_alone = run_ctl(
+        Some("http://127.0.0.1:1"),
+        &[
+            "assign",
+            "x",
+            "--handling-unit",
+            "U",
+            "--co-due-date",
+            "2019-07-31",
+            "--actor",
+            "a",
+        ],
+        None,
+    );
+    assert_eq!(due_alone.code, Some(2), "{due_alone:#?}");
+    assert!(
+        due_alone.stderr.contains("--co-unit"),
+        "{}",
+        due_alone.stderr
     );
 }

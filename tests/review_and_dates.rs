@@ -370,6 +370,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             contact_required_before_draft: false,
             return_window_days: 7,
             unit_may_return_directly: false,
+            co_opinion_days: 30,
+            require_co_opinions_before_sign: true,
         })
     );
     let utc = Rules {
@@ -379,6 +381,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         contact_required_before_draft: true,
         return_window_days: 3,
         unit_may_return_directly: true,
+        co_opinion_days: 14,
+        require_co_opinions_before_sign: false,
     };
     let server = TestServer::start_with(ServeOptions {
         rules: utc,
@@ -395,6 +399,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             contact_required_before_draft: true,
             return_window_days: 3,
             unit_may_return_directly: true,
+            co_opinion_days: 14,
+            require_co_opinions_before_sign: false,
         })
     );
     assert_eq!(shown.today.len(), 10, "YYYY-MM-DD: {}", shown.today);

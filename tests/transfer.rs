@@ -121,9 +121,19 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
     let assign = |unit: &str| Command::Assign {
         handling_unit: unit.into(),
         due_date: CalendarDate::parse("2019-10-31"),
+        co_units: Vec::new(),
+        co_due_date: None,
     };
     run(submit(Some(first), assign(UNITS[0]), Some("assign-1")));
-    run(submit(Some(second), assign(UNITS[0]), None));
+    // The second is led by one unit with the other co-handling: both units' trails and
+    // listings carry it through the transfer.
+    let led = Command::Assign {
+        handling_unit: UNITS[0].into(),
+        due_date: CalendarDate::parse("2019-10-31"),
+        co_units: vec![UNITS[1].into()],
+        co_due_date: None,
+    };
+    run(submit(Some(second), led, None));
     run(submit(
         Some(first),
         Command::Return {

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 15 {
+    let converted = match selector % 16 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -37,12 +37,14 @@ fuzz_target!(|data: &[u8]| {
         11 => pb::RequestExtensionRequest::decode(bytes).map(Submission::try_from),
         12 => pb::DecideExtensionRequest::decode(bytes).map(Submission::try_from),
         13 => pb::RequestReturnRequest::decode(bytes).map(Submission::try_from),
-        _ => pb::DecideReturnRequest::decode(bytes).map(Submission::try_from),
+        14 => pb::DecideReturnRequest::decode(bytes).map(Submission::try_from),
+        _ => pb::SubmitOpinionRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
         return;
     };
     respects_limits(&submission);
+    // Records, and co-units' due dates, are checked against the proposal too.
     let is_record = matches!(
         submission.command,
         Command::Acknowledge { .. }
@@ -51,6 +53,11 @@ fuzz_target!(|data: &[u8]| {
             | Command::DecideExtension { .. }
             | Command::RequestReturn { .. }
             | Command::DecideReturn { .. }
+            | Command::SubmitOpinion { .. }
+            | Command::Assign {
+                co_due_date: Some(_),
+                ..
+            }
     );
     let states = std::iter::once(None).chain(ProposalState::ALL.into_iter().map(Some));
     for state in states {
@@ -168,8 +175,34 @@ fn respects_limits(s: &Submission) {
         }
         Command::Assign {
             handling_unit,
-            due_date: _,
-        } => line("handling_unit", handling_unit, Limits::NAME_CHARS),
+            due_date,
+            co_units,
+            co_due_date,
+        } => {
+            line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            if !co_units.is_empty() {
+                names("co_units", co_units, Limits::MAX_CO_UNITS);
+                assert!(!co_units.contains(handling_unit), "the lead as a co-unit");
+            }
+            assert!(co_due_date.is_none() || !co_units.is_empty(), "a co date without co-units");
+            if let (Some(co), Some(due)) = (co_due_date, due_date) {
+                assert!(co <= due, "co-units due after the reply");
+            }
+        }
+        Command::SubmitOpinion {
+            handling_unit,
+            opinion,
+        } => {
+            optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            text("body", &opinion.body, Limits::TEXT_CHARS);
+            optional_line(
+                "document_number",
+                &opinion.document_number,
+                Limits::DOCUMENT_NUMBER_CHARS,
+            );
+            line("contact_person", &opinion.contact_person, Limits::NAME_CHARS);
+            line("contact_phone", &opinion.contact_phone, Limits::PHONE_CHARS);
+        }
         Command::Return { reason } | Command::RejectDraft { reason } => {
             text("reason", reason, Limits::REASON_CHARS)
         }

@@ -62,11 +62,11 @@ impl EventFilter {
             && proposal_id.is_none_or(|id| id == event.proposal_id)
     }
 
-    /// Whether a live event matches, its unit given by the writer.
-    fn matches_live(&self, logged: &LoggedEvent, unit: Option<&str>) -> bool {
+    /// Whether a live event matches, the units it concerns given by the writer.
+    fn matches_live(&self, logged: &LoggedEvent, units: &[String]) -> bool {
         self.handling_unit
             .as_deref()
-            .is_none_or(|u| Some(u) == unit)
+            .is_none_or(|u| units.iter().any(|unit| unit == u))
             && self.matches(logged)
     }
 
@@ -321,10 +321,8 @@ impl Watcher {
             if batch.first > self.seen + 1 {
                 return Ok(()); // Missed batches: the store has them.
             }
-            for (logged, unit) in &batch.events {
-                if logged.event.position > self.seen
-                    && self.filter.matches_live(logged, unit.as_deref())
-                {
+            for (logged, units) in &batch.events {
+                if logged.event.position > self.seen && self.filter.matches_live(logged, units) {
                     self.deliver(logged.clone()).await?;
                 }
             }

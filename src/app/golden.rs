@@ -9,13 +9,14 @@ use sha2::{Digest, Sha256};
 use super::Submission;
 use super::writer::{fingerprint, fingerprinted};
 use crate::domain::{
-    CalendarDate, Command, CommandKind, ContactMethod, ProposalId, ProposerKind, Registration,
-    Reply, RequestId, ResultCode,
+    CalendarDate, Command, CommandKind, ContactMethod, Opinion, ProposalId, ProposerKind,
+    Registration, Reply, RequestId, ResultCode,
 };
 
 const FINGERPRINTS_V1: &str = include_str!("golden/fingerprints_v1.jsonl");
 const FINGERPRINTS_V2: &str = include_str!("golden/fingerprints_v2.jsonl");
 const FINGERPRINTS_V3: &str = include_str!("golden/fingerprints_v3.jsonl");
+const FINGERPRINTS_V4: &str = include_str!("golden/fingerprints_v4.jsonl");
 
 /// The frozen sample of each command.
 fn command(kind: CommandKind) -> Command {
@@ -33,6 +34,8 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::Assign => Command::Assign {
             handling_unit: "许昌市生态环境局".into(),
             due_date: Some(date("2019-08-31")),
+            co_units: Vec::new(),
+            co_due_date: None,
         },
         CommandKind::Return => Command::Return {
             reason: "不属于本单位职责".into(),
@@ -94,6 +97,15 @@ fn command(kind: CommandKind) -> Command {
             reassign_to: "许昌市住房和城乡建设局".into(),
             due_date: Some(date("2019-12-31")),
         },
+        CommandKind::SubmitOpinion => Command::SubmitOpinion {
+            handling_unit: "许昌市发展和改革委员会".into(),
+            opinion: Opinion {
+                body: "建议将大气污染防治资金纳入年度预算。".into(),
+                document_number: String::new(),
+                contact_person: "王明".into(),
+                contact_phone: "2966021".into(),
+            },
+        },
     }
 }
 
@@ -113,6 +125,7 @@ fn submissions() -> Vec<Submission> {
                     | CommandKind::DecideExtension
                     | CommandKind::RequestReturn
                     | CommandKind::DecideReturn
+                    | CommandKind::SubmitOpinion
             )
         })
         .enumerate()
@@ -167,11 +180,35 @@ fn submissions_v3() -> Vec<Submission> {
     ]
 }
 
+/// Lead and co-handling: an assignment with co-units (and one with their due date left to the
+/// rules), and a co-unit's opinion.
+fn submissions_v4() -> Vec<Submission> {
+    let template = submissions().remove(1);
+    let assign = |co_due_date| Submission {
+        command: Command::Assign {
+            handling_unit: "许昌市生态环境局".into(),
+            due_date: CalendarDate::parse("2019-08-31"),
+            co_units: vec!["许昌市发展和改革委员会".into(), "许昌市财政局".into()],
+            co_due_date: CalendarDate::parse(co_due_date),
+        },
+        ..template.clone()
+    };
+    vec![
+        assign("2019-07-10"),
+        assign(""),
+        Submission {
+            command: command(CommandKind::SubmitOpinion),
+            ..template.clone()
+        },
+    ]
+}
+
 #[test]
 fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V1, submissions());
     golden_fingerprints(FINGERPRINTS_V2, submissions_v2());
     golden_fingerprints(FINGERPRINTS_V3, submissions_v3());
+    golden_fingerprints(FINGERPRINTS_V4, submissions_v4());
 }
 
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
@@ -210,6 +247,7 @@ fn write_golden_file() {
         ("fingerprints_v1.jsonl", submissions()),
         ("fingerprints_v2.jsonl", submissions_v2()),
         ("fingerprints_v3.jsonl", submissions_v3()),
+        ("fingerprints_v4.jsonl", submissions_v4()),
     ] {
         let text: String = submissions
             .iter()

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{
-    CalendarDate, Command, NotRenderable, Proposal, ProposalId, ProposalState, ProposerKind,
-    RenderedReply, RequestId, Rules, render_reply,
+    CalendarDate, Command, HandlingRole, NotRenderable, Proposal, ProposalId, ProposalState,
+    ProposerKind, RenderedReply, RequestId, Rules, render_reply,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -53,6 +53,8 @@ pub struct ProposalFilter {
     pub proposer_kind: Option<ProposerKind>,
     /// Only proposals overdue on this day ([`Proposal::is_overdue_on`]).
     pub overdue_on: Option<CalendarDate>,
+    /// Only proposals with a handling in this role (of `handling_unit`, if set).
+    pub handling_role: Option<HandlingRole>,
 }
 
 /// A page of results and the token for the next one (`None` on the last page).
@@ -194,6 +196,7 @@ impl Workflow {
             session,
             proposer_kind,
             overdue_on,
+            handling_role,
         } = filter;
         let overdue_text = overdue_on.map(|d| d.to_string()).unwrap_or_default();
         let scope = paging::scope(&[
@@ -203,6 +206,7 @@ impl Workflow {
             session.as_deref().unwrap_or(""),
             proposer_kind.map_or("", |k| k.as_str()),
             &overdue_text,
+            handling_role.map_or("", |r| r.as_str()),
         ]);
         let (limit, after) = page.resolve(LIST_PAGE, scope)?;
         let query = ListQuery {
@@ -212,6 +216,7 @@ impl Workflow {
             session,
             proposer_kind,
             overdue_on,
+            handling_role,
             limit,
             after,
             view,

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, EventClock, Submission};
 use crate::domain::{
-    Claim, Decision, Envelope, Proposal, ProposalId, RequestId, Rules, Timestamp, decide,
-    event_unit, fold,
+    Claim, Decision, Envelope, HandlingUnits, Proposal, ProposalId, RequestId, Rules, Timestamp,
+    decide, fold,
 };
 use crate::store::{
     Change, EventScope, Fingerprint, LoggedEvent, RequestKey, RequestRecord, Store, StoreError,
@@ -77,8 +77,8 @@ impl Pending {
 
 /// One committed batch's events, published to watchers once durable.
 pub(crate) struct Committed {
-    /// Each event with the unit it concerns (see [`event_unit`]), in log order.
-    pub(crate) events: Vec<(LoggedEvent, Option<String>)>,
+    /// Each event with the units it concerns (see [`HandlingUnits::concerned`]), in log order.
+    pub(crate) events: Vec<(LoggedEvent, Vec<String>)>,
     /// The batch's first and last positions.
     pub(crate) first: u64,
     pub(crate) last: u64,
@@ -265,13 +265,13 @@ impl Writer {
         let mut published = Vec::with_capacity(hashes.len());
         let mut hashes = hashes.into_iter();
         for change in changes {
-            let mut unit = change.before.as_ref().and_then(|b| b.handling_unit.clone());
+            let mut units = HandlingUnits::of(change.before.as_deref());
             for event in &change.events {
                 let logged = LoggedEvent {
                     event: event.clone(),
                     hash: hashes.next().unwrap_or_default(),
                 };
-                published.push((logged, event_unit(&mut unit, &event.data)));
+                published.push((logged, units.concerned(&event.data)));
             }
         }
         let batch = Committed {
@@ -316,13 +316,27 @@ impl Writer {
             Some(id) => Some(self.current(*id, overlay)?.ok_or(AppError::NotFound(*id))?),
             None => None,
         };
+        // A unit-bound caller acts only on its own unit's handling: a co-unit may send its
+        // opinion but not draft the lead's reply.
         if let Some(unit) = unit_scope {
-            let handling = before.as_ref().and_then(|p| p.handling_unit.as_deref());
-            if !before.as_ref().is_some_and(|p| p.handled_by(unit)) {
-                return Err(AppError::PermissionDenied(format!(
-                    "{actor} acts for {unit}, which is not handling this proposal{}",
-                    handling.map_or(String::new(), |h| format!(" ({h} is)"))
-                )));
+            let acting = before.as_deref().and_then(|p| command.acting_unit(p));
+            if acting != Some(unit.as_str()) {
+                let handled = before.as_deref().is_some_and(|p| p.handled_by(unit));
+                return Err(AppError::PermissionDenied(match (handled, acting) {
+                    (false, _) => {
+                        format!("{actor} acts for {unit}, which is not handling this proposal")
+                    }
+                    (true, Some(other)) => {
+                        format!(
+                            "{actor} acts for {unit}; this {} acts on {other}'s handling",
+                            command.kind().rpc_name()
+                        )
+                    }
+                    (true, None) => format!(
+                        "{actor} acts for {unit}; this {} is not a unit's act",
+                        command.kind().rpc_name()
+                    ),
+                }));
             }
         }
         if let (Some(expected), Some(current)) = (expected_version, &before)

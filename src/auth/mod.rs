@@ -161,7 +161,12 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
         (Role::Unit, A::Change(K::Return)) => rules.unit_may_return_directly,
         (Role::Unit, A::Change(kind)) => matches!(
             kind,
-            K::Draft | K::Acknowledge | K::Contact | K::RequestExtension | K::RequestReturn
+            K::Draft
+                | K::Acknowledge
+                | K::Contact
+                | K::RequestExtension
+                | K::RequestReturn
+                | K::SubmitOpinion
         ),
         (Role::Signer, A::Change(kind)) => matches!(kind, K::Sign | K::RejectDraft),
         (Role::Office, A::Change(kind)) => matches!(kind, K::Issue | K::Copy),
@@ -196,6 +201,7 @@ fn describe(action: Action) -> &'static str {
             CommandKind::DecideExtension => "decide extensions",
             CommandKind::RequestReturn => "ask to return proposals",
             CommandKind::DecideReturn => "decide return requests",
+            CommandKind::SubmitOpinion => "submit co-handling opinions",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
@@ -242,6 +248,7 @@ mod tests {
                     K::Contact,
                     K::RequestExtension,
                     K::RequestReturn,
+                    K::SubmitOpinion,
                 ]),
             ),
             (Role::Signer, changes(&[K::RejectDraft, K::Sign])),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::limits::{FieldViolation, Limits, Violations};
-use super::model::{CalendarDate, ContactMethod, ProposerKind, Reply};
+use super::model::{CalendarDate, ContactMethod, Opinion, Proposal, ProposerKind, Reply};
 
 /// The registration of a new proposal (立案).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -28,6 +28,12 @@ pub enum Command {
     Assign {
         handling_unit: String,
         due_date: Option<CalendarDate>,
+        /// Co-handling units (会办): `handling_unit` then leads. Left out of the fingerprint
+        /// when empty, so that requests from before the field hash as they did.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        co_units: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        co_due_date: Option<CalendarDate>,
     },
     Return {
         reason: String,
@@ -91,8 +97,15 @@ pub enum Command {
         note: String,
         /// Empty: back to RECEIVED.
         reassign_to: String,
-        /// For a reassignment: default the rules' months after the decision.
+        /// For a reassignment: default the rules' months after the decision (for a co-unit,
+        /// the rules' co_opinion_days).
         due_date: Option<CalendarDate>,
+    },
+    /// A co-unit sends the lead its opinion (会办意见). An empty `handling_unit` is the one
+    /// co-unit.
+    SubmitOpinion {
+        handling_unit: String,
+        opinion: Opinion,
     },
 }
 
@@ -114,10 +127,11 @@ pub enum CommandKind {
     DecideExtension,
     RequestReturn,
     DecideReturn,
+    SubmitOpinion,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 15] = [
+    pub const ALL: [CommandKind; 16] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -133,6 +147,7 @@ impl CommandKind {
         Self::DecideExtension,
         Self::RequestReturn,
         Self::DecideReturn,
+        Self::SubmitOpinion,
     ];
 
     /// The RPC that carries this command.
@@ -153,6 +168,7 @@ impl CommandKind {
             Self::DecideExtension => "DecideExtension",
             Self::RequestReturn => "RequestReturn",
             Self::DecideReturn => "DecideReturn",
+            Self::SubmitOpinion => "SubmitOpinion",
         }
     }
 }
@@ -175,7 +191,58 @@ impl Command {
             Self::DecideExtension { .. } => CommandKind::DecideExtension,
             Self::RequestReturn { .. } => CommandKind::RequestReturn,
             Self::DecideReturn { .. } => CommandKind::DecideReturn,
+            Self::SubmitOpinion { .. } => CommandKind::SubmitOpinion,
         }
+    }
+
+    /// The `handling_unit` a command names, for the commands that name one.
+    fn named_unit(&mut self) -> Option<&mut String> {
+        match self {
+            Self::Acknowledge { handling_unit }
+            | Self::Contact { handling_unit, .. }
+            | Self::RequestExtension { handling_unit, .. }
+            | Self::DecideExtension { handling_unit, .. }
+            | Self::RequestReturn { handling_unit, .. }
+            | Self::DecideReturn { handling_unit, .. }
+            | Self::SubmitOpinion { handling_unit, .. } => Some(handling_unit),
+            _ => None,
+        }
+    }
+
+    /// Makes an empty `handling_unit` name `unit`: what a unit-bound caller means by leaving
+    /// it out.
+    pub fn default_unit(&mut self, unit: &str) {
+        if let Some(named) = self.named_unit()
+            && named.is_empty()
+        {
+            unit.clone_into(named);
+        }
+    }
+
+    /// The unit whose handling the command acts on, if a unit acts at all: the handling it
+    /// names, else the proposal's one replying handling (a draft, a signature, a return). A
+    /// unit-bound caller may act only when it is its own unit. `None` for the office's acts and
+    /// for a handling that does not resolve.
+    pub fn acting_unit<'a>(&'a self, proposal: &'a Proposal) -> Option<&'a str> {
+        let named = match self {
+            Self::Receive(_)
+            | Self::Assign { .. }
+            | Self::Refuse { .. }
+            | Self::DecideExtension { .. }
+            | Self::DecideReturn { .. } => return None,
+            Self::Acknowledge { handling_unit }
+            | Self::Contact { handling_unit, .. }
+            | Self::RequestExtension { handling_unit, .. }
+            | Self::RequestReturn { handling_unit, .. }
+            | Self::SubmitOpinion { handling_unit, .. } => handling_unit.as_str(),
+            Self::Return { .. }
+            | Self::Draft { .. }
+            | Self::RejectDraft { .. }
+            | Self::Sign { .. }
+            | Self::Issue { .. }
+            | Self::Copy { .. } => "",
+        };
+        proposal.handling(named).map(|h| h.unit.as_str())
     }
 
     /// Checks every text field against [`Limits`]; field names are those of the RPC request.
@@ -202,8 +269,28 @@ impl Command {
             }
             Self::Assign {
                 handling_unit,
-                due_date: _,
-            } => v.line("handling_unit", handling_unit, Limits::NAME_CHARS),
+                due_date,
+                co_units,
+                co_due_date,
+            } => {
+                v.line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                if !co_units.is_empty() {
+                    v.names("co_units", co_units, Limits::MAX_CO_UNITS);
+                    if let Some(i) = co_units.iter().position(|u| u == handling_unit) {
+                        v.add(format!("co_units[{i}]"), "is the lead unit (handling_unit)");
+                    }
+                }
+                match (co_due_date, due_date) {
+                    (Some(_), _) if co_units.is_empty() => {
+                        v.add("co_due_date", "only an assignment with co_units has one")
+                    }
+                    (Some(co), Some(due)) if co > due => v.add(
+                        "co_due_date",
+                        format!("is after the reply's due date, {due}"),
+                    ),
+                    _ => {}
+                }
+            }
             Self::Return { reason } | Self::RejectDraft { reason } => {
                 v.text("reason", reason, Limits::REASON_CHARS)
             }
@@ -296,6 +383,26 @@ impl Command {
                 if due_date.is_some() && reassign_to.is_empty() {
                     v.add("due_date", "only a reassignment has a due date");
                 }
+            }
+            Self::SubmitOpinion {
+                handling_unit,
+                opinion:
+                    Opinion {
+                        body,
+                        document_number,
+                        contact_person,
+                        contact_phone,
+                    },
+            } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+                v.text("body", body, Limits::TEXT_CHARS);
+                v.optional_line(
+                    "document_number",
+                    document_number,
+                    Limits::DOCUMENT_NUMBER_CHARS,
+                );
+                v.line("contact_person", contact_person, Limits::NAME_CHARS);
+                v.line("contact_phone", contact_phone, Limits::PHONE_CHARS);
             }
         }
         v.into_result()

@@ -73,6 +73,12 @@ pub enum Precondition {
     ReturnPending { unit: String },
     #[error("{unit} has no return request waiting for a decision")]
     NoPendingReturn { unit: String },
+    #[error("{unit} is not a co-handling unit of this proposal")]
+    NotACoUnit { unit: String },
+    #[error("the proposal has {count} co-handling units: name one in handling_unit")]
+    HandlingUnitRequired { count: usize },
+    #[error("the lead unit signs once every co-unit has sent its opinion; waiting for {}", .units.join(", "))]
+    CoOpinionsPending { units: Vec<String> },
 }
 
 impl Precondition {
@@ -89,6 +95,9 @@ impl Precondition {
             Self::ReturnWindowClosed { .. } => "RETURN_WINDOW_CLOSED",
             Self::ReturnPending { .. } => "RETURN_PENDING",
             Self::NoPendingReturn { .. } => "NO_PENDING_RETURN",
+            Self::NotACoUnit { .. } => "NOT_A_CO_UNIT",
+            Self::HandlingUnitRequired { .. } => "HANDLING_UNIT_REQUIRED",
+            Self::CoOpinionsPending { .. } => "CO_OPINIONS_PENDING",
         }
     }
 }
@@ -139,6 +148,8 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
         // leads back to RECEIVED (see `recorded`); a refusal, or an approval that hands the
         // proposal to another unit at once, stays ASSIGNED.
         (C::RequestReturn | C::DecideReturn, Some(S::Assigned)) => Some(S::Assigned),
+        // A co-unit's opinion reaches the lead before it signs.
+        (C::SubmitOpinion, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
         _ => None,
     }
 }
@@ -199,17 +210,34 @@ pub fn decide(
         return Err(EffectiveDateError::InFuture { date, today }.into());
     }
     envelope.effective_date = Some(date);
+    if let Command::Assign {
+        co_due_date: Some(co),
+        ..
+    } = command
+        && *co < date
+    {
+        return Err(invalid(
+            "co_due_date",
+            format!("is before the assignment on {date}"),
+        ));
+    }
     // An assignment without a due date is due the rules' months later (only that command is
     // copied, to fill it in).
     let defaulted;
     let command = match command {
         Command::Assign {
             handling_unit,
-            due_date: None,
-        } => {
+            due_date,
+            co_units,
+            co_due_date,
+        } if due_date.is_none() || (co_due_date.is_none() && !co_units.is_empty()) => {
+            let due_date = due_date.unwrap_or_else(|| rules.due_date(date));
             defaulted = Command::Assign {
                 handling_unit: handling_unit.clone(),
-                due_date: Some(rules.due_date(date)),
+                due_date: Some(due_date),
+                co_units: co_units.clone(),
+                co_due_date: co_due_date
+                    .or_else(|| (!co_units.is_empty()).then(|| rules.co_due_date(date, due_date))),
             };
             &defaulted
         }
@@ -220,12 +248,18 @@ pub fn decide(
             reassign_to,
             due_date: None,
         } if !reassign_to.is_empty() => {
+            // A co-unit's successor owes an opinion, by the lead's due date at the latest.
+            let co_due = proposal.and_then(|p| {
+                let co = p.handling(handling_unit)?.role == HandlingRole::Co;
+                let lead_due = p.handling("")?.due_date?;
+                co.then(|| rules.co_due_date(date, lead_due))
+            });
             defaulted = Command::DecideReturn {
                 handling_unit: handling_unit.clone(),
                 approve: true,
                 note: note.clone(),
                 reassign_to: reassign_to.clone(),
-                due_date: Some(rules.due_date(date)),
+                due_date: Some(co_due.unwrap_or_else(|| rules.due_date(date))),
             };
             &defaulted
         }
@@ -270,6 +304,18 @@ fn check_rules(
         Ok(())
     };
     match data {
+        EventData::ReplySigned { .. } if rules.require_co_opinions_before_sign => {
+            let units: Vec<String> = proposal
+                .into_iter()
+                .flat_map(|p| p.pending_opinions())
+                .map(|h| h.unit.clone())
+                .collect();
+            if units.is_empty() {
+                Ok(())
+            } else {
+                Err(Precondition::CoOpinionsPending { units })
+            }
+        }
         EventData::ReplyDrafted { .. } if rules.contact_required_before_draft => {
             match proposal.and_then(|p| p.handling("")) {
                 Some(h) if h.contacts.is_empty() => Err(Precondition::ContactRequired {
@@ -323,6 +369,34 @@ fn handling_of<'a>(
         })
 }
 
+/// The CO handling `unit` names (empty: the one co-unit), or why there is none.
+fn co_handling<'a>(
+    proposal: Option<&'a Proposal>,
+    unit: &str,
+) -> Result<&'a Handling, Precondition> {
+    if unit.is_empty() {
+        let co: Vec<&Handling> = proposal
+            .iter()
+            .flat_map(|p| &p.handlings)
+            .filter(|h| h.role == HandlingRole::Co)
+            .collect();
+        return match co[..] {
+            [one] => Ok(one),
+            [] => Err(Precondition::NotACoUnit {
+                unit: "no unit".to_owned(),
+            }),
+            _ => Err(Precondition::HandlingUnitRequired { count: co.len() }),
+        };
+    }
+    let handling = handling_of(proposal, unit)?;
+    if handling.role != HandlingRole::Co {
+        return Err(Precondition::NotACoUnit {
+            unit: unit.to_owned(),
+        });
+    }
+    Ok(handling)
+}
+
 fn invalid(field: impl Into<String>, description: impl Into<String>) -> DomainError {
     DomainError::Invalid(vec![FieldViolation::new(field, description)])
 }
@@ -361,10 +435,24 @@ fn recorded(
         Command::Assign {
             handling_unit,
             due_date,
-        } => EventData::ProposalAssigned {
-            handling_unit,
-            due_date,
-        },
+            co_units,
+            co_due_date,
+        } => {
+            if let (Some(co), Some(due)) = (co_due_date, due_date)
+                && co > due
+            {
+                return Err(invalid(
+                    "co_due_date",
+                    format!("is after the reply's due date, {due}"),
+                ));
+            }
+            EventData::ProposalAssigned {
+                handling_unit,
+                due_date,
+                co_units,
+                co_due_date,
+            }
+        }
         Command::Return { reason } => EventData::ProposalReturned { reason },
         Command::Draft { reply } => EventData::ReplyDrafted {
             reply,
@@ -381,7 +469,15 @@ fn recorded(
             issue_date,
             issuing_office,
         },
-        Command::Copy { recipients } => EventData::ReplyCopied { recipients },
+        Command::Copy { mut recipients } => {
+            // A lead reply's copies go to its co-units too.
+            for co in proposal.iter().flat_map(|p| &p.handlings) {
+                if co.role == HandlingRole::Co && !recipients.contains(&co.unit) {
+                    recipients.push(co.unit.clone());
+                }
+            }
+            EventData::ReplyCopied { recipients }
+        }
         Command::Refuse {
             reason,
             forwarded_to,
@@ -546,14 +642,32 @@ fn recorded(
                 due_date,
             }
         }
+        Command::SubmitOpinion {
+            handling_unit,
+            opinion,
+        } => {
+            let handling = co_handling(proposal, &handling_unit)?;
+            EventData::OpinionSubmitted {
+                handling_unit: handling.unit.clone(),
+                opinion,
+            }
+        }
     };
-    // An approved return without a reassignment gives the proposal back to the office.
+    // An approved return of the replying unit without a reassignment gives the proposal back
+    // to the office (a co-unit's only ends its own handling).
     let to_state = match &data {
         EventData::ReturnDecided {
+            handling_unit,
             approved: true,
             reassigned_to,
             ..
-        } if reassigned_to.is_empty() => ProposalState::Received,
+        } if reassigned_to.is_empty()
+            && proposal
+                .and_then(|p| p.handling(handling_unit))
+                .is_some_and(Handling::replies) =>
+        {
+            ProposalState::Received
+        }
         _ => to_state,
     };
     let Envelope {
@@ -722,14 +836,31 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         EventData::ProposalAssigned {
             handling_unit,
             due_date,
+            co_units,
+            co_due_date,
         } => {
             p.handling_unit = Some(handling_unit.clone());
             p.due_date = *due_date;
-            p.handlings = vec![Handling::sole(
+            let role = if co_units.is_empty() {
+                HandlingRole::Sole
+            } else {
+                HandlingRole::Lead
+            };
+            p.handlings = std::iter::once(Handling::new(
                 handling_unit.clone(),
+                role,
                 event.effective_date,
                 *due_date,
-            )];
+            ))
+            .chain(co_units.iter().map(|unit| {
+                Handling::new(
+                    unit.clone(),
+                    HandlingRole::Co,
+                    event.effective_date,
+                    *co_due_date,
+                )
+            }))
+            .collect();
         }
         EventData::ProposalReturned { reason: _ } => {
             p.handling_unit = None;
@@ -829,18 +960,36 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             due_date,
         } => {
             if *approved {
-                // The handling ends; a reassignment opens the new unit's at once.
-                p.handlings.retain(|h| h.unit != *handling_unit);
-                p.handling_unit = None;
-                p.due_date = None;
-                if !reassigned_to.is_empty() {
-                    p.handling_unit = Some(reassigned_to.clone());
-                    p.due_date = *due_date;
-                    p.handlings = vec![Handling::sole(
+                // The handling ends; a reassignment opens the new unit's, in the same role, at
+                // once. The replying unit's return without one ends every handling.
+                let role = handling_mut(&mut p, handling_unit).map(|h| h.role);
+                let successor = (!reassigned_to.is_empty()).then(|| {
+                    Handling::new(
                         reassigned_to.clone(),
+                        role.unwrap_or_default(),
                         event.effective_date,
                         *due_date,
-                    )];
+                    )
+                });
+                match (role, successor) {
+                    (Some(HandlingRole::Co), successor) => {
+                        p.handlings.retain(|h| h.unit != *handling_unit);
+                        p.handlings.extend(successor);
+                    }
+                    (_, Some(successor)) => {
+                        p.handling_unit = Some(successor.unit.clone());
+                        p.due_date = successor.due_date;
+                        if let Some(h) = handling_mut(&mut p, handling_unit) {
+                            *h = successor;
+                        } else {
+                            p.handlings = vec![successor];
+                        }
+                    }
+                    (_, None) => {
+                        p.handlings.clear();
+                        p.handling_unit = None;
+                        p.due_date = None;
+                    }
                 }
             } else if let Some(h) = handling_mut(&mut p, handling_unit)
                 && let Some(pending) = h.return_requests.last_mut()
@@ -850,6 +999,15 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
                     note: note.clone(),
                     decided_on: event.effective_date,
                 });
+            }
+        }
+        EventData::OpinionSubmitted {
+            handling_unit,
+            opinion,
+        } => {
+            if let Some(h) = handling_mut(&mut p, handling_unit) {
+                h.opinion = Some(opinion.clone());
+                h.opinion_submitted_on = event.effective_date;
             }
         }
     }
@@ -876,7 +1034,9 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Option<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CalendarDate, ContactMethod, ResultCode, examples};
+    use crate::domain::{
+        CalendarDate, ContactMethod, EventKind, HandlingUnits, ResultCode, examples,
+    };
 
     /// Records `command`'s event on top of `history`, as the application layer does.
     fn record(history: &mut Vec<RecordedEvent>, command: &Command) -> Result<(), DomainError> {
@@ -924,6 +1084,23 @@ mod tests {
         history
     }
 
+    /// As [`history_in`], but the assignment has a co-unit, whose opinion is in before the
+    /// lead signs.
+    fn co_history_in(state: Option<ProposalState>) -> Vec<RecordedEvent> {
+        let mut history = Vec::new();
+        for event in history_in(state) {
+            let command = match event.data.kind() {
+                EventKind::ProposalAssigned => examples::co_assignment(),
+                _ => event.data.command(),
+            };
+            if event.data.kind() == EventKind::ReplySigned {
+                record(&mut history, &examples::command(CommandKind::SubmitOpinion)).unwrap();
+            }
+            record(&mut history, &command).unwrap();
+        }
+        history
+    }
+
     /// Given a proposal in each state, when each command: then exactly the lifecycle's moves are
     /// allowed, they reach the right state, and every other pair is an invalid transition.
     #[test]
@@ -952,6 +1129,8 @@ mod tests {
                 (CommandKind::RequestReturn | CommandKind::DecideReturn, Some(S::Assigned)) => {
                     Some(S::Assigned)
                 }
+                // A revised opinion replaces the first.
+                (CommandKind::SubmitOpinion, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
                 _ => None,
             }
         };
@@ -959,7 +1138,10 @@ mod tests {
         let mut allowed = 0;
         for state in states {
             for kind in CommandKind::ALL {
-                let mut history = history_in(state);
+                let mut history = match kind {
+                    CommandKind::SubmitOpinion => co_history_in(state),
+                    _ => history_in(state),
+                };
                 // A decision needs a request to decide on, wherever one can be made.
                 let request = match kind {
                     CommandKind::DecideExtension => Some(CommandKind::RequestExtension),
@@ -997,8 +1179,9 @@ mod tests {
             }
         }
         assert_eq!(
-            allowed, 23,
-            "ten moves, eleven records that keep the state, a return asked for and decided"
+            allowed, 25,
+            "ten moves, eleven records that keep the state, a return asked for and decided, an \
+             opinion while assigned or drafted"
         );
     }
 
@@ -1034,6 +1217,322 @@ mod tests {
         assert_eq!(check_recorded(p.as_ref(), &decision.event), Ok(()));
         history.push(decision.event);
         Ok(decision.after)
+    }
+
+    const LEAD: &str = "许昌市生态环境局";
+    const FINANCE: &str = "许昌市财政局";
+
+    /// No. 228 assigned on `day` to the seed's unit leading, with the example co-unit and the
+    /// finance bureau co-handling.
+    fn co_assigned_on(day: &str, co_due_date: Option<&str>) -> (Vec<RecordedEvent>, Proposal) {
+        let mut history = Vec::new();
+        let rules = Rules::default();
+        on(
+            &mut history,
+            day,
+            &examples::command(CommandKind::Receive),
+            &rules,
+        )
+        .unwrap();
+        let assign = Command::Assign {
+            handling_unit: LEAD.into(),
+            due_date: None,
+            co_units: vec![examples::CO_UNIT.into(), FINANCE.into()],
+            co_due_date: co_due_date.and_then(CalendarDate::parse),
+        };
+        let p = on(&mut history, day, &assign, &rules).unwrap();
+        (history, p)
+    }
+
+    fn opinion_of(unit: &str) -> Command {
+        Command::SubmitOpinion {
+            handling_unit: unit.into(),
+            opinion: examples::opinion(),
+        }
+    }
+
+    fn precondition(outcome: Result<Proposal, DomainError>) -> &'static str {
+        match outcome {
+            Err(DomainError::Precondition(p)) => p.reason(),
+            other => panic!("expected a failed precondition, got {other:?}"),
+        }
+    }
+
+    /// 主办/会办: the assignment opens a LEAD handling and a CO one per co-unit, whose opinions
+    /// are due the rules' days later (never after the reply).
+    #[test]
+    fn co_units_are_assigned_with_their_own_due_date() {
+        let (_, p) = co_assigned_on("2019-06-10", None);
+        let roles: Vec<(&str, HandlingRole)> = p
+            .handlings
+            .iter()
+            .map(|h| (h.unit.as_str(), h.role))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                (LEAD, HandlingRole::Lead),
+                (examples::CO_UNIT, HandlingRole::Co),
+                (FINANCE, HandlingRole::Co)
+            ]
+        );
+        assert_eq!(p.due_date, CalendarDate::parse("2019-09-10"));
+        assert_eq!(p.handling_unit.as_deref(), Some(LEAD));
+        for co in &p.handlings[1..] {
+            assert_eq!(co.due_date, CalendarDate::parse("2019-07-10"));
+            assert_eq!(co.original_due_date, co.due_date);
+        }
+        assert_eq!(p.handling("").map(|h| h.unit.as_str()), Some(LEAD));
+        let (_, given) = co_assigned_on("2019-06-10", Some("2019-06-30"));
+        assert_eq!(
+            given.handlings[2].due_date,
+            CalendarDate::parse("2019-06-30")
+        );
+
+        let rules = Rules::default();
+        let mut history = Vec::new();
+        on(
+            &mut history,
+            "2019-06-10",
+            &examples::command(CommandKind::Receive),
+            &rules,
+        )
+        .unwrap();
+        let assign = |co_units: &[&str], due: &str, co_due: &str| Command::Assign {
+            handling_unit: LEAD.into(),
+            due_date: CalendarDate::parse(due),
+            co_units: co_units.iter().map(|u| u.to_string()).collect(),
+            co_due_date: CalendarDate::parse(co_due),
+        };
+        let refused = |command: &Command, field: &str| {
+            let mut h = history.clone();
+            match on(&mut h, "2019-06-10", command, &rules) {
+                Err(DomainError::Invalid(v)) => {
+                    assert!(v.iter().any(|v| v.field == field), "{field}: {v:?}")
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        };
+        refused(
+            &assign(&[FINANCE], "2019-09-10", "2019-06-09"),
+            "co_due_date",
+        );
+        refused(
+            &assign(&[FINANCE], "2019-09-10", "2019-09-11"),
+            "co_due_date",
+        );
+        refused(&assign(&[], "2019-09-10", "2019-07-01"), "co_due_date");
+        refused(
+            &assign(&[FINANCE, FINANCE], "2019-09-10", ""),
+            "co_units[1]",
+        );
+        refused(&assign(&[LEAD], "2019-09-10", ""), "co_units[0]");
+        // A reply due before the rules' days: the opinions are due with it.
+        let p = on(
+            &mut history,
+            "2019-06-10",
+            &assign(&[FINANCE], "2019-06-25", ""),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.handlings[1].due_date, CalendarDate::parse("2019-06-25"));
+    }
+
+    /// A co-unit sends its opinion (a later one replaces it) until the lead signs, which waits
+    /// for every opinion when the rules say so; the lead's copies go to the co-units.
+    #[test]
+    fn the_lead_signs_once_the_co_units_opinions_are_in() {
+        let rules = Rules::default();
+        let (mut history, _) = co_assigned_on("2019-06-10", None);
+        assert_eq!(
+            precondition(on(&mut history, "2019-06-11", &opinion_of(""), &rules)),
+            "HANDLING_UNIT_REQUIRED"
+        );
+        assert_eq!(
+            precondition(on(&mut history, "2019-06-11", &opinion_of(LEAD), &rules)),
+            "NOT_A_CO_UNIT"
+        );
+        let p = on(
+            &mut history,
+            "2019-06-20",
+            &opinion_of(examples::CO_UNIT),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert_eq!(p.handlings[1].opinion, Some(examples::opinion()));
+        assert_eq!(
+            p.handlings[1].opinion_submitted_on,
+            CalendarDate::parse("2019-06-20")
+        );
+        on(
+            &mut history,
+            "2019-07-01",
+            &examples::command(CommandKind::Draft),
+            &rules,
+        )
+        .unwrap();
+        let sign = examples::command(CommandKind::Sign);
+        let pending = on(&mut history, "2019-07-02", &sign, &rules);
+        assert_eq!(
+            pending,
+            Err(DomainError::Precondition(Precondition::CoOpinionsPending {
+                units: vec![FINANCE.into()]
+            }))
+        );
+        let lenient = Rules {
+            require_co_opinions_before_sign: false,
+            ..Rules::default()
+        };
+        on(&mut history.clone(), "2019-07-02", &sign, &lenient).unwrap();
+        let mut revised = opinion_of(FINANCE);
+        if let Command::SubmitOpinion { opinion, .. } = &mut revised {
+            opinion.document_number.clear();
+        }
+        on(&mut history, "2019-07-02", &revised, &rules).unwrap();
+        let p = on(&mut history, "2019-07-03", &revised, &rules).unwrap();
+        assert_eq!(
+            p.handlings[2].opinion_submitted_on,
+            CalendarDate::parse("2019-07-03")
+        );
+        on(&mut history, "2019-07-03", &sign, &rules).unwrap();
+        assert!(matches!(
+            on(&mut history, "2019-07-04", &revised, &rules),
+            Err(DomainError::InvalidTransition { .. })
+        ));
+        on(
+            &mut history,
+            "2019-07-04",
+            &examples::command(CommandKind::Issue),
+            &rules,
+        )
+        .unwrap();
+        let p = on(
+            &mut history,
+            "2019-07-05",
+            &examples::command(CommandKind::Copy),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(
+            p.copied_to,
+            ["市政协提案委", "市政府督查室", examples::CO_UNIT, FINANCE]
+        );
+    }
+
+    /// A co-unit's approved return ends only its handling (or hands its part to another unit);
+    /// the lead's takes the whole proposal back, or hands the lead to another unit and keeps
+    /// the co-units.
+    #[test]
+    fn returns_of_co_units_end_their_part_only() {
+        let rules = Rules::default();
+        let ask = |unit: &str| Command::RequestReturn {
+            handling_unit: unit.into(),
+            reason: "不属于本单位职责".into(),
+        };
+        let decide_return = |unit: &str, reassign_to: &str| Command::DecideReturn {
+            handling_unit: unit.into(),
+            approve: true,
+            note: String::new(),
+            reassign_to: reassign_to.into(),
+            due_date: None,
+        };
+        let (mut history, _) = co_assigned_on("2019-06-10", None);
+        on(&mut history, "2019-06-11", &ask(FINANCE), &rules).unwrap();
+        let p = on(
+            &mut history,
+            "2019-06-12",
+            &decide_return(FINANCE, ""),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert_eq!(p.handlings.len(), 2);
+        assert!(!p.handled_by(FINANCE));
+        on(&mut history, "2019-06-12", &ask(examples::CO_UNIT), &rules).unwrap();
+        let industry = "许昌市工业和信息化局";
+        let p = on(
+            &mut history,
+            "2019-06-13",
+            &decide_return(examples::CO_UNIT, industry),
+            &rules,
+        )
+        .unwrap();
+        let successor = p.handling(industry).unwrap();
+        assert_eq!(successor.role, HandlingRole::Co);
+        assert_eq!(successor.due_date, CalendarDate::parse("2019-07-13"));
+        assert_eq!(p.state, ProposalState::Assigned);
+
+        // The lead hands over to another unit: the co-unit stays.
+        let mut handed = history.clone();
+        on(&mut handed, "2019-06-14", &ask(LEAD), &rules).unwrap();
+        let housing = "许昌市住房和城乡建设局";
+        let p = on(
+            &mut handed,
+            "2019-06-15",
+            &decide_return(LEAD, housing),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.handling_unit.as_deref(), Some(housing));
+        assert_eq!(p.handlings[0].role, HandlingRole::Lead);
+        assert_eq!(p.due_date, CalendarDate::parse("2019-09-15"));
+        assert!(p.handled_by(industry));
+        // The lead gives it back: every handling ends.
+        on(&mut history, "2019-06-14", &ask(LEAD), &rules).unwrap();
+        let p = on(&mut history, "2019-06-15", &decide_return(LEAD, ""), &rules).unwrap();
+        assert_eq!(p.state, ProposalState::Received);
+        assert!(p.handlings.is_empty());
+        assert_eq!(p.handling_unit, None);
+    }
+
+    /// The units each event concerns follow the handlings: every unit handling the proposal
+    /// before or after it.
+    #[test]
+    fn an_event_concerns_every_unit_handling_the_proposal() {
+        let (mut history, _) = co_assigned_on("2019-06-10", None);
+        let rules = Rules::default();
+        on(&mut history, "2019-06-11", &opinion_of(FINANCE), &rules).unwrap();
+        on(
+            &mut history,
+            "2019-06-11",
+            &Command::RequestReturn {
+                handling_unit: FINANCE.into(),
+                reason: "不属于本单位职责".into(),
+            },
+            &rules,
+        )
+        .unwrap();
+        // An opinion does not keep a handling from being returned.
+        let p = on(
+            &mut history,
+            "2019-06-12",
+            &Command::DecideReturn {
+                handling_unit: FINANCE.into(),
+                approve: true,
+                note: String::new(),
+                reassign_to: String::new(),
+                due_date: None,
+            },
+            &rules,
+        )
+        .unwrap();
+        let mut units = HandlingUnits::default();
+        let concerned: Vec<Vec<String>> =
+            history.iter().map(|e| units.concerned(&e.data)).collect();
+        let all = vec![LEAD.to_owned(), examples::CO_UNIT.into(), FINANCE.into()];
+        assert_eq!(concerned[0], Vec::<String>::new());
+        for c in &concerned[1..] {
+            assert_eq!(c, &all);
+        }
+        assert_eq!(units, HandlingUnits::of(Some(&p)));
+        let mut after = HandlingUnits::of(Some(&p));
+        assert_eq!(
+            after.concerned(&EventData::ReplySigned {
+                signer: "李光亚".into()
+            }),
+            [LEAD, examples::CO_UNIT]
+        );
     }
 
     /// The sole handling an assignment opens: receipt once, contacts with the proposers only,
@@ -1378,6 +1877,8 @@ mod tests {
         let assign = Command::Assign {
             handling_unit: "许昌市生态环境局".into(),
             due_date: None,
+            co_units: Vec::new(),
+            co_due_date: None,
         };
         let decision = decide(
             Some(&p),

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandKind, Registration};
 use super::model::{
-    CalendarDate, Contact, ProposalId, ProposalState, ProposerKind, Reply, Timestamp,
+    CalendarDate, Contact, Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Reply,
+    Timestamp,
 };
 
 /// The schema version written into every event recorded by this build. Version 2 added the
@@ -30,6 +31,11 @@ pub enum EventData {
     ProposalAssigned {
         handling_unit: String,
         due_date: Option<CalendarDate>,
+        /// Absent before co-handling, and for a sole assignment.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        co_units: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        co_due_date: Option<CalendarDate>,
     },
     ProposalReturned {
         reason: String,
@@ -90,6 +96,11 @@ pub enum EventData {
         /// The reassignment's due date, as given or computed from the rules.
         due_date: Option<CalendarDate>,
     },
+    /// A co-unit sent the lead its opinion.
+    OpinionSubmitted {
+        handling_unit: String,
+        opinion: Opinion,
+    },
 }
 
 /// The name of an event without its data: for filters, logs and metrics.
@@ -110,6 +121,7 @@ pub enum EventKind {
     ExtensionDecided,
     ReturnRequested,
     ReturnDecided,
+    OpinionSubmitted,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -171,7 +183,8 @@ impl EventData {
             | Self::ExtensionRequested { .. }
             | Self::ExtensionDecided { .. }
             | Self::ReturnRequested { .. }
-            | Self::ReturnDecided { .. } => None,
+            | Self::ReturnDecided { .. }
+            | Self::OpinionSubmitted { .. } => None,
         }
     }
 
@@ -192,7 +205,8 @@ impl EventData {
             | Self::ExtensionRequested { .. }
             | Self::ExtensionDecided { .. }
             | Self::ReturnRequested { .. }
-            | Self::ReturnDecided { .. } => LargeParts::Unchanged,
+            | Self::ReturnDecided { .. }
+            | Self::OpinionSubmitted { .. } => LargeParts::Unchanged,
         }
     }
 
@@ -236,9 +250,13 @@ impl EventData {
             Self::ProposalAssigned {
                 handling_unit,
                 due_date,
+                co_units,
+                co_due_date,
             } => Command::Assign {
                 handling_unit,
                 due_date,
+                co_units,
+                co_due_date,
             },
             Self::ProposalReturned { reason } => Command::Return { reason },
             Self::ReplyDrafted { reply, revision: _ } => Command::Draft { reply },
@@ -319,6 +337,13 @@ impl EventData {
                 reassign_to: reassigned_to,
                 due_date,
             },
+            Self::OpinionSubmitted {
+                handling_unit,
+                opinion,
+            } => Command::SubmitOpinion {
+                handling_unit,
+                opinion,
+            },
         }
     }
 
@@ -341,6 +366,7 @@ impl EventData {
             Self::ExtensionDecided { .. } => CommandKind::DecideExtension,
             Self::ReturnRequested { .. } => CommandKind::RequestReturn,
             Self::ReturnDecided { .. } => CommandKind::DecideReturn,
+            Self::OpinionSubmitted { .. } => CommandKind::SubmitOpinion,
         }
     }
 
@@ -361,35 +387,77 @@ impl EventData {
             Self::ExtensionDecided { .. } => EventKind::ExtensionDecided,
             Self::ReturnRequested { .. } => EventKind::ReturnRequested,
             Self::ReturnDecided { .. } => EventKind::ReturnDecided,
+            Self::OpinionSubmitted { .. } => EventKind::OpinionSubmitted,
         }
     }
 }
 
-/// Which handling unit an event concerns: the unit handling the proposal when it happened (for
-/// an assignment the unit assigned, for a return the unit that returned it; none while
-/// unassigned). `current` is the proposal's unit before the event and is moved to the unit
-/// after it, so a history can be walked event by event.
-pub fn event_unit(current: &mut Option<String>, data: &EventData) -> Option<String> {
-    match data {
-        EventData::ProposalAssigned { handling_unit, .. } => {
-            *current = Some(handling_unit.clone());
-            current.clone()
-        }
-        EventData::ProposalReturned { .. } => current.take(),
-        // An approved return belongs to the unit that gave the proposal back; a reassignment
-        // in the same act moves the proposal on to the new unit.
-        EventData::ReturnDecided {
-            approved: true,
-            reassigned_to,
-            ..
-        } => {
-            let returned = current.take();
-            if !reassigned_to.is_empty() {
-                *current = Some(reassigned_to.clone());
+/// The units handling a proposal, as far as its events tell: what [`HandlingUnits::concerned`]
+/// follows through a history. Each unit with whether it replies (SOLE or LEAD) or writes to the
+/// lead (CO).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandlingUnits(Vec<(String, bool)>);
+
+impl HandlingUnits {
+    /// The units handling `proposal` (none before it exists).
+    pub fn of(proposal: Option<&Proposal>) -> Self {
+        Self(proposal.map_or_else(Vec::new, |p| {
+            p.handlings
+                .iter()
+                .map(|h| (h.unit.clone(), h.replies()))
+                .collect()
+        }))
+    }
+
+    /// The units an event concerns: every unit handling the proposal before or after it (an
+    /// assignment concerns the units it names, a return the units it takes the proposal from).
+    /// The units' audit trails and watch streams are built from it. Moves past the event.
+    pub fn concerned(&mut self, data: &EventData) -> Vec<String> {
+        let mut units: Vec<String> = self.0.iter().map(|(unit, _)| unit.clone()).collect();
+        match data {
+            EventData::ProposalAssigned {
+                handling_unit,
+                co_units,
+                ..
+            } => {
+                self.0 = std::iter::once((handling_unit.clone(), true))
+                    .chain(co_units.iter().map(|u| (u.clone(), false)))
+                    .collect();
+                units = self.0.iter().map(|(unit, _)| unit.clone()).collect();
             }
-            returned
+            EventData::ProposalReturned { .. } => self.0.clear(),
+            EventData::ReturnDecided {
+                handling_unit,
+                approved: true,
+                reassigned_to,
+                ..
+            } => {
+                let replies = self
+                    .0
+                    .iter()
+                    .find(|(unit, _)| unit == handling_unit)
+                    .is_some_and(|(_, replies)| *replies);
+                if replies && reassigned_to.is_empty() {
+                    self.0.clear();
+                } else if replies {
+                    for (unit, _) in &mut self.0 {
+                        if unit == handling_unit {
+                            unit.clone_from(reassigned_to);
+                        }
+                    }
+                } else {
+                    self.0.retain(|(unit, _)| unit != handling_unit);
+                    if !reassigned_to.is_empty() {
+                        self.0.push((reassigned_to.clone(), false));
+                    }
+                }
+                if !reassigned_to.is_empty() && !units.contains(reassigned_to) {
+                    units.push(reassigned_to.clone());
+                }
+            }
+            _ => {}
         }
-        _ => current.clone(),
+        units
     }
 }
 

@@ -3,8 +3,9 @@
 //! realistic value and not a particular one; golden files keep their own, frozen values.
 
 use super::{
-    CalendarDate, Command, CommandKind, Contact, ContactMethod, Handling, HandlingRole, Proposal,
-    ProposalId, ProposalState, ProposerKind, Refusal, Registration, Reply, ResultCode, Timestamp,
+    CalendarDate, Command, CommandKind, Contact, ContactMethod, Handling, HandlingRole, Opinion,
+    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Registration, Reply, ResultCode,
+    Timestamp,
 };
 
 /// A valid command of `kind`, with the seed's values (proposal No. 228 and its reply).
@@ -14,6 +15,8 @@ pub fn command(kind: CommandKind) -> Command {
         CommandKind::Assign => Command::Assign {
             handling_unit: "许昌市生态环境局".into(),
             due_date: CalendarDate::parse("2019-08-31"),
+            co_units: Vec::new(),
+            co_due_date: None,
         },
         CommandKind::Return => Command::Return {
             reason: "不属于本单位职责".into(),
@@ -68,10 +71,38 @@ pub fn command(kind: CommandKind) -> Command {
             reassign_to: "许昌市住房和城乡建设局".into(),
             due_date: None,
         },
+        CommandKind::SubmitOpinion => Command::SubmitOpinion {
+            handling_unit: String::new(),
+            opinion: opinion(),
+        },
     }
 }
 
-/// Proposal No. 228 in `state`, with every field filled (whatever the state), at version 7.
+/// An assignment of No. 228 to the seed's unit leading, with [`CO_UNIT`] co-handling.
+pub fn co_assignment() -> Command {
+    Command::Assign {
+        handling_unit: "许昌市生态环境局".into(),
+        due_date: CalendarDate::parse("2019-08-31"),
+        co_units: vec![CO_UNIT.into()],
+        co_due_date: None,
+    }
+}
+
+/// The co-unit of [`proposal_in`] and [`co_assignment`].
+pub const CO_UNIT: &str = "许昌市发展和改革委员会";
+
+/// A co-unit's opinion to the lead.
+pub fn opinion() -> Opinion {
+    Opinion {
+        body: "建议将大气污染防治资金纳入年度预算统筹安排。".into(),
+        document_number: "许发改〔2019〕41号".into(),
+        contact_person: "王明".into(),
+        contact_phone: "2966021".into(),
+    }
+}
+
+/// Proposal No. 228 in `state`, with every field filled (whatever the state), at version 7: led
+/// by the seed's unit, with one co-unit that has sent its opinion.
 pub fn proposal_in(state: ProposalState) -> Proposal {
     let issued = Some(date("2019-09-29"));
     let registration = registration();
@@ -97,22 +128,37 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
             reason: "不属于提案范围".into(),
             forwarded_to: "市政府办公室".into(),
         }),
-        handlings: vec![Handling {
-            unit: "许昌市生态环境局".into(),
-            role: HandlingRole::Sole,
-            assigned_on: Some(date("2019-06-10")),
-            original_due_date: issued,
-            due_date: issued,
-            acknowledged_on: Some(date("2019-06-11")),
-            contacts: vec![Contact {
-                contact_date: date("2019-07-02"),
-                method: ContactMethod::Meeting,
-                proposers: vec!["苏会兴".into()],
-                summary: "座谈".into(),
-            }],
-            extensions: Vec::new(),
-            return_requests: Vec::new(),
-        }],
+        handlings: vec![
+            Handling {
+                unit: "许昌市生态环境局".into(),
+                role: HandlingRole::Lead,
+                assigned_on: Some(date("2019-06-10")),
+                original_due_date: issued,
+                due_date: issued,
+                acknowledged_on: Some(date("2019-06-11")),
+                contacts: vec![Contact {
+                    contact_date: date("2019-07-02"),
+                    method: ContactMethod::Meeting,
+                    proposers: vec!["苏会兴".into()],
+                    summary: "座谈".into(),
+                }],
+                extensions: Vec::new(),
+                return_requests: Vec::new(),
+                opinion: None,
+                opinion_submitted_on: None,
+            },
+            {
+                let mut co = Handling::new(
+                    CO_UNIT.into(),
+                    HandlingRole::Co,
+                    Some(date("2019-06-10")),
+                    Some(date("2019-07-10")),
+                );
+                co.opinion = Some(opinion());
+                co.opinion_submitted_on = Some(date("2019-07-01"));
+                co
+            },
+        ],
         // A history from before effective dates: any date may follow.
         last_act_date: None,
         version: 7,

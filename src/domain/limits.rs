@@ -34,6 +34,8 @@ impl Limits {
     pub const REQUEST_ID_CHARS: usize = 128;
     pub const MAX_PROPOSERS: usize = 100;
     pub const MAX_RECIPIENTS: usize = 100;
+    /// Co-handling units of one assignment.
+    pub const MAX_CO_UNITS: usize = 20;
 }
 
 /// Collects violations while a command is checked, so a caller learns every problem at once.

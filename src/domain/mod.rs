@@ -17,13 +17,13 @@ pub use decide::{
     check_recorded, decide, fold, transition,
 };
 pub use event::{
-    Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, LargeParts, RecordedEvent, event_unit,
+    Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, HandlingUnits, LargeParts, RecordedEvent,
 };
 pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Contact, ContactMethod, Extension, Handling, HandlingRole, OfficeDecision,
-    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId, ResultCode,
-    ReturnRequest, Timestamp, overdue,
+    Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId,
+    ResultCode, ReturnRequest, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply};
 pub use rules::{Rules, RulesError};

@@ -113,6 +113,14 @@ impl CalendarDate {
         Self(time::Date::from_calendar_date(year, month, day).expect("a day within the month"))
     }
 
+    /// The day `days` calendar days later, saturating at 9999-12-31.
+    pub fn plus_days(self, days: u32) -> Self {
+        self.0
+            .checked_add(time::Duration::days(i64::from(days)))
+            .filter(|d| d.year() <= 9999)
+            .map_or(Self(time::macros::date!(9999 - 12 - 31)), Self)
+    }
+
     /// The number of days from `earlier` to `self` (negative if `self` is before it).
     pub fn days_since(self, earlier: Self) -> i64 {
         (self.0 - earlier.0).whole_days()
@@ -284,8 +292,8 @@ pub struct Reply {
     pub contact_phone: String,
 }
 
-/// What part a unit plays in handling a proposal (单办, 主办, 会办, 分办). Every assignment so
-/// far makes one sole handling; the other roles are reserved in the contract.
+/// What part a unit plays in handling a proposal (单办, 主办, 会办, 分办). SPLIT is reserved in the
+/// contract.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HandlingRole {
@@ -377,6 +385,17 @@ pub struct ReturnRequest {
     pub decision: Option<OfficeDecision>,
 }
 
+/// A co-unit's written opinion to the lead unit (会办意见), a document of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opinion {
+    pub body: String,
+    /// Its own document number; empty if it has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub document_number: String,
+    pub contact_person: String,
+    pub contact_phone: String,
+}
+
 /// The office's decision on a unit's request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfficeDecision {
@@ -406,18 +425,24 @@ pub struct Handling {
     pub extensions: Vec<Extension>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub return_requests: Vec<ReturnRequest>,
+    /// A co-unit's latest opinion, and the effective date it was submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opinion: Option<Opinion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opinion_submitted_on: Option<CalendarDate>,
 }
 
 impl Handling {
-    /// The one handling an assignment to `unit` on `assigned_on` opens.
-    pub fn sole(
+    /// The handling an assignment to `unit` in `role` on `assigned_on` opens.
+    pub fn new(
         unit: String,
+        role: HandlingRole,
         assigned_on: Option<CalendarDate>,
         due_date: Option<CalendarDate>,
     ) -> Self {
         Self {
             unit,
-            role: HandlingRole::Sole,
+            role,
             assigned_on,
             original_due_date: due_date,
             due_date,
@@ -425,7 +450,15 @@ impl Handling {
             contacts: Vec::new(),
             extensions: Vec::new(),
             return_requests: Vec::new(),
+            opinion: None,
+            opinion_submitted_on: None,
         }
+    }
+
+    /// Whether this handling replies to the proposers (SOLE, LEAD, SPLIT), rather than writing
+    /// to the lead (CO).
+    pub fn replies(&self) -> bool {
+        self.role != HandlingRole::Co
     }
 
     /// The extension request waiting for the office's decision, if any.
@@ -475,7 +508,8 @@ pub struct Proposal {
     pub copied_to: Vec<String>,
     /// Set when the committee did not accept the proposal.
     pub refusal: Option<Refusal>,
-    /// The units handling it now: one sole handling while assigned, none while RECEIVED.
+    /// The units handling it now: one SOLE handling, or a LEAD one first and its CO ones, while
+    /// assigned; none while RECEIVED.
     pub handlings: Vec<Handling>,
     /// The effective date of the latest event that has one: no later act may be dated before.
     pub last_act_date: Option<CalendarDate>,
@@ -490,13 +524,20 @@ impl Proposal {
     /// one (a sole handling).
     pub fn handling(&self, unit: &str) -> Option<&Handling> {
         if unit.is_empty() {
-            let mut replying = self.handlings.iter().filter(|h| h.role != HandlingRole::Co);
+            let mut replying = self.handlings.iter().filter(|h| h.replies());
             return replying.next().filter(|_| replying.next().is_none());
         }
         self.handlings.iter().find(|h| h.unit == unit)
     }
 
-    /// Whether `unit` handles the proposal in any role: what a unit-bound caller may act on.
+    /// The CO handlings whose opinion the lead still waits for.
+    pub fn pending_opinions(&self) -> impl Iterator<Item = &Handling> {
+        self.handlings
+            .iter()
+            .filter(|h| h.role == HandlingRole::Co && h.opinion.is_none())
+    }
+
+    /// Whether `unit` handles the proposal in any role: what a unit-bound caller may read.
     pub fn handled_by(&self, unit: &str) -> bool {
         self.handlings.iter().any(|h| h.unit == unit)
     }

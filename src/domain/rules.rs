@@ -29,6 +29,12 @@ pub struct Rules {
     /// Whether a handling unit may return a proposal by itself with `ReturnProposal` instead of
     /// asking the office (default false; the office may always withdraw an assignment).
     pub unit_may_return_directly: bool,
+    /// A co-unit's opinion is due this many calendar days after the assignment, when the
+    /// assignment names no `co_due_date` (default 30; never after the reply's due date).
+    pub co_opinion_days: u32,
+    /// Whether the lead unit's `SignReply` waits until every co-unit has submitted its opinion
+    /// (default true).
+    pub require_co_opinions_before_sign: bool,
 }
 
 impl Default for Rules {
@@ -40,6 +46,8 @@ impl Default for Rules {
             contact_required_before_draft: false,
             return_window_days: 7,
             unit_may_return_directly: false,
+            co_opinion_days: 30,
+            require_co_opinions_before_sign: true,
         }
     }
 }
@@ -56,6 +64,8 @@ impl Rules {
     pub const MAX_EXTENSION_DAYS: std::ops::RangeInclusive<u32> = 0..=366;
     /// The bounds of `return_window_days`.
     pub const RETURN_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 0..=90;
+    /// The bounds of `co_opinion_days`.
+    pub const CO_OPINION_DAYS: std::ops::RangeInclusive<u32> = 1..=366;
 
     /// Reads rules from TOML text. A syntax error, an unknown field or a value of the wrong type
     /// names its line, column and field; a value out of range names its field.
@@ -84,6 +94,12 @@ impl Rules {
                 self.return_window_days
             )));
         }
+        if !Self::CO_OPINION_DAYS.contains(&self.co_opinion_days) {
+            return Err(RulesError(format!(
+                "co_opinion_days: {} is out of range (1 to 366)",
+                self.co_opinion_days
+            )));
+        }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(RulesError(format!(
                 "time_zone: {:?} is not an IANA time zone name (e.g. \"Asia/Shanghai\")",
@@ -97,6 +113,13 @@ impl Rules {
     /// same day of the month or the month's last day.
     pub fn due_date(&self, assigned: CalendarDate) -> CalendarDate {
         assigned.plus_months(self.reply_months)
+    }
+
+    /// The day co-units' opinions are due for an assignment on `assigned` due on `due_date`:
+    /// [`Rules::co_opinion_days`] later, but not after the reply's own due date (even one
+    /// before the assignment).
+    pub fn co_due_date(&self, assigned: CalendarDate, due_date: CalendarDate) -> CalendarDate {
+        assigned.plus_days(self.co_opinion_days).min(due_date)
     }
 
     /// The calendar date of `unix_nanos` in the rules' time zone. The zone was checked when the
@@ -150,6 +173,22 @@ mod tests {
         assert_eq!(rules.due_date(date("2019-11-30")), date("2020-02-29"));
         assert_eq!(rules.due_date(date("2019-10-31")), date("2020-01-31"));
         assert_eq!(rules.due_date(date("2021-11-30")), date("2022-02-28"));
+    }
+
+    #[test]
+    fn co_opinions_are_due_days_later_but_not_after_the_reply() {
+        let rules = Rules::default();
+        let due = rules.due_date(date("2019-06-10"));
+        assert_eq!(
+            rules.co_due_date(date("2019-06-10"), due),
+            date("2019-07-10")
+        );
+        assert_eq!(
+            rules.co_due_date(date("2019-06-10"), date("2019-06-20")),
+            date("2019-06-20")
+        );
+        let range = Rules::from_toml("co_opinion_days = 0").unwrap_err();
+        assert!(range.0.starts_with("co_opinion_days:"), "{range}");
     }
 
     #[test]

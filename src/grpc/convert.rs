@@ -8,9 +8,9 @@ use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
     CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, FieldViolation, Handling,
-    HandlingRole, OfficeDecision, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
-    Refusal, Registration, Reply, RequestId, ResultCode, ReturnRequest, Rules, Timestamp,
-    validate_envelope,
+    HandlingRole, OfficeDecision, Opinion, Proposal, ProposalId, ProposalState, ProposerKind,
+    RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode, ReturnRequest, Rules,
+    Timestamp, validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -120,6 +120,23 @@ impl Checked {
                     format!("{value} is not a proposer kind"),
                 ));
                 ProposerKind::Member
+            }
+        }
+    }
+
+    fn role_filter(&mut self, field: &str, value: i32) -> Option<HandlingRole> {
+        match pb::HandlingRole::try_from(value) {
+            Ok(pb::HandlingRole::Unspecified) => None,
+            Ok(pb::HandlingRole::Sole) => Some(HandlingRole::Sole),
+            Ok(pb::HandlingRole::Lead) => Some(HandlingRole::Lead),
+            Ok(pb::HandlingRole::Co) => Some(HandlingRole::Co),
+            Ok(pb::HandlingRole::Split) => Some(HandlingRole::Split),
+            Err(_) => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    format!("{value} is not a handling role"),
+                ));
+                None
             }
         }
     }
@@ -290,12 +307,17 @@ impl TryFrom<pb::AssignProposalRequest> for Submission {
             request_id,
             actor,
             effective_date,
+            co_units,
+            co_due_date,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let due_date = checked.optional_date("due_date", &due_date);
+        let co_due_date = checked.optional_date("co_due_date", &co_due_date);
         let command = Command::Assign {
             handling_unit,
             due_date,
+            co_units,
+            co_due_date,
         };
         checked.submission(
             id,
@@ -682,6 +704,44 @@ impl TryFrom<pb::RequestReturnRequest> for Submission {
     }
 }
 
+impl TryFrom<pb::SubmitOpinionRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::SubmitOpinionRequest) -> Result<Self, AppError> {
+        let pb::SubmitOpinionRequest {
+            proposal_id,
+            handling_unit,
+            body,
+            document_number,
+            contact_person,
+            contact_phone,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        checked.submission(
+            id,
+            Command::SubmitOpinion {
+                handling_unit,
+                opinion: Opinion {
+                    body,
+                    document_number,
+                    contact_person,
+                    contact_phone,
+                },
+            },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
 impl TryFrom<pb::DecideReturnRequest> for Submission {
     type Error = AppError;
 
@@ -749,8 +809,10 @@ pub(super) fn list_request(
         view,
         proposer_kind,
         overdue_on,
+        handling_role,
     } = request;
     let mut checked = Checked::default();
+    let handling_role = checked.role_filter("handling_role", handling_role);
     let state = checked.state_filter("state", state);
     let view = checked.view("view", view, View::Basic);
     // Unset means any kind here (not members, as in a registration).
@@ -767,6 +829,7 @@ pub(super) fn list_request(
             session: set(session),
             proposer_kind,
             overdue_on,
+            handling_role,
         },
         view,
         PageRequest {
@@ -865,6 +928,7 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::ExtensionDecided => EventKind::ExtensionDecided,
         pb::EventKind::ReturnRequested => EventKind::ReturnRequested,
         pb::EventKind::ReturnDecided => EventKind::ReturnDecided,
+        pb::EventKind::OpinionSubmitted => EventKind::OpinionSubmitted,
     })
 }
 
@@ -1038,8 +1102,15 @@ impl From<Proposal> for pb::Proposal {
     }
 }
 
-/// A handling as clients see it; a sole handling's state is the proposal's.
+/// A handling as clients see it. A replying handling's state is the proposal's; a co-unit's is
+/// ASSIGNED until it sends its opinion, then ISSUED, and COPIED with the lead's reply.
 fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
+    let state = match (handling.role, &handling.opinion, state) {
+        (HandlingRole::Co, None, _) => ProposalState::Assigned,
+        (HandlingRole::Co, Some(_), ProposalState::Copied) => ProposalState::Copied,
+        (HandlingRole::Co, Some(_), _) => ProposalState::Issued,
+        _ => state,
+    };
     let Handling {
         unit,
         role,
@@ -1050,8 +1121,11 @@ fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
         contacts,
         extensions,
         return_requests,
+        opinion,
+        opinion_submitted_on,
     } = handling;
     pb::Handling {
+        opinion: opinion.map(|opinion| opinion_to_pb(opinion, opinion_submitted_on)),
         unit,
         role: match role {
             HandlingRole::Sole => pb::HandlingRole::Sole,
@@ -1154,6 +1228,22 @@ impl From<Contact> for pb::Contact {
     }
 }
 
+fn opinion_to_pb(opinion: Opinion, submitted_on: Option<CalendarDate>) -> pb::Opinion {
+    let Opinion {
+        body,
+        document_number,
+        contact_person,
+        contact_phone,
+    } = opinion;
+    pb::Opinion {
+        body,
+        document_number,
+        contact_person,
+        contact_phone,
+        submitted_date: date_text(submitted_on),
+    }
+}
+
 impl From<&Rules> for pb::Rules {
     fn from(rules: &Rules) -> Self {
         let Rules {
@@ -1163,6 +1253,8 @@ impl From<&Rules> for pb::Rules {
             contact_required_before_draft,
             return_window_days,
             unit_may_return_directly,
+            co_opinion_days,
+            require_co_opinions_before_sign,
         } = rules;
         pb::Rules {
             reply_months: *reply_months,
@@ -1171,6 +1263,8 @@ impl From<&Rules> for pb::Rules {
             contact_required_before_draft: *contact_required_before_draft,
             return_window_days: *return_window_days,
             unit_may_return_directly: *unit_may_return_directly,
+            co_opinion_days: *co_opinion_days,
+            require_co_opinions_before_sign: *require_co_opinions_before_sign,
         }
     }
 }
@@ -1214,9 +1308,13 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             E::ProposalAssigned {
                 handling_unit,
                 due_date,
+                co_units,
+                co_due_date,
             } => Data::Assigned(pb::ProposalAssigned {
                 handling_unit,
                 due_date: date_text(due_date),
+                co_units,
+                co_due_date: date_text(co_due_date),
             }),
             E::ProposalReturned { reason } => Data::Returned(pb::ProposalReturned { reason }),
             E::ReplyDrafted { reply, revision } => Data::Drafted(pb::ReplyDrafted {
@@ -1291,6 +1389,13 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 note,
                 reassigned_to,
                 due_date: date_text(due_date),
+            }),
+            E::OpinionSubmitted {
+                handling_unit,
+                opinion,
+            } => Data::OpinionSubmitted(pb::OpinionSubmitted {
+                handling_unit,
+                opinion: Some(opinion_to_pb(opinion, effective_date)),
             }),
         };
         pb::ProposalEvent {

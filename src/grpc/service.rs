@@ -59,6 +59,8 @@ impl ProposalApi {
         settle_actor(principal, request.actor())?;
         let mut submission: Submission = request.try_into()?;
         if let Grant::OwnUnit(unit) = grant {
+            // A unit's clerk who names no handling means the unit's own.
+            submission.command.default_unit(&unit);
             submission.unit_scope = Some(unit);
         }
         Ok(self.workflow.execute(submission).await?.into())
@@ -173,6 +175,7 @@ acting!(
     pb::DecideExtensionRequest,
     pb::RequestReturnRequest,
     pb::DecideReturnRequest,
+    pb::SubmitOpinionRequest,
 );
 
 impl ProposalApi {
@@ -502,6 +505,27 @@ impl ProposalService for ProposalApi {
                 .await?,
             );
             Ok(pb::DecideReturnResponse { proposal })
+        })
+        .await
+    }
+
+    async fn submit_opinion(
+        &self,
+        request: Request<pb::SubmitOpinionRequest>,
+    ) -> Result<Response<pb::SubmitOpinionResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("SubmitOpinion", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::SubmitOpinion),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::SubmitOpinionResponse { proposal })
         })
         .await
     }

@@ -276,7 +276,14 @@ impl From<AppError> for Status {
                     | Precondition::NoPendingExtension { unit: u }
                     | Precondition::NoDueDate { unit: u }
                     | Precondition::ReturnPending { unit: u }
-                    | Precondition::NoPendingReturn { unit: u } => metadata([unit(u)]),
+                    | Precondition::NoPendingReturn { unit: u }
+                    | Precondition::NotACoUnit { unit: u } => metadata([unit(u)]),
+                    Precondition::HandlingUnitRequired { count } => {
+                        metadata([("coUnits", count.to_string())])
+                    }
+                    Precondition::CoOpinionsPending { units } => {
+                        metadata([("pendingUnits", units.join(","))])
+                    }
                     Precondition::ReturnWindowClosed {
                         assigned_on,
                         date,

@@ -6,13 +6,14 @@
 
 use super::records::{self, Sources, StatusRecord};
 use crate::domain::{
-    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, ProposalId,
+    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, Opinion, ProposalId,
     ProposalState, ProposerKind, RecordedEvent, Reply, ResultCode, Timestamp, fold,
 };
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
 const EVENTS_V2: &str = include_str!("golden/events_v2.jsonl");
 const EVENTS_V2_HANDLING: &str = include_str!("golden/events_v2_handling.jsonl");
+const EVENTS_V2_CO_HANDLING: &str = include_str!("golden/events_v2_co_handling.jsonl");
 
 fn event(
     sequence: u64,
@@ -113,6 +114,8 @@ fn expected_handling() -> Vec<RecordedEvent> {
             EventData::ProposalAssigned {
                 handling_unit: unit(),
                 due_date: Some(date("2019-06-10")),
+                co_units: Vec::new(),
+                co_due_date: None,
             },
         ),
         (
@@ -172,6 +175,98 @@ fn expected_handling() -> Vec<RecordedEvent> {
         .collect()
 }
 
+/// Schema 2 events of lead and co-handling: a fourth proposal assigned to a lead unit and two
+/// co-units; one co-unit signs for it and sends its opinion, the other asks to return it and
+/// the office hands its part to a third unit.
+fn expected_co_handling() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e62").unwrap();
+    let lead = || "许昌市生态环境局".to_owned();
+    let co = || "许昌市发展和改革委员会".to_owned();
+    let date = |text| CalendarDate::parse(text).unwrap();
+    let steps = [
+        (
+            None,
+            S::Received,
+            "2019-03-01",
+            EventData::ProposalReceived {
+                committee: "许昌市政协".into(),
+                session: "七届三次会议".into(),
+                number: 233,
+                title: "关于治理大气污染的提案".into(),
+                proposers: vec!["苏会兴".into()],
+                content: "建议加大大气污染治理投入。".into(),
+                proposer_kind: ProposerKind::Member,
+            },
+        ),
+        (
+            Some(S::Received),
+            S::Assigned,
+            "2019-03-10",
+            EventData::ProposalAssigned {
+                handling_unit: lead(),
+                due_date: Some(date("2019-06-10")),
+                co_units: vec![co(), "许昌市财政局".into()],
+                co_due_date: Some(date("2019-04-09")),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-03-11",
+            EventData::AssignmentAcknowledged {
+                handling_unit: co(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-03-12",
+            EventData::ReturnRequested {
+                handling_unit: "许昌市财政局".into(),
+                reason: "不涉及本单位职责".into(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-03-13",
+            EventData::ReturnDecided {
+                handling_unit: "许昌市财政局".into(),
+                approved: true,
+                note: "改由市工业和信息化局会办".into(),
+                reassigned_to: "许昌市工业和信息化局".into(),
+                due_date: Some(date("2019-04-12")),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-01",
+            EventData::OpinionSubmitted {
+                handling_unit: co(),
+                opinion: Opinion {
+                    body: "建议将大气污染防治资金纳入年度预算。".into(),
+                    document_number: "许发改〔2019〕41号".into(),
+                    contact_person: "王明".into(),
+                    contact_phone: "2966021".into(),
+                },
+            },
+        ),
+    ];
+    (1..)
+        .zip(steps)
+        .map(|(sequence, (from, to, day, data))| {
+            let mut event = event(sequence, from, to, data);
+            event.schema = 2;
+            event.proposal_id = id;
+            event.position = 400 + sequence;
+            event.effective_date = Some(date(day));
+            event
+        })
+        .collect()
+}
+
 /// One event of every kind, as format 1 wrote them.
 fn expected() -> Vec<RecordedEvent> {
     use ProposalState as S;
@@ -198,6 +293,8 @@ fn expected() -> Vec<RecordedEvent> {
             EventData::ProposalAssigned {
                 handling_unit: "许昌市生态环境局".into(),
                 due_date: Some(date("2019-08-31")),
+                co_units: Vec::new(),
+                co_due_date: None,
             },
         ),
         event(
@@ -215,6 +312,8 @@ fn expected() -> Vec<RecordedEvent> {
             EventData::ProposalAssigned {
                 handling_unit: "许昌市生态环境局".into(),
                 due_date: None,
+                co_units: Vec::new(),
+                co_due_date: None,
             },
         ),
         event(
@@ -305,12 +404,18 @@ fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     );
     decode_and_encode_alike(EVENTS_V2, &expected_v2());
     decode_and_encode_alike(EVENTS_V2_HANDLING, &expected_handling());
+    decode_and_encode_alike(EVENTS_V2_CO_HANDLING, &expected_co_handling());
 }
 
 /// Every golden history is one `decide` could have recorded, event by event.
 #[test]
 fn golden_histories_pass_the_history_check() {
-    for events in [expected(), expected_v2(), expected_handling()] {
+    for events in [
+        expected(),
+        expected_v2(),
+        expected_handling(),
+        expected_co_handling(),
+    ] {
         let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
             std::collections::HashMap::new();
         for event in &events {
@@ -345,6 +450,7 @@ const PINNED_HEAD: &str = "13afbe5572c05ee9c581f4b5df4d6a8d4c31031d01d4750819480
 const STATUS_V5: &str = include_str!("golden/status_v5.json");
 const STATUS_V5_EVENTS_V2: &str = include_str!("golden/status_v5_events_v2.json");
 const STATUS_V6: &str = include_str!("golden/status_v6.json");
+const STATUS_V6_CO: &str = include_str!("golden/status_v6_co.json");
 
 /// The status records of the proposals `events` describe, after each event: what format 5
 /// stores under `proposals` (the projection without the content and the reply, which it names
@@ -397,6 +503,7 @@ fn format_5_status_records_decode_to_the_same_values_and_encode_to_the_same_byte
 #[test]
 fn format_6_status_records_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     status_records_alike(STATUS_V6, &statuses_v6());
+    status_records_alike(STATUS_V6_CO, &statuses_of(&expected_co_handling()));
 }
 
 fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
@@ -444,4 +551,14 @@ fn write_golden_files() {
         .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/status_v6.json"), text).unwrap();
+    let text: String = expected_co_handling()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/events_v2_co_handling.jsonl"), text).unwrap();
+    let text: String = statuses_of(&expected_co_handling())
+        .iter()
+        .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/status_v6_co.json"), text).unwrap();
 }

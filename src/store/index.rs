@@ -1,11 +1,11 @@
 //! The indexes every backend keeps, as data: which entries a change adds and removes, and which
 //! entries a proposal's whole history implies. Derived here once, from the domain (each event's
-//! [`Claim`], [`event_unit`], the proposal's state and unit), for every backend: a backend only
+//! [`Claim`], [`HandlingUnits`], the proposal's state and units), for every backend: a backend only
 //! maps an [`IndexEntry`] to its own layout (a sled tree and key, a table row), and `verify`
 //! compares what a backend holds with [`entries_of`].
 
 use super::Change;
-use crate::domain::{Claim, Proposal, ProposalId, ProposalState, RecordedEvent, event_unit};
+use crate::domain::{Claim, HandlingUnits, Proposal, ProposalId, ProposalState, RecordedEvent};
 
 /// One index entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,9 +15,9 @@ pub enum IndexEntry {
     Claim(Claim, ProposalId),
     /// A proposal in a state: listings by state.
     State(ProposalState, ProposalId),
-    /// A proposal a unit is handling: listings by unit.
+    /// A proposal a unit is handling, in any role: listings by unit.
     Unit(String, ProposalId),
-    /// An event that concerns a unit (see [`event_unit`]), at its log position: the unit's audit
+    /// An event that concerns a unit (see [`HandlingUnits::concerned`]), at its log position: the unit's audit
     /// trail and watch stream.
     UnitEvent {
         unit: String,
@@ -67,9 +67,9 @@ pub fn changes_of(change: &Change) -> IndexChanges {
     } = change;
     let id = after.id;
     let mut changes = IndexChanges::default();
-    let mut unit = before.as_ref().and_then(|b| b.handling_unit.clone());
+    let mut units = HandlingUnits::of(before.as_deref());
     for event in events {
-        event_entries(event, &mut unit, &mut changes.added);
+        event_entries(event, &mut units, &mut changes.added);
     }
     if before.as_ref().map(|b| b.state) != Some(after.state) {
         if let Some(before) = before {
@@ -77,14 +77,18 @@ pub fn changes_of(change: &Change) -> IndexChanges {
         }
         changes.added.push(IndexEntry::State(after.state, id));
     }
-    let unit_before = before.as_ref().and_then(|b| b.handling_unit.as_ref());
-    if unit_before != after.handling_unit.as_ref() {
-        if let Some(unit) = unit_before {
-            changes.removed.push(IndexEntry::Unit(unit.clone(), id));
-        }
-        if let Some(unit) = &after.handling_unit {
-            changes.added.push(IndexEntry::Unit(unit.clone(), id));
-        }
+    let units_before = before.as_deref().map_or(&[][..], |b| &b.handlings[..]);
+    for gone in units_before.iter().filter(|h| !after.handled_by(&h.unit)) {
+        changes
+            .removed
+            .push(IndexEntry::Unit(gone.unit.clone(), id));
+    }
+    for new in after
+        .handlings
+        .iter()
+        .filter(|h| !units_before.iter().any(|b| b.unit == h.unit))
+    {
+        changes.added.push(IndexEntry::Unit(new.unit.clone(), id));
     }
     changes
 }
@@ -92,23 +96,23 @@ pub fn changes_of(change: &Change) -> IndexChanges {
 /// Every entry the history `events` of `proposal` (its fold) implies.
 pub fn entries_of(proposal: &Proposal, events: &[RecordedEvent]) -> Vec<IndexEntry> {
     let mut entries = vec![IndexEntry::State(proposal.state, proposal.id)];
-    if let Some(unit) = &proposal.handling_unit {
-        entries.push(IndexEntry::Unit(unit.clone(), proposal.id));
+    for handling in &proposal.handlings {
+        entries.push(IndexEntry::Unit(handling.unit.clone(), proposal.id));
     }
-    let mut unit = None;
+    let mut units = HandlingUnits::default();
     for event in events {
-        event_entries(event, &mut unit, &mut entries);
+        event_entries(event, &mut units, &mut entries);
     }
     entries
 }
 
-/// The entries one event adds: its claim, and its place in a unit's trail. `unit` is the
-/// proposal's unit before the event, moved past it.
-fn event_entries(event: &RecordedEvent, unit: &mut Option<String>, entries: &mut Vec<IndexEntry>) {
+/// The entries one event adds: its claim, and its place in the trail of each unit it concerns.
+/// `units` are the proposal's units before the event, moved past it.
+fn event_entries(event: &RecordedEvent, units: &mut HandlingUnits, entries: &mut Vec<IndexEntry>) {
     if let Some(claim) = event.data.claim() {
         entries.push(IndexEntry::Claim(claim, event.proposal_id));
     }
-    if let Some(unit) = event_unit(unit, &event.data) {
+    for unit in units.concerned(&event.data) {
         entries.push(IndexEntry::UnitEvent {
             unit,
             position: event.position,

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    CalendarDate, Claim, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
+    CalendarDate, Claim, HandlingRole, Proposal, ProposalId, ProposalState, ProposerKind,
+    RecordedEvent,
 };
 
 pub use audit::Verification;
@@ -107,8 +108,8 @@ pub struct LoggedEvent {
 pub enum EventScope<'a> {
     /// Every event.
     All,
-    /// The events of proposals this unit was handling when they occurred (see
-    /// [`crate::domain::event_unit`]).
+    /// The events of proposals this unit was handling, in any role, when they occurred (see
+    /// [`crate::domain::HandlingUnits::concerned`]).
     Unit(&'a str),
     /// One proposal's events.
     Proposal(ProposalId),
@@ -136,6 +137,8 @@ pub struct ListQuery {
     pub proposer_kind: Option<ProposerKind>,
     /// Only proposals overdue on this day ([`Proposal::is_overdue_on`]).
     pub overdue_on: Option<CalendarDate>,
+    /// Only proposals with a handling in this role (of `handling_unit`, if set).
+    pub handling_role: Option<HandlingRole>,
     pub limit: usize,
     /// Resume after this point: a [`ListPage::next`] from the same query.
     pub after: Option<Vec<u8>>,

@@ -21,7 +21,9 @@ use super::{
     Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestKey, RequestRecord, Store,
     StoreError, Verification, View, keys,
 };
-use crate::domain::{Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, overdue};
+use crate::domain::{
+    Claim, EVENT_SCHEMA_VERSION, Handling, Proposal, ProposalId, RecordedEvent, overdue,
+};
 
 /// The on-disk layout version of this store (trees and key encodings), checked at open.
 /// Format 2: events carry their chain hash; projections are split into status, registration
@@ -549,8 +551,8 @@ impl SledStore {
     }
 }
 
-/// Whether a proposal with `status` passes every filter of `query`.
-/// Whether a stored status matches a listing's filters.
+/// Whether a stored status matches a listing's filters (the unit and role those of one of its
+/// handlings).
 fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
     let ListQuery {
         state,
@@ -559,17 +561,21 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
         session,
         proposer_kind,
         overdue_on,
+        handling_role,
         limit: _,
         after: _,
         view: _,
     } = query;
+    let handling = |h: &&Handling| {
+        handling_unit.as_deref().is_none_or(|u| h.unit == u)
+            && handling_role.is_none_or(|r| h.role == r)
+    };
     state.is_none_or(|s| s == status.state)
         && proposer_kind.is_none_or(|k| k == status.proposer_kind)
         && overdue_on
             .is_none_or(|day| overdue(status.due_date, status.state, status.issue_date, day))
-        && handling_unit
-            .as_deref()
-            .is_none_or(|u| status.handling_unit.as_deref() == Some(u))
+        && ((handling_unit.is_none() && handling_role.is_none())
+            || status.handlings.iter().any(|h| handling(&h)))
         && committee.as_deref().is_none_or(|c| c == status.committee)
         && session.as_deref().is_none_or(|s| s == status.session)
 }

@@ -291,6 +291,8 @@ mod tests {
                     Command::Assign {
                         handling_unit: "许昌市生态环境局".into(),
                         due_date: None,
+                        co_units: Vec::new(),
+                        co_due_date: None,
                     },
                     Command::Draft {
                         reply: crate::domain::Reply {

@@ -51,7 +51,8 @@ command_call!(
     pb::RequestExtensionRequest,
     pb::DecideExtensionRequest,
     pb::RequestReturnRequest,
-    pb::DecideReturnRequest
+    pb::DecideReturnRequest,
+    pb::SubmitOpinionRequest
 );
 
 /// Sends `call`; a successful call that returns a proposal yields it.

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 24] = [
+pub const SUBCOMMANDS: [&str; 25] = [
     "receive",
     "assign",
     "return",
@@ -30,6 +30,7 @@ pub const SUBCOMMANDS: [&str; 24] = [
     "decide-extension",
     "request-return",
     "decide-return",
+    "submit-opinion",
     "rules",
     "get",
     "list",

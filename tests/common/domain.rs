@@ -199,6 +199,7 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::DecideExtension => Command::DecideExtension,
         CommandKind::RequestReturn => Command::RequestReturn,
         CommandKind::DecideReturn => Command::DecideReturn,
+        CommandKind::SubmitOpinion => Command::SubmitOpinion,
     }
 }
 

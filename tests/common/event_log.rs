@@ -101,14 +101,14 @@ impl EventFilter {
         }
     }
 
-    /// The reference: whether `event`, which concerns `unit`, matches.
-    pub fn matches(&self, event: &pb::ProposalEvent, unit: Option<&str>) -> bool {
+    /// The reference: whether `event`, which concerns `units`, matches.
+    pub fn matches(&self, event: &pb::ProposalEvent, units: &[String]) -> bool {
         let at = nanos(event.occurred_at.as_ref().expect("occurred_at"));
         self.occurred_after.is_none_or(|t| at >= nanos(&t))
             && self.occurred_before.is_none_or(|t| at < nanos(&t))
             && (self.actor.is_empty() || self.actor == event.actor)
             && (self.kinds.is_empty() || self.kinds.contains(&kind(event)))
-            && (self.handling_unit.is_empty() || Some(self.handling_unit.as_str()) == unit)
+            && (self.handling_unit.is_empty() || units.contains(&self.handling_unit))
             && self.to_state.is_none_or(|s| s as i32 == event.to_state)
             && (self.proposal_id.is_empty() || self.proposal_id == event.proposal_id)
     }
@@ -121,9 +121,7 @@ impl EventFilter {
     ) -> Vec<pb::ProposalEvent> {
         let units = event_units(log);
         log.iter()
-            .filter(|e| {
-                e.position > after_position && self.matches(e, units[&e.position].as_deref())
-            })
+            .filter(|e| e.position > after_position && self.matches(e, &units[&e.position]))
             .cloned()
             .collect()
     }
@@ -159,26 +157,52 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::ExtensionDecided(_) => Kind::ExtensionDecided,
         Data::ReturnRequested(_) => Kind::ReturnRequested,
         Data::ReturnDecided(_) => Kind::ReturnDecided,
+        Data::OpinionSubmitted(_) => Kind::OpinionSubmitted,
     }
 }
 
-/// The unit each event concerns, by position, from walking each proposal's events in order:
-/// an assignment concerns the unit assigned, a return the unit that returned it, any other
-/// event the unit handling the proposal (none while unassigned).
-pub fn event_units(log: &[pb::ProposalEvent]) -> HashMap<u64, Option<String>> {
-    let mut handling: HashMap<&str, Option<String>> = HashMap::new();
+/// The units each event concerns, by position, from walking each proposal's events in order:
+/// every unit handling the proposal just before or just after it (an assignment concerns the
+/// lead and its co-units, a return the units it took the proposal from, a reassignment both
+/// units; none while unassigned).
+pub fn event_units(log: &[pb::ProposalEvent]) -> HashMap<u64, Vec<String>> {
+    // Per proposal: each unit handling it, and whether it replies (not a co-unit).
+    let mut handling: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
     let mut units = HashMap::new();
     for event in log {
         let current = handling.entry(event.proposal_id.as_str()).or_default();
-        let unit = match event.data.as_ref() {
+        let mut concerned: Vec<String> = current.iter().map(|(u, _)| u.clone()).collect();
+        match event.data.as_ref() {
             Some(Data::Assigned(a)) => {
-                *current = Some(a.handling_unit.clone());
-                current.clone()
+                *current = std::iter::once((a.handling_unit.clone(), true))
+                    .chain(a.co_units.iter().map(|u| (u.clone(), false)))
+                    .collect();
+                concerned = current.iter().map(|(u, _)| u.clone()).collect();
             }
-            Some(Data::Returned(_)) => current.take(),
-            _ => current.clone(),
-        };
-        units.insert(event.position, unit);
+            Some(Data::Returned(_)) => current.clear(),
+            Some(Data::ReturnDecided(d)) if d.approved => {
+                let replies = current
+                    .iter()
+                    .any(|(u, replies)| *u == d.handling_unit && *replies);
+                let successor = (!d.reassigned_to.is_empty()).then(|| d.reassigned_to.clone());
+                match (replies, successor) {
+                    (true, None) => current.clear(),
+                    (true, Some(next)) => {
+                        current[0].0 = next.clone();
+                        concerned.push(next);
+                    }
+                    (false, next) => {
+                        current.retain(|(u, _)| *u != d.handling_unit);
+                        if let Some(next) = next {
+                            current.push((next.clone(), false));
+                            concerned.push(next);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        units.insert(event.position, concerned);
     }
     units
 }

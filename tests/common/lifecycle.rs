@@ -34,6 +34,7 @@ pub enum Command {
     DecideExtension,
     RequestReturn,
     DecideReturn,
+    SubmitOpinion,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
@@ -53,7 +54,7 @@ pub const TABLE: [(Command, Option<State>, State); 10] = [
 
 /// Where each record is allowed: it keeps the state. Whether it succeeds there depends on the
 /// handling too (one receipt, one pending extension at a time, a decision needs a request).
-pub const RECORD_TABLE: [(Command, State); 13] = [
+pub const RECORD_TABLE: [(Command, State); 15] = [
     (Command::Acknowledge, State::Assigned),
     (Command::Acknowledge, State::Drafted),
     (Command::Contact, State::Assigned),
@@ -69,6 +70,9 @@ pub const RECORD_TABLE: [(Command, State); 13] = [
     // back to RECEIVED, which the model works out from the request.
     (Command::RequestReturn, State::Assigned),
     (Command::DecideReturn, State::Assigned),
+    // A co-unit's opinion, before the lead signs.
+    (Command::SubmitOpinion, State::Assigned),
+    (Command::SubmitOpinion, State::Drafted),
 ];
 
 /// The states of the forward path, in its order.
@@ -116,13 +120,14 @@ impl Command {
 
     /// The records a handling unit (or, for a decision, the office) adds while it handles a
     /// proposal; only an approved return changes the state.
-    pub const RECORDS: [Command; 6] = [
+    pub const RECORDS: [Command; 7] = [
         Command::Acknowledge,
         Command::Contact,
         Command::RequestExtension,
         Command::DecideExtension,
         Command::RequestReturn,
         Command::DecideReturn,
+        Command::SubmitOpinion,
     ];
 
     /// The eight commands that act on an existing proposal: all but the receive.
@@ -184,6 +189,7 @@ impl Command {
             Command::DecideExtension => "DecideExtension",
             Command::RequestReturn => "RequestReturn",
             Command::DecideReturn => "DecideReturn",
+            Command::SubmitOpinion => "SubmitOpinion",
         }
     }
 
@@ -205,6 +211,7 @@ impl Command {
             Data::ExtensionDecided(_) => Command::DecideExtension,
             Data::ReturnRequested(_) => Command::RequestReturn,
             Data::ReturnDecided(_) => Command::DecideReturn,
+            Data::OpinionSubmitted(_) => Command::SubmitOpinion,
         }
     }
 }

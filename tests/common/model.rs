@@ -43,7 +43,13 @@ pub struct Snap {
     pub pending_return: bool,
     /// The due date the assignment set (extensions are capped from it).
     pub original_due_date: Option<String>,
+    /// The co-units (会办) of a lead assignment, and those whose opinion is not in yet.
+    pub co_units: Vec<String>,
+    pub opinions_pending: Vec<String>,
 }
+
+/// The co-unit the model's lead assignments name.
+pub const CO_UNIT: &str = "许昌市发展和改革委员会";
 
 #[derive(Clone, Debug)]
 pub struct ModelEvent {
@@ -170,6 +176,22 @@ impl Model {
             CommandRequest::DecideReturn(_) if !now.pending_return => {
                 Some(Expect::Precondition("NO_PENDING_RETURN"))
             }
+            CommandRequest::SubmitOpinion(r) if !now.co_units.contains(&r.handling_unit) => {
+                // An empty unit names the one co-unit; the lead, or none, is no co-unit; any
+                // other unit handles nothing here.
+                let unit = r.handling_unit.as_str();
+                if unit.is_empty() {
+                    (now.co_units.len() != 1).then_some(Expect::Precondition("NOT_A_CO_UNIT"))
+                } else if Some(unit) == now.handling_unit.as_deref() {
+                    Some(Expect::Precondition("NOT_A_CO_UNIT"))
+                } else {
+                    Some(Expect::Precondition("NOT_A_HANDLING_UNIT"))
+                }
+            }
+            // The default rules have the lead wait for every opinion.
+            CommandRequest::Sign(_) if !now.opinions_pending.is_empty() => {
+                Some(Expect::Precondition("CO_OPINIONS_PENDING"))
+            }
             _ => None,
         }
     }
@@ -255,6 +277,8 @@ impl Model {
             pending_extension: None,
             pending_return: false,
             original_due_date: None,
+            co_units: Vec::new(),
+            opinions_pending: Vec::new(),
         });
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
         match sent {
@@ -263,6 +287,8 @@ impl Model {
                 after.handling_unit = Some(r.handling_unit.clone());
                 after.due_date = some(&r.due_date).or_else(|| Some(DEFAULT_DUE_DATE.into()));
                 after.original_due_date = after.due_date.clone();
+                after.co_units.clone_from(&r.co_units);
+                after.opinions_pending.clone_from(&r.co_units);
             }
             CommandRequest::Return(_) => {
                 after.handling_unit = None;
@@ -272,8 +298,18 @@ impl Model {
                 after.contacts = 0;
                 after.pending_extension = None;
                 after.pending_return = false;
+                after.co_units.clear();
+                after.opinions_pending.clear();
             }
             CommandRequest::Acknowledge(_) => after.acknowledged = true,
+            CommandRequest::SubmitOpinion(r) => {
+                let unit = match r.handling_unit.as_str() {
+                    "" => &after.co_units[0],
+                    named => named,
+                };
+                let unit = unit.to_owned();
+                after.opinions_pending.retain(|u| *u != unit);
+            }
             CommandRequest::Contact(_) => after.contacts += 1,
             CommandRequest::RequestExtension(r) => {
                 after.pending_extension = Some(r.new_due_date.clone());
@@ -294,7 +330,11 @@ impl Model {
                         .as_ref()
                         .map(|_| some(&r.due_date).unwrap_or_else(|| DEFAULT_DUE_DATE.into()));
                     if unit.is_none() {
+                        // The lead gives it back: every handling ends. Handed to another unit,
+                        // the co-units stay.
                         to = State::Received;
+                        after.co_units.clear();
+                        after.opinions_pending.clear();
                     }
                     after.handling_unit = unit;
                     after.due_date.clone_from(&due);
@@ -313,7 +353,15 @@ impl Model {
                 after.document_number = Some(r.document_number.clone());
                 self.documents.insert(r.document_number.clone());
             }
-            CommandRequest::Copy(r) => after.copied_to.clone_from(&r.recipients),
+            CommandRequest::Copy(r) => {
+                // A lead reply's copies go to its co-units too.
+                after.copied_to.clone_from(&r.recipients);
+                for co in &after.co_units {
+                    if !after.copied_to.contains(co) {
+                        after.copied_to.push(co.clone());
+                    }
+                }
+            }
             CommandRequest::Refuse(_) => {}
         }
         after.state = to;
@@ -536,6 +584,13 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
+            // One assignment in three has a lead and a co-unit.
+            co_units: if v % 3 == 1 {
+                vec![CO_UNIT.into()]
+            } else {
+                Vec::new()
+            },
+            co_due_date: String::new(),
         }),
         Command::Return => CommandRequest::Return(pb::ReturnProposalRequest {
             proposal_id: proposal_id.clone(),
@@ -658,6 +713,19 @@ pub fn build(
             proposal_id: proposal_id.clone(),
             handling_unit: String::new(),
             reason: pick(&["不属于本单位职责", "请改交住建局"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::SubmitOpinion => CommandRequest::SubmitOpinion(pb::SubmitOpinionRequest {
+            proposal_id: proposal_id.clone(),
+            // The one co-unit, named or not, or the lead (which is no co-unit).
+            handling_unit: pick(&["", CO_UNIT, "许昌市生态环境局"]),
+            body: "建议将大气污染防治资金纳入年度预算。".into(),
+            document_number: pick(&["", "许发改〔2019〕41号"]),
+            contact_person: "王明".into(),
+            contact_phone: "2966021".into(),
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
@@ -833,6 +901,14 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
         CommandRequest::DecideReturn(r) => {
             r.due_date = "2019-13-01".into();
             "due_date"
+        }
+        CommandRequest::SubmitOpinion(r) if first => {
+            r.body = " ".into();
+            "body"
+        }
+        CommandRequest::SubmitOpinion(r) => {
+            r.contact_phone = String::new();
+            "contact_phone"
         }
     }
 }

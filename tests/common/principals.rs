@@ -260,10 +260,25 @@ impl Guarded {
 /// Receives a proposal as `client` (the caller's principal as actor) and drives it forward to
 /// `state`, assigning it to `unit`.
 pub async fn drive(client: &AuthClient, unit: &str, state: State) -> pb::Proposal {
+    drive_led(client, unit, &[], state).await
+}
+
+/// As [`drive`], with `co_units` co-handling under `lead` (a state past ASSIGNED needs their
+/// opinions first: leave them out).
+pub async fn drive_led(
+    client: &AuthClient,
+    lead: &str,
+    co_units: &[&str],
+    state: State,
+) -> pb::Proposal {
     let receive = rq::receive(next_number()).by("");
     lifecycle::drive_from(&mut client.clone(), receive, state, |command, p| {
         match command {
-            Command::Assign => rq::assign_to(p, unit).into(),
+            Command::Assign => pb::AssignProposalRequest {
+                co_units: co_units.iter().map(|u| u.to_string()).collect(),
+                ..rq::assign_to(p, lead)
+            }
+            .into(),
             command => CommandRequest::valid(command, p),
         }
         .by("")
@@ -342,6 +357,7 @@ pub enum Rpc {
     DecideExtension,
     RequestReturn,
     DecideReturn,
+    SubmitOpinion,
     Get,
     List,
     History,
@@ -371,6 +387,7 @@ impl Rpc {
             Rpc::DecideExtension => Some(Command::DecideExtension),
             Rpc::RequestReturn => Some(Command::RequestReturn),
             Rpc::DecideReturn => Some(Command::DecideReturn),
+            Rpc::SubmitOpinion => Some(Command::SubmitOpinion),
             Rpc::Get
             | Rpc::List
             | Rpc::History

@@ -65,6 +65,16 @@ pub fn assign_to(p: &pb::Proposal, unit: &str) -> pb::AssignProposalRequest {
         request_id: String::new(),
         actor: ACTOR.into(),
         effective_date: String::new(),
+        co_units: Vec::new(),
+        co_due_date: String::new(),
+    }
+}
+
+/// Assigns `p` to the seed's unit leading, with `co_units` co-handling.
+pub fn assign_with_co(p: &pb::Proposal, co_units: &[&str]) -> pb::AssignProposalRequest {
+    pb::AssignProposalRequest {
+        co_units: co_units.iter().map(|u| u.to_string()).collect(),
+        ..assign(p)
     }
 }
 
@@ -226,6 +236,25 @@ pub fn request_return(p: &pb::Proposal) -> pb::RequestReturnRequest {
     }
 }
 
+/// A co-unit of `p` sends the lead its opinion; an empty unit is the one co-unit.
+pub fn submit_opinion(p: &pb::Proposal, unit: &str) -> pb::SubmitOpinionRequest {
+    pb::SubmitOpinionRequest {
+        proposal_id: p.id.clone(),
+        handling_unit: unit.into(),
+        body: OPINION_BODY.into(),
+        document_number: String::new(),
+        contact_person: "王明".into(),
+        contact_phone: "2966021".into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The body of [`submit_opinion`]'s opinion.
+pub const OPINION_BODY: &str = "建议将大气污染防治资金纳入年度预算统筹安排。";
+
 /// The office approves `p`'s pending return request: back to RECEIVED.
 pub fn decide_return(p: &pb::Proposal) -> pb::DecideReturnRequest {
     pb::DecideReturnRequest {
@@ -372,7 +401,7 @@ command_fields!(
     pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest,
     pb::RefuseProposalRequest, pb::AcknowledgeAssignmentRequest, pb::RecordContactRequest,
     pb::RequestExtensionRequest, pb::DecideExtensionRequest, pb::RequestReturnRequest,
-    pb::DecideReturnRequest
+    pb::DecideReturnRequest, pb::SubmitOpinionRequest
 );
 
 /// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
@@ -411,7 +440,8 @@ command_request!(
     RequestExtension(pb::RequestExtensionRequest),
     DecideExtension(pb::DecideExtensionRequest),
     RequestReturn(pb::RequestReturnRequest),
-    DecideReturn(pb::DecideReturnRequest)
+    DecideReturn(pb::DecideReturnRequest),
+    SubmitOpinion(pb::SubmitOpinionRequest)
 );
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
@@ -433,6 +463,7 @@ macro_rules! each_command {
             $crate::common::requests::CommandRequest::DecideExtension($r) => $body,
             $crate::common::requests::CommandRequest::RequestReturn($r) => $body,
             $crate::common::requests::CommandRequest::DecideReturn($r) => $body,
+            $crate::common::requests::CommandRequest::SubmitOpinion($r) => $body,
         }
     };
 }
@@ -458,6 +489,7 @@ impl CommandRequest {
             Command::DecideExtension => Self::DecideExtension(decide_extension(p)),
             Command::RequestReturn => Self::RequestReturn(request_return(p)),
             Command::DecideReturn => Self::DecideReturn(decide_return(p)),
+            Command::SubmitOpinion => Self::SubmitOpinion(submit_opinion(p, "")),
         }
     }
 
@@ -478,6 +510,7 @@ impl CommandRequest {
             Self::DecideExtension(_) => Command::DecideExtension,
             Self::RequestReturn(_) => Command::RequestReturn,
             Self::DecideReturn(_) => Command::DecideReturn,
+            Self::SubmitOpinion(_) => Command::SubmitOpinion,
         }
     }
 
@@ -511,6 +544,7 @@ impl CommandRequest {
             Self::DecideExtension(r) => Some(&r.proposal_id),
             Self::RequestReturn(r) => Some(&r.proposal_id),
             Self::DecideReturn(r) => Some(&r.proposal_id),
+            Self::SubmitOpinion(r) => Some(&r.proposal_id),
         }
     }
 
@@ -532,6 +566,7 @@ impl CommandRequest {
             Self::DecideExtension(r) => r.expected_version,
             Self::RequestReturn(r) => r.expected_version,
             Self::DecideReturn(r) => r.expected_version,
+            Self::SubmitOpinion(r) => r.expected_version,
         }
     }
 
@@ -631,6 +666,7 @@ impl CommandRequest {
             Self::DecideExtension(r) => send!(decide_extension(r)),
             Self::RequestReturn(r) => send!(request_return(r)),
             Self::DecideReturn(r) => send!(decide_return(r)),
+            Self::SubmitOpinion(r) => send!(submit_opinion(r)),
         })
     }
 

@@ -95,6 +95,7 @@ impl Call {
             Command::DecideExtension => EventKind::ExtensionDecided,
             Command::RequestReturn => EventKind::ReturnRequested,
             Command::DecideReturn => EventKind::ReturnDecided,
+            Command::SubmitOpinion => EventKind::OpinionSubmitted,
         }
     }
 

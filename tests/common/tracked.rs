@@ -38,7 +38,8 @@ pub fn actor_of(command: Command) -> &'static str {
         | Command::Acknowledge
         | Command::Contact
         | Command::RequestExtension
-        | Command::RequestReturn => CLERK,
+        | Command::RequestReturn
+        | Command::SubmitOpinion => CLERK,
         Command::RejectDraft | Command::Sign => LEADER,
         Command::Issue | Command::Copy => OFFICE,
     }
@@ -156,6 +157,8 @@ impl Action {
             } => Data::Assigned(pb::ProposalAssigned {
                 handling_unit,
                 due_date,
+                co_units: Vec::new(),
+                co_due_date: String::new(),
             }),
             Self::Return { reason } => Data::Returned(pb::ProposalReturned { reason }),
             Self::Draft(reply) => Data::Drafted(pb::ReplyDrafted {
@@ -573,6 +576,7 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::ExtensionDecided(_)) => "extension_decided",
         Some(Data::ReturnRequested(_)) => "return_requested",
         Some(Data::ReturnDecided(_)) => "return_decided",
+        Some(Data::OpinionSubmitted(_)) => "opinion_submitted",
         None => "none",
     }
 }

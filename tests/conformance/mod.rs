@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use proposal_service::app::{fingerprint, new_proposal_id};
 use proposal_service::domain::{
-    CalendarDate, Claim, Command, Decision, Envelope, Proposal, ProposalId, ProposalState,
-    ProposerKind, RecordedEvent, Registration, Reply, RequestId, ResultCode, Rules, Timestamp,
-    decide, event_unit,
+    CalendarDate, Claim, Command, Decision, Envelope, HandlingRole, HandlingUnits, Proposal,
+    ProposalId, ProposalState, ProposerKind, RecordedEvent, Registration, Reply, RequestId,
+    ResultCode, Rules, Timestamp, decide,
 };
 use proposal_service::store::{
     ChainHash, Change, EventScope, GENESIS, ListPage, ListQuery, LoggedEvent, RequestKey,
@@ -249,6 +249,18 @@ fn assign(unit: &str) -> Command {
     Command::Assign {
         handling_unit: unit.into(),
         due_date: Some(date("2019-12-31")),
+        co_units: Vec::new(),
+        co_due_date: None,
+    }
+}
+
+/// An assignment to `lead` with `co` co-handling.
+fn assign_with_co(lead: &str, co: &str) -> Command {
+    Command::Assign {
+        handling_unit: lead.into(),
+        due_date: Some(date("2019-12-31")),
+        co_units: vec![co.into()],
+        co_due_date: None,
     }
 }
 
@@ -461,6 +473,9 @@ pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
     );
     let moved = script.run(Some(&returned), assign(UNIT_A));
     let _unassigned = script.proposal(22, UNIT_A, ProposalState::Received);
+    // Led by A with B co-handling: its events are in both units' trails.
+    let co = script.proposal(23, UNIT_A, ProposalState::Received);
+    let _co = script.run(Some(&co), assign_with_co(UNIT_A, UNIT_B));
     let _a_signed = script.run(
         Some(&a),
         Command::Sign {
@@ -477,12 +492,12 @@ pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
         );
     }
     for unit in [UNIT_A, UNIT_B] {
-        let mut current: std::collections::HashMap<ProposalId, Option<String>> = Default::default();
+        let mut current: std::collections::HashMap<ProposalId, HandlingUnits> = Default::default();
         let expected: Vec<LoggedEvent> = all
             .iter()
             .filter(|logged| {
                 let slot = current.entry(logged.event.proposal_id).or_default();
-                event_unit(slot, &logged.event.data).as_deref() == Some(unit)
+                slot.concerned(&logged.event.data).iter().any(|u| u == unit)
             })
             .cloned()
             .collect();
@@ -525,6 +540,11 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
             let unit = if number % 3 == 0 { UNIT_A } else { UNIT_B };
             all.push(script.proposal(number, unit, state));
         }
+    }
+    // Lead and co-units: listed under either unit, and by role.
+    for (number, lead, co) in [(60, UNIT_A, UNIT_B), (61, UNIT_B, UNIT_A)] {
+        let p = script.proposal(number, lead, ProposalState::Received);
+        all.push(script.run(Some(&p), assign_with_co(lead, co)));
     }
     let queries = [
         ListQuery::default(),
@@ -574,16 +594,32 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
             handling_unit: Some(UNIT_A.into()),
             ..ListQuery::default()
         },
+        ListQuery {
+            handling_role: Some(HandlingRole::Co),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            handling_role: Some(HandlingRole::Lead),
+            handling_unit: Some(UNIT_A.into()),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            handling_role: Some(HandlingRole::Sole),
+            state: Some(ProposalState::Assigned),
+            ..ListQuery::default()
+        },
     ];
     for query in queries {
         let expected: Vec<&Proposal> = all
             .iter()
             .filter(|p| query.state.is_none_or(|s| p.state == s))
             .filter(|p| {
-                query
-                    .handling_unit
-                    .as_ref()
-                    .is_none_or(|u| p.handling_unit.as_ref() == Some(u))
+                let wanted = |h: &&proposal_service::domain::Handling| {
+                    query.handling_unit.as_ref().is_none_or(|u| &h.unit == u)
+                        && query.handling_role.is_none_or(|r| h.role == r)
+                };
+                (query.handling_unit.is_none() && query.handling_role.is_none())
+                    || p.handlings.iter().any(|h| wanted(&h))
             })
             .filter(|p| query.committee.as_ref().is_none_or(|c| &p.committee == c))
             .filter(|p| query.session.as_ref().is_none_or(|s| &p.session == s))

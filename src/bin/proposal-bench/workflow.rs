@@ -120,6 +120,7 @@ impl Plan {
                 request_id,
                 actor: "提案委登记员".into(),
                 effective_date: String::new(),
+                ..Default::default()
             }),
             Step::Draft => StepRequest::Draft(pb::DraftReplyRequest {
                 proposal_id,

@@ -240,6 +240,8 @@ impl Generator {
             1 => Command::Assign {
                 handling_unit: unit.into(),
                 due_date: CalendarDate::parse(&format!("{year}-{:02}-30", 6 + rng.below(6))),
+                co_units: Vec::new(),
+                co_due_date: None,
             },
             2 => {
                 let result_code = match rng.below(20) {

@@ -66,7 +66,8 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
     })
 }
 
-/// One unit's part in handling a proposal, with its contacts, extension and return requests.
+/// One unit's part in handling a proposal, with its contacts, extension and return requests,
+/// and a co-unit's opinion (null until submitted).
 pub fn handling(handling: &pb::Handling) -> Value {
     let pb::Handling {
         unit,
@@ -79,6 +80,7 @@ pub fn handling(handling: &pb::Handling) -> Value {
         contacts,
         extensions,
         return_requests,
+        opinion: submitted,
     } = handling;
     json!({
         "unit": unit,
@@ -93,6 +95,25 @@ pub fn handling(handling: &pb::Handling) -> Value {
         "contacts": contacts.iter().map(contact).collect::<Vec<_>>(),
         "extensions": extensions.iter().map(extension).collect::<Vec<_>>(),
         "return_requests": return_requests.iter().map(return_request).collect::<Vec<_>>(),
+        "opinion": submitted.as_ref().map(opinion),
+    })
+}
+
+/// A co-handling unit's opinion to the lead unit.
+pub fn opinion(opinion: &pb::Opinion) -> Value {
+    let pb::Opinion {
+        body,
+        document_number,
+        contact_person,
+        contact_phone,
+        submitted_date,
+    } = opinion;
+    json!({
+        "body": body,
+        "document_number": document_number,
+        "contact_person": contact_person,
+        "contact_phone": contact_phone,
+        "submitted_date": submitted_date,
     })
 }
 
@@ -164,6 +185,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
              contact_required_before_draft,
              return_window_days,
              unit_may_return_directly,
+             co_opinion_days,
+             require_co_opinions_before_sign,
          }| {
             json!({
                 "reply_months": reply_months,
@@ -172,6 +195,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
                 "contact_required_before_draft": contact_required_before_draft,
                 "return_window_days": return_window_days,
                 "unit_may_return_directly": unit_may_return_directly,
+                "co_opinion_days": co_opinion_days,
+                "require_co_opinions_before_sign": require_co_opinions_before_sign,
             })
         },
     );
@@ -258,10 +283,17 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
         Data::Assigned(pb::ProposalAssigned {
             handling_unit,
             due_date,
+            co_units,
+            co_due_date,
         }) => (
             "assigned",
             pb::EventKind::ProposalAssigned,
-            json!({ "handling_unit": handling_unit, "due_date": due_date }),
+            json!({
+                "handling_unit": handling_unit,
+                "due_date": due_date,
+                "co_units": co_units,
+                "co_due_date": co_due_date,
+            }),
         ),
         Data::Returned(pb::ProposalReturned { reason }) => (
             "returned",
@@ -379,6 +411,17 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "note": note,
                 "reassigned_to": reassigned_to,
                 "due_date": due_date,
+            }),
+        ),
+        Data::OpinionSubmitted(pb::OpinionSubmitted {
+            handling_unit,
+            opinion: submitted,
+        }) => (
+            "opinion_submitted",
+            pb::EventKind::OpinionSubmitted,
+            json!({
+                "handling_unit": handling_unit,
+                "opinion": submitted.as_ref().map(opinion),
             }),
         ),
     }

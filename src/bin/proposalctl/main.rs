@@ -1,10 +1,10 @@
 //! `proposalctl`: the command-line client of `proposal-server`.
 //!
 //! One subcommand per RPC (`receive` … `copy`, `refuse`, `acknowledge`, `contact`,
-//! `request-extension`, `decide-extension`, `request-return`, `decide-return`, `get`, `list`,
-//! `history`, `render`, `rules`, `events`, `watch`, `verify`) and `demo`, which drives the
-//! seed's proposal No. 228 through its whole lifecycle. Output is readable text by default and
-//! JSON with `--json` (`json.rs` gives the mapping); errors go to stderr.
+//! `request-extension`, `decide-extension`, `request-return`, `decide-return`, `submit-opinion`,
+//! `get`, `list`, `history`, `render`, `rules`, `events`, `watch`, `verify`) and `demo`, which
+//! drives the seed's proposal No. 228 through its whole lifecycle. Output is readable text by
+//! default and JSON with `--json` (`json.rs` gives the mapping); errors go to stderr.
 //!
 //! Exit status ([`failure::Failure::exit_code`]):
 //! - 0: done;
@@ -57,8 +57,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum TopCommand {
+    // Boxed: the online subcommands' flags outweigh the offline ones' by far.
     #[command(flatten)]
-    Online(Command),
+    Online(Box<Command>),
     /// Write every event of a data directory as JSON Lines, with positions and hashes (the
     /// server must be stopped).
     Export(transfer::ExportArgs),
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(command, &cli.server, &output)) {
+    match runtime.block_on(commands::run(*command, &cli.server, &output)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(&output);

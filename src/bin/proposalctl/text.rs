@@ -125,9 +125,9 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
 }
 
 /// One unit's part in handling a proposal: a heading line with the unit, its role and state,
-/// then its dates, and its contacts, extension requests and return requests, one line each.
-/// With `full`, their
-/// summaries, reasons and notes are printed whole; otherwise they are summarised.
+/// then its dates and, for a co-unit, its opinion (or `not yet`), and its contacts, extension
+/// requests and return requests, one line each. With `full`, their summaries, reasons, notes
+/// and the opinion's text are printed whole; otherwise they are summarised.
 pub fn handling(handling: &pb::Handling, full: bool) -> String {
     let pb::Handling {
         unit,
@@ -140,6 +140,7 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
         contacts,
         extensions,
         return_requests,
+        opinion,
     } = handling;
     let long = |text: &str| {
         if full {
@@ -177,6 +178,32 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
             acknowledged_date
         },
     );
+    match opinion {
+        Some(pb::Opinion {
+            body,
+            document_number,
+            contact_person,
+            contact_phone,
+            submitted_date,
+        }) => {
+            let mut given = submitted_date.clone();
+            if !document_number.is_empty() {
+                given.push_str(&format!(" ({document_number})"));
+            }
+            let contact = [contact_person.as_str(), contact_phone.as_str()]
+                .into_iter()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !contact.is_empty() {
+                given.push_str(&format!(", contact {contact}"));
+            }
+            fields.add("opinion", given.trim_start());
+            fields.add("opinion text", long(body));
+        }
+        None if *role == pb::HandlingRole::Co as i32 => fields.add("opinion", "not yet"),
+        None => {}
+    }
     let mut text = format!(
         "{unit} ({}, {})\n{}",
         flag_name_of::<pb::HandlingRole>(*role),
@@ -381,8 +408,19 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             truncate(&r.title, TITLE_WIDTH),
             r.proposers.join(", ")
         ),
-        Data::Assigned(a) if a.due_date.is_empty() => format!("to {}", a.handling_unit),
-        Data::Assigned(a) => format!("to {}, due {}", a.handling_unit, a.due_date),
+        Data::Assigned(a) => {
+            let mut text = format!("to {}", a.handling_unit);
+            if !a.due_date.is_empty() {
+                text.push_str(&format!(", due {}", a.due_date));
+            }
+            if !a.co_units.is_empty() {
+                text.push_str(&format!("; co-units {}", a.co_units.join(", ")));
+                if !a.co_due_date.is_empty() {
+                    text.push_str(&format!(", opinions due {}", a.co_due_date));
+                }
+            }
+            text
+        }
         Data::Returned(r) => format!("reason: {}", summary(&r.reason)),
         Data::Drafted(d) => {
             let revision = if d.revision { "revision, " } else { "" };
@@ -460,6 +498,18 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             }
             text
         }
+        Data::OpinionSubmitted(o) => match &o.opinion {
+            Some(opinion) if opinion.document_number.is_empty() => {
+                format!("{}: opinion: {}", o.handling_unit, summary(&opinion.body))
+            }
+            Some(opinion) => format!(
+                "{}: opinion {}: {}",
+                o.handling_unit,
+                opinion.document_number,
+                summary(&opinion.body)
+            ),
+            None => o.handling_unit.clone(),
+        },
     }
 }
 
@@ -474,6 +524,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         contact_required_before_draft,
         return_window_days,
         unit_may_return_directly,
+        co_opinion_days,
+        require_co_opinions_before_sign,
     }) = rules
     {
         fields.add("reply_months", reply_months.to_string());
@@ -487,6 +539,11 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         fields.add(
             "unit_may_return_directly",
             unit_may_return_directly.to_string(),
+        );
+        fields.add("co_opinion_days", co_opinion_days.to_string());
+        fields.add(
+            "require_co_opinions_before_sign",
+            require_co_opinions_before_sign.to_string(),
         );
     }
     fields.add("today", today);

@@ -133,6 +133,7 @@ pub fn kind_name(data: &Data) -> String {
         Data::ExtensionDecided(_) => pb::EventKind::ExtensionDecided,
         Data::ReturnRequested(_) => pb::EventKind::ReturnRequested,
         Data::ReturnDecided(_) => pb::EventKind::ReturnDecided,
+        Data::OpinionSubmitted(_) => pb::EventKind::OpinionSubmitted,
     };
     kind.flag_name()
 }
@@ -267,7 +268,7 @@ mod tests {
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::ReturnDecided as usize);
+        assert_eq!(kinds, pb::EventKind::OpinionSubmitted as usize);
         let methods: Vec<String> = pb::ContactMethod::values().map(|m| m.flag_name()).collect();
         assert_eq!(
             methods,
@@ -277,6 +278,8 @@ mod tests {
             flag_name_of::<pb::RequestStatus>(pb::RequestStatus::Approved as i32),
             "approved"
         );
+        let roles: Vec<String> = pb::HandlingRole::values().map(|r| r.flag_name()).collect();
+        assert_eq!(roles, ["sole", "lead", "co", "split"]);
         assert_eq!(flag_name_of::<pb::HandlingRole>(0), "-");
         assert_eq!(flag_name_of::<pb::HandlingRole>(99), "99");
     }

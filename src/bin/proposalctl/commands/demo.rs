@@ -220,6 +220,8 @@ async fn advance(
                 proposal_id,
                 handling_unit: seed.handling_unit.clone(),
                 due_date: DUE_DATE.into(),
+                co_units: Vec::new(),
+                co_due_date: String::new(),
                 expected_version,
                 request_id,
                 actor: REGISTRAR.into(),

@@ -1,10 +1,10 @@
 //! The subcommands. [`Command`] lists them (its doc comments are the `--help` texts) and
 //! [`run`] hands each to its module: `transitions` the mutating RPCs (the transitions, and the
-//! handling unit's acts that leave the state as it is: acknowledge, contact, extensions; and the
-//! return requests, whose approval moves it), `reads` the reads of proposals (get, list,
-//! history, render) and of the rules, `audit` the event log (events, watch, verify), `demo` the
-//! seed's whole lifecycle. A new group of subcommands (export, import, …) is a new module here
-//! and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
+//! handling unit's acts that leave the state as it is: acknowledge, contact, extensions, a
+//! co-unit's opinion; and the return requests, whose approval moves it), `reads` the reads of
+//! proposals (get, list, history, render) and of the rules, `audit` the event log (events, watch,
+//! verify), `demo` the seed's whole lifecycle. A new group of subcommands (export, import, …) is
+//! a new module here and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
 
 mod audit;
 mod demo;
@@ -56,6 +56,9 @@ pub enum Command {
     /// The office approves the pending return request (→ RECEIVED, or with --reassign-to to
     /// another unit) or refuses it (the proposal stays with the unit).
     DecideReturn(transitions::DecideReturn),
+    /// A co-handling unit (会办) sends the lead unit its written opinion, while the lead has not
+    /// signed (ASSIGNED or DRAFTED); a later one replaces it.
+    SubmitOpinion(transitions::SubmitOpinion),
     /// Show one proposal, every field and the full texts.
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
@@ -94,6 +97,7 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::DecideExtension(args) => args.run(server, output).await,
         Command::RequestReturn(args) => args.run(server, output).await,
         Command::DecideReturn(args) => args.run(server, output).await,
+        Command::SubmitOpinion(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,

@@ -52,6 +52,10 @@ pub struct ListProposals {
     /// Only proposals of this session, e.g. 七届三次会议.
     #[arg(long)]
     session: Option<String>,
+    /// Only proposals with a handling in this role (sole, lead, co, split); with --unit, that
+    /// unit's handling.
+    #[arg(long, value_parser = proto_flag::<pb::HandlingRole>(), ignore_case = true, value_name = "ROLE")]
+    handling_role: Option<pb::HandlingRole>,
     /// Only proposals made by this kind of proposer (member, party, group, sector, committee).
     #[arg(long, value_parser = proto_flag::<pb::ProposerKind>(), ignore_case = true, value_name = "KIND")]
     proposer_kind: Option<pb::ProposerKind>,
@@ -78,6 +82,7 @@ impl ListProposals {
             view: ViewArg::to_pb(self.view),
             proposer_kind: self.proposer_kind.map_or(0, |k| k as i32),
             overdue_on: self.overdue_on.unwrap_or_default(),
+            handling_role: self.handling_role.map_or(0, |r| r as i32),
         };
         let (proposals, next) = all_pages(&self.paging, |page_token| {
             let request = pb::ListProposalsRequest {

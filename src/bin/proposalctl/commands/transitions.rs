@@ -111,6 +111,14 @@ pub struct AssignProposal {
     /// The reply due date (办理期限), YYYY-MM-DD.
     #[arg(long, value_name = "DATE")]
     due_date: Option<String>,
+    /// A co-handling unit (会办单位), which sends the handling unit its opinion; repeat for
+    /// several. With any, the handling unit leads (主办) and replies.
+    #[arg(long = "co-unit", value_name = "UNIT")]
+    co_units: Vec<String>,
+    /// The day the co-units' opinions are due, YYYY-MM-DD, not after the reply's due date
+    /// (default: the rules' co_opinion_days after the effective date).
+    #[arg(long, value_name = "DATE", requires = "co_units")]
+    co_due_date: Option<String>,
 }
 
 impl AssignProposal {
@@ -125,6 +133,8 @@ impl AssignProposal {
             proposal_id,
             handling_unit: self.handling_unit,
             due_date: self.due_date.unwrap_or_default(),
+            co_units: self.co_units,
+            co_due_date: self.co_due_date.unwrap_or_default(),
             expected_version,
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
@@ -636,6 +646,62 @@ impl DecideReturn {
             effective_date: recording.effective_date.unwrap_or_default(),
         };
         let response = server.client().decide_return(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("text").required(true).args(["body", "body_file"])))]
+pub struct SubmitOpinion {
+    #[command(flatten)]
+    target: Target,
+    /// The co-handling unit (会办单位) giving its opinion, e.g. 许昌市水利局 (default: the
+    /// proposal's one co-unit; a caller bound to a unit always speaks for its own).
+    #[arg(long, visible_alias = "unit", value_name = "UNIT")]
+    handling_unit: Option<String>,
+    /// The opinion's text.
+    #[arg(long)]
+    body: Option<String>,
+    /// Read the opinion's text from a file (`-`: stdin); sent exactly as read.
+    #[arg(long, value_name = "PATH")]
+    body_file: Option<PathBuf>,
+    /// The opinion's own document number (文号), if it was issued as a document.
+    #[arg(long)]
+    document_number: Option<String>,
+    /// Who at the co-unit the lead unit may ask, e.g. 王伟.
+    #[arg(long)]
+    contact_person: String,
+    /// Their phone, e.g. 6069516.
+    #[arg(long)]
+    contact_phone: String,
+}
+
+impl SubmitOpinion {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let body = match (self.body, &self.body_file) {
+            (Some(body), _) => body,
+            (None, Some(path)) => read_text(path, "body file")?,
+            (None, None) => String::new(),
+        };
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::SubmitOpinionRequest {
+            proposal_id,
+            handling_unit: self.handling_unit.unwrap_or_default(),
+            body,
+            document_number: self.document_number.unwrap_or_default(),
+            contact_person: self.contact_person,
+            contact_phone: self.contact_phone,
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server.client().submit_opinion(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
     }
 }
