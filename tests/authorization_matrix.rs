@@ -62,8 +62,20 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                 },
                 None => None,
             };
+            // A merge needs a second proposal to merge into (a fresh one each time).
+            let into = match rpc {
+                Rpc::Merge => Some(drive(&admin, UNIT_A, State::Received).await),
+                _ => None,
+            };
             let log_before = whole_log(&admin).await;
-            let result = invoke(&guarded.client(caller), rpc, target.as_ref()).await;
+            let result = match &into {
+                Some(into) => {
+                    let p = target.as_ref().expect("a proposal to merge");
+                    let request = CommandRequest::from(rq::merge(p, into)).by("");
+                    request.send(&mut guarded.client(caller)).await
+                }
+                None => invoke(&guarded.client(caller), rpc, target.as_ref()).await,
+            };
             let log_after = whole_log(&admin).await;
             if expected_allowed(rpc, caller) {
                 allowed += 1;
@@ -73,13 +85,15 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                     continue;
                 }
                 let proposal = answer.unwrap();
+                // A merge records on both proposals, the merged one first.
+                let appended = if into.is_some() { 2 } else { 1 };
                 assert_eq!(
                     log_after.len(),
-                    log_before.len() + 1,
-                    "{what}: one event appended"
+                    log_before.len() + appended,
+                    "{what}: {appended} event(s) appended"
                 );
                 assert_eq!(log_after[..log_before.len()], log_before[..], "{what}");
-                let event = log_after.last().unwrap();
+                let event = &log_after[log_before.len()];
                 assert_eq!(event.actor, caller.name, "{what}: the recorded actor");
                 assert_eq!(event.proposal_id, proposal.id, "{what}");
                 if let Some(target) = &target {
@@ -135,7 +149,7 @@ use Remit::{No as N, OwnUnit as O, Yes as Y};
 
 /// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
 /// auditor, admin ([`Role::COLUMNS`]).
-const MATRIX: [(Rpc, [Remit; 6]); 24] = [
+const MATRIX: [(Rpc, [Remit; 6]); 25] = [
     (Rpc::Receive, [Y, N, N, N, N, Y]),
     (Rpc::Assign, [Y, N, N, N, N, Y]),
     // A unit returns directly only under rules that allow it (not the defaults); the office
@@ -156,6 +170,8 @@ const MATRIX: [(Rpc, [Remit; 6]); 24] = [
     // On a proposal unit A co-handles, led by a third unit (tests/handling.rs has the lead's
     // own clerk refused: NOT_A_CO_UNIT).
     (Rpc::SubmitOpinion, [N, O, N, N, N, Y]),
+    // 并案 is the committee's (a fresh proposal to merge into each time).
+    (Rpc::Merge, [Y, N, N, N, N, Y]),
     (Rpc::Get, [Y, O, O, O, Y, Y]),
     (Rpc::List, [Y, Y, Y, Y, Y, Y]),
     (Rpc::History, [Y, O, O, O, Y, Y]),

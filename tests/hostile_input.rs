@@ -205,6 +205,9 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::RequestReturn { .. }
             | Command::DecideReturn { .. }
             | Command::SubmitOpinion { .. }
+            // A merge needs the proposal merged into: tests/merge.rs.
+            | Command::Merge { .. }
+            | Command::Join { .. }
     ) {
         return Ok(());
     }
@@ -303,7 +306,9 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::DecideExtension { .. }
             | Command::RequestReturn { .. }
             | Command::DecideReturn { .. }
-            | Command::SubmitOpinion { .. } => unreachable!("returned above"),
+            | Command::SubmitOpinion { .. }
+            | Command::Merge { .. }
+            | Command::Join { .. } => unreachable!("returned above"),
         }
     }
     Ok(())

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 16 {
+    let converted = match selector % 17 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -38,7 +38,8 @@ fuzz_target!(|data: &[u8]| {
         12 => pb::DecideExtensionRequest::decode(bytes).map(Submission::try_from),
         13 => pb::RequestReturnRequest::decode(bytes).map(Submission::try_from),
         14 => pb::DecideReturnRequest::decode(bytes).map(Submission::try_from),
-        _ => pb::SubmitOpinionRequest::decode(bytes).map(Submission::try_from),
+        15 => pb::SubmitOpinionRequest::decode(bytes).map(Submission::try_from),
+        _ => pb::MergeProposalRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
         return;
@@ -54,6 +55,8 @@ fuzz_target!(|data: &[u8]| {
             | Command::RequestReturn { .. }
             | Command::DecideReturn { .. }
             | Command::SubmitOpinion { .. }
+            // A merge into the proposal itself is refused (the other side is the writer's).
+            | Command::Merge { .. }
             | Command::Assign {
                 co_due_date: Some(_),
                 ..
@@ -189,6 +192,15 @@ fn respects_limits(s: &Submission) {
                 assert!(co <= due, "co-units due after the reply");
             }
         }
+        Command::Merge {
+            into_proposal_id: _,
+            note,
+        } => {
+            if !note.is_empty() {
+                text("note", note, Limits::REASON_CHARS);
+            }
+        }
+        Command::Join { .. } => panic!("no request converts to a Join"),
         Command::SubmitOpinion {
             handling_unit,
             opinion,

@@ -17,6 +17,7 @@ const FINGERPRINTS_V1: &str = include_str!("golden/fingerprints_v1.jsonl");
 const FINGERPRINTS_V2: &str = include_str!("golden/fingerprints_v2.jsonl");
 const FINGERPRINTS_V3: &str = include_str!("golden/fingerprints_v3.jsonl");
 const FINGERPRINTS_V4: &str = include_str!("golden/fingerprints_v4.jsonl");
+const FINGERPRINTS_V5: &str = include_str!("golden/fingerprints_v5.jsonl");
 
 /// The frozen sample of each command.
 fn command(kind: CommandKind) -> Command {
@@ -97,6 +98,14 @@ fn command(kind: CommandKind) -> Command {
             reassign_to: "许昌市住房和城乡建设局".into(),
             due_date: Some(date("2019-12-31")),
         },
+        CommandKind::Merge => Command::Merge {
+            into_proposal_id: ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e60").unwrap(),
+            note: "内容相近，并案办理".into(),
+        },
+        CommandKind::Join => Command::Join {
+            proposal_id: ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e61").unwrap(),
+            number: 231,
+        },
         CommandKind::SubmitOpinion => Command::SubmitOpinion {
             handling_unit: "许昌市发展和改革委员会".into(),
             opinion: Opinion {
@@ -126,6 +135,8 @@ fn submissions() -> Vec<Submission> {
                     | CommandKind::RequestReturn
                     | CommandKind::DecideReturn
                     | CommandKind::SubmitOpinion
+                    | CommandKind::Merge
+                    | CommandKind::Join
             )
         })
         .enumerate()
@@ -209,6 +220,15 @@ fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V2, submissions_v2());
     golden_fingerprints(FINGERPRINTS_V3, submissions_v3());
     golden_fingerprints(FINGERPRINTS_V4, submissions_v4());
+    golden_fingerprints(FINGERPRINTS_V5, submissions_v5());
+}
+
+/// A merge (并案).
+fn submissions_v5() -> Vec<Submission> {
+    vec![Submission {
+        command: command(CommandKind::Merge),
+        ..submissions().remove(1)
+    }]
 }
 
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
@@ -248,6 +268,7 @@ fn write_golden_file() {
         ("fingerprints_v2.jsonl", submissions_v2()),
         ("fingerprints_v3.jsonl", submissions_v3()),
         ("fingerprints_v4.jsonl", submissions_v4()),
+        ("fingerprints_v5.jsonl", submissions_v5()),
     ] {
         let text: String = submissions
             .iter()

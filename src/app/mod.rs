@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{
     CalendarDate, Command, HandlingRole, NotRenderable, Proposal, ProposalId, ProposalState,
-    ProposerKind, RenderedReply, RequestId, Rules, render_reply,
+    ProposerKind, RenderedReply, RequestId, Rules, render_reply_to,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -258,10 +258,20 @@ impl Workflow {
         })
     }
 
-    /// The official document of `proposal` (read in the full view), if it is ISSUED or COPIED.
-    pub fn render(proposal: &Proposal) -> Result<RenderedReply, AppError> {
+    /// The official document answering `proposal` (read in the full view): its own reply if it
+    /// is ISSUED or COPIED; for a MERGED one, the reply of the proposal it was merged into,
+    /// addressed to its own proposers.
+    pub async fn render(&self, proposal: &Proposal) -> Result<RenderedReply, AppError> {
         let id = proposal.id;
-        render_reply(proposal).map_err(|e| match e {
+        let fetched;
+        let answering = match proposal.merged_into {
+            Some(into) => {
+                fetched = self.get(into, View::Full).await?;
+                &fetched
+            }
+            None => proposal,
+        };
+        render_reply_to(answering, proposal).map_err(|e| match e {
             NotRenderable::NotIssued { state } => AppError::NotIssued { state },
             // An issued proposal lacking a printed field: the stored projection is damaged.
             incomplete @ NotRenderable::Incomplete { .. } => AppError::Storage(

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AppError, Conflict, EventClock, Submission};
 use crate::domain::{
-    Claim, Decision, Envelope, HandlingUnits, Proposal, ProposalId, RequestId, Rules, Timestamp,
-    decide, fold,
+    Claim, Command, Decision, Envelope, HandlingUnits, Proposal, ProposalId, RequestId, Rules,
+    Timestamp, decide, fold, merge,
 };
 use crate::store::{
     Change, EventScope, Fingerprint, LoggedEvent, RequestKey, RequestRecord, Store, StoreError,
@@ -355,36 +355,62 @@ impl Writer {
             actor: actor.clone(),
             request_id: request_id.as_ref().map(|r| r.as_str().to_owned()),
         };
-        let Decision { event, after } = decide(before.as_deref(), command, envelope, &self.rules)?;
-        let claim = event.data.claim();
-        if let Some(claim) = &claim {
+        // A merge records an event on each of the two proposals, in one act; every other
+        // command one event on its own.
+        let decided: Vec<(Option<Arc<Proposal>>, Decision)> = match command {
+            Command::Merge {
+                into_proposal_id, ..
+            } => {
+                let into = self
+                    .current(*into_proposal_id, overlay)?
+                    .ok_or(AppError::NotFound(*into_proposal_id))?;
+                let [merged, joined] =
+                    merge(before.as_deref(), &into, command, envelope, &self.rules)?;
+                vec![(before, merged), (Some(into), joined)]
+            }
+            _ => vec![(
+                before.clone(),
+                decide(before.as_deref(), command, envelope, &self.rules)?,
+            )],
+        };
+        let claims: Vec<Claim> = decided
+            .iter()
+            .filter_map(|(_, d)| d.event.data.claim())
+            .collect();
+        for claim in &claims {
             self.check_unique(claim, overlay)?;
         }
-        self.next_position += 1;
-        let id = after.id;
-        let after = Arc::new(after);
-        if let Some(claim) = claim {
-            overlay.claims.insert(claim, id);
+        let mut answer = None;
+        let mut request = request_key.map(|(_, key, fingerprint)| (key, fingerprint));
+        for (before, Decision { event, after }) in decided {
+            self.next_position += 1;
+            let id = after.id;
+            let after = Arc::new(after);
+            if let Some(claim) = event.data.claim() {
+                overlay.claims.insert(claim, id);
+            }
+            // The request is remembered with the proposal it named, the first.
+            let request = request.take().map(|(key, fingerprint)| {
+                let record = RequestRecord {
+                    fingerprint,
+                    proposal_id: id,
+                    version: after.version,
+                };
+                overlay
+                    .requests
+                    .insert(key.clone(), (record.clone(), Arc::clone(&after)));
+                (key, record)
+            });
+            overlay.proposals.insert(id, Arc::clone(&after));
+            answer.get_or_insert_with(|| Arc::clone(&after));
+            changes.push(Change {
+                before,
+                after,
+                events: vec![event],
+                request,
+            });
         }
-        let request = request_key.map(|(_, key, fingerprint)| {
-            let record = RequestRecord {
-                fingerprint,
-                proposal_id: id,
-                version: after.version,
-            };
-            overlay
-                .requests
-                .insert(key.clone(), (record.clone(), Arc::clone(&after)));
-            (key, record)
-        });
-        overlay.proposals.insert(id, Arc::clone(&after));
-        changes.push(Change {
-            before,
-            after: Arc::clone(&after),
-            events: vec![event],
-            request,
-        });
-        Ok(after)
+        Ok(answer.expect("every command records at least one event"))
     }
 
     /// The original result of an earlier request with this key, or `None` if the key is new.

@@ -156,6 +156,8 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
                     | K::Return
                     | K::DecideExtension
                     | K::DecideReturn
+                    | K::Merge
+                    | K::Join
             )
         }
         (Role::Unit, A::Change(K::Return)) => rules.unit_may_return_directly,
@@ -202,6 +204,7 @@ fn describe(action: Action) -> &'static str {
             CommandKind::RequestReturn => "ask to return proposals",
             CommandKind::DecideReturn => "decide return requests",
             CommandKind::SubmitOpinion => "submit co-handling opinions",
+            CommandKind::Merge | CommandKind::Join => "merge proposals",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
@@ -238,6 +241,8 @@ mod tests {
                     K::Return,
                     K::DecideExtension,
                     K::DecideReturn,
+                    K::Merge,
+                    K::Join,
                 ]),
             ),
             (

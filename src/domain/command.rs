@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use super::limits::{FieldViolation, Limits, Violations};
-use super::model::{CalendarDate, ContactMethod, Opinion, Proposal, ProposerKind, Reply};
+use super::model::{
+    CalendarDate, ContactMethod, Opinion, Proposal, ProposalId, ProposerKind, Reply,
+};
 
 /// The registration of a new proposal (立案).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -107,6 +109,18 @@ pub enum Command {
         handling_unit: String,
         opinion: Opinion,
     },
+    /// The committee merges this proposal into another (并案). See [`super::merge`]: the
+    /// other proposal records a [`Command::Join`] in the same act.
+    Merge {
+        into_proposal_id: ProposalId,
+        note: String,
+    },
+    /// The other side of a merge: `proposal_id` (numbered `number`) was merged into this one.
+    /// Never sent by callers: `MergeProposal` records it.
+    Join {
+        proposal_id: ProposalId,
+        number: u32,
+    },
 }
 
 /// The name of a command without its data: for error details, logs and tests.
@@ -128,10 +142,12 @@ pub enum CommandKind {
     RequestReturn,
     DecideReturn,
     SubmitOpinion,
+    Merge,
+    Join,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 16] = [
+    pub const ALL: [CommandKind; 18] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -148,6 +164,8 @@ impl CommandKind {
         Self::RequestReturn,
         Self::DecideReturn,
         Self::SubmitOpinion,
+        Self::Merge,
+        Self::Join,
     ];
 
     /// The RPC that carries this command.
@@ -169,6 +187,7 @@ impl CommandKind {
             Self::RequestReturn => "RequestReturn",
             Self::DecideReturn => "DecideReturn",
             Self::SubmitOpinion => "SubmitOpinion",
+            Self::Merge | Self::Join => "MergeProposal",
         }
     }
 }
@@ -192,6 +211,8 @@ impl Command {
             Self::RequestReturn { .. } => CommandKind::RequestReturn,
             Self::DecideReturn { .. } => CommandKind::DecideReturn,
             Self::SubmitOpinion { .. } => CommandKind::SubmitOpinion,
+            Self::Merge { .. } => CommandKind::Merge,
+            Self::Join { .. } => CommandKind::Join,
         }
     }
 
@@ -229,7 +250,9 @@ impl Command {
             | Self::Assign { .. }
             | Self::Refuse { .. }
             | Self::DecideExtension { .. }
-            | Self::DecideReturn { .. } => return None,
+            | Self::DecideReturn { .. }
+            | Self::Merge { .. }
+            | Self::Join { .. } => return None,
             Self::Acknowledge { handling_unit }
             | Self::Contact { handling_unit, .. }
             | Self::RequestExtension { handling_unit, .. }
@@ -403,6 +426,18 @@ impl Command {
                 );
                 v.line("contact_person", contact_person, Limits::NAME_CHARS);
                 v.line("contact_phone", contact_phone, Limits::PHONE_CHARS);
+            }
+            Self::Merge {
+                into_proposal_id: _,
+                note,
+            } => v.optional_text("note", note, Limits::REASON_CHARS),
+            Self::Join {
+                proposal_id: _,
+                number,
+            } => {
+                if *number == 0 {
+                    v.add("number", "must be at least 1");
+                }
             }
         }
         v.into_result()

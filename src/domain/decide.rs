@@ -5,8 +5,8 @@ use super::command::{Command, CommandKind, Registration};
 use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
 use super::model::{
-    CalendarDate, Contact, Extension, Handling, HandlingRole, OfficeDecision, Proposal, ProposalId,
-    ProposalState, ProposerKind, Refusal, ReturnRequest, Timestamp,
+    CalendarDate, Contact, Extension, Handling, HandlingRole, MergedProposal, OfficeDecision,
+    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, ReturnRequest, Timestamp,
 };
 use super::rules::Rules;
 
@@ -79,6 +79,8 @@ pub enum Precondition {
     HandlingUnitRequired { count: usize },
     #[error("the lead unit signs once every co-unit has sent its opinion; waiting for {}", .units.join(", "))]
     CoOpinionsPending { units: Vec<String> },
+    #[error("cannot merge into proposal {into}: {why}")]
+    MergeNotAllowed { into: ProposalId, why: String },
 }
 
 impl Precondition {
@@ -98,6 +100,7 @@ impl Precondition {
             Self::NotACoUnit { .. } => "NOT_A_CO_UNIT",
             Self::HandlingUnitRequired { .. } => "HANDLING_UNIT_REQUIRED",
             Self::CoOpinionsPending { .. } => "CO_OPINIONS_PENDING",
+            Self::MergeNotAllowed { .. } => "MERGE_NOT_ALLOWED",
         }
     }
 }
@@ -150,6 +153,9 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
         (C::RequestReturn | C::DecideReturn, Some(S::Assigned)) => Some(S::Assigned),
         // A co-unit's opinion reaches the lead before it signs.
         (C::SubmitOpinion, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
+        // 并案: a registered proposal joins one that is registered or assigned, not yet drafted.
+        (C::Merge, Some(S::Received)) => Some(S::Merged),
+        (C::Join, Some(s @ (S::Received | S::Assigned))) => Some(s),
         _ => None,
     }
 }
@@ -652,6 +658,31 @@ fn recorded(
                 opinion,
             }
         }
+        Command::Merge {
+            into_proposal_id,
+            note,
+        } => {
+            if Some(into_proposal_id) == proposal.map(|p| p.id) {
+                return Err(Precondition::MergeNotAllowed {
+                    into: into_proposal_id,
+                    why: "a proposal cannot be merged into itself".into(),
+                }
+                .into());
+            }
+            EventData::ProposalMerged {
+                into_proposal_id,
+                note,
+            }
+        }
+        Command::Join {
+            proposal_id,
+            number,
+        } => EventData::MergeJoined {
+            merged: MergedProposal {
+                id: proposal_id,
+                number,
+            },
+        },
     };
     // An approved return of the replying unit without a reassignment gives the proposal back
     // to the office (a co-unit's only ends its own handling).
@@ -694,6 +725,54 @@ fn recorded(
     // The one copy of the proposal a command makes: `apply` builds the next state from it.
     let after = apply(proposal.cloned(), &event);
     Ok(Decision { event, after })
+}
+
+/// A merge (并案): `merged` (RECEIVED) is merged into `into`, which records the merge too. Both
+/// events in one act, `envelope` being the merged proposal's (the other's follows it in the
+/// log, at the next position, with the same time, date, actor and request id). Besides what
+/// `decide` checks on each, the two must be of the same committee and session, `into` must be
+/// RECEIVED or ASSIGNED (not drafted, merged or closed), and neither may be the other.
+pub fn merge(
+    merged: Option<&Proposal>,
+    into: &Proposal,
+    command: &Command,
+    envelope: Envelope,
+    rules: &Rules,
+) -> Result<[Decision; 2], DomainError> {
+    let first = decide(merged, command, envelope.clone(), rules)?;
+    let merged = &first.after;
+    let not_allowed = |why: String| -> DomainError {
+        Precondition::MergeNotAllowed { into: into.id, why }.into()
+    };
+    if (&merged.committee, &merged.session) != (&into.committee, &into.session) {
+        return Err(not_allowed(format!(
+            "it is proposal No. {} of {} {}, another committee or session",
+            into.number, into.committee, into.session
+        )));
+    }
+    if transition(CommandKind::Join, Some(into.state)).is_none() {
+        return Err(not_allowed(format!(
+            "it is {}; a proposal is merged into one RECEIVED or ASSIGNED",
+            into.state
+        )));
+    }
+    let join = Command::Join {
+        proposal_id: merged.id,
+        number: merged.number,
+    };
+    let second = decide(
+        Some(into),
+        &join,
+        Envelope {
+            proposal_id: into.id,
+            position: envelope.position + 1,
+            // The day the merge took effect, as the first event records it.
+            effective_date: first.event.effective_date,
+            ..envelope
+        },
+        rules,
+    )?;
+    Ok([first, second])
 }
 
 /// Why a stored or imported event cannot follow the history before it.
@@ -808,6 +887,8 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         issuing_office: None,
         copied_to: Vec::new(),
         refusal: None,
+        merged_into: None,
+        merged: Vec::new(),
         handlings: Vec::new(),
         last_act_date: None,
         version: 0,
@@ -1010,6 +1091,11 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
                 h.opinion_submitted_on = event.effective_date;
             }
         }
+        EventData::ProposalMerged {
+            into_proposal_id,
+            note: _,
+        } => p.merged_into = Some(*into_proposal_id),
+        EventData::MergeJoined { merged } => p.merged.push(merged.clone()),
     }
     if event.effective_date.is_some() {
         p.last_act_date = event.effective_date;
@@ -1075,6 +1161,7 @@ mod tests {
                 &[C::Receive, C::Assign, C::Draft, C::Sign, C::Issue, C::Copy]
             }
             Some(ProposalState::NotAccepted) => &[C::Receive, C::Refuse],
+            Some(ProposalState::Merged) => &[C::Receive, C::Merge],
         };
         let mut history = Vec::new();
         for kind in path {
@@ -1131,6 +1218,8 @@ mod tests {
                 }
                 // A revised opinion replaces the first.
                 (CommandKind::SubmitOpinion, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
+                (CommandKind::Merge, Some(S::Received)) => Some(S::Merged),
+                (CommandKind::Join, Some(s @ (S::Received | S::Assigned))) => Some(s),
                 _ => None,
             }
         };
@@ -1179,9 +1268,9 @@ mod tests {
             }
         }
         assert_eq!(
-            allowed, 25,
-            "ten moves, eleven records that keep the state, a return asked for and decided, an \
-             opinion while assigned or drafted"
+            allowed, 28,
+            "eleven moves, eleven records that keep the state, a return asked for and decided, \
+             an opinion while assigned or drafted, a merge joined while received or assigned"
         );
     }
 
@@ -1533,6 +1622,93 @@ mod tests {
             }),
             [LEAD, examples::CO_UNIT]
         );
+    }
+
+    /// 并案: a RECEIVED proposal merges into another of the same committee and session that is
+    /// RECEIVED or ASSIGNED; both record it, at consecutive positions, on the same day.
+    #[test]
+    fn a_merge_records_on_both_proposals_and_only_where_it_may() {
+        let rules = Rules::default();
+        let received = |number: u32, id: u8| {
+            let mut receive = examples::command(CommandKind::Receive);
+            if let Command::Receive(r) = &mut receive {
+                r.number = number;
+                r.proposers = vec![format!("委员{number}")];
+            }
+            let mut envelope = dated(None, "2019-06-10", Some("2019-06-01"));
+            envelope.proposal_id = ProposalId::from_bytes([id; 16]);
+            decide(None, &receive, envelope, &rules).unwrap().after
+        };
+        let lead = received(228, 1);
+        let other = received(231, 2);
+        let merge_into = |into: &Proposal| Command::Merge {
+            into_proposal_id: into.id,
+            note: String::new(),
+        };
+        let envelope = |p: &Proposal| dated(Some(p), "2019-06-10", Some("2019-06-05"));
+        let [merged, joined] = merge(
+            Some(&other),
+            &lead,
+            &merge_into(&lead),
+            envelope(&other),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(merged.after.state, ProposalState::Merged);
+        assert_eq!(merged.after.merged_into, Some(lead.id));
+        assert_eq!(joined.after.state, ProposalState::Received);
+        assert_eq!(
+            joined.after.merged,
+            [MergedProposal {
+                id: other.id,
+                number: 231
+            }]
+        );
+        assert_eq!(joined.event.position, merged.event.position + 1);
+        assert_eq!(joined.event.effective_date, merged.event.effective_date);
+        assert_eq!(check_recorded(Some(&lead), &joined.event), Ok(()));
+        assert_eq!(check_recorded(Some(&other), &merged.event), Ok(()));
+
+        let refused = |merged: &Proposal, into: &Proposal| match merge(
+            Some(merged),
+            into,
+            &merge_into(into),
+            envelope(merged),
+            &rules,
+        ) {
+            Err(DomainError::Precondition(p)) => p.reason(),
+            Err(e) => panic!("{e:?}"),
+            Ok(_) => "accepted",
+        };
+        assert_eq!(refused(&other, &other), "MERGE_NOT_ALLOWED");
+        let mut elsewhere = lead.clone();
+        elsewhere.session = "七届四次会议".into();
+        assert_eq!(refused(&other, &elsewhere), "MERGE_NOT_ALLOWED");
+        for state in [
+            ProposalState::Drafted,
+            ProposalState::Merged,
+            ProposalState::NotAccepted,
+        ] {
+            let mut later = lead.clone();
+            later.state = state;
+            assert_eq!(refused(&other, &later), "MERGE_NOT_ALLOWED", "{state}");
+        }
+        let mut assigned = lead.clone();
+        assigned.state = ProposalState::Assigned;
+        assert_eq!(refused(&other, &assigned), "accepted");
+        // Only a RECEIVED proposal is merged: the lifecycle refuses the rest first.
+        let mut handled = other.clone();
+        handled.state = ProposalState::Assigned;
+        assert!(matches!(
+            merge(
+                Some(&handled),
+                &lead,
+                &merge_into(&lead),
+                envelope(&handled),
+                &rules
+            ),
+            Err(DomainError::InvalidTransition { .. })
+        ));
     }
 
     /// The sole handling an assignment opens: receipt once, contacts with the proposers only,

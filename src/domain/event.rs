@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandKind, Registration};
 use super::model::{
-    CalendarDate, Contact, Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Reply,
-    Timestamp,
+    CalendarDate, Contact, MergedProposal, Opinion, Proposal, ProposalId, ProposalState,
+    ProposerKind, Reply, Timestamp,
 };
 
 /// The schema version written into every event recorded by this build. Version 2 added the
@@ -101,6 +101,15 @@ pub enum EventData {
         handling_unit: String,
         opinion: Opinion,
     },
+    /// The committee merged the proposal into another, which answers it.
+    ProposalMerged {
+        into_proposal_id: ProposalId,
+        note: String,
+    },
+    /// Another proposal was merged into this one (recorded with its `ProposalMerged`).
+    MergeJoined {
+        merged: MergedProposal,
+    },
 }
 
 /// The name of an event without its data: for filters, logs and metrics.
@@ -122,6 +131,8 @@ pub enum EventKind {
     ReturnRequested,
     ReturnDecided,
     OpinionSubmitted,
+    ProposalMerged,
+    MergeJoined,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -184,7 +195,9 @@ impl EventData {
             | Self::ExtensionDecided { .. }
             | Self::ReturnRequested { .. }
             | Self::ReturnDecided { .. }
-            | Self::OpinionSubmitted { .. } => None,
+            | Self::OpinionSubmitted { .. }
+            | Self::ProposalMerged { .. }
+            | Self::MergeJoined { .. } => None,
         }
     }
 
@@ -206,7 +219,9 @@ impl EventData {
             | Self::ExtensionDecided { .. }
             | Self::ReturnRequested { .. }
             | Self::ReturnDecided { .. }
-            | Self::OpinionSubmitted { .. } => LargeParts::Unchanged,
+            | Self::OpinionSubmitted { .. }
+            | Self::ProposalMerged { .. }
+            | Self::MergeJoined { .. } => LargeParts::Unchanged,
         }
     }
 
@@ -344,6 +359,19 @@ impl EventData {
                 handling_unit,
                 opinion,
             },
+            Self::ProposalMerged {
+                into_proposal_id,
+                note,
+            } => Command::Merge {
+                into_proposal_id,
+                note,
+            },
+            Self::MergeJoined {
+                merged: MergedProposal { id, number },
+            } => Command::Join {
+                proposal_id: id,
+                number,
+            },
         }
     }
 
@@ -367,6 +395,8 @@ impl EventData {
             Self::ReturnRequested { .. } => CommandKind::RequestReturn,
             Self::ReturnDecided { .. } => CommandKind::DecideReturn,
             Self::OpinionSubmitted { .. } => CommandKind::SubmitOpinion,
+            Self::ProposalMerged { .. } => CommandKind::Merge,
+            Self::MergeJoined { .. } => CommandKind::Join,
         }
     }
 
@@ -388,6 +418,8 @@ impl EventData {
             Self::ReturnRequested { .. } => EventKind::ReturnRequested,
             Self::ReturnDecided { .. } => EventKind::ReturnDecided,
             Self::OpinionSubmitted { .. } => EventKind::OpinionSubmitted,
+            Self::ProposalMerged { .. } => EventKind::ProposalMerged,
+            Self::MergeJoined { .. } => EventKind::MergeJoined,
         }
     }
 }

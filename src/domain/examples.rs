@@ -75,6 +75,14 @@ pub fn command(kind: CommandKind) -> Command {
             handling_unit: String::new(),
             opinion: opinion(),
         },
+        CommandKind::Merge => Command::Merge {
+            into_proposal_id: ProposalId::from_bytes([9; 16]),
+            note: "内容相近，并案办理".into(),
+        },
+        CommandKind::Join => Command::Join {
+            proposal_id: ProposalId::from_bytes([8; 16]),
+            number: 231,
+        },
     }
 }
 
@@ -159,6 +167,8 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
                 co
             },
         ],
+        merged_into: None,
+        merged: Vec::new(),
         // A history from before effective dates: any date may follow.
         last_act_date: None,
         version: 7,

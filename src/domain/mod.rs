@@ -14,16 +14,16 @@ mod rules;
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{
     Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, Precondition, apply,
-    check_recorded, decide, fold, transition,
+    check_recorded, decide, fold, merge, transition,
 };
 pub use event::{
     Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, HandlingUnits, LargeParts, RecordedEvent,
 };
 pub use limits::{FieldViolation, Limits};
 pub use model::{
-    CalendarDate, Contact, ContactMethod, Extension, Handling, HandlingRole, OfficeDecision,
-    Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply, RequestId,
-    ResultCode, ReturnRequest, Timestamp, overdue,
+    CalendarDate, Contact, ContactMethod, Extension, Handling, HandlingRole, MergedProposal,
+    OfficeDecision, Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply,
+    RequestId, ResultCode, ReturnRequest, Timestamp, overdue,
 };
-pub use render::{NotRenderable, RenderedReply, render_reply};
+pub use render::{NotRenderable, RenderedReply, render_reply, render_reply_to};
 pub use rules::{Rules, RulesError};

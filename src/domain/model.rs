@@ -177,10 +177,12 @@ pub enum ProposalState {
     Copied,
     /// Not accepted by the committee (不予立案). Terminal.
     NotAccepted,
+    /// Merged into another proposal (并案), which answers it. Terminal.
+    Merged,
 }
 
 impl ProposalState {
-    pub const ALL: [ProposalState; 7] = [
+    pub const ALL: [ProposalState; 8] = [
         Self::Received,
         Self::Assigned,
         Self::Drafted,
@@ -188,6 +190,7 @@ impl ProposalState {
         Self::Issued,
         Self::Copied,
         Self::NotAccepted,
+        Self::Merged,
     ];
 
     /// The stable upper-case name used in error details and logs.
@@ -200,6 +203,7 @@ impl ProposalState {
             Self::Issued => "ISSUED",
             Self::Copied => "COPIED",
             Self::NotAccepted => "NOT_ACCEPTED",
+            Self::Merged => "MERGED",
         }
     }
 }
@@ -486,6 +490,14 @@ pub fn overdue(
     due_date.is_some_and(|due| due < day) && !issued
 }
 
+/// A proposal merged into another (并案), as the other one records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedProposal {
+    pub id: ProposalId,
+    /// Its number in the same committee and session.
+    pub number: u32,
+}
+
 /// A proposal as it stands now. Always exactly the fold of its events (see [`super::fold`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
@@ -508,6 +520,10 @@ pub struct Proposal {
     pub copied_to: Vec<String>,
     /// Set when the committee did not accept the proposal.
     pub refusal: Option<Refusal>,
+    /// Set when MERGED: the proposal it was merged into, which answers it.
+    pub merged_into: Option<ProposalId>,
+    /// The proposals merged into this one, in the order they were merged.
+    pub merged: Vec<MergedProposal>,
     /// The units handling it now: one SOLE handling, or a LEAD one first and its CO ones, while
     /// assigned; none while RECEIVED.
     pub handlings: Vec<Handling>,

@@ -52,6 +52,17 @@ const BLANK_LINES_BELOW_DATE: usize = 3;
 /// only: an issued reply not copied yet has no recipients to print), the issuing office and
 /// `{issue date}印发`. The print date is the issue date: the projection records only one date.
 pub fn render_reply(proposal: &Proposal) -> Result<RenderedReply, NotRenderable> {
+    render_reply_to(proposal, proposal)
+}
+
+/// The reply of `proposal` addressed to the proposers of `addressee`: the proposal itself, or
+/// one merged into it (并案: every proposer gets the reply, greeted by name). The title line
+/// names the proposal's number and those of every proposal merged into it
+/// (`第228、231号提案`).
+pub fn render_reply_to(
+    proposal: &Proposal,
+    addressee: &Proposal,
+) -> Result<RenderedReply, NotRenderable> {
     let state = proposal.state;
     if !matches!(state, ProposalState::Issued | ProposalState::Copied) {
         return Err(NotRenderable::NotIssued { state });
@@ -93,10 +104,14 @@ pub fn render_reply(proposal: &Proposal) -> Result<RenderedReply, NotRenderable>
                 "对{}{} 第{}号提案的答复",
                 committee_short_form(&proposal.committee),
                 proposal.session,
-                proposal.number
+                std::iter::once(proposal.number)
+                    .chain(proposal.merged.iter().map(|m| m.number))
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join("、")
             ),
         ),
-        (1, salutation(proposal)),
+        (1, salutation(addressee)),
         (1, reply.body.clone()),
         (1, issue_date.clone()),
         (
@@ -176,6 +191,8 @@ mod tests {
             handling_unit: Some(seed.handling_unit),
             due_date: None,
             handlings: Vec::new(),
+            merged_into: None,
+            merged: Vec::new(),
             reply: Some(Reply {
                 body: seed.body,
                 result_code,
@@ -416,5 +433,25 @@ mod tests {
             text.contains("\n对河南省政协七届三次会议 第228号提案的答复\n"),
             "{text}"
         );
+    }
+
+    /// A merged proposal's reply is the lead's, greeted to its own proposers; the title line
+    /// names every number.
+    #[test]
+    fn a_merged_proposal_is_answered_by_the_leads_reply() {
+        let mut lead = seed_proposal(ProposalState::Copied);
+        lead.merged.push(crate::domain::MergedProposal {
+            id: ProposalId::from_bytes([8; 16]),
+            number: 231,
+        });
+        let mut merged = seed_proposal(ProposalState::Merged);
+        merged.number = 231;
+        merged.proposers = vec!["张三".into(), "李四".into()];
+        let text = render_reply_to(&lead, &merged).unwrap().text;
+        assert!(text.contains("第228、231号提案的答复"), "{text}");
+        assert!(text.contains("\n张三、李四委员：\n"), "{text}");
+        let own = render_reply(&lead).unwrap().text;
+        assert!(own.contains("第228、231号提案的答复"), "{own}");
+        assert!(own.contains("\n苏会兴委员：\n"), "{own}");
     }
 }

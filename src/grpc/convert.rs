@@ -8,9 +8,9 @@ use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
     CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, FieldViolation, Handling,
-    HandlingRole, OfficeDecision, Opinion, Proposal, ProposalId, ProposalState, ProposerKind,
-    RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode, ReturnRequest, Rules,
-    Timestamp, validate_envelope,
+    HandlingRole, MergedProposal, OfficeDecision, Opinion, Proposal, ProposalId, ProposalState,
+    ProposerKind, RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode,
+    ReturnRequest, Rules, Timestamp, validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -742,6 +742,38 @@ impl TryFrom<pb::SubmitOpinionRequest> for Submission {
     }
 }
 
+impl TryFrom<pb::MergeProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::MergeProposalRequest) -> Result<Self, AppError> {
+        let pb::MergeProposalRequest {
+            proposal_id,
+            into_proposal_id,
+            note,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let into = checked.proposal_id("into_proposal_id", &into_proposal_id);
+        let command = Command::Merge {
+            into_proposal_id: into.unwrap_or(ProposalId::from_bytes([0; 16])),
+            note,
+        };
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
 impl TryFrom<pb::DecideReturnRequest> for Submission {
     type Error = AppError;
 
@@ -929,6 +961,8 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::ReturnRequested => EventKind::ReturnRequested,
         pb::EventKind::ReturnDecided => EventKind::ReturnDecided,
         pb::EventKind::OpinionSubmitted => EventKind::OpinionSubmitted,
+        pb::EventKind::ProposalMerged => EventKind::ProposalMerged,
+        pb::EventKind::MergeJoined => EventKind::MergeJoined,
     })
 }
 
@@ -942,6 +976,7 @@ fn state_from_pb(state: pb::ProposalState) -> Option<ProposalState> {
         pb::ProposalState::Issued => Some(ProposalState::Issued),
         pb::ProposalState::Copied => Some(ProposalState::Copied),
         pb::ProposalState::NotAccepted => Some(ProposalState::NotAccepted),
+        pb::ProposalState::Merged => Some(ProposalState::Merged),
     }
 }
 
@@ -959,6 +994,7 @@ impl From<ProposalState> for pb::ProposalState {
             ProposalState::Issued => Self::Issued,
             ProposalState::Copied => Self::Copied,
             ProposalState::NotAccepted => Self::NotAccepted,
+            ProposalState::Merged => Self::Merged,
         }
     }
 }
@@ -1056,6 +1092,8 @@ impl From<Proposal> for pb::Proposal {
             issuing_office,
             copied_to,
             refusal,
+            merged_into,
+            merged,
             handlings,
             last_act_date,
             version,
@@ -1068,6 +1106,8 @@ impl From<Proposal> for pb::Proposal {
             .collect();
         pb::Proposal {
             handlings,
+            merged_into: merged_into.map(|id| id.to_string()).unwrap_or_default(),
+            merged_proposal_ids: merged.into_iter().map(|m| m.id.to_string()).collect(),
             id: id.to_string(),
             committee,
             session,
@@ -1396,6 +1436,19 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             } => Data::OpinionSubmitted(pb::OpinionSubmitted {
                 handling_unit,
                 opinion: Some(opinion_to_pb(opinion, effective_date)),
+            }),
+            E::ProposalMerged {
+                into_proposal_id,
+                note,
+            } => Data::Merged(pb::ProposalMerged {
+                into_proposal_id: into_proposal_id.to_string(),
+                note,
+            }),
+            E::MergeJoined {
+                merged: MergedProposal { id, number },
+            } => Data::MergeJoined(pb::MergeJoined {
+                proposal_id: id.to_string(),
+                number,
             }),
         };
         pb::ProposalEvent {

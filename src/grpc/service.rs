@@ -176,6 +176,7 @@ acting!(
     pb::RequestReturnRequest,
     pb::DecideReturnRequest,
     pb::SubmitOpinionRequest,
+    pb::MergeProposalRequest,
 );
 
 impl ProposalApi {
@@ -509,6 +510,23 @@ impl ProposalService for ProposalApi {
         .await
     }
 
+    async fn merge_proposal(
+        &self,
+        request: Request<pb::MergeProposalRequest>,
+    ) -> Result<Response<pb::MergeProposalResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("MergeProposal", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Merge), request)
+                    .await?,
+            );
+            Ok(pb::MergeProposalResponse { proposal })
+        })
+        .await
+    }
+
     async fn submit_opinion(
         &self,
         request: Request<pb::SubmitOpinionRequest>,
@@ -698,7 +716,7 @@ impl ProposalService for ProposalApi {
         self.traced("RenderReply", &principal, &proposal_id, async {
             let id = read_target(&proposal_id)?;
             let proposal = self.readable(&principal, id, View::Full).await?;
-            let rendered = Workflow::render(&proposal)?;
+            let rendered = self.workflow.render(&proposal).await?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,

@@ -284,6 +284,9 @@ impl From<AppError> for Status {
                     Precondition::CoOpinionsPending { units } => {
                         metadata([("pendingUnits", units.join(","))])
                     }
+                    Precondition::MergeNotAllowed { into, why: _ } => {
+                        metadata([("intoProposalId", into.to_string())])
+                    }
                     Precondition::ReturnWindowClosed {
                         assigned_on,
                         date,

@@ -6,13 +6,14 @@
 //! holds beyond all that. A backend supplies raw reads and says how its own layout can be
 //! damaged; it never re-implements the checks. Memory stays bounded by one proposal's history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::chain::{self, ChainHash, GENESIS};
 use super::index::{self, IndexEntry, IndexKind};
 use super::{RequestKey, RequestRecord, StoreError};
 use crate::domain::{
-    EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, apply, check_recorded, fold,
+    EVENT_SCHEMA_VERSION, EventData, Proposal, ProposalId, RecordedEvent, apply, check_recorded,
+    fold,
 };
 
 /// What a verification found.
@@ -120,6 +121,10 @@ pub fn verify(store: &impl Audit) -> Result<Verification, StoreError> {
     verify_chain(store, &mut report)?;
     let mut expected = Expected::default();
     let mut requests: HashMap<RequestKey, (ProposalId, u64)> = HashMap::new();
+    // Both sides of each merge: (merged, into, position of the merged proposal's event), and
+    // (merged, into, position of the other's).
+    let mut merges: Vec<(ProposalId, ProposalId, u64)> = Vec::new();
+    let mut joins: HashSet<(ProposalId, ProposalId, u64)> = HashSet::new();
     let stored_events = store.walk_histories(&mut report, &mut |id, events, report| {
         let Some(events) = events else {
             return Ok(());
@@ -131,9 +136,34 @@ pub fn verify(store: &impl Audit) -> Result<Verification, StoreError> {
                 let key = RequestKey::new(&event.actor, request_id);
                 requests.insert(key, (id, event.sequence));
             }
+            match &event.data {
+                EventData::ProposalMerged {
+                    into_proposal_id, ..
+                } => merges.push((id, *into_proposal_id, event.position)),
+                EventData::MergeJoined { merged } => {
+                    joins.insert((merged.id, id, event.position));
+                }
+                _ => {}
+            }
         }
         Ok(())
     })?;
+    // A merge is one act on two proposals: each side at consecutive positions.
+    for (merged, into, position) in merges {
+        if !joins.remove(&(merged, into, position + 1)) {
+            report.problem(format!(
+                "proposal {merged} was merged into {into} at position {position}, which does not \
+                 record it at position {}",
+                position + 1
+            ));
+        }
+    }
+    for (merged, into, position) in joins {
+        report.problem(format!(
+            "proposal {into} records {merged} merged into it at position {position}, which \
+             {merged}'s history does not record"
+        ));
+    }
     if stored_events != report.events {
         report.problem(format!(
             "events holds {stored_events} entries, the log names {}",

@@ -6,14 +6,15 @@
 
 use super::records::{self, Sources, StatusRecord};
 use crate::domain::{
-    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, Opinion, ProposalId,
-    ProposalState, ProposerKind, RecordedEvent, Reply, ResultCode, Timestamp, fold,
+    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, MergedProposal, Opinion,
+    ProposalId, ProposalState, ProposerKind, RecordedEvent, Reply, ResultCode, Timestamp, fold,
 };
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
 const EVENTS_V2: &str = include_str!("golden/events_v2.jsonl");
 const EVENTS_V2_HANDLING: &str = include_str!("golden/events_v2_handling.jsonl");
 const EVENTS_V2_CO_HANDLING: &str = include_str!("golden/events_v2_co_handling.jsonl");
+const EVENTS_V2_MERGE: &str = include_str!("golden/events_v2_merge.jsonl");
 
 fn event(
     sequence: u64,
@@ -267,6 +268,59 @@ fn expected_co_handling() -> Vec<RecordedEvent> {
         .collect()
 }
 
+/// Schema 2 events of a merge (并案): No. 234 merged into No. 235, each recording it.
+fn expected_merge() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let merged = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e63").unwrap();
+    let into = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e64").unwrap();
+    let received = |number| EventData::ProposalReceived {
+        committee: "许昌市政协".into(),
+        session: "七届三次会议".into(),
+        number,
+        title: "关于治理扬尘污染的提案".into(),
+        proposers: vec!["张三".into()],
+        content: "建议加强工地扬尘治理。".into(),
+        proposer_kind: ProposerKind::Member,
+    };
+    let steps = [
+        (merged, 1, None, S::Received, received(234)),
+        (into, 1, None, S::Received, received(235)),
+        (
+            merged,
+            2,
+            Some(S::Received),
+            S::Merged,
+            EventData::ProposalMerged {
+                into_proposal_id: into,
+                note: "内容相近，并案办理".into(),
+            },
+        ),
+        (
+            into,
+            2,
+            Some(S::Received),
+            S::Received,
+            EventData::MergeJoined {
+                merged: MergedProposal {
+                    id: merged,
+                    number: 234,
+                },
+            },
+        ),
+    ];
+    (1..)
+        .zip(steps)
+        .map(|(position, (id, sequence, from, to, data))| {
+            let mut event = event(sequence, from, to, data);
+            event.schema = 2;
+            event.proposal_id = id;
+            event.position = 500 + position;
+            event.effective_date = CalendarDate::parse("2019-03-05");
+            event
+        })
+        .collect()
+}
+
 /// One event of every kind, as format 1 wrote them.
 fn expected() -> Vec<RecordedEvent> {
     use ProposalState as S;
@@ -405,6 +459,7 @@ fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     decode_and_encode_alike(EVENTS_V2, &expected_v2());
     decode_and_encode_alike(EVENTS_V2_HANDLING, &expected_handling());
     decode_and_encode_alike(EVENTS_V2_CO_HANDLING, &expected_co_handling());
+    decode_and_encode_alike(EVENTS_V2_MERGE, &expected_merge());
 }
 
 /// Every golden history is one `decide` could have recorded, event by event.
@@ -415,6 +470,7 @@ fn golden_histories_pass_the_history_check() {
         expected_v2(),
         expected_handling(),
         expected_co_handling(),
+        expected_merge(),
     ] {
         let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
             std::collections::HashMap::new();
@@ -451,6 +507,7 @@ const STATUS_V5: &str = include_str!("golden/status_v5.json");
 const STATUS_V5_EVENTS_V2: &str = include_str!("golden/status_v5_events_v2.json");
 const STATUS_V6: &str = include_str!("golden/status_v6.json");
 const STATUS_V6_CO: &str = include_str!("golden/status_v6_co.json");
+const STATUS_V6_MERGE: &str = include_str!("golden/status_v6_merge.json");
 
 /// The status records of the proposals `events` describe, after each event: what format 5
 /// stores under `proposals` (the projection without the content and the reply, which it names
@@ -504,6 +561,7 @@ fn format_5_status_records_decode_to_the_same_values_and_encode_to_the_same_byte
 fn format_6_status_records_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     status_records_alike(STATUS_V6, &statuses_v6());
     status_records_alike(STATUS_V6_CO, &statuses_of(&expected_co_handling()));
+    status_records_alike(STATUS_V6_MERGE, &statuses_of(&expected_merge()));
 }
 
 fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
@@ -561,4 +619,14 @@ fn write_golden_files() {
         .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/status_v6_co.json"), text).unwrap();
+    let text: String = expected_merge()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/events_v2_merge.jsonl"), text).unwrap();
+    let text: String = statuses_of(&expected_merge())
+        .iter()
+        .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/status_v6_merge.json"), text).unwrap();
 }

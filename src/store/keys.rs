@@ -81,6 +81,7 @@ fn state_byte(state: ProposalState) -> u8 {
         ProposalState::Issued => 5,
         ProposalState::Copied => 6,
         ProposalState::NotAccepted => 7,
+        ProposalState::Merged => 8,
     }
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{RequestRecord, StoreError};
 use crate::domain::{
-    CalendarDate, Handling, LargeParts, Proposal, ProposalId, ProposalState, ProposerKind,
-    RecordedEvent, Refusal, Reply, Timestamp,
+    CalendarDate, Handling, LargeParts, MergedProposal, Proposal, ProposalId, ProposalState,
+    ProposerKind, RecordedEvent, Refusal, Reply, Timestamp,
 };
 
 /// A request record as stored: the fingerprint (32 bytes) ++ the proposal id (16 bytes) ++ the
@@ -73,6 +73,11 @@ pub(super) struct StatusRecord {
     /// Format 6: absent while RECEIVED or NOT_ACCEPTED.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handlings: Vec<Handling>,
+    /// Absent unless merged (并案), either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<ProposalId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergedProposal>,
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
@@ -145,6 +150,8 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         issuing_office,
         copied_to,
         refusal,
+        merged_into,
+        merged,
         handlings,
         last_act_date,
         version,
@@ -168,6 +175,8 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         copied_to: copied_to.clone(),
         refusal: refusal.clone(),
         last_act_date: *last_act_date,
+        merged_into: *merged_into,
+        merged: merged.clone(),
         handlings: handlings.clone(),
         version: *version,
         received_at: *received_at,
@@ -201,6 +210,8 @@ pub(super) fn assemble(
         copied_to,
         refusal,
         last_act_date,
+        merged_into,
+        merged,
         handlings,
         version,
         received_at,
@@ -226,6 +237,8 @@ pub(super) fn assemble(
         issuing_office,
         copied_to,
         refusal,
+        merged_into,
+        merged,
         handlings,
         last_act_date,
         version,

@@ -52,7 +52,8 @@ command_call!(
     pb::DecideExtensionRequest,
     pb::RequestReturnRequest,
     pb::DecideReturnRequest,
-    pb::SubmitOpinionRequest
+    pb::SubmitOpinionRequest,
+    pb::MergeProposalRequest
 );
 
 /// Sends `call`; a successful call that returns a proposal yields it.

@@ -200,6 +200,8 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::RequestReturn => Command::RequestReturn,
         CommandKind::DecideReturn => Command::DecideReturn,
         CommandKind::SubmitOpinion => Command::SubmitOpinion,
+        CommandKind::Merge => Command::Merge,
+        CommandKind::Join => unreachable!("no request carries a Join: MergeProposal records it"),
     }
 }
 
@@ -213,6 +215,7 @@ fn state(state: domain::ProposalState) -> State {
         S::Issued => State::Issued,
         S::Copied => State::Copied,
         S::NotAccepted => State::NotAccepted,
+        S::Merged => State::Merged,
     }
 }
 
@@ -226,6 +229,7 @@ fn domain_state(state: State) -> domain::ProposalState {
         State::Issued => S::Issued,
         State::Copied => S::Copied,
         State::NotAccepted => S::NotAccepted,
+        State::Merged => S::Merged,
         State::Unspecified => panic!("UNSPECIFIED is no state a proposal is in"),
     }
 }

@@ -158,6 +158,8 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::ReturnRequested(_) => Kind::ReturnRequested,
         Data::ReturnDecided(_) => Kind::ReturnDecided,
         Data::OpinionSubmitted(_) => Kind::OpinionSubmitted,
+        Data::Merged(_) => Kind::ProposalMerged,
+        Data::MergeJoined(_) => Kind::MergeJoined,
     }
 }
 

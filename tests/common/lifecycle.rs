@@ -35,11 +35,14 @@ pub enum Command {
     RequestReturn,
     DecideReturn,
     SubmitOpinion,
+    /// 并案: needs a second proposal to merge into, so it is not among [`Command::ALL`] (the
+    /// generic tables send a command to one proposal); tests/merge.rs covers it.
+    Merge,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
 /// proposal is received. Nothing else is allowed.
-pub const TABLE: [(Command, Option<State>, State); 10] = [
+pub const TABLE: [(Command, Option<State>, State); 11] = [
     (Command::Receive, None, State::Received),
     (Command::Assign, Some(State::Received), State::Assigned),
     (Command::Return, Some(State::Assigned), State::Received),
@@ -50,6 +53,7 @@ pub const TABLE: [(Command, Option<State>, State); 10] = [
     (Command::Issue, Some(State::Signed), State::Issued),
     (Command::Copy, Some(State::Issued), State::Copied),
     (Command::Refuse, Some(State::Received), State::NotAccepted),
+    (Command::Merge, Some(State::Received), State::Merged),
 ];
 
 /// Where each record is allowed: it keeps the state. Whether it succeeds there depends on the
@@ -190,6 +194,7 @@ impl Command {
             Command::RequestReturn => "RequestReturn",
             Command::DecideReturn => "DecideReturn",
             Command::SubmitOpinion => "SubmitOpinion",
+            Command::Merge => "MergeProposal",
         }
     }
 
@@ -212,6 +217,8 @@ impl Command {
             Data::ReturnRequested(_) => Command::RequestReturn,
             Data::ReturnDecided(_) => Command::DecideReturn,
             Data::OpinionSubmitted(_) => Command::SubmitOpinion,
+            // Both sides of a merge are recorded by MergeProposal.
+            Data::Merged(_) | Data::MergeJoined(_) => Command::Merge,
         }
     }
 }

@@ -363,6 +363,7 @@ impl Model {
                 }
             }
             CommandRequest::Refuse(_) => {}
+            CommandRequest::Merge(_) => unreachable!("the model generates no merge"),
         }
         after.state = to;
         after.version += 1;
@@ -718,6 +719,7 @@ pub fn build(
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
         }),
+        Command::Merge => unreachable!("the model generates no merge: it is not in Command::ALL"),
         Command::SubmitOpinion => CommandRequest::SubmitOpinion(pb::SubmitOpinionRequest {
             proposal_id: proposal_id.clone(),
             // The one co-unit, named or not, or the lead (which is no co-unit).
@@ -909,6 +911,14 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
         CommandRequest::SubmitOpinion(r) => {
             r.contact_phone = String::new();
             "contact_phone"
+        }
+        CommandRequest::Merge(r) if first => {
+            r.note = "并\u{7}案".into();
+            "note"
+        }
+        CommandRequest::Merge(r) => {
+            r.into_proposal_id = "not-a-uuid".into();
+            "into_proposal_id"
         }
     }
 }

@@ -358,6 +358,7 @@ pub enum Rpc {
     RequestReturn,
     DecideReturn,
     SubmitOpinion,
+    Merge,
     Get,
     List,
     History,
@@ -388,6 +389,7 @@ impl Rpc {
             Rpc::RequestReturn => Some(Command::RequestReturn),
             Rpc::DecideReturn => Some(Command::DecideReturn),
             Rpc::SubmitOpinion => Some(Command::SubmitOpinion),
+            Rpc::Merge => Some(Command::Merge),
             Rpc::Get
             | Rpc::List
             | Rpc::History

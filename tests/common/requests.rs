@@ -252,6 +252,19 @@ pub fn submit_opinion(p: &pb::Proposal, unit: &str) -> pb::SubmitOpinionRequest 
     }
 }
 
+/// The registrar merges `p` into `into` (并案).
+pub fn merge(p: &pb::Proposal, into: &pb::Proposal) -> pb::MergeProposalRequest {
+    pb::MergeProposalRequest {
+        proposal_id: p.id.clone(),
+        into_proposal_id: into.id.clone(),
+        note: "内容相近，并案办理".into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
 /// The body of [`submit_opinion`]'s opinion.
 pub const OPINION_BODY: &str = "建议将大气污染防治资金纳入年度预算统筹安排。";
 
@@ -401,7 +414,7 @@ command_fields!(
     pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest,
     pb::RefuseProposalRequest, pb::AcknowledgeAssignmentRequest, pb::RecordContactRequest,
     pb::RequestExtensionRequest, pb::DecideExtensionRequest, pb::RequestReturnRequest,
-    pb::DecideReturnRequest, pb::SubmitOpinionRequest
+    pb::DecideReturnRequest, pb::SubmitOpinionRequest, pb::MergeProposalRequest
 );
 
 /// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
@@ -441,7 +454,8 @@ command_request!(
     DecideExtension(pb::DecideExtensionRequest),
     RequestReturn(pb::RequestReturnRequest),
     DecideReturn(pb::DecideReturnRequest),
-    SubmitOpinion(pb::SubmitOpinionRequest)
+    SubmitOpinion(pb::SubmitOpinionRequest),
+    Merge(pb::MergeProposalRequest)
 );
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
@@ -464,6 +478,7 @@ macro_rules! each_command {
             $crate::common::requests::CommandRequest::RequestReturn($r) => $body,
             $crate::common::requests::CommandRequest::DecideReturn($r) => $body,
             $crate::common::requests::CommandRequest::SubmitOpinion($r) => $body,
+            $crate::common::requests::CommandRequest::Merge($r) => $body,
         }
     };
 }
@@ -490,6 +505,8 @@ impl CommandRequest {
             Command::RequestReturn => Self::RequestReturn(request_return(p)),
             Command::DecideReturn => Self::DecideReturn(decide_return(p)),
             Command::SubmitOpinion => Self::SubmitOpinion(submit_opinion(p, "")),
+            // Into itself: valid fields, refused as MERGE_NOT_ALLOWED (see [`merge`]).
+            Command::Merge => Self::Merge(merge(p, p)),
         }
     }
 
@@ -511,6 +528,7 @@ impl CommandRequest {
             Self::RequestReturn(_) => Command::RequestReturn,
             Self::DecideReturn(_) => Command::DecideReturn,
             Self::SubmitOpinion(_) => Command::SubmitOpinion,
+            Self::Merge(_) => Command::Merge,
         }
     }
 
@@ -545,6 +563,7 @@ impl CommandRequest {
             Self::RequestReturn(r) => Some(&r.proposal_id),
             Self::DecideReturn(r) => Some(&r.proposal_id),
             Self::SubmitOpinion(r) => Some(&r.proposal_id),
+            Self::Merge(r) => Some(&r.proposal_id),
         }
     }
 
@@ -567,6 +586,7 @@ impl CommandRequest {
             Self::RequestReturn(r) => r.expected_version,
             Self::DecideReturn(r) => r.expected_version,
             Self::SubmitOpinion(r) => r.expected_version,
+            Self::Merge(r) => r.expected_version,
         }
     }
 
@@ -667,6 +687,7 @@ impl CommandRequest {
             Self::RequestReturn(r) => send!(request_return(r)),
             Self::DecideReturn(r) => send!(decide_return(r)),
             Self::SubmitOpinion(r) => send!(submit_opinion(r)),
+            Self::Merge(r) => send!(merge_proposal(r)),
         })
     }
 

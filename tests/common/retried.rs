@@ -25,14 +25,21 @@ pub fn assign(unit: &'static str) -> Step {
     plans::assign(unit, actor_of(Command::Assign))
 }
 
-/// The steps of one proposal's life: forward to COPIED, sometimes with a return, a revised
-/// draft or a rejected draft on the way.
+/// The steps of one proposal's life: forward to COPIED, sometimes with a return, the unit's
+/// receipt and a contact with the proposers, a revised draft or a rejected draft on the way.
 pub fn lifecycle(rng: &mut Rng) -> Vec<Step> {
     let unit = UNITS[rng.between(0, 2) as usize];
     let mut steps = vec![step(Command::Receive), assign(unit)];
     if rng.one_in(5) {
         let other = UNITS[rng.between(0, 2) as usize];
         steps.extend([step(Command::Return), assign(other)]);
+    }
+    // Records keep the state: sent right after an assignment, they find it ASSIGNED.
+    if rng.one_in(3) {
+        steps.push(step(Command::Acknowledge));
+    }
+    if rng.one_in(3) {
+        steps.push(step(Command::Contact));
     }
     steps.push(step(Command::Draft));
     if rng.one_in(5) {
@@ -47,6 +54,15 @@ pub fn lifecycle(rng: &mut Rng) -> Vec<Step> {
         step(Command::Copy),
     ]);
     steps
+}
+
+/// The state a step of [`lifecycle`] leaves its proposal in: a record keeps ASSIGNED.
+fn reaches(command: Command) -> State {
+    if Command::RECORDS.contains(&command) {
+        State::Assigned
+    } else {
+        command.leads_to()
+    }
 }
 
 /// One call as sent: retried with exactly this content (request id included) until answered.
@@ -96,12 +112,13 @@ impl Call {
             Command::RequestReturn => EventKind::ReturnRequested,
             Command::DecideReturn => EventKind::ReturnDecided,
             Command::SubmitOpinion => EventKind::OpinionSubmitted,
+            Command::Merge => EventKind::ProposalMerged,
         }
     }
 
     /// The state the call leads to, as the store spells it.
     pub fn target(&self) -> ProposalState {
-        match self.step.command.leads_to() {
+        match reaches(self.step.command) {
             State::Received => ProposalState::Received,
             State::Assigned => ProposalState::Assigned,
             State::Drafted => ProposalState::Drafted,
@@ -109,6 +126,7 @@ impl Call {
             State::Issued => ProposalState::Issued,
             State::Copied => ProposalState::Copied,
             State::NotAccepted => ProposalState::NotAccepted,
+            State::Merged => ProposalState::Merged,
             State::Unspecified => panic!("no command leads to an unspecified state"),
         }
     }
@@ -159,7 +177,7 @@ pub fn check_response(call: &Call, proposal: &pb::Proposal) -> Result<ProposalId
     if proposal.version != call.expected_version + 1 {
         wrong.push(format!("version {}", proposal.version));
     }
-    if proposal.state != call.step.command.leads_to() as i32 {
+    if proposal.state != reaches(call.step.command) as i32 {
         wrong.push(format!("state {}", proposal.state));
     }
     if call.step.command == Command::Receive && proposal.number != call.number {

@@ -32,7 +32,8 @@ pub fn actor_of(command: Command) -> &'static str {
         | Command::Assign
         | Command::Refuse
         | Command::DecideExtension
-        | Command::DecideReturn => REGISTRAR,
+        | Command::DecideReturn
+        | Command::Merge => REGISTRAR,
         Command::Return
         | Command::Draft
         | Command::Acknowledge
@@ -577,6 +578,8 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::ReturnRequested(_)) => "return_requested",
         Some(Data::ReturnDecided(_)) => "return_decided",
         Some(Data::OpinionSubmitted(_)) => "opinion_submitted",
+        Some(Data::Merged(_)) => "merged",
+        Some(Data::MergeJoined(_)) => "merge_joined",
         None => "none",
     }
 }

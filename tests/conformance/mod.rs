@@ -178,6 +178,25 @@ impl<'s, S: Store> Script<'s, S> {
         changes.iter().map(|c| Arc::clone(&c.after)).collect()
     }
 
+    /// Registers proposals `number` and `number + 1` and merges the first into the second (并案)
+    /// in one commit, as the writer does; returns both after it.
+    fn merged_pair(&mut self, number: u32) -> [Proposal; 2] {
+        let merged = self.run(None, receive(number));
+        let into = self.run(None, receive(number + 1));
+        let merge = Command::Merge {
+            into_proposal_id: into.id,
+            note: String::new(),
+        };
+        let first = self.change(Some(&merged), merge, true);
+        let join = Command::Join {
+            proposal_id: merged.id,
+            number,
+        };
+        let second = self.change(Some(&into), join, false);
+        let after = self.commit(&[first, second]);
+        [(*after[0]).clone(), (*after[1]).clone()]
+    }
+
     /// Commits one command and returns the proposal after it.
     fn run(&mut self, before: Option<&Proposal>, command: Command) -> Proposal {
         let change = self.change(before, command, true);
@@ -535,12 +554,17 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
     let store = Blocking::new(backend.open(dir.path()));
     let mut script = Script::new(&store);
     let mut all = Vec::new();
-    for (i, state) in ProposalState::ALL.into_iter().enumerate() {
+    // Merged proposals come in pairs, below.
+    let single = ProposalState::ALL
+        .into_iter()
+        .filter(|s| *s != ProposalState::Merged);
+    for (i, state) in single.enumerate() {
         for number in [2 * i as u32 + 30, 2 * i as u32 + 31] {
             let unit = if number % 3 == 0 { UNIT_A } else { UNIT_B };
             all.push(script.proposal(number, unit, state));
         }
     }
+    all.extend(script.merged_pair(70));
     // Lead and co-units: listed under either unit, and by role.
     for (number, lead, co) in [(60, UNIT_A, UNIT_B), (61, UNIT_B, UNIT_A)] {
         let p = script.proposal(number, lead, ProposalState::Received);
@@ -596,6 +620,10 @@ pub fn listings_page_through_exactly_the_matches(backend: &impl Backend) {
         },
         ListQuery {
             handling_role: Some(HandlingRole::Co),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            state: Some(ProposalState::Merged),
             ..ListQuery::default()
         },
         ListQuery {

@@ -36,6 +36,8 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         last_act_date,
         refusal,
         handlings,
+        merged_into,
+        merged_proposal_ids,
     } = proposal;
     json!({
         "id": id,
@@ -56,6 +58,8 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "issue_date": issue_date,
         "issuing_office": issuing_office,
         "copied_to": copied_to,
+        "merged_into": merged_into,
+        "merged_proposal_ids": merged_proposal_ids,
         "refusal": refusal.as_ref().map(|pb::Refusal { reason, forwarded_to }| {
             json!({ "reason": reason, "forwarded_to": forwarded_to })
         }),
@@ -423,6 +427,22 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "handling_unit": handling_unit,
                 "opinion": submitted.as_ref().map(opinion),
             }),
+        ),
+        Data::Merged(pb::ProposalMerged {
+            into_proposal_id,
+            note,
+        }) => (
+            "merged",
+            pb::EventKind::ProposalMerged,
+            json!({ "into_proposal_id": into_proposal_id, "note": note }),
+        ),
+        Data::MergeJoined(pb::MergeJoined {
+            proposal_id,
+            number,
+        }) => (
+            "merge_joined",
+            pb::EventKind::MergeJoined,
+            json!({ "proposal_id": proposal_id, "number": number }),
         ),
     }
 }

@@ -41,6 +41,8 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         last_act_date,
         refusal,
         handlings,
+        merged_into,
+        merged_proposal_ids,
     } = proposal;
     let mut fields = Fields::default();
     fields.add("id", id);
@@ -66,6 +68,8 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
     }
     fields.add("handling unit", handling_unit);
     fields.add("due date", due_date);
+    fields.add("merged into", merged_into);
+    fields.add("merged", merged_proposal_ids.join(", "));
     if let Some(pb::Reply {
         body,
         result_code,
@@ -510,6 +514,11 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             ),
             None => o.handling_unit.clone(),
         },
+        Data::Merged(m) if m.note.is_empty() => format!("into {}", m.into_proposal_id),
+        Data::Merged(m) => format!("into {}; note: {}", m.into_proposal_id, summary(&m.note)),
+        Data::MergeJoined(j) => {
+            format!("No. {} ({}) merged into this one", j.number, j.proposal_id)
+        }
     }
 }
 
@@ -594,7 +603,7 @@ fn truncate(text: &str, width: usize) -> String {
     kept
 }
 
-fn indent(text: &str) -> String {
+pub fn indent(text: &str) -> String {
     text.lines()
         .map(|line| {
             if line.is_empty() {

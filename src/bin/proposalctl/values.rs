@@ -134,6 +134,8 @@ pub fn kind_name(data: &Data) -> String {
         Data::ReturnRequested(_) => pb::EventKind::ReturnRequested,
         Data::ReturnDecided(_) => pb::EventKind::ReturnDecided,
         Data::OpinionSubmitted(_) => pb::EventKind::OpinionSubmitted,
+        Data::Merged(_) => pb::EventKind::ProposalMerged,
+        Data::MergeJoined(_) => pb::EventKind::MergeJoined,
     };
     kind.flag_name()
 }
@@ -264,11 +266,12 @@ mod tests {
                 "signed",
                 "issued",
                 "copied",
-                "not-accepted"
+                "not-accepted",
+                "merged"
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::OpinionSubmitted as usize);
+        assert_eq!(kinds, pb::EventKind::MergeJoined as usize);
         let methods: Vec<String> = pb::ContactMethod::values().map(|m| m.flag_name()).collect();
         assert_eq!(
             methods,
