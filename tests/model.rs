@@ -95,6 +95,8 @@ fn same_proposal(
             .and_then(|h| h.return_requests.last())
             .is_some_and(|r| r.status() == pb::RequestStatus::Pending),
         original_due_date: sole.and_then(|h| none_if_empty(&h.original_due_date)),
+        merged_into: none_if_empty(&actual.merged_into),
+        merged: actual.merged_proposal_ids.clone(),
         co_units: co.iter().map(|h| h.unit.clone()).collect(),
         opinions_pending: co
             .iter()

@@ -230,6 +230,8 @@ pub fn forward(state: Option<State>) -> Command {
         None => Command::Receive,
         Some(State::Copied) => Command::Copy,
         Some(State::NotAccepted) => Command::Refuse,
+        // Merged: another merge, which the lifecycle refuses.
+        Some(State::Merged) => Command::Merge,
         Some(state) => path_to(State::Copied)[STATES.iter().position(|s| *s == state).unwrap()],
     }
 }

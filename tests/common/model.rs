@@ -46,6 +46,9 @@ pub struct Snap {
     /// The co-units (会办) of a lead assignment, and those whose opinion is not in yet.
     pub co_units: Vec<String>,
     pub opinions_pending: Vec<String>,
+    /// 并案: the id of the proposal this one was merged into, and the ids merged into it.
+    pub merged_into: Option<String>,
+    pub merged: Vec<String>,
 }
 
 /// The co-unit the model's lead assignments name.
@@ -105,6 +108,8 @@ pub struct Meta {
     pub target: Target,
     /// The field the request gets wrong on purpose, as the service should name it.
     pub invalid: Option<&'static str>,
+    /// For a merge: the proposal merged into.
+    pub into: Option<Target>,
 }
 
 /// The answer the model predicts.
@@ -244,6 +249,12 @@ impl Model {
                 (slot, Some(now))
             }
         };
+        // A merge looks its other proposal up first.
+        let into = match meta.into {
+            Some(Target::Real(into)) => Some(into),
+            Some(_) => return Expect::NotFound,
+            None => None,
+        };
         let from = before.as_ref().map(|s| s.state);
         let Some(mut to) = meta.kind.next(from) else {
             return Expect::InvalidTransition {
@@ -260,6 +271,14 @@ impl Model {
             && let Some(refused) = Self::record_refusal(now, sent)
         {
             return refused;
+        }
+        // Into itself, or into one neither RECEIVED nor ASSIGNED (the model's proposals share
+        // a committee and session).
+        if let Some(into) = into {
+            let into_state = self.slots[into].as_ref().expect("received").now.state;
+            if into == slot || !matches!(into_state, State::Received | State::Assigned) {
+                return Expect::Precondition("MERGE_NOT_ALLOWED");
+            }
         }
 
         let mut after = before.clone().unwrap_or(Snap {
@@ -279,6 +298,8 @@ impl Model {
             original_due_date: None,
             co_units: Vec::new(),
             opinions_pending: Vec::new(),
+            merged_into: None,
+            merged: Vec::new(),
         });
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
         match sent {
@@ -363,7 +384,26 @@ impl Model {
                 }
             }
             CommandRequest::Refuse(_) => {}
-            CommandRequest::Merge(_) => unreachable!("the model generates no merge"),
+            CommandRequest::Merge(r) => {
+                after.merged_into = Some(r.into_proposal_id.clone());
+                let merged_id = self.slots[slot].as_ref().and_then(|s| s.id.clone());
+                let other = self.slots[into.expect("a merge names its other proposal")]
+                    .as_mut()
+                    .expect("received");
+                other.now.version += 1;
+                other
+                    .now
+                    .merged
+                    .push(merged_id.expect("the merged proposal's id is learnt"));
+                let state = other.now.state;
+                other.events.push(ModelEvent {
+                    kind: Command::Merge,
+                    from: Some(state),
+                    to: state,
+                    actor: sent.actor().to_owned(),
+                    request_id: request_id.clone(),
+                });
+            }
         }
         after.state = to;
         after.version += 1;
@@ -464,6 +504,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         3 => Just(KindChoice::Forward),
         2 => prop::sample::select([&Command::ALL[..], &Command::RECORDS[..]].concat())
             .prop_map(KindChoice::Exactly),
+        // A merge takes two proposals, one still RECEIVED: often enough to happen.
+        1 => Just(KindChoice::Exactly(Command::Merge)),
     ];
     let payload = prop_oneof![
         8 => (0u8..6).prop_map(Payload::Valid),
@@ -560,6 +602,7 @@ pub fn build(
     };
     let actor = ACTORS[actor].to_owned();
     let mut invalid = None;
+    let mut merge_into: Option<(String, Target)> = None;
     let mut sent = match kind {
         Command::Receive => CommandRequest::Receive(pb::ReceiveProposalRequest {
             committee: case.committee.clone(),
@@ -719,7 +762,24 @@ pub fn build(
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
         }),
-        Command::Merge => unreachable!("the model generates no merge: it is not in Command::ALL"),
+        // Into another slot, the one after it by the payload's count (itself when the count
+        // wraps round).
+        Command::Merge => {
+            let into = (slot + 1 + v as usize) % model.slots.len();
+            merge_into = Some(match &model.slots[into] {
+                Some(s) => (s.id.clone().expect("id learnt"), Target::Real(into)),
+                None => (case.unknown_id(into), Target::Unknown),
+            });
+            CommandRequest::Merge(pb::MergeProposalRequest {
+                proposal_id: proposal_id.clone(),
+                into_proposal_id: merge_into.as_ref().expect("just set").0.clone(),
+                note: pick(&["", "内容相近，并案办理"]),
+                expected_version,
+                request_id: String::new(),
+                actor: actor.clone(),
+                effective_date: EFFECTIVE_DATE.into(),
+            })
+        }
         Command::SubmitOpinion => CommandRequest::SubmitOpinion(pb::SubmitOpinionRequest {
             proposal_id: proposal_id.clone(),
             // The one co-unit, named or not, or the lead (which is no co-unit).
@@ -760,6 +820,7 @@ pub fn build(
             kind,
             target,
             invalid,
+            into: merge_into.map(|(_, target)| target),
         },
         sent,
     )
