@@ -1602,3 +1602,349 @@ fn the_co_handling_flags_refuse_bad_combinations() {
         due_alone.stderr
     );
 }
+
+/// `demo --full`: after No. 228, No. 231 is handled by a lead unit and the two co-units, every
+/// act dated as the offices did it; a second run records nothing and shows both as they are.
+#[tokio::test]
+async fn the_full_demo_runs_a_lead_and_two_co_units_with_dated_acts_and_can_be_run_again() {
+    let mut server = TestServer::start().await;
+    let lead = "许昌市生态环境局";
+    let copy_line = format!(
+        "抄送：市政协提案委、市政府督查室、{}、{}。",
+        CO_UNITS[0], CO_UNITS[1]
+    );
+    let run = ctl(&server, &["demo", "--full"]).await.expect_success();
+    for fact in [
+        "许环〔2019〕13号".to_owned(),
+        "No. 231: 关于治理大气污染的提案".to_owned(),
+        format!("2019-03-10  to {lead} (lead), due 2019-06-10; co-units"),
+        "2019-05-24  extension approved by 提案委: due 2019-07-10".to_owned(),
+        "2019-07-05  issued as 许环〔2019〕21号".to_owned(),
+        format!("{lead} (lead, COPIED)"),
+        format!("{} (co, COPIED)", CO_UNITS[0]),
+        format!("{} (co, COPIED)", CO_UNITS[1]),
+        "the issued reply 许环〔2019〕21号:".to_owned(),
+        "张建华、刘丽委员：".to_owned(),
+        copy_line.clone(),
+    ] {
+        assert!(
+            run.stdout.contains(&fact),
+            "the demo shows {fact:?}:\n{}",
+            run.stdout
+        );
+    }
+
+    // The server's record of both proposals.
+    let list = ctl(&server, &["--json", "list"])
+        .await
+        .expect_success()
+        .json();
+    let proposals = list["proposals"].as_array().unwrap();
+    let numbered = |number: u64| {
+        proposals
+            .iter()
+            .find(|p| p["number"] == number)
+            .unwrap_or_else(|| panic!("No. {number} is listed: {list}"))
+    };
+    assert_eq!(proposals.len(), 2, "{list}");
+    assert_eq!(numbered(228)["state"], "PROPOSAL_STATE_COPIED");
+    assert_eq!(
+        numbered(228)["version"],
+        6,
+        "No. 228 as plain demo leaves it"
+    );
+    let id = numbered(231)["id"].as_str().unwrap().to_owned();
+    let got = ctl(&server, &["--json", "get", &id])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(got["state"], "PROPOSAL_STATE_COPIED", "{got}");
+    assert_eq!(got["version"], 13, "{got}");
+    assert_eq!(got["title"], "关于治理大气污染的提案");
+    assert_eq!(got["handling_unit"], lead);
+    assert_eq!(got["document_number"], "许环〔2019〕21号");
+    assert_eq!(got["issue_date"], "2019-07-05");
+    assert_eq!(got["last_act_date"], "2019-07-08");
+    assert_eq!(
+        got["copied_to"],
+        serde_json::json!(["市政协提案委", "市政府督查室", CO_UNITS[0], CO_UNITS[1]])
+    );
+    let handlings = got["handlings"].as_array().unwrap();
+    let roles: Vec<(&str, &str)> = handlings
+        .iter()
+        .map(|h| (h["unit"].as_str().unwrap(), h["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (lead, "HANDLING_ROLE_LEAD"),
+            (CO_UNITS[0], "HANDLING_ROLE_CO"),
+            (CO_UNITS[1], "HANDLING_ROLE_CO"),
+        ],
+        "{got}"
+    );
+    let (lead_handling, co) = (&handlings[0], &handlings[1..]);
+    assert_eq!(lead_handling["assigned_date"], "2019-03-10");
+    assert_eq!(lead_handling["acknowledged_date"], "2019-03-12");
+    assert_eq!(lead_handling["original_due_date"], "2019-06-10");
+    assert_eq!(lead_handling["due_date"], "2019-07-10");
+    assert_eq!(lead_handling["opinion"], Value::Null);
+    assert_eq!(
+        lead_handling["contacts"][0]["method"],
+        "CONTACT_METHOD_MEETING"
+    );
+    let extensions = lead_handling["extensions"].as_array().unwrap();
+    assert_eq!(extensions.len(), 1, "{got}");
+    assert_eq!(extensions[0]["status"], "REQUEST_STATUS_APPROVED");
+    assert_eq!(extensions[0]["new_due_date"], "2019-07-10");
+    assert_eq!(extensions[0]["decided_date"], "2019-05-24");
+    assert_eq!(co[0]["acknowledged_date"], "2019-03-13");
+    assert_eq!(co[1]["acknowledged_date"], "");
+    for (handling, (date, document_number)) in co
+        .iter()
+        .zip([("2019-04-02", "许发改〔2019〕36号"), ("2019-04-08", "")])
+    {
+        // The co-units' due date is the rules' default, before the lead's.
+        let co_due = handling["due_date"].as_str().unwrap();
+        assert!(("2019-03-10".."2019-06-10").contains(&co_due), "{handling}");
+        let opinion = &handling["opinion"];
+        assert_eq!(opinion["submitted_date"], date, "{handling}");
+        assert_eq!(opinion["document_number"], document_number, "{handling}");
+        assert!(!opinion["body"].as_str().unwrap().is_empty());
+        assert!(!opinion["contact_person"].as_str().unwrap().is_empty());
+        assert!(!opinion["contact_phone"].as_str().unwrap().is_empty());
+    }
+
+    // Every act dated, none before the one before it.
+    let history = ctl(&server, &["--json", "history", &id, "--all"])
+        .await
+        .expect_success()
+        .json();
+    let dates: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["effective_date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates.len(), 13, "{history}");
+    assert_eq!(dates[0], "2019-03-01");
+    assert!(dates.is_sorted(), "{dates:?}");
+
+    let document = ctl(&server, &["render", &id]).await.expect_success().stdout;
+    let copied = document
+        .lines()
+        .find(|l| l.starts_with("抄送："))
+        .unwrap_or_else(|| panic!("a copy line:\n{document}"));
+    assert_eq!(copied, copy_line);
+
+    // Again, in JSON: both exist; the demo says so, shows them and records nothing new.
+    let again = ctl(&server, &["--json", "demo", "--full"])
+        .await
+        .expect_success();
+    assert_eq!(
+        again.stderr.matches("is already registered").count(),
+        2,
+        "{}",
+        again.stderr
+    );
+    let again = again.json();
+    assert_eq!(again["proposal"]["number"], 228);
+    assert_eq!(again["steps"], serde_json::json!([]));
+    let co_handled = &again["co_handled"];
+    assert_eq!(co_handled["proposal"]["id"], id.as_str());
+    assert_eq!(co_handled["proposal"]["version"], 13);
+    assert_eq!(co_handled["steps"], serde_json::json!([]));
+    assert_eq!(co_handled["history"].as_array().unwrap().len(), 13);
+    assert!(
+        co_handled["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("No. 231 is already registered"),
+        "{co_handled}"
+    );
+    assert!(
+        co_handled["rendered"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&copy_line)
+    );
+    let list = ctl(&server, &["--json", "list"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(list["proposals"].as_array().unwrap().len(), 2, "{list}");
+
+    // Plain demo keeps its report: no second proposal in it.
+    let plain = ctl(&server, &["--json", "demo"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(plain.get("co_handled"), None, "{plain}");
+    // --full's own number is refused for No. 228's copy, before anything is sent.
+    let clash = ctl(&server, &["demo", "--full", "--number", "231"]).await;
+    assert_eq!(clash.code, Some(2), "{clash:#?}");
+    server.stop().await;
+}
+
+/// `merge` (并案): No. 229 is merged into No. 228, which lists it and records the merge in its
+/// history; `list --state merged` finds it; a proposal merged into itself is refused with
+/// MERGE_NOT_ALLOWED, an unknown --into is NOT_FOUND and a malformed one INVALID_ARGUMENT.
+#[tokio::test]
+async fn a_proposal_is_merged_into_a_similar_one_which_lists_it() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let into = receive_228(&server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let merged = ctl(
+        &server,
+        &[
+            "--json",
+            "receive",
+            "--committee",
+            &seed.committee,
+            "--session",
+            &seed.session,
+            "--number",
+            "229",
+            "--title",
+            "关于改善我市空气质量的提案",
+            "--proposer",
+            "张建华",
+            "--content",
+            "建议加强大气污染防治。",
+            "--actor",
+            "提案委登记员",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let id = merged["id"].as_str().unwrap().to_owned();
+
+    let done = ctl(
+        &server,
+        &[
+            "--json",
+            "merge",
+            &id,
+            "--into",
+            &into,
+            "--note",
+            "内容相近，并案办理",
+            "--expected-version",
+            "1",
+            "--request-id",
+            "merge/229",
+            "--actor",
+            "提案委登记员",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(done["id"], id.as_str(), "{done}");
+    assert_eq!(done["state"], "PROPOSAL_STATE_MERGED", "{done}");
+    assert_eq!(done["merged_into"], into.as_str(), "{done}");
+    assert_eq!(done["version"], 2, "{done}");
+
+    let other = ctl(&server, &["--json", "get", &into])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(other["state"], "PROPOSAL_STATE_RECEIVED", "{other}");
+    assert_eq!(
+        other["merged_proposal_ids"],
+        serde_json::json!([id]),
+        "{other}"
+    );
+    assert_eq!(other["merged_into"], "", "{other}");
+    let shown = ctl(&server, &["get", &into]).await.expect_success().stdout;
+    assert!(
+        shown.contains(&format!("merged proposals: {id}")),
+        "{shown}"
+    );
+
+    let history = ctl(&server, &["history", &into])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(
+        history.contains("merge-joined")
+            && history.contains(&format!("No. 229 ({id}) merged into this one")),
+        "{history}"
+    );
+    let history = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(
+        history.contains("proposal-merged")
+            && history.contains(&format!("into {into}; note: 内容相近，并案办理")),
+        "{history}"
+    );
+
+    let listed = ctl(&server, &["--json", "list", "--state", "merged"])
+        .await
+        .expect_success()
+        .json();
+    let ids: Vec<&str> = listed["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()], "{listed}");
+    let table = ctl(&server, &["list", "--state", "merged"])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(table.contains(&id) && table.contains("MERGED"), "{table}");
+
+    // Refusals: into itself, into a proposal that does not exist, into a malformed id.
+    let merge_into = |target: &str| {
+        [
+            "merge",
+            into.as_str(),
+            "--into",
+            target,
+            "--actor",
+            "提案委登记员",
+        ]
+        .map(str::to_owned)
+    };
+    let args = merge_into(&into);
+    let itself = ctl(&server, &args.each_ref().map(String::as_str)).await;
+    assert_eq!(itself.code, Some(1), "{itself:#?}");
+    assert!(itself.stdout.is_empty(), "{itself:#?}");
+    assert!(
+        itself.stderr.starts_with("error: FAILED_PRECONDITION: ")
+            && itself.stderr.contains("reason: MERGE_NOT_ALLOWED"),
+        "{}",
+        itself.stderr
+    );
+    let args = merge_into("01a225a2-3ed2-7187-b9fb-686189eaff81");
+    let unknown = ctl(&server, &args.each_ref().map(String::as_str)).await;
+    assert_eq!(unknown.code, Some(1), "{unknown:#?}");
+    assert!(
+        unknown.stderr.starts_with("error: NOT_FOUND: "),
+        "{}",
+        unknown.stderr
+    );
+    let args = merge_into("not-a-uuid");
+    let malformed = ctl(&server, &args.each_ref().map(String::as_str)).await;
+    assert_eq!(malformed.code, Some(1), "{malformed:#?}");
+    assert!(
+        malformed.stderr.starts_with("error: INVALID_ARGUMENT: ")
+            && malformed.stderr.contains("into_proposal_id"),
+        "{}",
+        malformed.stderr
+    );
+    let unchanged = ctl(&server, &["--json", "get", &into])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(unchanged["version"], other["version"], "{unchanged}");
+    server.stop().await;
+}

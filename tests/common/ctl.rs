@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 25] = [
+pub const SUBCOMMANDS: [&str; 26] = [
     "receive",
     "assign",
     "return",
@@ -31,6 +31,7 @@ pub const SUBCOMMANDS: [&str; 25] = [
     "request-return",
     "decide-return",
     "submit-opinion",
+    "merge",
     "rules",
     "get",
     "list",

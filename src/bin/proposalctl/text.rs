@@ -69,7 +69,7 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
     fields.add("handling unit", handling_unit);
     fields.add("due date", due_date);
     fields.add("merged into", merged_into);
-    fields.add("merged", merged_proposal_ids.join(", "));
+    fields.add("merged proposals", merged_proposal_ids.join(", "));
     if let Some(pb::Reply {
         body,
         result_code,

@@ -7,6 +7,11 @@
 //! state that proposal is in, so a second run just shows the finished proposal and an
 //! interrupted one is completed. `--number` registers a fresh copy under another number instead;
 //! it then needs `--document-number` too, as a document number identifies one document.
+//!
+//! `--full` then runs a second proposal, handled by a lead unit and two co-units, with every act
+//! dated as the offices did it (`full.rs`); it is registered, resumed or shown the same way.
+
+mod full;
 
 use clap::Args;
 use proposal_service::pb;
@@ -38,6 +43,11 @@ pub struct Demo {
     /// Issue the reply under this document number instead of the seed's 许环〔2019〕13号.
     #[arg(long)]
     document_number: Option<String>,
+    /// Then also run No. 231 of the same session: a lead unit (主办) and two co-units (会办),
+    /// with acknowledgements, a contact, the co-units' opinions and an extension, every act
+    /// dated as the offices did it in 2019; then show its handlings and rendered reply.
+    #[arg(long)]
+    full: bool,
 }
 
 /// What the demo tells as it goes: printed at once as text, gathered into one object for JSON.
@@ -67,6 +77,43 @@ impl Report<'_> {
         self.say(format!("  {state:<8}  v{}  {what}", proposal.version))
     }
 
+    /// As [`Report::step`], for an act recorded with its effective date.
+    fn dated_step(
+        &mut self,
+        proposal: &pb::Proposal,
+        date: &str,
+        what: String,
+    ) -> Result<(), Failure> {
+        let state = state_name(proposal.state);
+        self.steps.push(json!({
+            "state": pb::ProposalState::try_from(proposal.state).map(|s| s.as_str_name()).ok(),
+            "version": proposal.version,
+            "effective_date": date,
+            "what": what,
+        }));
+        self.say(format!(
+            "  {state:<8}  v{}  {date}  {what}",
+            proposal.version
+        ))
+    }
+
+    /// The report as one JSON object: the proposal, the steps taken, its history, the rendered
+    /// reply and the notes.
+    fn into_json(
+        self,
+        proposal: &pb::Proposal,
+        events: &[pb::ProposalEvent],
+        rendered: Option<&pb::RenderReplyResponse>,
+    ) -> Value {
+        json!({
+            "proposal": json::proposal(proposal),
+            "steps": self.steps,
+            "history": events.iter().map(json::event).collect::<Vec<_>>(),
+            "rendered": rendered.map(json::rendered),
+            "notes": self.notes,
+        })
+    }
+
     /// A remark: part of the story in text; on stderr as well as in the object with `--json`,
     /// so that it is seen even when the demo fails before printing the object.
     fn note(&mut self, note: String) -> Result<(), Failure> {
@@ -80,11 +127,23 @@ impl Report<'_> {
 
 impl Demo {
     pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
-        let server = Server::connect(server).await?;
         let seed = seed::proposal_228();
         let document_number = self
             .document_number
             .unwrap_or_else(|| seed.document_number.clone());
+        if self.full && self.number == full::NUMBER {
+            return Err(Failure::Usage(format!(
+                "--full registers its second proposal as No. {}; give --number another one",
+                full::NUMBER
+            )));
+        }
+        if self.full && document_number == full::DOCUMENT_NUMBER {
+            return Err(Failure::Usage(format!(
+                "--full issues its second reply as {}; give --document-number another one",
+                full::DOCUMENT_NUMBER
+            )));
+        }
+        let server = Server::connect(server).await?;
         let mut report = Report {
             output,
             steps: Vec::new(),
@@ -96,54 +155,17 @@ impl Demo {
             actor: REGISTRAR.into(),
             ..seed.registration().into()
         };
-        report.say(format!(
-            "{} {} No. {}: {}, by {}",
-            seed.committee,
-            seed.session,
-            self.number,
-            seed.title,
-            seed.proposers.join(", ")
-        ))?;
-        let received = server
-            .client()
-            .receive_proposal(server.call(registration.clone()))
-            .await;
-        let mut proposal = match received {
-            Ok(response) => {
-                let proposal = answered(response.into_inner().proposal)?;
-                report.say(format!("  id {}", proposal.id))?;
-                report.step(&proposal, format!("registered by {}", registration.actor))?;
-                proposal
-            }
-            Err(status) => {
-                let existing = existing_proposal(&status).ok_or(status)?;
-                let request = server.call(pb::GetProposalRequest {
-                    proposal_id: existing,
-                    ..Default::default()
-                });
-                let proposal = answered(
-                    server
-                        .client()
-                        .get_proposal(request)
-                        .await?
-                        .into_inner()
-                        .proposal,
-                )?;
-                report.say(format!("  id {}", proposal.id))?;
-                report.note(format!(
-                    "No. {} is already registered (state {}, version {}); {}",
-                    self.number,
-                    state_name(proposal.state),
-                    proposal.version,
-                    if proposal.state() == State::Copied {
-                        "showing it as it is (use --number and --document-number for a fresh copy)"
-                    } else {
-                        "carrying on from there"
-                    }
-                ))?;
-                proposal
-            }
-        };
+        let what = format!("registered by {}", registration.actor);
+        let (mut proposal, new) = register(
+            &server,
+            registration,
+            " (use --number and --document-number for a fresh copy)",
+            &mut report,
+        )
+        .await?;
+        if new {
+            report.step(&proposal, what)?;
+        }
 
         while proposal.state() != State::Copied {
             proposal = advance(&server, &seed, &document_number, proposal, &mut report).await?;
@@ -159,44 +181,114 @@ impl Demo {
         report.say(format!("history of {}:", proposal.id))?;
         report.say(text::events(&events, false))?;
 
-        let rendered = match render(&server, proposal.id.clone()).await {
-            Ok(document) => {
-                report.say(String::new())?;
-                report.say(format!("the issued reply {}:", document.document_number))?;
-                report.say(String::new())?;
-                report.say(document.text.trim_end_matches('\n').to_owned())?;
-                Some(document)
-            }
-            Err(status) if status.code() == Code::Unimplemented => {
-                report.say(String::new())?;
-                report.note(format!(
-                    "this server cannot render replies yet ({}: {}); the reply was issued as \
-                     {} on {}: see `proposalctl get {}`",
-                    code_name(status.code()),
-                    status.message(),
-                    proposal.document_number,
-                    proposal.issue_date,
-                    proposal.id
-                ))?;
-                None
-            }
-            Err(status) => return Err(status.into()),
+        let rendered = show_rendered(&server, &proposal, &mut report).await?;
+
+        let co_handled = if self.full {
+            report.say(String::new())?;
+            Some(full::run(&server, &seed, output).await?)
+        } else {
+            None
         };
 
         if output.is_json() {
-            let document = rendered.as_ref().map(json::rendered);
-            output.line(
-                &serde_json::to_string_pretty(&json!({
-                    "proposal": json::proposal(&proposal),
-                    "steps": report.steps,
-                    "history": events.iter().map(json::event).collect::<Vec<_>>(),
-                    "rendered": document,
-                    "notes": report.notes,
-                }))
-                .expect("a JSON value serializes"),
-            )?;
+            let mut object = report.into_json(&proposal, &events, rendered.as_ref());
+            if let Some(co_handled) = co_handled {
+                object["co_handled"] = co_handled;
+            }
+            output
+                .line(&serde_json::to_string_pretty(&object).expect("a JSON value serializes"))?;
         }
         Ok(())
+    }
+}
+
+/// Registers a proposal with `registration` (true: a new one, whose step the caller tells), or
+/// finds the one that already holds its number (ALREADY_EXISTS, DUPLICATE_PROPOSAL_NUMBER) and
+/// says so; `fresh` ends the note on one already COPIED, which is shown as it is.
+async fn register(
+    server: &Server,
+    registration: pb::ReceiveProposalRequest,
+    fresh: &str,
+    report: &mut Report<'_>,
+) -> Result<(pb::Proposal, bool), Failure> {
+    report.say(format!(
+        "{} {} No. {}: {}, by {}",
+        registration.committee,
+        registration.session,
+        registration.number,
+        registration.title,
+        registration.proposers.join(", ")
+    ))?;
+    let number = registration.number;
+    let received = server
+        .client()
+        .receive_proposal(server.call(registration))
+        .await;
+    match received {
+        Ok(response) => {
+            let proposal = answered(response.into_inner().proposal)?;
+            report.say(format!("  id {}", proposal.id))?;
+            Ok((proposal, true))
+        }
+        Err(status) => {
+            let existing = existing_proposal(&status).ok_or(status)?;
+            let request = server.call(pb::GetProposalRequest {
+                proposal_id: existing,
+                ..Default::default()
+            });
+            let proposal = answered(
+                server
+                    .client()
+                    .get_proposal(request)
+                    .await?
+                    .into_inner()
+                    .proposal,
+            )?;
+            report.say(format!("  id {}", proposal.id))?;
+            report.note(format!(
+                "No. {number} is already registered (state {}, version {}); {}",
+                state_name(proposal.state),
+                proposal.version,
+                if proposal.state() == State::Copied {
+                    format!("showing it as it is{fresh}")
+                } else {
+                    "carrying on from there".to_owned()
+                }
+            ))?;
+            Ok((proposal, false))
+        }
+    }
+}
+
+/// Prints the issued reply as the official document; a server that cannot render yet is noted,
+/// not a failure.
+async fn show_rendered(
+    server: &Server,
+    proposal: &pb::Proposal,
+    report: &mut Report<'_>,
+) -> Result<Option<pb::RenderReplyResponse>, Failure> {
+    match render(server, proposal.id.clone()).await {
+        Ok(document) => {
+            report.say(String::new())?;
+            report.say(format!("the issued reply {}:", document.document_number))?;
+            report.say(String::new())?;
+            report.say(document.text.trim_end_matches('\n').to_owned())?;
+            Ok(Some(document))
+        }
+        Err(status) if status.code() == Code::Unimplemented => {
+            report.say(String::new())?;
+            report.note(format!(
+                "this server cannot render replies yet ({}: {}); the reply was issued as \
+                 {} on {}: see `proposalctl get {}`",
+                code_name(status.code()),
+                status.message(),
+                proposal.document_number,
+                proposal.issue_date,
+                proposal.id
+            ))?;
+            Ok(None)
+        }
+        Err(status) => Err(status.into()),
     }
 }
 

@@ -59,6 +59,10 @@ pub enum Command {
     /// A co-handling unit (会办) sends the lead unit its written opinion, while the lead has not
     /// signed (ASSIGNED or DRAFTED); a later one replaces it.
     SubmitOpinion(transitions::SubmitOpinion),
+    /// The committee merges a RECEIVED proposal into a similar one (并案): RECEIVED → MERGED.
+    /// The other (--into), of the same committee and session and RECEIVED or ASSIGNED, records
+    /// the merge too and from then on answers both.
+    Merge(transitions::MergeProposal),
     /// Show one proposal, every field and the full texts.
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
@@ -76,7 +80,7 @@ pub enum Command {
     /// Check the hash chain and every projection against the events; exit 4 on a mismatch.
     Verify(audit::VerifyHistory),
     /// Drive the seed's proposal No. 228 from RECEIVED to COPIED, then show its history and
-    /// the rendered reply.
+    /// the rendered reply; with --full, then No. 231 with a lead unit and two co-units.
     Demo(demo::Demo),
 }
 
@@ -98,6 +102,7 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::RequestReturn(args) => args.run(server, output).await,
         Command::DecideReturn(args) => args.run(server, output).await,
         Command::SubmitOpinion(args) => args.run(server, output).await,
+        Command::Merge(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,

@@ -706,6 +706,41 @@ impl SubmitOpinion {
     }
 }
 
+#[derive(Args, Debug)]
+pub struct MergeProposal {
+    #[command(flatten)]
+    target: Target,
+    /// The id of the proposal it is merged into, which then answers both: of the same committee
+    /// and session, RECEIVED or ASSIGNED, not merged itself.
+    #[arg(long = "into", value_name = "ID")]
+    into_proposal_id: String,
+    /// Why they are merged, e.g. 内容相近，并案办理.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+impl MergeProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::MergeProposalRequest {
+            proposal_id,
+            into_proposal_id: self.into_proposal_id,
+            note: self.note.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server.client().merge_proposal(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
 /// Prints the proposal a change left behind.
 fn changed(output: &Output, proposal: Option<pb::Proposal>) -> Result<(), Failure> {
     let proposal =
