@@ -53,7 +53,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Claim, EVENT_SCHEMA_VERSION, Proposal, ProposalId, RecordedEvent, Timestamp, apply,
+    Claim, EVENT_SCHEMA_VERSION, EventData, Proposal, ProposalId, RecordedEvent, Timestamp, apply,
     check_recorded,
 };
 use crate::store::{
@@ -337,6 +337,7 @@ pub async fn import(
         },
         committed: 0,
         last_time: None,
+        open_merge: None,
         batch: Batch::default(),
     };
     importer.read_header(input)?;
@@ -386,6 +387,9 @@ struct Importer<'a> {
     /// Events durably in the store.
     committed: u64,
     last_time: Option<Timestamp>,
+    /// A merge whose first event was read (merged, into): the next event must be its other
+    /// side.
+    open_merge: Option<(Arc<Proposal>, ProposalId)>,
     batch: Batch,
 }
 
@@ -545,6 +549,7 @@ impl Importer<'_> {
                 .map(Arc::new),
         };
         check_recorded(before.as_deref(), &event).map_err(|e| self.rejected(position, e.0))?;
+        self.check_merge(&event, before.as_deref())?;
         let claim = event.data.claim();
         if let Some(claim) = &claim {
             self.check_unique(claim, position).await?;
@@ -579,6 +584,65 @@ impl Importer<'_> {
         self.summary.head = hash;
         self.last_time = Some(event.occurred_at);
         Ok(())
+    }
+
+    /// A merge is one act on two proposals, as `MergeProposal` records it: the merged one's
+    /// event, then at the next position the other's, naming it; both of one committee and
+    /// session. (Each side's own history is `check_recorded`'s.)
+    fn check_merge(
+        &mut self,
+        event: &RecordedEvent,
+        before: Option<&Proposal>,
+    ) -> Result<(), TransferError> {
+        let position = event.position;
+        match (self.open_merge.take(), &event.data) {
+            (
+                None,
+                EventData::ProposalMerged {
+                    into_proposal_id, ..
+                },
+            ) => {
+                let merged = apply(before.cloned(), event);
+                self.open_merge = Some((Arc::new(merged), *into_proposal_id));
+                Ok(())
+            }
+            (Some((merged, into)), EventData::MergeJoined { merged: joined })
+                if joined.id == merged.id && event.proposal_id == into =>
+            {
+                match before {
+                    Some(other)
+                        if (&other.committee, &other.session)
+                            == (&merged.committee, &merged.session) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(self.rejected(
+                        position,
+                        format!(
+                            "proposal {} is merged into {into}, of another committee or session",
+                            merged.id
+                        ),
+                    )),
+                }
+            }
+            (Some((merged, into)), _) => Err(self.rejected(
+                position,
+                format!(
+                    "proposal {} was merged into {into} at the position before, so this event \
+                     must be {into}'s record of it",
+                    merged.id
+                ),
+            )),
+            (None, EventData::MergeJoined { merged }) => Err(self.rejected(
+                position,
+                format!(
+                    "proposal {} is recorded as merged into this one, but the event before is not \
+                     its merge",
+                    merged.id
+                ),
+            )),
+            (None, _) => Ok(()),
+        }
     }
 
     /// Refuses a second proposal with the same number and a second document with the same
@@ -680,6 +744,12 @@ impl Importer<'_> {
     fn finish(&mut self, value: serde_json::Value) -> Result<(), TransferError> {
         let EndLine { end } =
             serde_json::from_value(value).map_err(|e| self.malformed(format!("{e}")))?;
+        if let Some((merged, into)) = &self.open_merge {
+            return Err(self.malformed(format!(
+                "the log ends after proposal {} was merged into {into}, before {into} records it",
+                merged.id
+            )));
+        }
         if end.events != self.summary.events || from_hex(&end.head) != Some(self.summary.head) {
             return Err(self.malformed(format!(
                 "the end line gives {} events ending in hash {}, but the file holds {} ending in \

@@ -76,10 +76,10 @@ async fn a_lead_unit_signs_once_its_co_units_opinions_are_in_and_copies_them() {
         (UNIT_A, State::Assigned)
     );
 
-    // The co-unit's clerk names no unit: its own handling is meant.
-    let acknowledged = send(co_clerk, rq::acknowledge(&p).dated("2019-06-11"))
-        .await
-        .unwrap();
+    // The co-unit's clerk names no unit: its own handling is meant. A retry replays it.
+    let keyed = CommandRequest::from(rq::acknowledge(&p).dated("2019-06-11")).keyed("ack-b");
+    let acknowledged = send(co_clerk, keyed.clone()).await.unwrap();
+    assert_eq!(send(co_clerk, keyed).await.unwrap(), acknowledged);
     assert_eq!(acknowledged.handlings[1].acknowledged_date, "2019-06-11");
     assert_eq!(acknowledged.handlings[0].acknowledged_date, "");
     // It may not draft the lead's reply, nor the lead send an opinion.

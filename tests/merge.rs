@@ -168,6 +168,11 @@ async fn a_merge_the_rules_forbid_is_refused_and_changes_nothing() {
         ok_err(client, rq::merge(&other, &third)).await,
         "into a merged one",
     );
+    // Nor one that others were merged into: they would be left unanswered.
+    refused(
+        ok_err(client, rq::merge(&lead, &other)).await,
+        "a merge of merges",
+    );
     assert_eq!(
         log_len(client).await,
         before,

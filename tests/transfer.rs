@@ -184,6 +184,17 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         },
         Some("copy-1"),
     ));
+    // 并案: the fourth merged into the fifth, two events in one act.
+    let fourth = run(submit(None, registration(4), None)).id;
+    let fifth = run(submit(None, registration(5), None)).id;
+    run(submit(
+        Some(fourth),
+        Command::Merge {
+            into_proposal_id: fifth,
+            note: "内容相近".into(),
+        },
+        Some("merge-4"),
+    ));
     // Many proposals at once: the writer batches them, and the log is long enough for the
     // import to commit in more than one batch.
     runtime.block_on(async {
@@ -241,7 +252,7 @@ fn assert_same_stores(
         imported.last_position().unwrap()
     );
     let proposals = all(source, ListQuery::default());
-    assert_eq!(proposals.len(), 3 + EXTRA_PROPOSALS as usize);
+    assert_eq!(proposals.len(), 5 + EXTRA_PROPOSALS as usize);
     assert_eq!(proposals, all(imported, ListQuery::default()));
     for proposal in &proposals {
         assert_eq!(
@@ -338,7 +349,7 @@ fn a_round_trip_keeps_every_proposal_history_index_and_request() {
     .unwrap();
     let last = fixture.store.last_position().unwrap();
     assert_eq!(summary.events, last);
-    assert_eq!(summary.proposals, 3 + u64::from(EXTRA_PROPOSALS));
+    assert_eq!(summary.proposals, 5 + u64::from(EXTRA_PROPOSALS));
     assert_eq!(summary.requests, fixture.requests.len() as u64);
     assert!(reported.len() >= 2, "{reported:?}");
     assert!(reported.is_sorted());
@@ -618,6 +629,16 @@ fn a_forged_chain_still_cannot_import_an_impossible_history() {
             3,
             Box::new(|e| e.occurred_at = proposal_service::domain::Timestamp::from_unix_nanos(0)),
             "dated before",
+        ),
+        // The other side of a merge names another proposal than the one merged.
+        (
+            position_of("MergeJoined"),
+            Box::new(move |e| {
+                if let proposal_service::domain::EventData::MergeJoined { merged } = &mut e.data {
+                    merged.id = e.proposal_id;
+                }
+            }),
+            "must be",
         ),
     ];
     for (position, edit, expected) in cases {

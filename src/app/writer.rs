@@ -316,6 +316,10 @@ impl Writer {
             Some(id) => Some(self.current(*id, overlay)?.ok_or(AppError::NotFound(*id))?),
             None => None,
         };
+        // A unit's clerk who names no handling means its own unit's (the request is
+        // fingerprinted as sent, so a retry from before this default still replays).
+        let defaulted = unit_scope.as_ref().and_then(|unit| command.with_unit(unit));
+        let command = defaulted.as_ref().unwrap_or(command);
         // A unit-bound caller acts only on its own unit's handling: a co-unit may send its
         // opinion but not draft the lead's reply.
         if let Some(unit) = unit_scope {

@@ -230,14 +230,30 @@ impl Command {
         }
     }
 
-    /// Makes an empty `handling_unit` name `unit`: what a unit-bound caller means by leaving
-    /// it out.
-    pub fn default_unit(&mut self, unit: &str) {
-        if let Some(named) = self.named_unit()
-            && named.is_empty()
-        {
+    /// The command with an empty `handling_unit` naming `unit`, what a unit-bound caller means
+    /// by leaving it out; `None` if it names a unit already or names none.
+    pub fn with_unit(&self, unit: &str) -> Option<Command> {
+        let mut command = self.clone_if_unnamed()?;
+        if let Some(named) = command.named_unit() {
             unit.clone_into(named);
         }
+        Some(command)
+    }
+
+    /// A copy of the command if it has an empty `handling_unit` (only such commands, which
+    /// carry no reply body, are copied).
+    fn clone_if_unnamed(&self) -> Option<Command> {
+        let unnamed = match self {
+            Self::Acknowledge { handling_unit }
+            | Self::Contact { handling_unit, .. }
+            | Self::RequestExtension { handling_unit, .. }
+            | Self::DecideExtension { handling_unit, .. }
+            | Self::RequestReturn { handling_unit, .. }
+            | Self::DecideReturn { handling_unit, .. }
+            | Self::SubmitOpinion { handling_unit, .. } => handling_unit.is_empty(),
+            _ => false,
+        };
+        unnamed.then(|| self.clone())
     }
 
     /// The unit whose handling the command acts on, if a unit acts at all: the handling it

@@ -640,6 +640,12 @@ fn recorded(
                     "is the unit that asked to return it",
                 ));
             }
+            if !reassign_to.is_empty() && proposal.is_some_and(|p| p.handled_by(&reassign_to)) {
+                return Err(invalid(
+                    "reassign_to",
+                    "already handles this proposal in another role",
+                ));
+            }
             EventData::ReturnDecided {
                 handling_unit: handling.unit.clone(),
                 approved: approve,
@@ -744,6 +750,14 @@ pub fn merge(
     let not_allowed = |why: String| -> DomainError {
         Precondition::MergeNotAllowed { into: into.id, why }.into()
     };
+    // One level only: the proposals merged into this one would be left answered by none.
+    if !merged.merged.is_empty() {
+        return Err(not_allowed(format!(
+            "{} other proposal(s) were merged into the one to merge; merge them into {} directly",
+            merged.merged.len(),
+            into.id
+        )));
+    }
     if (&merged.committee, &merged.session) != (&into.committee, &into.session) {
         return Err(not_allowed(format!(
             "it is proposal No. {} of {} {}, another committee or session",
@@ -1539,6 +1553,12 @@ mod tests {
         assert_eq!(p.handlings.len(), 2);
         assert!(!p.handled_by(FINANCE));
         on(&mut history, "2019-06-12", &ask(examples::CO_UNIT), &rules).unwrap();
+        // Not to a unit handling it already, in any role.
+        let mut h = history.clone();
+        assert!(matches!(
+            on(&mut h, "2019-06-13", &decide_return(examples::CO_UNIT, LEAD), &rules),
+            Err(DomainError::Invalid(v)) if v[0].field == "reassign_to"
+        ));
         let industry = "许昌市工业和信息化局";
         let p = on(
             &mut history,

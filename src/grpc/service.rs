@@ -59,8 +59,6 @@ impl ProposalApi {
         settle_actor(principal, request.actor())?;
         let mut submission: Submission = request.try_into()?;
         if let Grant::OwnUnit(unit) = grant {
-            // A unit's clerk who names no handling means the unit's own.
-            submission.command.default_unit(&unit);
             submission.unit_scope = Some(unit);
         }
         Ok(self.workflow.execute(submission).await?.into())

@@ -132,7 +132,10 @@ pub fn verify(store: &impl Audit) -> Result<Verification, StoreError> {
         report.proposals += 1;
         verify_proposal(store, id, &events, &mut expected, report)?;
         for event in &events {
-            if let Some(request_id) = &event.request_id {
+            // A merge's request is remembered with the merged proposal, not the other side.
+            if let Some(request_id) = &event.request_id
+                && !matches!(event.data, EventData::MergeJoined { .. })
+            {
                 let key = RequestKey::new(&event.actor, request_id);
                 requests.insert(key, (id, event.sequence));
             }

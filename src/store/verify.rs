@@ -205,8 +205,9 @@ impl Audit for SledStore {
                             key.as_ref() == keys::state(status.state, id)
                         }
                         (Some(id), Some(status)) => status
-                            .handling_unit
-                            .is_some_and(|unit| key.as_ref() == keys::unit(&unit, id)),
+                            .handlings
+                            .iter()
+                            .any(|h| key.as_ref() == keys::unit(&h.unit, id)),
                         _ => false,
                     };
                     if !explained {

@@ -273,10 +273,14 @@ impl Model {
             return refused;
         }
         // Into itself, or into one neither RECEIVED nor ASSIGNED (the model's proposals share
-        // a committee and session).
+        // a committee and session); nor one that others were merged into.
         if let Some(into) = into {
             let into_state = self.slots[into].as_ref().expect("received").now.state;
-            if into == slot || !matches!(into_state, State::Received | State::Assigned) {
+            let has_merged = before.as_ref().is_some_and(|b| !b.merged.is_empty());
+            if into == slot
+                || has_merged
+                || !matches!(into_state, State::Received | State::Assigned)
+            {
                 return Expect::Precondition("MERGE_NOT_ALLOWED");
             }
         }
