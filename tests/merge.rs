@@ -8,6 +8,7 @@ mod common;
 
 use common::calls::ok;
 use common::lifecycle::State;
+use common::principals::{Guarded, REGISTRAR, UNIT_A, UNIT_A_CLERK, UNIT_B_CLERK};
 use common::reads::{get, history_pages};
 use common::requests::{self as rq, CommandFields, CommandRequest};
 use common::status::{assert_invalid, error_info};
@@ -200,4 +201,38 @@ async fn a_merge_the_rules_forbid_is_refused_and_changes_nothing() {
     let status = ok_err(client, rq::merge(&assigned, &lead)).await;
     let info = error_info(&status, Code::FailedPrecondition, "INVALID_TRANSITION");
     assert_eq!(info["currentState"], "ASSIGNED");
+}
+
+/// The unit handling the proposal others were merged into reads them too: it answers their
+/// proposers. Another unit does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unit_answering_a_merge_reads_the_merged_proposals() {
+    let guarded = Guarded::start().await;
+    let registrar = &mut guarded.client(REGISTRAR);
+    let send = |request: CommandRequest| {
+        let mut registrar = registrar.clone();
+        async move {
+            request
+                .by("")
+                .send(&mut registrar)
+                .await
+                .unwrap()
+                .expect("a proposal")
+        }
+    };
+    let lead = send(rq::receive(rq::next_number()).into()).await;
+    let other = send(rq::receive(rq::next_number()).into()).await;
+    send(rq::merge(&other, &lead).into()).await;
+    send(rq::assign_to(&lead, UNIT_A).into()).await;
+    let read = |member| {
+        let mut client = guarded.client(member);
+        let id = other.id.clone();
+        async move { client.get_proposal(rq::get(&id)).await }
+    };
+    let answered = read(UNIT_A_CLERK)
+        .await
+        .expect("the answering unit reads it");
+    assert_eq!(answered.into_inner().proposal.unwrap().id, other.id);
+    let status = read(UNIT_B_CLERK).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 }

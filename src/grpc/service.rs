@@ -76,10 +76,22 @@ impl ProposalApi {
             allowed(principal, Action::ReadProposals, self.workflow.rules())?
             && !proposal.handled_by(&unit)
         {
-            return Err(AppError::PermissionDenied(format!(
-                "{} reads only the proposals {unit} is handling",
-                principal.name
-            )));
+            // A proposal merged into one the unit handles is answered by the unit: its
+            // proposers and content are the unit's to read.
+            let answered = match proposal.merged_into {
+                Some(into) => self
+                    .workflow
+                    .get(into, View::Basic)
+                    .await?
+                    .handled_by(&unit),
+                None => false,
+            };
+            if !answered {
+                return Err(AppError::PermissionDenied(format!(
+                    "{} reads only the proposals {unit} is handling",
+                    principal.name
+                )));
+            }
         }
         Ok(proposal)
     }
