@@ -27,6 +27,8 @@ pub struct Step {
     pub command: Command,
     pub actor: &'static str,
     pub unit: &'static str,
+    /// An assignment's co-unit (主办/会办), if any.
+    pub co_unit: &'static str,
 }
 
 /// `command` sent by `actor` (a draft on a DRAFTED proposal is a revision).
@@ -35,6 +37,7 @@ pub const fn step(command: Command, actor: &'static str) -> Step {
         command,
         actor,
         unit: "",
+        co_unit: "",
     }
 }
 
@@ -44,6 +47,7 @@ pub const fn assign(unit: &'static str, actor: &'static str) -> Step {
         command: Command::Assign,
         actor,
         unit,
+        co_unit: "",
     }
 }
 
@@ -105,6 +109,11 @@ pub async fn receive(client: &Client, number: u32, actor: &str) -> pb::Proposal 
 /// the seed under `p`'s number), sent by the step's actor.
 pub fn request(step: Step, p: &pb::Proposal) -> CommandRequest {
     match step.command {
+        Command::Assign if !step.co_unit.is_empty() => pb::AssignProposalRequest {
+            co_units: vec![step.co_unit.into()],
+            ..requests::assign_to(p, step.unit)
+        }
+        .into(),
         Command::Assign => requests::assign_to(p, step.unit).into(),
         command => CommandRequest::valid(command, p),
     }

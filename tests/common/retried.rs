@@ -34,12 +34,23 @@ pub fn lifecycle(rng: &mut Rng) -> Vec<Step> {
         let other = UNITS[rng.between(0, 2) as usize];
         steps.extend([step(Command::Return), assign(other)]);
     }
+    // Sometimes the last assignment has a co-unit, whose opinion comes before the lead signs.
+    let co = rng.one_in(4);
+    if co && let Some(last) = steps.last_mut() {
+        last.co_unit = UNITS
+            .into_iter()
+            .find(|u| *u != last.unit)
+            .expect("three units");
+    }
     // Records keep the state: sent right after an assignment, they find it ASSIGNED.
     if rng.one_in(3) {
         steps.push(step(Command::Acknowledge));
     }
     if rng.one_in(3) {
         steps.push(step(Command::Contact));
+    }
+    if co {
+        steps.push(step(Command::SubmitOpinion));
     }
     steps.push(step(Command::Draft));
     if rng.one_in(5) {
