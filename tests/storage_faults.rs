@@ -128,10 +128,10 @@ async fn a_full_disk_fails_writes_loudly_and_loses_nothing_acknowledged() {
         .await
         .unwrap_err();
     assert_eq!(small.code(), Code::Internal);
-    let logged = server.log().join("\n");
     assert!(
-        logged.contains("commit failed"),
-        "the failure is logged:\n{logged}"
+        server.wait_for_log("commit failed", std::time::Duration::from_secs(10)),
+        "the failure is logged:\n{}",
+        server.log().join("\n")
     );
 
     server.kill();

@@ -147,10 +147,11 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
             C::Contact | C::RequestExtension | C::DecideExtension,
             Some(s @ (S::Assigned | S::Drafted | S::Signed)),
         ) => Some(s),
-        // A return is asked for before the unit drafts. An approval without a reassignment
-        // leads back to RECEIVED (see `recorded`); a refusal, or an approval that hands the
-        // proposal to another unit at once, stays ASSIGNED.
-        (C::RequestReturn | C::DecideReturn, Some(S::Assigned)) => Some(S::Assigned),
+        // A return is asked for before the replying unit drafts (a co-unit may ask for its
+        // part while the lead drafts: `recorded` tells them apart). An approval without a
+        // reassignment leads back to RECEIVED (see `recorded`); a refusal, or an approval that
+        // hands the proposal to another unit at once, keeps the state.
+        (C::RequestReturn | C::DecideReturn, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
         // A co-unit's opinion reaches the lead before it signs.
         (C::SubmitOpinion, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
         // 并案: a registered proposal joins one that is registered or assigned, not yet drafted.
@@ -373,6 +374,19 @@ fn handling_of<'a>(
                 unit.to_owned()
             },
         })
+}
+
+/// A replying unit's return is asked for and decided before it drafts; a co-unit's part may
+/// be returned while the lead drafts.
+fn replying_unit_not_drafted(
+    handling: &Handling,
+    command: CommandKind,
+    state: Option<ProposalState>,
+) -> Result<(), DomainError> {
+    if handling.replies() && state != Some(ProposalState::Assigned) {
+        return Err(DomainError::InvalidTransition { command, state });
+    }
+    Ok(())
 }
 
 /// The CO handling `unit` names (empty: the one co-unit), or why there is none.
@@ -609,6 +623,7 @@ fn recorded(
             reason,
         } => {
             let handling = handling_of(proposal, &handling_unit)?;
+            replying_unit_not_drafted(handling, command.kind(), state)?;
             if handling.pending_return().is_some() {
                 return Err(Precondition::ReturnPending {
                     unit: handling.unit.clone(),
@@ -628,6 +643,7 @@ fn recorded(
             due_date,
         } => {
             let handling = handling_of(proposal, &handling_unit)?;
+            replying_unit_not_drafted(handling, command.kind(), state)?;
             if handling.pending_return().is_none() {
                 return Err(Precondition::NoPendingReturn {
                     unit: handling.unit.clone(),
@@ -1593,6 +1609,42 @@ mod tests {
         assert_eq!(p.state, ProposalState::Received);
         assert!(p.handlings.is_empty());
         assert_eq!(p.handling_unit, None);
+    }
+
+    /// A co-unit may give its part back while the lead drafts; the lead may not.
+    #[test]
+    fn a_co_unit_returns_its_part_while_the_lead_drafts() {
+        let rules = Rules::default();
+        let (mut history, _) = co_assigned_on("2019-06-10", None);
+        on(
+            &mut history,
+            "2019-06-11",
+            &examples::command(CommandKind::Draft),
+            &rules,
+        )
+        .unwrap();
+        let ask = |unit: &str| Command::RequestReturn {
+            handling_unit: unit.into(),
+            reason: "不属于本单位职责".into(),
+        };
+        on(&mut history, "2019-06-12", &ask(FINANCE), &rules).unwrap();
+        let approve = Command::DecideReturn {
+            handling_unit: FINANCE.into(),
+            approve: true,
+            note: String::new(),
+            reassign_to: String::new(),
+            due_date: None,
+        };
+        let p = on(&mut history, "2019-06-13", &approve, &rules).unwrap();
+        assert_eq!(p.state, ProposalState::Drafted);
+        assert!(!p.handled_by(FINANCE));
+        assert_eq!(
+            on(&mut history, "2019-06-14", &ask(LEAD), &rules),
+            Err(DomainError::InvalidTransition {
+                command: CommandKind::RequestReturn,
+                state: Some(ProposalState::Drafted)
+            })
+        );
     }
 
     /// The units each event concerns follow the handlings: every unit handling the proposal

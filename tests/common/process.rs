@@ -172,6 +172,24 @@ impl ServerProcess {
         }
     }
 
+    /// Waits up to `limit` for a log line containing `needle` (the server writes its log
+    /// asynchronously to what a client sees); whether one came.
+    pub fn wait_for_log(&mut self, needle: &str, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if self.log().iter().any(|line| line.contains(needle)) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if let Ok(line) = self.log.recv_timeout(left.min(Duration::from_millis(50))) {
+                self.seen.push(line);
+            }
+        }
+    }
+
     /// The log lines written so far.
     pub fn log(&mut self) -> &[String] {
         while let Ok(line) = self.log.try_recv() {
