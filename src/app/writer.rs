@@ -361,7 +361,7 @@ impl Writer {
         };
         // A merge records an event on each of the two proposals, in one act; every other
         // command one event on its own.
-        let decided: Vec<(Option<Arc<Proposal>>, Decision)> = match command {
+        let decided: [Option<(Option<Arc<Proposal>>, Decision)>; 2] = match command {
             Command::Merge {
                 into_proposal_id, ..
             } => {
@@ -370,27 +370,30 @@ impl Writer {
                     .ok_or(AppError::NotFound(*into_proposal_id))?;
                 let [merged, joined] =
                     merge(before.as_deref(), &into, command, envelope, &self.rules)?;
-                vec![(before, merged), (Some(into), joined)]
+                [Some((before, merged)), Some((Some(into), joined))]
             }
-            _ => vec![(
-                before.clone(),
-                decide(before.as_deref(), command, envelope, &self.rules)?,
-            )],
+            _ => {
+                let decision = decide(before.as_deref(), command, envelope, &self.rules)?;
+                [Some((before, decision)), None]
+            }
         };
-        let claims: Vec<Claim> = decided
-            .iter()
-            .filter_map(|(_, d)| d.event.data.claim())
-            .collect();
-        for claim in &claims {
-            self.check_unique(claim, overlay)?;
+        // Every claim is checked before anything is queued: a refusal changes nothing.
+        let mut claims: [Option<Claim>; 2] = [None, None];
+        for (claim, (_, decision)) in claims.iter_mut().zip(decided.iter().flatten()) {
+            *claim = decision.event.data.claim();
+            if let Some(claim) = claim {
+                self.check_unique(claim, overlay)?;
+            }
         }
         let mut answer = None;
         let mut request = request_key.map(|(_, key, fingerprint)| (key, fingerprint));
-        for (before, Decision { event, after }) in decided {
+        for ((before, Decision { event, after }), claim) in
+            decided.into_iter().flatten().zip(claims)
+        {
             self.next_position += 1;
             let id = after.id;
             let after = Arc::new(after);
-            if let Some(claim) = event.data.claim() {
+            if let Some(claim) = claim {
                 overlay.claims.insert(claim, id);
             }
             // The request is remembered with the proposal it named, the first.
