@@ -233,27 +233,30 @@ impl Command {
     /// The command with an empty `handling_unit` naming `unit`, what a unit-bound caller means
     /// by leaving it out; `None` if it names a unit already or names none.
     pub fn with_unit(&self, unit: &str) -> Option<Command> {
-        let mut command = self.clone_if_unnamed()?;
+        // Only a command naming no unit is copied (none of them carries a reply body).
+        if self.handling_unit() != Some("") {
+            return None;
+        }
+        let mut command = self.clone();
         if let Some(named) = command.named_unit() {
             unit.clone_into(named);
         }
         Some(command)
     }
 
-    /// A copy of the command if it has an empty `handling_unit` (only such commands, which
-    /// carry no reply body, are copied).
-    fn clone_if_unnamed(&self) -> Option<Command> {
-        let unnamed = match self {
+    /// The `handling_unit` a command names (empty: none named), for the commands that name
+    /// one: the read-only twin of [`Self::named_unit`].
+    fn handling_unit(&self) -> Option<&str> {
+        match self {
             Self::Acknowledge { handling_unit }
             | Self::Contact { handling_unit, .. }
             | Self::RequestExtension { handling_unit, .. }
             | Self::DecideExtension { handling_unit, .. }
             | Self::RequestReturn { handling_unit, .. }
             | Self::DecideReturn { handling_unit, .. }
-            | Self::SubmitOpinion { handling_unit, .. } => handling_unit.is_empty(),
-            _ => false,
-        };
-        unnamed.then(|| self.clone())
+            | Self::SubmitOpinion { handling_unit, .. } => Some(handling_unit),
+            _ => None,
+        }
     }
 
     /// The unit whose handling the command acts on, if a unit acts at all: the handling it
@@ -269,11 +272,11 @@ impl Command {
             | Self::DecideReturn { .. }
             | Self::Merge { .. }
             | Self::Join { .. } => return None,
-            Self::Acknowledge { handling_unit }
-            | Self::Contact { handling_unit, .. }
-            | Self::RequestExtension { handling_unit, .. }
-            | Self::RequestReturn { handling_unit, .. }
-            | Self::SubmitOpinion { handling_unit, .. } => handling_unit.as_str(),
+            Self::Acknowledge { .. }
+            | Self::Contact { .. }
+            | Self::RequestExtension { .. }
+            | Self::RequestReturn { .. }
+            | Self::SubmitOpinion { .. } => self.handling_unit().unwrap_or(""),
             Self::Return { .. }
             | Self::Draft { .. }
             | Self::RejectDraft { .. }
