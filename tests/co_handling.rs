@@ -163,6 +163,7 @@ async fn a_lead_unit_signs_once_its_co_units_opinions_are_in_and_copies_them() {
         .clone()
         .render_reply(pb::RenderReplyRequest {
             proposal_id: p.id.clone(),
+            handling_unit: String::new(),
         })
         .await
         .expect("a co-unit reads the reply")

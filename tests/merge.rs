@@ -29,6 +29,7 @@ async fn received(client: &mut Client, proposers: &[&str]) -> pb::Proposal {
 async fn render(client: &mut Client, id: &str) -> Result<String, tonic::Status> {
     let request = pb::RenderReplyRequest {
         proposal_id: id.into(),
+        handling_unit: String::new(),
     };
     Ok(client.render_reply(request).await?.into_inner().text)
 }

@@ -1000,6 +1000,12 @@ async fn a_unit_asks_to_return_a_proposal_and_the_office_reassigns_it() {
             "extensions": [],
             "return_requests": [],
             "opinion": null,
+            "reply": null,
+            "signer": "",
+            "document_number": "",
+            "issue_date": "",
+            "issuing_office": "",
+            "copied_to": [],
         }]),
         "the new unit's handling starts afresh"
     );
@@ -1458,6 +1464,7 @@ async fn a_lead_unit_and_two_co_units_one_of_which_submits_its_opinion() {
             "due_date": "2019-08-31",
             "co_units": CO_UNITS,
             "co_due_date": "2019-07-31",
+            "split_units": [],
         })
     );
     assert_eq!(events[2]["kind"], "EVENT_KIND_OPINION_SUBMITTED");

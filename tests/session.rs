@@ -72,6 +72,7 @@ async fn reply(client: &mut Client, p: &pb::Proposal, day: &str, document: &str)
 async fn render(client: &mut Client, id: &str) -> String {
     let request = pb::RenderReplyRequest {
         proposal_id: id.into(),
+        handling_unit: String::new(),
     };
     client
         .render_reply(request)

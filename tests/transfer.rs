@@ -80,6 +80,7 @@ fn draft(body: &str) -> Command {
             contact_unit: "办公室".into(),
             contact_phone: "0374-1234567".into(),
         },
+        handling_unit: String::new(),
     }
 }
 
@@ -123,6 +124,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         due_date: CalendarDate::parse("2019-10-31"),
         co_units: Vec::new(),
         co_due_date: None,
+        split_units: Vec::new(),
     };
     run(submit(Some(first), assign(UNITS[0]), Some("assign-1")));
     // The second is led by one unit with the other co-handling: both units' trails and
@@ -132,6 +134,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         due_date: CalendarDate::parse("2019-10-31"),
         co_units: vec![UNITS[1].into()],
         co_due_date: None,
+        split_units: Vec::new(),
     };
     run(submit(Some(second), led, None));
     run(submit(
@@ -150,6 +153,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Some(first),
         Command::RejectDraft {
             reason: "答复不完整".into(),
+            handling_unit: String::new(),
         },
         Some("reject-1"),
     ));
@@ -158,6 +162,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Some(first),
         Command::Sign {
             signer: "李光亚".into(),
+            handling_unit: String::new(),
         },
         Some("sign-1"),
     ));
@@ -165,6 +170,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Some(third),
         Command::Sign {
             signer: "王强".into(),
+            handling_unit: String::new(),
         },
         None,
     ));
@@ -174,6 +180,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
             document_number: "许环〔2019〕13号".into(),
             issue_date: CalendarDate::parse("2019-09-29").unwrap(),
             issuing_office: "许昌市生态环境局办公室".into(),
+            handling_unit: String::new(),
         },
         Some("issue-1"),
     ));
@@ -181,6 +188,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Some(first),
         Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+            handling_unit: String::new(),
         },
         Some("copy-1"),
     ));

@@ -40,6 +40,7 @@ async fn a_refusal_of_the_worst_list_fields_fits_a_strict_client() {
         request_id: worst_line(128),
         actor: worst.clone(),
         effective_date: String::new(),
+        handling_unit: String::new(),
     };
     // Invalid event kinds are not capped in number: each is a violation of its own.
     let kinds = vec![9_999; 50_000];

@@ -37,6 +37,7 @@ fn command(kind: CommandKind) -> Command {
             due_date: Some(date("2019-08-31")),
             co_units: Vec::new(),
             co_due_date: None,
+            split_units: Vec::new(),
         },
         CommandKind::Return => Command::Return {
             reason: "不属于本单位职责".into(),
@@ -48,20 +49,25 @@ fn command(kind: CommandKind) -> Command {
                 contact_unit: "许昌市生态环境局综合科".into(),
                 contact_phone: "6069516".into(),
             },
+            handling_unit: String::new(),
         },
         CommandKind::RejectDraft => Command::RejectDraft {
             reason: "请补充下一步打算".into(),
+            handling_unit: String::new(),
         },
         CommandKind::Sign => Command::Sign {
             signer: "李光亚".into(),
+            handling_unit: String::new(),
         },
         CommandKind::Issue => Command::Issue {
             document_number: "许环〔2019〕13号".into(),
             issue_date: date("2019-09-29"),
             issuing_office: "许昌市生态环境局办公室".into(),
+            handling_unit: String::new(),
         },
         CommandKind::Copy => Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+            handling_unit: String::new(),
         },
         CommandKind::Refuse => Command::Refuse {
             reason: "属于个人诉求，不予立案".into(),
@@ -201,6 +207,7 @@ fn submissions_v4() -> Vec<Submission> {
             due_date: CalendarDate::parse("2019-08-31"),
             co_units: vec!["许昌市发展和改革委员会".into(), "许昌市财政局".into()],
             co_due_date: CalendarDate::parse(co_due_date),
+            split_units: Vec::new(),
         },
         ..template.clone()
     };

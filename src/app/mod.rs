@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{
     CalendarDate, Command, HandlingRole, NotRenderable, Proposal, ProposalId, ProposalState,
-    ProposerKind, RenderedReply, RequestId, Rules, render_reply_to,
+    ProposerKind, RenderedReply, RequestId, Rules, render_reply_to, reply_of,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -261,7 +261,11 @@ impl Workflow {
     /// The official document answering `proposal` (read in the full view): its own reply if it
     /// is ISSUED or COPIED; for a MERGED one, the reply of the proposal it was merged into,
     /// addressed to its own proposers.
-    pub async fn render(&self, proposal: &Proposal) -> Result<RenderedReply, AppError> {
+    pub async fn render(
+        &self,
+        proposal: &Proposal,
+        handling_unit: &str,
+    ) -> Result<RenderedReply, AppError> {
         let id = proposal.id;
         let fetched;
         let answering = match proposal.merged_into {
@@ -271,7 +275,8 @@ impl Workflow {
             }
             None => proposal,
         };
-        render_reply_to(answering, proposal).map_err(|e| match e {
+        let answering = reply_of(answering, handling_unit).map_err(AppError::Precondition)?;
+        render_reply_to(&answering, proposal).map_err(|e| match e {
             NotRenderable::NotIssued { state } => AppError::NotIssued { state },
             // An issued proposal lacking a printed field: the stored projection is damaged.
             incomplete @ NotRenderable::Incomplete { .. } => AppError::Storage(

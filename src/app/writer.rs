@@ -318,7 +318,9 @@ impl Writer {
         };
         // A unit's clerk who names no handling means its own unit's (the request is
         // fingerprinted as sent, so a retry from before this default still replays).
-        let defaulted = unit_scope.as_ref().and_then(|unit| command.with_unit(unit));
+        let defaulted = unit_scope
+            .as_ref()
+            .and_then(|unit| command.with_unit(unit, before.as_deref()));
         let command = defaulted.as_ref().unwrap_or(command);
         // A unit-bound caller acts only on its own unit's handling: a co-unit may send its
         // opinion but not draft the lead's reply.

@@ -36,26 +36,41 @@ pub enum Command {
         co_units: Vec<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         co_due_date: Option<CalendarDate>,
+        /// Further units that each reply on their own (分办), as `handling_unit` then does.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        split_units: Vec<String>,
     },
     Return {
         reason: String,
     },
     Draft {
         reply: Reply,
+        /// The split handling (分办) it acts on; empty: the one replying unit. Left out of the
+        /// fingerprint when empty.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     RejectDraft {
         reason: String,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     Sign {
         signer: String,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     Issue {
         document_number: String,
         issue_date: CalendarDate,
         issuing_office: String,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     Copy {
         recipients: Vec<String>,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     Refuse {
         reason: String,
@@ -225,16 +240,37 @@ impl Command {
             | Self::DecideExtension { handling_unit, .. }
             | Self::RequestReturn { handling_unit, .. }
             | Self::DecideReturn { handling_unit, .. }
-            | Self::SubmitOpinion { handling_unit, .. } => Some(handling_unit),
+            | Self::SubmitOpinion { handling_unit, .. }
+            | Self::Draft { handling_unit, .. }
+            | Self::RejectDraft { handling_unit, .. }
+            | Self::Sign { handling_unit, .. }
+            | Self::Issue { handling_unit, .. }
+            | Self::Copy { handling_unit, .. } => Some(handling_unit),
             _ => None,
         }
     }
 
+    /// Whether the command acts on the reply (a draft to the copies): on a split proposal, on
+    /// one unit's.
+    pub fn acts_on_reply(&self) -> bool {
+        matches!(
+            self,
+            Self::Draft { .. }
+                | Self::RejectDraft { .. }
+                | Self::Sign { .. }
+                | Self::Issue { .. }
+                | Self::Copy { .. }
+        )
+    }
+
     /// The command with an empty `handling_unit` naming `unit`, what a unit-bound caller means
-    /// by leaving it out; `None` if it names a unit already or names none.
-    pub fn with_unit(&self, unit: &str) -> Option<Command> {
-        // Only a command naming no unit is copied (none of them carries a reply body).
-        if self.handling_unit() != Some("") {
+    /// by leaving it out; `None` if it names a unit already or names none. A command on the
+    /// reply names a unit only on a split proposal (elsewhere the reply is the one replying
+    /// unit's, which the caller's remit is checked against).
+    pub fn with_unit(&self, unit: &str, proposal: Option<&Proposal>) -> Option<Command> {
+        if self.handling_unit() != Some("")
+            || (self.acts_on_reply() && !proposal.is_some_and(Proposal::is_split))
+        {
             return None;
         }
         let mut command = self.clone();
@@ -246,7 +282,7 @@ impl Command {
 
     /// The `handling_unit` a command names (empty: none named), for the commands that name
     /// one: the read-only twin of [`Self::named_unit`].
-    fn handling_unit(&self) -> Option<&str> {
+    pub fn handling_unit(&self) -> Option<&str> {
         match self {
             Self::Acknowledge { handling_unit }
             | Self::Contact { handling_unit, .. }
@@ -254,7 +290,12 @@ impl Command {
             | Self::DecideExtension { handling_unit, .. }
             | Self::RequestReturn { handling_unit, .. }
             | Self::DecideReturn { handling_unit, .. }
-            | Self::SubmitOpinion { handling_unit, .. } => Some(handling_unit),
+            | Self::SubmitOpinion { handling_unit, .. }
+            | Self::Draft { handling_unit, .. }
+            | Self::RejectDraft { handling_unit, .. }
+            | Self::Sign { handling_unit, .. }
+            | Self::Issue { handling_unit, .. }
+            | Self::Copy { handling_unit, .. } => Some(handling_unit),
             _ => None,
         }
     }
@@ -276,13 +317,13 @@ impl Command {
             | Self::Contact { .. }
             | Self::RequestExtension { .. }
             | Self::RequestReturn { .. }
-            | Self::SubmitOpinion { .. } => self.handling_unit().unwrap_or(""),
-            Self::Return { .. }
+            | Self::SubmitOpinion { .. }
             | Self::Draft { .. }
             | Self::RejectDraft { .. }
             | Self::Sign { .. }
             | Self::Issue { .. }
-            | Self::Copy { .. } => "",
+            | Self::Copy { .. } => self.handling_unit().unwrap_or(""),
+            Self::Return { .. } => "",
         };
         proposal.handling(named).map(|h| h.unit.as_str())
     }
@@ -314,12 +355,29 @@ impl Command {
                 due_date,
                 co_units,
                 co_due_date,
+                split_units,
             } => {
                 v.line("handling_unit", handling_unit, Limits::NAME_CHARS);
                 if !co_units.is_empty() {
                     v.names("co_units", co_units, Limits::MAX_CO_UNITS);
                     if let Some(i) = co_units.iter().position(|u| u == handling_unit) {
                         v.add(format!("co_units[{i}]"), "is the lead unit (handling_unit)");
+                    }
+                }
+                if !split_units.is_empty() {
+                    v.names("split_units", split_units, Limits::MAX_SPLIT_UNITS);
+                    if let Some(i) = split_units.iter().position(|u| u == handling_unit) {
+                        v.add(
+                            format!("split_units[{i}]"),
+                            "is handling_unit, which replies on its own already",
+                        );
+                    }
+                    if !co_units.is_empty() {
+                        v.add(
+                            "split_units",
+                            "cannot be combined with co_units: a proposal has a lead unit or \
+                             split units",
+                        );
                     }
                 }
                 match (co_due_date, due_date) {
@@ -333,8 +391,13 @@ impl Command {
                     _ => {}
                 }
             }
-            Self::Return { reason } | Self::RejectDraft { reason } => {
-                v.text("reason", reason, Limits::REASON_CHARS)
+            Self::Return { reason } => v.text("reason", reason, Limits::REASON_CHARS),
+            Self::RejectDraft {
+                reason,
+                handling_unit,
+            } => {
+                v.text("reason", reason, Limits::REASON_CHARS);
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
             }
             Self::Draft {
                 reply:
@@ -344,17 +407,27 @@ impl Command {
                         contact_unit,
                         contact_phone,
                     },
+                handling_unit,
             } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
                 v.text("reply.body", body, Limits::TEXT_CHARS);
                 v.optional_line("reply.contact_unit", contact_unit, Limits::NAME_CHARS);
                 v.optional_line("reply.contact_phone", contact_phone, Limits::PHONE_CHARS);
             }
-            Self::Sign { signer } => v.line("signer", signer, Limits::NAME_CHARS),
+            Self::Sign {
+                signer,
+                handling_unit,
+            } => {
+                v.line("signer", signer, Limits::NAME_CHARS);
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            }
             Self::Issue {
                 document_number,
                 issue_date: _,
                 issuing_office,
+                handling_unit,
             } => {
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
                 v.line(
                     "document_number",
                     document_number,
@@ -362,7 +435,13 @@ impl Command {
                 );
                 v.line("issuing_office", issuing_office, Limits::NAME_CHARS);
             }
-            Self::Copy { recipients } => v.names("recipients", recipients, Limits::MAX_RECIPIENTS),
+            Self::Copy {
+                recipients,
+                handling_unit,
+            } => {
+                v.names("recipients", recipients, Limits::MAX_RECIPIENTS);
+                v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
+            }
             Self::Refuse {
                 reason,
                 forwarded_to,

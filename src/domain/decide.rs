@@ -1,12 +1,15 @@
 //! The state machine: `decide` holds every business rule and does no I/O; `apply` only folds and
 //! never fails on an event that was stored.
 
+use std::borrow::Cow;
+
 use super::command::{Command, CommandKind, Registration};
 use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
 use super::model::{
     CalendarDate, Contact, Extension, Handling, HandlingRole, MergedProposal, OfficeDecision,
-    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, ReturnRequest, Timestamp,
+    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, ReturnRequest, SplitReply,
+    Timestamp,
 };
 use super::rules::Rules;
 
@@ -75,8 +78,13 @@ pub enum Precondition {
     NoPendingReturn { unit: String },
     #[error("{unit} is not a co-handling unit of this proposal")]
     NotACoUnit { unit: String },
-    #[error("the proposal has {count} co-handling units: name one in handling_unit")]
-    HandlingUnitRequired { count: usize },
+    #[error(
+        "the proposal has {count} {} units: name one in handling_unit",
+        if *.role == HandlingRole::Co { "co-handling" } else { "replying" }
+    )]
+    HandlingUnitRequired { count: usize, role: HandlingRole },
+    #[error("{unit} co-handles this proposal: it writes to the lead unit, which replies")]
+    NotAReplyingUnit { unit: String },
     #[error("the lead unit signs once every co-unit has sent its opinion; waiting for {}", .units.join(", "))]
     CoOpinionsPending { units: Vec<String> },
     #[error("cannot merge into proposal {into}: {why}")]
@@ -99,6 +107,7 @@ impl Precondition {
             Self::NoPendingReturn { .. } => "NO_PENDING_RETURN",
             Self::NotACoUnit { .. } => "NOT_A_CO_UNIT",
             Self::HandlingUnitRequired { .. } => "HANDLING_UNIT_REQUIRED",
+            Self::NotAReplyingUnit { .. } => "NOT_A_REPLYING_UNIT",
             Self::CoOpinionsPending { .. } => "CO_OPINIONS_PENDING",
             Self::MergeNotAllowed { .. } => "MERGE_NOT_ALLOWED",
         }
@@ -237,6 +246,7 @@ pub fn decide(
             due_date,
             co_units,
             co_due_date,
+            split_units,
         } if due_date.is_none() || (co_due_date.is_none() && !co_units.is_empty()) => {
             let due_date = due_date.unwrap_or_else(|| rules.due_date(date));
             defaulted = Command::Assign {
@@ -245,6 +255,7 @@ pub fn decide(
                 co_units: co_units.clone(),
                 co_due_date: co_due_date
                     .or_else(|| (!co_units.is_empty()).then(|| rules.co_due_date(date, due_date))),
+                split_units: split_units.clone(),
             };
             &defaulted
         }
@@ -272,10 +283,10 @@ pub fn decide(
         }
         command => command,
     };
-    let state = proposal.map(|p| p.state);
     // A move the lifecycle refuses is refused as such, before its date is considered; a date
     // before the previous act is refused before an event is built.
-    if transition(command.kind(), state).is_some()
+    if let Ok(state) = lifecycle_state(proposal, command)
+        && transition(command.kind(), state).is_some()
         && let Some(previous) = proposal.and_then(|p| p.last_act_date)
         && date < previous
     {
@@ -323,8 +334,8 @@ fn check_rules(
                 Err(Precondition::CoOpinionsPending { units })
             }
         }
-        EventData::ReplyDrafted { .. } if rules.contact_required_before_draft => {
-            match proposal.and_then(|p| p.handling("")) {
+        EventData::ReplyDrafted { handling_unit, .. } if rules.contact_required_before_draft => {
+            match handling(handling_unit) {
                 Some(h) if h.contacts.is_empty() => Err(Precondition::ContactRequired {
                     unit: h.unit.clone(),
                 }),
@@ -365,15 +376,92 @@ fn handling_of<'a>(
     proposal: Option<&'a Proposal>,
     unit: &str,
 ) -> Result<&'a Handling, Precondition> {
-    proposal
-        .and_then(|p| p.handling(unit))
-        .ok_or_else(|| Precondition::NotAHandlingUnit {
-            unit: if unit.is_empty() {
-                "no unit".to_owned()
-            } else {
-                unit.to_owned()
-            },
-        })
+    if let Some(p) = proposal
+        && let Some(handling) = p.handling(unit)
+    {
+        return Ok(handling);
+    }
+    let replying = proposal.map_or(0, |p| p.handlings.iter().filter(|h| h.replies()).count());
+    Err(match (unit, replying) {
+        ("", 2..) => Precondition::HandlingUnitRequired {
+            count: replying,
+            role: HandlingRole::Split,
+        },
+        ("", _) => Precondition::NotAHandlingUnit {
+            unit: "no unit".to_owned(),
+        },
+        _ => Precondition::NotAHandlingUnit {
+            unit: unit.to_owned(),
+        },
+    })
+}
+
+/// The proposal as the reply of `unit` shows it (empty: the one replying unit): the proposal
+/// itself, or for a split unit (分办) a copy whose state, handling unit and reply fields are
+/// that unit's, which is what rendering its document needs.
+pub fn reply_of<'a>(proposal: &'a Proposal, unit: &str) -> Result<Cow<'a, Proposal>, Precondition> {
+    if unit.is_empty() && !proposal.is_split() {
+        return Ok(Cow::Borrowed(proposal));
+    }
+    let handling = handling_of(Some(proposal), unit)?;
+    let Some(part) = handling.split.as_deref() else {
+        if !handling.replies() {
+            return Err(Precondition::NotAReplyingUnit {
+                unit: handling.unit.clone(),
+            });
+        }
+        return Ok(Cow::Borrowed(proposal));
+    };
+    let mut view = proposal.clone();
+    view.state = part.state;
+    view.handling_unit = Some(handling.unit.clone());
+    view.reply.clone_from(&part.reply);
+    view.signer.clone_from(&part.signer);
+    view.document_number.clone_from(&part.document_number);
+    view.issue_date = part.issue_date;
+    view.issuing_office.clone_from(&part.issuing_office);
+    view.copied_to.clone_from(&part.copied_to);
+    Ok(Cow::Owned(view))
+}
+
+/// The state a command's move is checked against: the proposal's; on a split proposal (分办),
+/// the state of the unit's handling the command acts on (its reply, or its own records), and
+/// for a move of the whole proposal the most advanced unit's.
+fn lifecycle_state(
+    proposal: Option<&Proposal>,
+    command: &Command,
+) -> Result<Option<ProposalState>, Precondition> {
+    let Some(p) = proposal.filter(|p| p.is_split()) else {
+        return Ok(proposal.map(|p| p.state));
+    };
+    Ok(Some(match (command.kind(), command.handling_unit()) {
+        (CommandKind::SubmitOpinion, _) => p.state,
+        (_, Some(unit)) => handling_of(proposal, unit)?
+            .split
+            .as_deref()
+            .map_or(p.state, |part| part.state),
+        (CommandKind::Return | CommandKind::Join, None) => p.furthest_state(),
+        (_, None) => p.state,
+    }))
+}
+
+/// The unit whose reply a command on the reply acts on, as its event records it: a split
+/// unit's name; empty for the one replying unit (the reply is then the proposal's).
+fn replying_unit(proposal: Option<&Proposal>, unit: &str) -> Result<String, Precondition> {
+    if unit.is_empty() && !proposal.is_some_and(Proposal::is_split) {
+        return Ok(String::new());
+    }
+    let handling = handling_of(proposal, unit)?;
+    if !handling.replies() {
+        return Err(Precondition::NotAReplyingUnit {
+            unit: handling.unit.clone(),
+        });
+    }
+    Ok(if handling.split.is_some() {
+        handling.unit.clone()
+    } else {
+        String::new()
+    })
 }
 
 /// A replying unit's return is asked for and decided before it drafts; a co-unit's part may
@@ -405,7 +493,10 @@ fn co_handling<'a>(
             [] => Err(Precondition::NotACoUnit {
                 unit: "no unit".to_owned(),
             }),
-            _ => Err(Precondition::HandlingUnitRequired { count: co.len() }),
+            _ => Err(Precondition::HandlingUnitRequired {
+                count: co.len(),
+                role: HandlingRole::Co,
+            }),
         };
     }
     let handling = handling_of(proposal, unit)?;
@@ -429,7 +520,10 @@ fn recorded(
     command: &Command,
     envelope: Envelope,
 ) -> Result<Decision, DomainError> {
-    let state = proposal.map(|p| p.state);
+    let proposal_state = proposal.map(|p| p.state);
+    // On a split proposal, the state of the handling the command acts on (see
+    // `lifecycle_state`); the event's states are the proposal's, set below.
+    let state = lifecycle_state(proposal, command)?;
     let to_state = transition(command.kind(), state).ok_or(DomainError::InvalidTransition {
         command: command.kind(),
         state,
@@ -457,6 +551,7 @@ fn recorded(
             due_date,
             co_units,
             co_due_date,
+            split_units,
         } => {
             if let (Some(co), Some(due)) = (co_due_date, due_date)
                 && co > due
@@ -471,32 +566,57 @@ fn recorded(
                 due_date,
                 co_units,
                 co_due_date,
+                split_units,
             }
         }
         Command::Return { reason } => EventData::ProposalReturned { reason },
-        Command::Draft { reply } => EventData::ReplyDrafted {
+        Command::Draft {
+            reply,
+            handling_unit,
+        } => EventData::ReplyDrafted {
             reply,
             revision: state == Some(ProposalState::Drafted),
+            handling_unit: replying_unit(proposal, &handling_unit)?,
         },
-        Command::RejectDraft { reason } => EventData::DraftRejected { reason },
-        Command::Sign { signer } => EventData::ReplySigned { signer },
+        Command::RejectDraft {
+            reason,
+            handling_unit,
+        } => EventData::DraftRejected {
+            reason,
+            handling_unit: replying_unit(proposal, &handling_unit)?,
+        },
+        Command::Sign {
+            signer,
+            handling_unit,
+        } => EventData::ReplySigned {
+            signer,
+            handling_unit: replying_unit(proposal, &handling_unit)?,
+        },
         Command::Issue {
             document_number,
             issue_date,
             issuing_office,
+            handling_unit,
         } => EventData::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
+            handling_unit: replying_unit(proposal, &handling_unit)?,
         },
-        Command::Copy { mut recipients } => {
+        Command::Copy {
+            mut recipients,
+            handling_unit,
+        } => {
             // A lead reply's copies go to its co-units too.
             for co in proposal.iter().flat_map(|p| &p.handlings) {
                 if co.role == HandlingRole::Co && !recipients.contains(&co.unit) {
                     recipients.push(co.unit.clone());
                 }
             }
-            EventData::ReplyCopied { recipients }
+            EventData::ReplyCopied {
+                recipients,
+                handling_unit: replying_unit(proposal, &handling_unit)?,
+            }
         }
         Command::Refuse {
             reason,
@@ -707,7 +827,8 @@ fn recorded(
         },
     };
     // An approved return of the replying unit without a reassignment gives the proposal back
-    // to the office (a co-unit's only ends its own handling).
+    // to the office (a co-unit's only ends its own handling, a split unit's too unless it is
+    // the last: see below).
     let to_state = match &data {
         EventData::ReturnDecided {
             handling_unit,
@@ -723,6 +844,7 @@ fn recorded(
         }
         _ => to_state,
     };
+    let split = proposal.is_some_and(Proposal::is_split);
     let Envelope {
         proposal_id,
         position,
@@ -731,7 +853,7 @@ fn recorded(
         actor,
         request_id,
     } = envelope;
-    let event = RecordedEvent {
+    let mut event = RecordedEvent {
         schema: EVENT_SCHEMA_VERSION,
         proposal_id,
         sequence: proposal.map_or(0, |p| p.version) + 1,
@@ -740,12 +862,19 @@ fn recorded(
         effective_date,
         actor,
         request_id,
-        from_state: state,
+        from_state: proposal_state,
         to_state,
         data,
     };
     // The one copy of the proposal a command makes: `apply` builds the next state from it.
-    let after = apply(proposal.cloned(), &event);
+    let mut after = apply(proposal.cloned(), &event);
+    // A split proposal stands where its least advanced unit does (RECEIVED once none is left),
+    // which is known once the unit's handling has moved.
+    if split {
+        let state = after.split_state().unwrap_or(ProposalState::Received);
+        event.to_state = state;
+        after.state = state;
+    }
     Ok(Decision { event, after })
 }
 
@@ -780,10 +909,10 @@ pub fn merge(
             into.number, into.committee, into.session
         )));
     }
-    if transition(CommandKind::Join, Some(into.state)).is_none() {
+    if transition(CommandKind::Join, Some(into.furthest_state())).is_none() {
         return Err(not_allowed(format!(
             "it is {}; a proposal is merged into one RECEIVED or ASSIGNED",
-            into.state
+            into.furthest_state()
         )));
     }
     let join = Command::Join {
@@ -949,13 +1078,14 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             due_date,
             co_units,
             co_due_date,
+            split_units,
         } => {
             p.handling_unit = Some(handling_unit.clone());
             p.due_date = *due_date;
-            let role = if co_units.is_empty() {
-                HandlingRole::Sole
-            } else {
-                HandlingRole::Lead
+            let role = match (co_units.is_empty(), split_units.is_empty()) {
+                (false, _) => HandlingRole::Lead,
+                (true, false) => HandlingRole::Split,
+                (true, true) => HandlingRole::Sole,
             };
             p.handlings = std::iter::once(Handling::new(
                 handling_unit.clone(),
@@ -971,6 +1101,14 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
                     *co_due_date,
                 )
             }))
+            .chain(split_units.iter().map(|unit| {
+                Handling::new(
+                    unit.clone(),
+                    HandlingRole::Split,
+                    event.effective_date,
+                    *due_date,
+                )
+            }))
             .collect();
         }
         EventData::ProposalReturned { reason: _ } => {
@@ -978,19 +1116,32 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             p.due_date = None;
             p.handlings.clear();
         }
-        EventData::ReplyDrafted { reply, revision: _ } => p.reply = Some(reply.clone()),
-        EventData::DraftRejected { reason: _ } => p.reply = None,
-        EventData::ReplySigned { signer } => p.signer = Some(signer.clone()),
+        // A split unit's reply is its handling's, which moves on its own.
+        EventData::ReplyDrafted { handling_unit, .. }
+        | EventData::DraftRejected { handling_unit, .. }
+        | EventData::ReplySigned { handling_unit, .. }
+        | EventData::ReplyIssued { handling_unit, .. }
+        | EventData::ReplyCopied { handling_unit, .. }
+            if !handling_unit.is_empty() =>
+        {
+            if let Some(part) = handling_mut(&mut p, handling_unit).and_then(|h| h.split.as_mut()) {
+                apply_split(part, &event.data);
+            }
+        }
+        EventData::ReplyDrafted { reply, .. } => p.reply = Some(reply.clone()),
+        EventData::DraftRejected { .. } => p.reply = None,
+        EventData::ReplySigned { signer, .. } => p.signer = Some(signer.clone()),
         EventData::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
+            ..
         } => {
             p.document_number = Some(document_number.clone());
             p.issue_date = Some(*issue_date);
             p.issuing_office = Some(issuing_office.clone());
         }
-        EventData::ReplyCopied { recipients } => p.copied_to.clone_from(recipients),
+        EventData::ReplyCopied { recipients, .. } => p.copied_to.clone_from(recipients),
         EventData::ProposalRefused {
             reason,
             forwarded_to,
@@ -1087,6 +1238,16 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
                         p.handlings.retain(|h| h.unit != *handling_unit);
                         p.handlings.extend(successor);
                     }
+                    // A split unit's part ends, or passes to its successor; the proposal's
+                    // `handling_unit` is the first split unit left.
+                    (Some(HandlingRole::Split), successor) => {
+                        p.handlings.retain(|h| h.unit != *handling_unit);
+                        p.handlings.extend(successor);
+                        p.handling_unit = p.handlings.first().map(|h| h.unit.clone());
+                        if p.handlings.is_empty() {
+                            p.due_date = None;
+                        }
+                    }
                     (_, Some(successor)) => {
                         p.handling_unit = Some(successor.unit.clone());
                         p.due_date = successor.due_date;
@@ -1134,6 +1295,40 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
     p.version = event.sequence;
     p.updated_at = event.occurred_at;
     p
+}
+
+/// Folds an event on a split unit's reply into its handling's part.
+fn apply_split(part: &mut SplitReply, data: &EventData) {
+    match data {
+        EventData::ReplyDrafted { reply, .. } => {
+            part.reply = Some(reply.clone());
+            part.state = ProposalState::Drafted;
+        }
+        EventData::DraftRejected { .. } => {
+            part.reply = None;
+            part.state = ProposalState::Assigned;
+        }
+        EventData::ReplySigned { signer, .. } => {
+            part.signer = Some(signer.clone());
+            part.state = ProposalState::Signed;
+        }
+        EventData::ReplyIssued {
+            document_number,
+            issue_date,
+            issuing_office,
+            ..
+        } => {
+            part.document_number = Some(document_number.clone());
+            part.issue_date = Some(*issue_date);
+            part.issuing_office = Some(issuing_office.clone());
+            part.state = ProposalState::Issued;
+        }
+        EventData::ReplyCopied { recipients, .. } => {
+            part.copied_to.clone_from(recipients);
+            part.state = ProposalState::Copied;
+        }
+        _ => {}
+    }
 }
 
 fn handling_mut<'a>(p: &'a mut Proposal, unit: &str) -> Option<&'a mut Handling> {
@@ -1358,6 +1553,7 @@ mod tests {
             due_date: None,
             co_units: vec![examples::CO_UNIT.into(), FINANCE.into()],
             co_due_date: co_due_date.and_then(CalendarDate::parse),
+            split_units: Vec::new(),
         };
         let p = on(&mut history, day, &assign, &rules).unwrap();
         (history, p)
@@ -1375,6 +1571,280 @@ mod tests {
             Err(DomainError::Precondition(p)) => p.reason(),
             other => panic!("expected a failed precondition, got {other:?}"),
         }
+    }
+
+    /// The reply commands of a split proposal, each naming `unit` (dated `day`).
+    fn split_reply(kind: CommandKind, unit: &str) -> Command {
+        let mut command = examples::command(kind);
+        if let Command::Issue {
+            document_number, ..
+        } = &mut command
+        {
+            // Each unit issues its own document.
+            document_number.push_str(unit);
+        }
+        match &mut command {
+            Command::Draft { handling_unit, .. }
+            | Command::RejectDraft { handling_unit, .. }
+            | Command::Sign { handling_unit, .. }
+            | Command::Issue { handling_unit, .. }
+            | Command::Copy { handling_unit, .. } => unit.clone_into(handling_unit),
+            _ => unreachable!("not a command on the reply"),
+        }
+        command
+    }
+
+    /// 分办: No. 228 split between the seed's unit and [`examples::SPLIT_UNIT`] on 2019-06-10.
+    fn split_assigned() -> (Vec<RecordedEvent>, Proposal) {
+        let mut history = Vec::new();
+        let rules = Rules::default();
+        let receive = examples::command(CommandKind::Receive);
+        on(&mut history, "2019-06-10", &receive, &rules).unwrap();
+        let p = on(
+            &mut history,
+            "2019-06-10",
+            &examples::split_assignment(),
+            &rules,
+        )
+        .unwrap();
+        (history, p)
+    }
+
+    /// 分办: each unit drafts, signs, issues and copies its own reply; the proposal stands where
+    /// the least advanced unit does, and its own reply fields stay empty.
+    #[test]
+    fn split_units_each_reply_on_their_own() {
+        use CommandKind as C;
+        const SPLIT: &str = examples::SPLIT_UNIT;
+        let rules = Rules::default();
+        let (mut history, p) = split_assigned();
+        let roles: Vec<(&str, HandlingRole)> = p
+            .handlings
+            .iter()
+            .map(|h| (h.unit.as_str(), h.role))
+            .collect();
+        assert_eq!(
+            roles,
+            [(LEAD, HandlingRole::Split), (SPLIT, HandlingRole::Split)]
+        );
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert_eq!(p.handling_unit.as_deref(), Some(LEAD));
+        // Which unit's reply must be said.
+        let draft = examples::command(C::Draft);
+        assert_eq!(
+            on(&mut history, "2019-06-11", &draft, &rules),
+            Err(Precondition::HandlingUnitRequired {
+                count: 2,
+                role: HandlingRole::Split
+            }
+            .into())
+        );
+        let stranger = split_reply(C::Draft, FINANCE);
+        assert_eq!(
+            precondition(on(&mut history, "2019-06-11", &stranger, &rules)),
+            "NOT_A_HANDLING_UNIT"
+        );
+        // The first unit runs ahead to its copies; the proposal waits for the second.
+        for kind in [C::Draft, C::Sign, C::Issue, C::Copy] {
+            let p = on(&mut history, "2019-07-01", &split_reply(kind, LEAD), &rules).unwrap();
+            assert_eq!(p.state, ProposalState::Assigned, "after {kind:?}");
+            assert_eq!((&p.reply, &p.signer, p.issue_date), (&None, &None, None));
+        }
+        let event = history.last().unwrap();
+        assert_eq!(
+            (event.from_state, event.to_state),
+            (Some(ProposalState::Assigned), ProposalState::Assigned)
+        );
+        let p = fold(history.iter()).unwrap();
+        let lead = p.handling(LEAD).unwrap().split.as_deref().unwrap();
+        assert_eq!(lead.state, ProposalState::Copied);
+        assert_eq!(lead.signer.as_deref(), Some("李光亚"));
+        assert_eq!(lead.copied_to.len(), 2);
+        // A unit past a step cannot take it again; one behind can.
+        assert_eq!(
+            on(
+                &mut history,
+                "2019-07-02",
+                &split_reply(C::Sign, LEAD),
+                &rules
+            ),
+            Err(DomainError::InvalidTransition {
+                command: C::Sign,
+                state: Some(ProposalState::Copied)
+            })
+        );
+        on(
+            &mut history,
+            "2019-07-02",
+            &split_reply(C::Draft, SPLIT),
+            &rules,
+        )
+        .unwrap();
+        let p = on(
+            &mut history,
+            "2019-07-03",
+            &split_reply(C::RejectDraft, SPLIT),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(
+            p.handling(SPLIT).unwrap().split.as_ref().unwrap().reply,
+            None
+        );
+        for (kind, state) in [
+            (C::Draft, ProposalState::Drafted),
+            (C::Sign, ProposalState::Signed),
+            (C::Issue, ProposalState::Issued),
+        ] {
+            let p = on(
+                &mut history,
+                "2019-07-04",
+                &split_reply(kind, SPLIT),
+                &rules,
+            )
+            .unwrap();
+            assert_eq!(p.state, state, "after {kind:?}");
+        }
+        // Not before the previous act, whichever unit took it.
+        assert!(matches!(
+            on(
+                &mut history,
+                "2019-07-03",
+                &split_reply(C::Copy, SPLIT),
+                &rules
+            ),
+            Err(DomainError::EffectiveDate(_))
+        ));
+        let p = on(
+            &mut history,
+            "2019-07-05",
+            &split_reply(C::Copy, SPLIT),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.state, ProposalState::Copied);
+        // Each unit's document renders on its own, by name.
+        assert_eq!(
+            reply_of(&p, "").map(|_| ()),
+            Err(Precondition::HandlingUnitRequired {
+                count: 2,
+                role: HandlingRole::Split
+            })
+        );
+        let view = reply_of(&p, SPLIT).unwrap();
+        assert_eq!(view.handling_unit.as_deref(), Some(SPLIT));
+        assert_eq!(
+            view.document_number.as_deref(),
+            Some(format!("许环〔2019〕13号{SPLIT}").as_str())
+        );
+        // The history verifies event by event.
+        let mut before = None;
+        for event in &history {
+            assert_eq!(check_recorded(before.as_ref(), event), Ok(()));
+            before = Some(apply(before, event));
+        }
+    }
+
+    /// A split unit's approved return ends its part only (or hands it over); the last one's
+    /// gives the proposal back. A unit's own records and deadlines are its own.
+    #[test]
+    fn a_split_units_return_ends_its_part() {
+        use CommandKind as C;
+        const SPLIT: &str = examples::SPLIT_UNIT;
+        let rules = Rules::default();
+        let (mut history, _) = split_assigned();
+        // The second unit runs ahead; the first asks to return its part.
+        for kind in [C::Draft, C::Sign] {
+            on(
+                &mut history,
+                "2019-06-12",
+                &split_reply(kind, SPLIT),
+                &rules,
+            )
+            .unwrap();
+        }
+        let ask = Command::RequestReturn {
+            handling_unit: LEAD.into(),
+            reason: "不属于本单位职责".into(),
+        };
+        on(&mut history, "2019-06-12", &ask, &rules).unwrap();
+        // A unit past its draft may not ask.
+        let late = Command::RequestReturn {
+            handling_unit: SPLIT.into(),
+            reason: "不属于本单位职责".into(),
+        };
+        assert!(matches!(
+            on(&mut history, "2019-06-12", &late, &rules),
+            Err(DomainError::InvalidTransition { .. })
+        ));
+        // The office withdraws a split proposal only while no unit has drafted.
+        let withdraw = examples::command(C::Return);
+        assert_eq!(
+            on(&mut history, "2019-06-12", &withdraw, &rules),
+            Err(DomainError::InvalidTransition {
+                command: C::Return,
+                state: Some(ProposalState::Signed)
+            })
+        );
+        let approve = Command::DecideReturn {
+            handling_unit: LEAD.into(),
+            approve: true,
+            note: String::new(),
+            reassign_to: String::new(),
+            due_date: None,
+        };
+        let p = on(&mut history, "2019-06-13", &approve, &rules).unwrap();
+        // The proposal now stands where the one unit left does.
+        assert_eq!(p.state, ProposalState::Signed);
+        assert_eq!(p.handling_unit.as_deref(), Some(SPLIT));
+        assert_eq!(p.handlings.len(), 1);
+        let mut units = HandlingUnits::default();
+        let concerned: Vec<Vec<String>> =
+            history.iter().map(|e| units.concerned(&e.data)).collect();
+        assert_eq!(
+            concerned.last().unwrap(),
+            &[LEAD.to_owned(), SPLIT.to_owned()]
+        );
+        assert_eq!(units, HandlingUnits::of(Some(&p)));
+        // The one unit left is the replying unit: no name needed.
+        let p = on(
+            &mut history,
+            "2019-06-14",
+            &examples::command(C::Issue),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.state, ProposalState::Issued);
+        assert!(p.handling("").unwrap().split.is_some());
+        // An extension moves that unit's due date only, and overdue counts by it.
+        let (mut history, _) = split_assigned();
+        let ask = Command::RequestExtension {
+            handling_unit: SPLIT.into(),
+            new_due_date: CalendarDate::parse("2019-10-31").unwrap(),
+            reason: "调研".into(),
+        };
+        on(&mut history, "2019-06-15", &ask, &rules).unwrap();
+        let decide_it = Command::DecideExtension {
+            handling_unit: SPLIT.into(),
+            approve: true,
+            note: String::new(),
+        };
+        let p = on(&mut history, "2019-06-16", &decide_it, &rules).unwrap();
+        assert_eq!(p.due_date, CalendarDate::parse("2019-08-31"));
+        let october = CalendarDate::parse("2019-10-15").unwrap();
+        assert!(p.is_overdue_on(october), "the first unit is late");
+        for kind in [C::Draft, C::Sign, C::Issue] {
+            on(&mut history, "2019-06-20", &split_reply(kind, LEAD), &rules).unwrap();
+        }
+        let p = fold(history.iter()).unwrap();
+        assert!(!p.is_overdue_on(october), "the second is not due yet");
+        assert!(p.is_overdue_on(CalendarDate::parse("2019-11-01").unwrap()));
+        // Co-units and split units do not mix.
+        let mut mixed = examples::split_assignment();
+        if let Command::Assign { co_units, .. } = &mut mixed {
+            co_units.push(FINANCE.into());
+        }
+        assert!(matches!(mixed.validate(), Err(v) if v.iter().any(|v| v.field == "split_units")));
     }
 
     /// 主办/会办: the assignment opens a LEAD handling and a CO one per co-unit, whose opinions
@@ -1422,6 +1892,7 @@ mod tests {
             due_date: CalendarDate::parse(due),
             co_units: co_units.iter().map(|u| u.to_string()).collect(),
             co_due_date: CalendarDate::parse(co_due),
+            split_units: Vec::new(),
         };
         let refused = |command: &Command, field: &str| {
             let mut h = history.clone();
@@ -1690,7 +2161,8 @@ mod tests {
         let mut after = HandlingUnits::of(Some(&p));
         assert_eq!(
             after.concerned(&EventData::ReplySigned {
-                signer: "李光亚".into()
+                signer: "李光亚".into(),
+                handling_unit: String::new(),
             }),
             [LEAD, examples::CO_UNIT]
         );
@@ -2127,6 +2599,7 @@ mod tests {
             due_date: None,
             co_units: Vec::new(),
             co_due_date: None,
+            split_units: Vec::new(),
         };
         let decision = decide(
             Some(&p),

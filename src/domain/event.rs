@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandKind, Registration};
 use super::model::{
-    CalendarDate, Contact, MergedProposal, Opinion, Proposal, ProposalId, ProposalState,
-    ProposerKind, Reply, Timestamp,
+    CalendarDate, Contact, HandlingRole, MergedProposal, Opinion, Proposal, ProposalId,
+    ProposalState, ProposerKind, Reply, Timestamp,
 };
 
 /// The schema version written into every event recorded by this build. Version 2 added the
@@ -36,6 +36,10 @@ pub enum EventData {
         co_units: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         co_due_date: Option<CalendarDate>,
+        /// Absent before split assignments, and for a sole or lead one: the units besides
+        /// `handling_unit` that each reply on their own.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        split_units: Vec<String>,
     },
     ProposalReturned {
         reason: String,
@@ -44,20 +48,31 @@ pub enum EventData {
         reply: Reply,
         /// True when this draft replaced an earlier one.
         revision: bool,
+        /// The split unit (分办) whose reply it is; absent for the one replying unit's.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     DraftRejected {
         reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     ReplySigned {
         signer: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     ReplyIssued {
         document_number: String,
         issue_date: CalendarDate,
         issuing_office: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     ReplyCopied {
         recipients: Vec<String>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        handling_unit: String,
     },
     ProposalRefused {
         reason: String,
@@ -201,13 +216,20 @@ impl EventData {
         }
     }
 
-    /// What this event does to the content and the reply in force.
+    /// What this event does to the content and the reply in force. A split unit's reply is
+    /// its handling's, not the proposal's.
     pub fn large_parts(&self) -> LargeParts {
         match self {
             Self::ProposalReceived { .. } => LargeParts::SetsContent,
-            Self::ReplyDrafted { .. } => LargeParts::SetsReply,
-            Self::DraftRejected { .. } => LargeParts::ClearsReply,
-            Self::ProposalAssigned { .. }
+            Self::ReplyDrafted { handling_unit, .. } if handling_unit.is_empty() => {
+                LargeParts::SetsReply
+            }
+            Self::DraftRejected { handling_unit, .. } if handling_unit.is_empty() => {
+                LargeParts::ClearsReply
+            }
+            Self::ReplyDrafted { .. }
+            | Self::DraftRejected { .. }
+            | Self::ProposalAssigned { .. }
             | Self::ProposalReturned { .. }
             | Self::ReplySigned { .. }
             | Self::ReplyIssued { .. }
@@ -267,26 +289,55 @@ impl EventData {
                 due_date,
                 co_units,
                 co_due_date,
+                split_units,
             } => Command::Assign {
                 handling_unit,
                 due_date,
                 co_units,
                 co_due_date,
+                split_units,
             },
             Self::ProposalReturned { reason } => Command::Return { reason },
-            Self::ReplyDrafted { reply, revision: _ } => Command::Draft { reply },
-            Self::DraftRejected { reason } => Command::RejectDraft { reason },
-            Self::ReplySigned { signer } => Command::Sign { signer },
+            Self::ReplyDrafted {
+                reply,
+                revision: _,
+                handling_unit,
+            } => Command::Draft {
+                reply,
+                handling_unit,
+            },
+            Self::DraftRejected {
+                reason,
+                handling_unit,
+            } => Command::RejectDraft {
+                reason,
+                handling_unit,
+            },
+            Self::ReplySigned {
+                signer,
+                handling_unit,
+            } => Command::Sign {
+                signer,
+                handling_unit,
+            },
             Self::ReplyIssued {
                 document_number,
                 issue_date,
                 issuing_office,
+                handling_unit,
             } => Command::Issue {
                 document_number,
                 issue_date,
                 issuing_office,
+                handling_unit,
             },
-            Self::ReplyCopied { recipients } => Command::Copy { recipients },
+            Self::ReplyCopied {
+                recipients,
+                handling_unit,
+            } => Command::Copy {
+                recipients,
+                handling_unit,
+            },
             Self::ProposalRefused {
                 reason,
                 forwarded_to,
@@ -425,10 +476,9 @@ impl EventData {
 }
 
 /// The units handling a proposal, as far as its events tell: what [`HandlingUnits::concerned`]
-/// follows through a history. Each unit with whether it replies (SOLE or LEAD) or writes to the
-/// lead (CO).
+/// follows through a history. Each unit with its role.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HandlingUnits(Vec<(String, bool)>);
+pub struct HandlingUnits(Vec<(String, HandlingRole)>);
 
 impl HandlingUnits {
     /// The units handling `proposal` (none before it exists).
@@ -436,7 +486,7 @@ impl HandlingUnits {
         Self(proposal.map_or_else(Vec::new, |p| {
             p.handlings
                 .iter()
-                .map(|h| (h.unit.clone(), h.replies()))
+                .map(|h| (h.unit.clone(), h.role))
                 .collect()
         }))
     }
@@ -450,10 +500,17 @@ impl HandlingUnits {
             EventData::ProposalAssigned {
                 handling_unit,
                 co_units,
+                split_units,
                 ..
             } => {
-                self.0 = std::iter::once((handling_unit.clone(), true))
-                    .chain(co_units.iter().map(|u| (u.clone(), false)))
+                let first = match (co_units.is_empty(), split_units.is_empty()) {
+                    (false, _) => HandlingRole::Lead,
+                    (true, false) => HandlingRole::Split,
+                    (true, true) => HandlingRole::Sole,
+                };
+                self.0 = std::iter::once((handling_unit.clone(), first))
+                    .chain(co_units.iter().map(|u| (u.clone(), HandlingRole::Co)))
+                    .chain(split_units.iter().map(|u| (u.clone(), HandlingRole::Split)))
                     .collect();
                 units = self.0.iter().map(|(unit, _)| unit.clone()).collect();
             }
@@ -464,23 +521,27 @@ impl HandlingUnits {
                 reassigned_to,
                 ..
             } => {
-                let replies = self
+                let role = self
                     .0
                     .iter()
                     .find(|(unit, _)| unit == handling_unit)
-                    .is_some_and(|(_, replies)| *replies);
-                if replies && reassigned_to.is_empty() {
-                    self.0.clear();
-                } else if replies {
-                    for (unit, _) in &mut self.0 {
-                        if unit == handling_unit {
-                            unit.clone_from(reassigned_to);
+                    .map(|(_, role)| *role);
+                match role {
+                    // A CO or SPLIT unit's return ends its own part (its successor's part
+                    // follows the others).
+                    Some(role @ (HandlingRole::Co | HandlingRole::Split)) => {
+                        self.0.retain(|(unit, _)| unit != handling_unit);
+                        if !reassigned_to.is_empty() {
+                            self.0.push((reassigned_to.clone(), role));
                         }
                     }
-                } else {
-                    self.0.retain(|(unit, _)| unit != handling_unit);
-                    if !reassigned_to.is_empty() {
-                        self.0.push((reassigned_to.clone(), false));
+                    _ if reassigned_to.is_empty() => self.0.clear(),
+                    _ => {
+                        for (unit, _) in &mut self.0 {
+                            if unit == handling_unit {
+                                unit.clone_from(reassigned_to);
+                            }
+                        }
                     }
                 }
                 if !reassigned_to.is_empty() && !units.contains(reassigned_to) {

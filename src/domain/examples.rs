@@ -17,24 +17,32 @@ pub fn command(kind: CommandKind) -> Command {
             due_date: CalendarDate::parse("2019-08-31"),
             co_units: Vec::new(),
             co_due_date: None,
+            split_units: Vec::new(),
         },
         CommandKind::Return => Command::Return {
             reason: "不属于本单位职责".into(),
         },
-        CommandKind::Draft => Command::Draft { reply: reply() },
+        CommandKind::Draft => Command::Draft {
+            reply: reply(),
+            handling_unit: String::new(),
+        },
         CommandKind::RejectDraft => Command::RejectDraft {
             reason: "请补充下一步打算".into(),
+            handling_unit: String::new(),
         },
         CommandKind::Sign => Command::Sign {
             signer: "李光亚".into(),
+            handling_unit: String::new(),
         },
         CommandKind::Issue => Command::Issue {
             document_number: "许环〔2019〕13号".into(),
             issue_date: date("2019-09-29"),
             issuing_office: "许昌市生态环境局办公室".into(),
+            handling_unit: String::new(),
         },
         CommandKind::Copy => Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+            handling_unit: String::new(),
         },
         CommandKind::Refuse => Command::Refuse {
             reason: "不属于提案范围，转作意见处理".into(),
@@ -93,8 +101,24 @@ pub fn co_assignment() -> Command {
         due_date: CalendarDate::parse("2019-08-31"),
         co_units: vec![CO_UNIT.into()],
         co_due_date: None,
+        split_units: Vec::new(),
     }
 }
+
+/// An assignment of No. 228 split (分办) between the seed's unit and [`SPLIT_UNIT`], each
+/// replying on its own.
+pub fn split_assignment() -> Command {
+    Command::Assign {
+        handling_unit: "许昌市生态环境局".into(),
+        due_date: CalendarDate::parse("2019-08-31"),
+        co_units: Vec::new(),
+        co_due_date: None,
+        split_units: vec![SPLIT_UNIT.into()],
+    }
+}
+
+/// The second unit of [`split_assignment`].
+pub const SPLIT_UNIT: &str = "许昌市住房和城乡建设局";
 
 /// The co-unit of [`proposal_in`] and [`co_assignment`].
 pub const CO_UNIT: &str = "许昌市发展和改革委员会";
@@ -154,6 +178,7 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
                 return_requests: Vec::new(),
                 opinion: None,
                 opinion_submitted_on: None,
+                split: None,
             },
             {
                 let mut co = Handling::new(

@@ -36,6 +36,8 @@ impl Limits {
     pub const MAX_RECIPIENTS: usize = 100;
     /// Co-handling units of one assignment.
     pub const MAX_CO_UNITS: usize = 20;
+    /// Split units of one assignment, besides its `handling_unit`.
+    pub const MAX_SPLIT_UNITS: usize = 20;
 }
 
 /// Collects violations while a command is checked, so a caller learns every problem at once.

@@ -14,7 +14,7 @@ mod rules;
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{
     Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, Precondition, apply,
-    check_recorded, decide, fold, merge, transition,
+    check_recorded, decide, fold, merge, reply_of, transition,
 };
 pub use event::{
     Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, HandlingUnits, LargeParts, RecordedEvent,
@@ -23,7 +23,7 @@ pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Contact, ContactMethod, Extension, Handling, HandlingRole, MergedProposal,
     OfficeDecision, Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply,
-    RequestId, ResultCode, ReturnRequest, Timestamp, overdue,
+    RequestId, ResultCode, ReturnRequest, SplitReply, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply, render_reply_to};
 pub use rules::{Rules, RulesError};

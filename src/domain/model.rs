@@ -296,8 +296,7 @@ pub struct Reply {
     pub contact_phone: String,
 }
 
-/// What part a unit plays in handling a proposal (单办, 主办, 会办, 分办). SPLIT is reserved in the
-/// contract.
+/// What part a unit plays in handling a proposal (单办, 主办, 会办, 分办).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HandlingRole {
@@ -434,6 +433,46 @@ pub struct Handling {
     pub opinion: Option<Opinion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opinion_submitted_on: Option<CalendarDate>,
+    /// A SPLIT handling's own reply and where it stands; `None` for the other roles, whose
+    /// reply is the proposal's (a LEAD's) or the lead's (a CO's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Box<SplitReply>>,
+}
+
+/// What a SPLIT handling (分办) holds that a sole handling leaves to the proposal: each unit
+/// drafts, signs, issues and copies its own reply, and moves through the states on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitReply {
+    /// ASSIGNED to COPIED.
+    pub state: ProposalState,
+    /// The draft in force; `None` before a draft and after a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_date: Option<CalendarDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuing_office: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copied_to: Vec<String>,
+}
+
+impl SplitReply {
+    /// A split handling just assigned: no reply yet.
+    pub fn assigned() -> Self {
+        Self {
+            state: ProposalState::Assigned,
+            reply: None,
+            signer: None,
+            document_number: None,
+            issue_date: None,
+            issuing_office: None,
+            copied_to: Vec::new(),
+        }
+    }
 }
 
 impl Handling {
@@ -456,6 +495,7 @@ impl Handling {
             return_requests: Vec::new(),
             opinion: None,
             opinion_submitted_on: None,
+            split: (role == HandlingRole::Split).then(|| Box::new(SplitReply::assigned())),
         }
     }
 
@@ -478,16 +518,29 @@ impl Handling {
 
 /// Whether a proposal is overdue on `day`: it has a due date before `day`, and no reply was
 /// issued on or before `day` (by the issue date printed on the document). A proposal not
-/// accepted, or never assigned, has no due date and is never overdue.
+/// accepted, or never assigned, has no due date and is never overdue. A split proposal is
+/// overdue when one of its units is, by that unit's own due date and reply.
 pub fn overdue(
     due_date: Option<CalendarDate>,
     state: ProposalState,
     issue_date: Option<CalendarDate>,
+    handlings: &[Handling],
     day: CalendarDate,
 ) -> bool {
-    let issued = matches!(state, ProposalState::Issued | ProposalState::Copied)
-        && issue_date.is_some_and(|issued| issued <= day);
-    due_date.is_some_and(|due| due < day) && !issued
+    let late = |due: Option<CalendarDate>, state: ProposalState, issued: Option<CalendarDate>| {
+        let issued = matches!(state, ProposalState::Issued | ProposalState::Copied)
+            && issued.is_some_and(|issued| issued <= day);
+        due.is_some_and(|due| due < day) && !issued
+    };
+    let mut split = handlings
+        .iter()
+        .filter_map(|h| Some((h, h.split.as_deref()?)));
+    match split.next() {
+        None => late(due_date, state, issue_date),
+        Some(first) => std::iter::once(first)
+            .chain(split)
+            .any(|(h, part)| late(h.due_date, part.state, part.issue_date)),
+    }
 }
 
 /// A proposal merged into another (并案), as the other one records it.
@@ -524,8 +577,10 @@ pub struct Proposal {
     pub merged_into: Option<ProposalId>,
     /// The proposals merged into this one, in the order they were merged.
     pub merged: Vec<MergedProposal>,
-    /// The units handling it now: one SOLE handling, or a LEAD one first and its CO ones, while
-    /// assigned; none while RECEIVED.
+    /// The units handling it now: one SOLE handling, or a LEAD one first and its CO ones, or
+    /// SPLIT ones, while assigned; none while RECEIVED. A split proposal's `state` is that of
+    /// its least advanced split handling, and its own reply fields stay empty: each split
+    /// handling holds its own.
     pub handlings: Vec<Handling>,
     /// The effective date of the latest event that has one: no later act may be dated before.
     pub last_act_date: Option<CalendarDate>,
@@ -537,13 +592,37 @@ pub struct Proposal {
 
 impl Proposal {
     /// The handling of `unit`, or with an empty `unit` the one replying handling, if exactly
-    /// one (a sole handling).
+    /// one (a sole or lead handling, or a split proposal's last unit).
     pub fn handling(&self, unit: &str) -> Option<&Handling> {
         if unit.is_empty() {
             let mut replying = self.handlings.iter().filter(|h| h.replies());
             return replying.next().filter(|_| replying.next().is_none());
         }
         self.handlings.iter().find(|h| h.unit == unit)
+    }
+
+    /// Whether its units each reply on their own (分办).
+    pub fn is_split(&self) -> bool {
+        self.handlings.iter().any(|h| h.split.is_some())
+    }
+
+    /// The state of its least advanced split handling (`None` if it has none): a split
+    /// proposal's state.
+    pub fn split_state(&self) -> Option<ProposalState> {
+        self.handlings
+            .iter()
+            .filter_map(|h| Some(h.split.as_deref()?.state))
+            .min()
+    }
+
+    /// The state of its most advanced split handling, else its state: what a move of the whole
+    /// proposal (the office's withdrawal, a merge into it) must find not yet drafted.
+    pub fn furthest_state(&self) -> ProposalState {
+        self.handlings
+            .iter()
+            .filter_map(|h| Some(h.split.as_deref()?.state))
+            .max()
+            .unwrap_or(self.state)
     }
 
     /// The CO handlings whose opinion the lead still waits for.
@@ -560,6 +639,12 @@ impl Proposal {
 
     /// See [`overdue`].
     pub fn is_overdue_on(&self, day: CalendarDate) -> bool {
-        overdue(self.due_date, self.state, self.issue_date, day)
+        overdue(
+            self.due_date,
+            self.state,
+            self.issue_date,
+            &self.handlings,
+            day,
+        )
     }
 }

@@ -8,9 +8,9 @@ use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
     CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, FieldViolation, Handling,
-    HandlingRole, MergedProposal, OfficeDecision, Opinion, Proposal, ProposalId, ProposalState,
-    ProposerKind, RecordedEvent, Refusal, Registration, Reply, RequestId, ResultCode,
-    ReturnRequest, Rules, Timestamp, validate_envelope,
+    HandlingRole, Limits, MergedProposal, OfficeDecision, Opinion, Proposal, ProposalId,
+    ProposalState, ProposerKind, RecordedEvent, Refusal, Registration, Reply, RequestId,
+    ResultCode, ReturnRequest, Rules, SplitReply, Timestamp, validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -309,6 +309,7 @@ impl TryFrom<pb::AssignProposalRequest> for Submission {
             effective_date,
             co_units,
             co_due_date,
+            split_units,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let due_date = checked.optional_date("due_date", &due_date);
@@ -318,6 +319,7 @@ impl TryFrom<pb::AssignProposalRequest> for Submission {
             due_date,
             co_units,
             co_due_date,
+            split_units,
         };
         checked.submission(
             id,
@@ -369,6 +371,7 @@ impl TryFrom<pb::DraftReplyRequest> for Submission {
             request_id,
             actor,
             effective_date,
+            handling_unit,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let pb::Reply {
@@ -388,6 +391,7 @@ impl TryFrom<pb::DraftReplyRequest> for Submission {
                 contact_unit,
                 contact_phone,
             },
+            handling_unit,
         };
         checked.submission(
             id,
@@ -413,9 +417,13 @@ impl TryFrom<pb::RejectDraftRequest> for Submission {
             request_id,
             actor,
             effective_date,
+            handling_unit,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
-        let command = Command::RejectDraft { reason };
+        let command = Command::RejectDraft {
+            reason,
+            handling_unit,
+        };
         checked.submission(
             id,
             command,
@@ -440,11 +448,15 @@ impl TryFrom<pb::SignReplyRequest> for Submission {
             request_id,
             actor,
             effective_date,
+            handling_unit,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
-            Command::Sign { signer },
+            Command::Sign {
+                signer,
+                handling_unit,
+            },
             Shared {
                 expected_version,
                 request_id,
@@ -468,6 +480,7 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             request_id,
             actor,
             effective_date,
+            handling_unit,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let issue_date = checked.date("issue_date", &issue_date);
@@ -475,6 +488,7 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             document_number,
             issue_date,
             issuing_office,
+            handling_unit,
         };
         checked.submission(
             id,
@@ -500,11 +514,15 @@ impl TryFrom<pb::CopyReplyRequest> for Submission {
             request_id,
             actor,
             effective_date,
+            handling_unit,
         } = request;
         let (checked, id) = Checked::for_proposal(&proposal_id);
         checked.submission(
             id,
-            Command::Copy { recipients },
+            Command::Copy {
+                recipients,
+                handling_unit,
+            },
             Shared {
                 expected_version,
                 request_id,
@@ -818,6 +836,33 @@ pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
     Ok(id.expect("a missing id was recorded as a violation"))
 }
 
+/// What `RenderReply` asks for: the proposal, and on a split one the unit whose reply (empty:
+/// the one replying unit).
+pub(super) fn render_request(
+    request: pb::RenderReplyRequest,
+) -> Result<(ProposalId, String), AppError> {
+    let pb::RenderReplyRequest {
+        proposal_id,
+        handling_unit,
+    } = request;
+    let (mut checked, id) = Checked::for_proposal(&proposal_id);
+    let chars = handling_unit.chars().count();
+    if chars > Limits::NAME_CHARS {
+        checked.0.push(FieldViolation::new(
+            "handling_unit",
+            format!(
+                "is {chars} characters long; at most {} are allowed",
+                Limits::NAME_CHARS
+            ),
+        ));
+    }
+    checked.finish()?;
+    Ok((
+        id.expect("a missing id was recorded as a violation"),
+        handling_unit,
+    ))
+}
+
 /// What `GetProposal` asks for: the proposal, and how much of it (FULL unless told).
 pub(super) fn get_request(
     request: &pb::GetProposalRequest,
@@ -1100,9 +1145,19 @@ impl From<Proposal> for pb::Proposal {
             received_at,
             updated_at,
         } = proposal;
+        // A SOLE or LEAD handling shows the proposal's reply as its own.
+        let own = SplitReply {
+            state,
+            reply: reply.clone(),
+            signer: signer.clone(),
+            document_number: document_number.clone(),
+            issue_date,
+            issuing_office: issuing_office.clone(),
+            copied_to: copied_to.clone(),
+        };
         let handlings = handlings
             .into_iter()
-            .map(|h| handling_to_pb(h, state))
+            .map(|h| handling_to_pb(h, &own))
             .collect();
         pb::Proposal {
             handlings,
@@ -1142,15 +1197,30 @@ impl From<Proposal> for pb::Proposal {
     }
 }
 
-/// A handling as clients see it. A replying handling's state is the proposal's; a co-unit's is
-/// ASSIGNED until it sends its opinion, then ISSUED, and COPIED with the lead's reply.
-fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
-    let state = match (handling.role, &handling.opinion, state) {
+/// A handling as clients see it. A SOLE or LEAD handling's state and reply are the proposal's
+/// (`own`), a SPLIT one's its own; a co-unit's state is ASSIGNED until it sends its opinion,
+/// then ISSUED, and COPIED with the lead's reply, and it has no reply.
+fn handling_to_pb(handling: Handling, own: &SplitReply) -> pb::Handling {
+    let state = match (handling.role, &handling.opinion, own.state) {
         (HandlingRole::Co, None, _) => ProposalState::Assigned,
         (HandlingRole::Co, Some(_), ProposalState::Copied) => ProposalState::Copied,
         (HandlingRole::Co, Some(_), _) => ProposalState::Issued,
-        _ => state,
+        (_, _, state) => handling.split.as_ref().map_or(state, |part| part.state),
     };
+    let reply = match (handling.role, handling.split) {
+        (HandlingRole::Co, _) => None,
+        (_, Some(part)) => Some(*part),
+        (_, None) => Some(own.clone()),
+    };
+    let SplitReply {
+        state: _,
+        reply,
+        signer,
+        document_number,
+        issue_date,
+        issuing_office,
+        copied_to,
+    } = reply.unwrap_or_else(SplitReply::assigned);
     let Handling {
         unit,
         role,
@@ -1163,9 +1233,16 @@ fn handling_to_pb(handling: Handling, state: ProposalState) -> pb::Handling {
         return_requests,
         opinion,
         opinion_submitted_on,
+        split: _,
     } = handling;
     pb::Handling {
         opinion: opinion.map(|opinion| opinion_to_pb(opinion, opinion_submitted_on)),
+        reply: reply.map(pb::Reply::from),
+        signer: signer.unwrap_or_default(),
+        document_number: document_number.unwrap_or_default(),
+        issue_date: date_text(issue_date),
+        issuing_office: issuing_office.unwrap_or_default(),
+        copied_to,
         unit,
         role: match role {
             HandlingRole::Sole => pb::HandlingRole::Sole,
@@ -1350,29 +1427,56 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 due_date,
                 co_units,
                 co_due_date,
+                split_units,
             } => Data::Assigned(pb::ProposalAssigned {
                 handling_unit,
                 due_date: date_text(due_date),
                 co_units,
                 co_due_date: date_text(co_due_date),
+                split_units,
             }),
             E::ProposalReturned { reason } => Data::Returned(pb::ProposalReturned { reason }),
-            E::ReplyDrafted { reply, revision } => Data::Drafted(pb::ReplyDrafted {
+            E::ReplyDrafted {
+                reply,
+                revision,
+                handling_unit,
+            } => Data::Drafted(pb::ReplyDrafted {
                 reply: Some(reply.into()),
                 revision,
+                handling_unit,
             }),
-            E::DraftRejected { reason } => Data::DraftRejected(pb::DraftRejected { reason }),
-            E::ReplySigned { signer } => Data::Signed(pb::ReplySigned { signer }),
+            E::DraftRejected {
+                reason,
+                handling_unit,
+            } => Data::DraftRejected(pb::DraftRejected {
+                reason,
+                handling_unit,
+            }),
+            E::ReplySigned {
+                signer,
+                handling_unit,
+            } => Data::Signed(pb::ReplySigned {
+                signer,
+                handling_unit,
+            }),
             E::ReplyIssued {
                 document_number,
                 issue_date,
                 issuing_office,
+                handling_unit,
             } => Data::Issued(pb::ReplyIssued {
                 document_number,
                 issue_date: issue_date.to_string(),
                 issuing_office,
+                handling_unit,
             }),
-            E::ReplyCopied { recipients } => Data::Copied(pb::ReplyCopied { recipients }),
+            E::ReplyCopied {
+                recipients,
+                handling_unit,
+            } => Data::Copied(pb::ReplyCopied {
+                recipients,
+                handling_unit,
+            }),
             E::ProposalRefused {
                 reason,
                 forwarded_to,

@@ -13,7 +13,7 @@ use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
 use super::convert::{
-    get_request, history_request, list_events_request, list_request, read_target, watch_request,
+    get_request, history_request, list_events_request, list_request, render_request, watch_request,
 };
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
@@ -722,11 +722,12 @@ impl ProposalService for ProposalApi {
         request: Request<pb::RenderReplyRequest>,
     ) -> Result<Response<pb::RenderReplyResponse>, Status> {
         let principal = caller(&request)?;
-        let pb::RenderReplyRequest { proposal_id } = request.into_inner();
+        let request = request.into_inner();
+        let proposal_id = request.proposal_id.clone();
         self.traced("RenderReply", &principal, &proposal_id, async {
-            let id = read_target(&proposal_id)?;
+            let (id, handling_unit) = render_request(request)?;
             let proposal = self.readable(&principal, id, View::Full).await?;
-            let rendered = self.workflow.render(&proposal).await?;
+            let rendered = self.workflow.render(&proposal, &handling_unit).await?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,

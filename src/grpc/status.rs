@@ -16,7 +16,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::ERROR_DOMAIN;
 use crate::app::{AppError, Conflict};
 use crate::domain::FieldViolation;
-use crate::domain::{EffectiveDateError, Precondition};
+use crate::domain::{EffectiveDateError, HandlingRole, Precondition};
 
 /// What one refusal may carry on the wire. The message travels twice (percent-encoded in
 /// `grpc-message`, where a Chinese character takes 9 bytes, and inside the base64
@@ -277,10 +277,16 @@ impl From<AppError> for Status {
                     | Precondition::NoDueDate { unit: u }
                     | Precondition::ReturnPending { unit: u }
                     | Precondition::NoPendingReturn { unit: u }
-                    | Precondition::NotACoUnit { unit: u } => metadata([unit(u)]),
-                    Precondition::HandlingUnitRequired { count } => {
-                        metadata([("coUnits", count.to_string())])
-                    }
+                    | Precondition::NotACoUnit { unit: u }
+                    | Precondition::NotAReplyingUnit { unit: u } => metadata([unit(u)]),
+                    Precondition::HandlingUnitRequired { count, role } => metadata([(
+                        if *role == HandlingRole::Co {
+                            "coUnits"
+                        } else {
+                            "replyingUnits"
+                        },
+                        count.to_string(),
+                    )]),
                     Precondition::CoOpinionsPending { units } => {
                         metadata([("pendingUnits", units.join(","))])
                     }

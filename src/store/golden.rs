@@ -117,6 +117,7 @@ fn expected_handling() -> Vec<RecordedEvent> {
                 due_date: Some(date("2019-06-10")),
                 co_units: Vec::new(),
                 co_due_date: None,
+                split_units: Vec::new(),
             },
         ),
         (
@@ -209,6 +210,7 @@ fn expected_co_handling() -> Vec<RecordedEvent> {
                 due_date: Some(date("2019-06-10")),
                 co_units: vec![co(), "许昌市财政局".into()],
                 co_due_date: Some(date("2019-04-09")),
+                split_units: Vec::new(),
             },
         ),
         (
@@ -349,6 +351,7 @@ fn expected() -> Vec<RecordedEvent> {
                 due_date: Some(date("2019-08-31")),
                 co_units: Vec::new(),
                 co_due_date: None,
+                split_units: Vec::new(),
             },
         ),
         event(
@@ -368,6 +371,7 @@ fn expected() -> Vec<RecordedEvent> {
                 due_date: None,
                 co_units: Vec::new(),
                 co_due_date: None,
+                split_units: Vec::new(),
             },
         ),
         event(
@@ -382,6 +386,7 @@ fn expected() -> Vec<RecordedEvent> {
                     contact_phone: "6069516".into(),
                 },
                 revision: false,
+                handling_unit: String::new(),
             },
         ),
         event(
@@ -390,6 +395,7 @@ fn expected() -> Vec<RecordedEvent> {
             S::Assigned,
             EventData::DraftRejected {
                 reason: "请补充下一步打算".into(),
+                handling_unit: String::new(),
             },
         ),
         event(
@@ -404,6 +410,7 @@ fn expected() -> Vec<RecordedEvent> {
                     contact_phone: String::new(),
                 },
                 revision: false,
+                handling_unit: String::new(),
             },
         ),
         event(
@@ -412,6 +419,7 @@ fn expected() -> Vec<RecordedEvent> {
             S::Signed,
             EventData::ReplySigned {
                 signer: "李光亚".into(),
+                handling_unit: String::new(),
             },
         ),
         event(
@@ -422,6 +430,7 @@ fn expected() -> Vec<RecordedEvent> {
                 document_number: "许环〔2019〕13号".into(),
                 issue_date: date("2019-09-29"),
                 issuing_office: "许昌市生态环境局办公室".into(),
+                handling_unit: String::new(),
             },
         ),
         event(
@@ -430,6 +439,7 @@ fn expected() -> Vec<RecordedEvent> {
             S::Copied,
             EventData::ReplyCopied {
                 recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
+                handling_unit: String::new(),
             },
         ),
     ]

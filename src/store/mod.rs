@@ -119,7 +119,7 @@ pub enum EventScope<'a> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum View {
     /// Everything but the two large parts, the content and the reply in force: `content` is
-    /// empty and `reply` is `None` whatever the proposal holds. For showing and filtering
+    /// empty and `reply` is `None` whatever the proposal holds (a split unit's too). For showing and filtering
     /// only; never decide a transition on a basic view.
     Basic,
     /// The whole proposal.

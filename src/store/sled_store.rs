@@ -487,7 +487,17 @@ impl SledStore {
         view: View,
     ) -> Result<Proposal, StoreError> {
         if view == View::Basic {
-            return Ok(records::assemble(id, status, String::new(), None));
+            // A split unit's draft is in its handling's record; the basic view leaves it out
+            // too, as it does the proposal's own.
+            let mut proposal = records::assemble(id, status, String::new(), None);
+            for part in proposal
+                .handlings
+                .iter_mut()
+                .filter_map(|h| h.split.as_mut())
+            {
+                part.reply = None;
+            }
+            return Ok(proposal);
         }
         let Sources {
             registration,
@@ -572,8 +582,15 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
     };
     state.is_none_or(|s| s == status.state)
         && proposer_kind.is_none_or(|k| k == status.proposer_kind)
-        && overdue_on
-            .is_none_or(|day| overdue(status.due_date, status.state, status.issue_date, day))
+        && overdue_on.is_none_or(|day| {
+            overdue(
+                status.due_date,
+                status.state,
+                status.issue_date,
+                &status.handlings,
+                day,
+            )
+        })
         && ((handling_unit.is_none() && handling_role.is_none())
             || status.handlings.iter().any(|h| handling(&h)))
         && committee.as_deref().is_none_or(|c| c == status.committee)

@@ -294,6 +294,7 @@ mod tests {
                         due_date: None,
                         co_units: Vec::new(),
                         co_due_date: None,
+                        split_units: Vec::new(),
                     },
                     Command::Draft {
                         reply: crate::domain::Reply {
@@ -302,14 +303,17 @@ mod tests {
                             contact_unit: String::new(),
                             contact_phone: String::new(),
                         },
+                        handling_unit: String::new(),
                     },
                     Command::Sign {
                         signer: "李光亚".into(),
+                        handling_unit: String::new(),
                     },
                     Command::Issue {
                         document_number: "许环〔2019〕13号".into(),
                         issue_date: CalendarDate::parse("2019-09-29").unwrap(),
                         issuing_office: "办公室".into(),
+                        handling_unit: String::new(),
                     },
                 ];
                 let take = if number == 1 { 1 } else { steps.len() };

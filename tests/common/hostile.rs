@@ -337,8 +337,16 @@ pub fn reply() -> BoxedStrategy<Option<pb::Reply>> {
     prop_oneof![6 => reply.prop_map(Some), 1 => Just(None)].boxed()
 }
 
+/// A split unit's name, or none.
+fn optional_unit() -> BoxedStrategy<String> {
+    prop_oneof![Just(String::new()), field(NAMES)].boxed()
+}
+
 pub fn draft_request() -> BoxedStrategy<pb::DraftReplyRequest> {
-    on_existing(reply(), |r, reply| r.reply = reply)
+    on_existing((reply(), optional_unit()), |r, (reply, handling_unit)| {
+        r.reply = reply;
+        r.handling_unit = handling_unit;
+    })
 }
 
 pub fn reject_request() -> BoxedStrategy<pb::RejectDraftRequest> {
@@ -350,13 +358,14 @@ pub fn sign_request() -> BoxedStrategy<pb::SignReplyRequest> {
 }
 
 pub fn issue_request() -> BoxedStrategy<pb::IssueReplyRequest> {
-    let fields = (document_number(), date(), field(NAMES));
+    let fields = (document_number(), date(), field(NAMES), optional_unit());
     on_existing(
         fields,
-        |r, (document_number, issue_date, issuing_office)| {
+        |r, (document_number, issue_date, issuing_office, handling_unit)| {
             r.document_number = document_number;
             r.issue_date = issue_date;
             r.issuing_office = issuing_office;
+            r.handling_unit = handling_unit;
         },
     )
 }

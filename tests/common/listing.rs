@@ -80,13 +80,17 @@ pub fn expected_listing(tracked: &[Tracked], filter: &Filter) -> BTreeMap<String
 }
 
 /// What the basic view (a listing's default) shows of `proposal`: everything but the content
-/// and the reply.
+/// and the replies (the proposal's, shown on its sole or lead handling, and split units').
 pub fn basic(proposal: &pb::Proposal) -> pb::Proposal {
-    pb::Proposal {
+    let mut basic = pb::Proposal {
         content: String::new(),
         reply: None,
         ..proposal.clone()
+    };
+    for handling in &mut basic.handlings {
+        handling.reply = None;
     }
+    basic
 }
 
 /// Keys a listing by id, failing on a proposal listed twice.

@@ -639,6 +639,7 @@ pub fn build(
                 Vec::new()
             },
             co_due_date: String::new(),
+            split_units: Vec::new(),
         }),
         Command::Return => CommandRequest::Return(pb::ReturnProposalRequest {
             proposal_id: proposal_id.clone(),
@@ -662,6 +663,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
+            handling_unit: String::new(),
         }),
         Command::RejectDraft => CommandRequest::RejectDraft(pb::RejectDraftRequest {
             proposal_id: proposal_id.clone(),
@@ -670,6 +672,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
+            handling_unit: String::new(),
         }),
         Command::Sign => CommandRequest::Sign(pb::SignReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -678,6 +681,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
+            handling_unit: String::new(),
         }),
         Command::Issue => CommandRequest::Issue(pb::IssueReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -688,6 +692,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
+            handling_unit: String::new(),
         }),
         Command::Copy => CommandRequest::Copy(pb::CopyReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -700,6 +705,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
+            handling_unit: String::new(),
         }),
         Command::Refuse => CommandRequest::Refuse(pb::RefuseProposalRequest {
             proposal_id: proposal_id.clone(),

@@ -472,7 +472,10 @@ pub async fn invoke(
             assert!(report.ok, "{report:?}");
         }
         Rpc::Render => {
-            let request = pb::RenderReplyRequest { proposal_id: id() };
+            let request = pb::RenderReplyRequest {
+                proposal_id: id(),
+                handling_unit: String::new(),
+            };
             let rendered = c.render_reply(request).await?.into_inner();
             assert_eq!(rendered.document_number, rq::issue(p()).document_number);
         }

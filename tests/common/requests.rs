@@ -67,6 +67,7 @@ pub fn assign_to(p: &pb::Proposal, unit: &str) -> pb::AssignProposalRequest {
         effective_date: String::new(),
         co_units: Vec::new(),
         co_due_date: String::new(),
+        split_units: Vec::new(),
     }
 }
 
@@ -98,6 +99,7 @@ pub fn draft(p: &pb::Proposal) -> pb::DraftReplyRequest {
         request_id: String::new(),
         actor: ACTOR.into(),
         effective_date: String::new(),
+        handling_unit: String::new(),
     }
 }
 
@@ -109,6 +111,7 @@ pub fn reject(p: &pb::Proposal) -> pb::RejectDraftRequest {
         request_id: String::new(),
         actor: ACTOR.into(),
         effective_date: String::new(),
+        handling_unit: String::new(),
     }
 }
 
@@ -120,6 +123,7 @@ pub fn sign(p: &pb::Proposal) -> pb::SignReplyRequest {
         request_id: String::new(),
         actor: ACTOR.into(),
         effective_date: String::new(),
+        handling_unit: String::new(),
     }
 }
 
@@ -135,6 +139,7 @@ pub fn issue(p: &pb::Proposal) -> pb::IssueReplyRequest {
         request_id: String::new(),
         actor: ACTOR.into(),
         effective_date: String::new(),
+        handling_unit: String::new(),
     }
 }
 
@@ -146,6 +151,7 @@ pub fn copy(p: &pb::Proposal) -> pb::CopyReplyRequest {
         request_id: String::new(),
         actor: ACTOR.into(),
         effective_date: String::new(),
+        handling_unit: String::new(),
     }
 }
 
@@ -326,6 +332,7 @@ pub fn watch(handling_unit: &str) -> pb::WatchEventsRequest {
 pub fn render(id: &str) -> pb::RenderReplyRequest {
     pb::RenderReplyRequest {
         proposal_id: id.into(),
+        handling_unit: String::new(),
     }
 }
 

@@ -143,8 +143,17 @@ impl Action {
             Self::Copy { recipients } => proposal.copied_to.clone_from(recipients),
         }
         proposal.state = to as i32;
+        // The sole handling shows the proposal's reply as its own.
         for handling in &mut proposal.handlings {
             handling.state = to as i32;
+            handling.reply.clone_from(&proposal.reply);
+            handling.signer.clone_from(&proposal.signer);
+            handling
+                .document_number
+                .clone_from(&proposal.document_number);
+            handling.issue_date.clone_from(&proposal.issue_date);
+            handling.issuing_office.clone_from(&proposal.issuing_office);
+            handling.copied_to.clone_from(&proposal.copied_to);
         }
         proposal.version += 1;
     }
@@ -160,14 +169,22 @@ impl Action {
                 due_date,
                 co_units: Vec::new(),
                 co_due_date: String::new(),
+                split_units: Vec::new(),
             }),
             Self::Return { reason } => Data::Returned(pb::ProposalReturned { reason }),
             Self::Draft(reply) => Data::Drafted(pb::ReplyDrafted {
                 reply: Some(reply),
                 revision: from == State::Drafted,
+                handling_unit: String::new(),
             }),
-            Self::RejectDraft { reason } => Data::DraftRejected(pb::DraftRejected { reason }),
-            Self::Sign { signer } => Data::Signed(pb::ReplySigned { signer }),
+            Self::RejectDraft { reason } => Data::DraftRejected(pb::DraftRejected {
+                reason,
+                handling_unit: String::new(),
+            }),
+            Self::Sign { signer } => Data::Signed(pb::ReplySigned {
+                signer,
+                handling_unit: String::new(),
+            }),
             Self::Issue {
                 document_number,
                 issue_date,
@@ -176,8 +193,12 @@ impl Action {
                 document_number,
                 issue_date,
                 issuing_office,
+                handling_unit: String::new(),
             }),
-            Self::Copy { recipients } => Data::Copied(pb::ReplyCopied { recipients }),
+            Self::Copy { recipients } => Data::Copied(pb::ReplyCopied {
+                recipients,
+                handling_unit: String::new(),
+            }),
         }
     }
 

@@ -219,14 +219,17 @@ impl<'s, S: Store> Script<'s, S> {
             draft(),
             Command::Sign {
                 signer: "李光亚".into(),
+                handling_unit: String::new(),
             },
             Command::Issue {
                 document_number: format!("许环〔2019〕{number}号"),
                 issue_date: date("2019-09-29"),
                 issuing_office: "许昌市生态环境局办公室".into(),
+                handling_unit: String::new(),
             },
             Command::Copy {
                 recipients: vec!["市政协提案委".into()],
+                handling_unit: String::new(),
             },
         ] {
             if p.state == state {
@@ -270,6 +273,7 @@ fn assign(unit: &str) -> Command {
         due_date: Some(date("2019-12-31")),
         co_units: Vec::new(),
         co_due_date: None,
+        split_units: Vec::new(),
     }
 }
 
@@ -280,6 +284,7 @@ fn assign_with_co(lead: &str, co: &str) -> Command {
         due_date: Some(date("2019-12-31")),
         co_units: vec![co.into()],
         co_due_date: None,
+        split_units: Vec::new(),
     }
 }
 
@@ -291,6 +296,7 @@ fn draft() -> Command {
             contact_unit: "许昌市生态环境局综合科".into(),
             contact_phone: "6069516".into(),
         },
+        handling_unit: String::new(),
     }
 }
 
@@ -499,6 +505,7 @@ pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
         Some(&a),
         Command::Sign {
             signer: "李光亚".into(),
+            handling_unit: String::new(),
         },
     );
     let all = events_all(&store, EventScope::All, 1000);
@@ -697,6 +704,7 @@ pub fn backward_moves_keep_projection_and_indexes_exact(backend: &impl Backend) 
         Some(&p),
         Command::RejectDraft {
             reason: "请补充".into(),
+            handling_unit: String::new(),
         },
     );
     assert_eq!(p.reply, None);

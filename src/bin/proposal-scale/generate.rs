@@ -242,6 +242,7 @@ impl Generator {
                 due_date: CalendarDate::parse(&format!("{year}-{:02}-30", 6 + rng.below(6))),
                 co_units: Vec::new(),
                 co_due_date: None,
+                split_units: Vec::new(),
             },
             2 => {
                 let result_code = match rng.below(20) {
@@ -256,10 +257,12 @@ impl Generator {
                         contact_unit: format!("{unit}综合科"),
                         contact_phone: format!("{}", 6_000_000 + rng.below(1_000_000)),
                     },
+                    handling_unit: String::new(),
                 }
             }
             3 => Command::Sign {
                 signer: (*rng.pick(&NAMES)).to_owned(),
+                handling_unit: String::new(),
             },
             4 => {
                 let next = self.documents.entry((spec.unit, year)).or_insert(0);
@@ -273,12 +276,14 @@ impl Generator {
                     ))
                     .expect("a valid date"),
                     issuing_office: format!("{unit}办公室"),
+                    handling_unit: String::new(),
                 }
             }
             _ => {
                 let n = 2 + rng.below(2) as usize;
                 Command::Copy {
                     recipients: RECIPIENTS[..n].iter().map(|r| (*r).to_owned()).collect(),
+                    handling_unit: String::new(),
                 }
             }
         }

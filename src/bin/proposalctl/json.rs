@@ -71,7 +71,7 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
 }
 
 /// One unit's part in handling a proposal, with its contacts, extension and return requests,
-/// and a co-unit's opinion (null until submitted).
+/// a co-unit's opinion (null until submitted), and a replying unit's reply and document.
 pub fn handling(handling: &pb::Handling) -> Value {
     let pb::Handling {
         unit,
@@ -85,8 +85,20 @@ pub fn handling(handling: &pb::Handling) -> Value {
         extensions,
         return_requests,
         opinion: submitted,
+        reply: own_reply,
+        signer,
+        document_number,
+        issue_date,
+        issuing_office,
+        copied_to,
     } = handling;
     json!({
+        "reply": own_reply.as_ref().map(reply),
+        "signer": signer,
+        "document_number": document_number,
+        "issue_date": issue_date,
+        "issuing_office": issuing_office,
+        "copied_to": copied_to,
         "unit": unit,
         "role": enum_name(*role, |v| {
             pb::HandlingRole::try_from(v).ok().map(|r| r.as_str_name())
@@ -289,6 +301,7 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
             due_date,
             co_units,
             co_due_date,
+            split_units,
         }) => (
             "assigned",
             pb::EventKind::ProposalAssigned,
@@ -297,6 +310,7 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "due_date": due_date,
                 "co_units": co_units,
                 "co_due_date": co_due_date,
+                "split_units": split_units,
             }),
         ),
         Data::Returned(pb::ProposalReturned { reason }) => (
@@ -307,25 +321,37 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
         Data::Drafted(pb::ReplyDrafted {
             reply: draft,
             revision,
+            handling_unit,
         }) => (
             "drafted",
             pb::EventKind::ReplyDrafted,
-            json!({ "reply": draft.as_ref().map(reply), "revision": revision }),
+            json!({
+                "reply": draft.as_ref().map(reply),
+                "revision": revision,
+                "handling_unit": handling_unit,
+            }),
         ),
-        Data::DraftRejected(pb::DraftRejected { reason }) => (
+        Data::DraftRejected(pb::DraftRejected {
+            reason,
+            handling_unit,
+        }) => (
             "draft_rejected",
             pb::EventKind::DraftRejected,
-            json!({ "reason": reason }),
+            json!({ "reason": reason, "handling_unit": handling_unit }),
         ),
-        Data::Signed(pb::ReplySigned { signer }) => (
+        Data::Signed(pb::ReplySigned {
+            signer,
+            handling_unit,
+        }) => (
             "signed",
             pb::EventKind::ReplySigned,
-            json!({ "signer": signer }),
+            json!({ "signer": signer, "handling_unit": handling_unit }),
         ),
         Data::Issued(pb::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
+            handling_unit,
         }) => (
             "issued",
             pb::EventKind::ReplyIssued,
@@ -333,12 +359,16 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "document_number": document_number,
                 "issue_date": issue_date,
                 "issuing_office": issuing_office,
+                "handling_unit": handling_unit,
             }),
         ),
-        Data::Copied(pb::ReplyCopied { recipients }) => (
+        Data::Copied(pb::ReplyCopied {
+            recipients,
+            handling_unit,
+        }) => (
             "copied",
             pb::EventKind::ReplyCopied,
-            json!({ "recipients": recipients }),
+            json!({ "recipients": recipients, "handling_unit": handling_unit }),
         ),
         Data::Refused(pb::ProposalRefused {
             reason,

@@ -129,7 +129,8 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
 }
 
 /// One unit's part in handling a proposal: a heading line with the unit, its role and state,
-/// then its dates and, for a co-unit, its opinion (or `not yet`), and its contacts, extension
+/// then its dates, a co-unit's opinion (or `not yet`), a split unit's reply and document, and
+/// its contacts, extension
 /// requests and return requests, one line each. With `full`, their summaries, reasons, notes
 /// and the opinion's text are printed whole; otherwise they are summarised.
 pub fn handling(handling: &pb::Handling, full: bool) -> String {
@@ -145,6 +146,12 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
         extensions,
         return_requests,
         opinion,
+        reply,
+        signer,
+        document_number,
+        issue_date,
+        issuing_office,
+        copied_to,
     } = handling;
     let long = |text: &str| {
         if full {
@@ -207,6 +214,22 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
         }
         None if *role == pb::HandlingRole::Co as i32 => fields.add("opinion", "not yet"),
         None => {}
+    }
+    // A split unit's own reply (a sole or lead unit's is the proposal's, shown above it).
+    if *role == pb::HandlingRole::Split as i32 {
+        if let Some(pb::Reply { result_code, .. }) = reply {
+            let code = pb::ResultCode::try_from(*result_code)
+                .map_or("-", |c| c.as_str_name().trim_start_matches("RESULT_CODE_"));
+            fields.add("reply", format!("drafted, result {code}"));
+        }
+        fields.add("signer", signer);
+        if !document_number.is_empty() {
+            fields.add(
+                "document",
+                format!("{document_number} of {issue_date}, {issuing_office}"),
+            );
+        }
+        fields.add("copied to", copied_to.join(", "));
     }
     let mut text = format!(
         "{unit} ({}, {})\n{}",

@@ -267,7 +267,7 @@ async fn show_rendered(
     proposal: &pb::Proposal,
     report: &mut Report<'_>,
 ) -> Result<Option<pb::RenderReplyResponse>, Failure> {
-    match render(server, proposal.id.clone()).await {
+    match render(server, proposal.id.clone(), String::new()).await {
         Ok(document) => {
             report.say(String::new())?;
             report.say(format!("the issued reply {}:", document.document_number))?;
@@ -318,6 +318,7 @@ async fn advance(
                 request_id,
                 actor: REGISTRAR.into(),
                 effective_date: String::new(),
+                split_units: Vec::new(),
             };
             let response = client.assign_proposal(server.call(request)).await?;
             let what = format!("to {}, due {DUE_DATE}", seed.handling_unit);
@@ -331,6 +332,7 @@ async fn advance(
                 request_id,
                 actor: seed.handling_unit.clone(),
                 effective_date: String::new(),
+                handling_unit: String::new(),
             };
             let response = client.draft_reply(server.call(request)).await?;
             let what = format!(
@@ -350,6 +352,7 @@ async fn advance(
                 request_id,
                 actor: seed.signer.clone(),
                 effective_date: String::new(),
+                handling_unit: String::new(),
             };
             let response = client.sign_reply(server.call(request)).await?;
             (
@@ -367,6 +370,7 @@ async fn advance(
                 request_id,
                 actor: seed.issuing_office.clone(),
                 effective_date: String::new(),
+                handling_unit: String::new(),
             };
             let response = match client.issue_reply(server.call(request)).await {
                 Ok(response) => response,
@@ -394,6 +398,7 @@ async fn advance(
                 request_id,
                 actor: seed.issuing_office.clone(),
                 effective_date: String::new(),
+                handling_unit: String::new(),
             };
             let response = client.copy_reply(server.call(request)).await?;
             let what = format!("copied to {}", seed.recipients.join(", "));

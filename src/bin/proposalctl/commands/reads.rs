@@ -148,12 +148,16 @@ pub async fn history(
 pub struct RenderReply {
     /// The id of an ISSUED or COPIED proposal.
     proposal_id: String,
+    /// On a split proposal (分办): the unit whose reply to render.
+    #[arg(long, visible_alias = "unit", value_name = "UNIT")]
+    handling_unit: Option<String>,
 }
 
 impl RenderReply {
     pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
         let server = Server::connect(server).await?;
-        let document = render(&server, self.proposal_id).await?;
+        let unit = self.handling_unit.unwrap_or_default();
+        let document = render(&server, self.proposal_id, unit).await?;
         output.result(
             || document.text.trim_end_matches('\n').to_owned(),
             || json::rendered(&document),
@@ -176,7 +180,11 @@ impl GetRules {
 pub async fn render(
     server: &Server,
     proposal_id: String,
+    handling_unit: String,
 ) -> Result<pb::RenderReplyResponse, tonic::Status> {
-    let request = server.call(pb::RenderReplyRequest { proposal_id });
+    let request = server.call(pb::RenderReplyRequest {
+        proposal_id,
+        handling_unit,
+    });
     Ok(server.client().render_reply(request).await?.into_inner())
 }

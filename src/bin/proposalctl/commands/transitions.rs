@@ -119,6 +119,10 @@ pub struct AssignProposal {
     /// (default: the rules' co_opinion_days after the effective date).
     #[arg(long, value_name = "DATE", requires = "co_units")]
     co_due_date: Option<String>,
+    /// A further unit that replies on its own (分办), as the handling unit then does; repeat
+    /// for several. Not with --co-unit.
+    #[arg(long = "split-unit", value_name = "UNIT", conflicts_with = "co_units")]
+    split_units: Vec<String>,
 }
 
 impl AssignProposal {
@@ -139,6 +143,7 @@ impl AssignProposal {
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
+            split_units: self.split_units,
         };
         let response = server
             .client()
@@ -185,6 +190,8 @@ impl ReturnProposal {
 pub struct DraftReply {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    unit: Unit,
     /// The file holding the reply body (`-`: stdin), sent byte for byte as UTF-8 text.
     #[arg(long, value_name = "PATH")]
     body_file: PathBuf,
@@ -221,6 +228,7 @@ impl DraftReply {
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
         };
         let response = server.client().draft_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -231,6 +239,8 @@ impl DraftReply {
 pub struct RejectDraft {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    unit: Unit,
     /// Why the signer sends the draft back.
     #[arg(long)]
     reason: String,
@@ -251,6 +261,7 @@ impl RejectDraft {
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
         };
         let response = server.client().reject_draft(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -261,6 +272,8 @@ impl RejectDraft {
 pub struct SignReply {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    unit: Unit,
     /// The leader who approves the reply (签发人), e.g. 李光亚.
     #[arg(long)]
     signer: String,
@@ -281,6 +294,7 @@ impl SignReply {
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
         };
         let response = server.client().sign_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -291,6 +305,8 @@ impl SignReply {
 pub struct IssueReply {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    unit: Unit,
     /// The document number (文号), e.g. 许环〔2019〕13号; one document per number.
     #[arg(long)]
     document_number: String,
@@ -319,6 +335,7 @@ impl IssueReply {
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
         };
         let response = server.client().issue_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -329,6 +346,8 @@ impl IssueReply {
 pub struct CopyReply {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    unit: Unit,
     /// A recipient of a copy (抄送), e.g. 市政协提案委; repeat for several.
     #[arg(long = "recipient", value_name = "NAME", required = true)]
     recipients: Vec<String>,
@@ -349,6 +368,7 @@ impl CopyReply {
             request_id: recording.request_id.unwrap_or_default(),
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
+            handling_unit: self.unit.handling_unit.unwrap_or_default(),
         };
         let response = server.client().copy_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -396,7 +416,7 @@ impl RefuseProposal {
 #[derive(Args, Debug)]
 pub struct Unit {
     /// The handling unit (承办单位) concerned, e.g. 许昌市生态环境局 (default: the proposal's
-    /// one replying unit).
+    /// one replying unit; a split proposal's reply names its unit).
     #[arg(long, visible_alias = "unit", value_name = "UNIT")]
     pub handling_unit: Option<String>,
 }

@@ -252,6 +252,7 @@ async fn perform(
                 request_id,
                 actor: REGISTRAR.into(),
                 effective_date,
+                split_units: Vec::new(),
             };
             let response = client.assign_proposal(server.call(request)).await?;
             let next = answered(response.into_inner().proposal)?;
@@ -395,6 +396,7 @@ async fn perform(
                 request_id,
                 actor: LEAD.into(),
                 effective_date,
+                handling_unit: String::new(),
             };
             let response = client.draft_reply(server.call(request)).await?;
             (answered(response.into_inner().proposal)?, what)
@@ -407,6 +409,7 @@ async fn perform(
                 request_id,
                 actor: seed.signer.clone(),
                 effective_date,
+                handling_unit: String::new(),
             };
             let response = client.sign_reply(server.call(request)).await?;
             (
@@ -424,6 +427,7 @@ async fn perform(
                 request_id,
                 actor: seed.issuing_office.clone(),
                 effective_date,
+                handling_unit: String::new(),
             };
             let response = match client.issue_reply(server.call(request)).await {
                 Ok(response) => response,
@@ -453,6 +457,7 @@ async fn perform(
                 request_id,
                 actor: seed.issuing_office.clone(),
                 effective_date,
+                handling_unit: String::new(),
             };
             let response = client.copy_reply(server.call(request)).await?;
             let next = answered(response.into_inner().proposal)?;
