@@ -3,13 +3,10 @@ mod common;
 // A whole session, black-box over gRPC, as a city's proposals office runs one: twenty
 // proposals registered, three refused (不予立案), two merged into a third (并案), one led by a
 // unit with two co-units (主办/会办), one returned inside its window and handed to another unit,
-// one whose return request comes too late, one extension within the cap and one beyond it, and
-// the rest handled to the end or left where a session leaves them. At the end every proposal's
-// state and handlings are checked, every reply is rendered, the listings count what the office
-// reports, and the history verifies.
-//
-// Not yet here: a proposal split between units that each reply (分办), which the service does
-// not implement yet (issue 15).
+// one whose return request comes too late, one extension within the cap and one beyond it, one
+// split between two units that each reply (分办), and the rest handled to the end or left where
+// a session leaves them. At the end every proposal's state and handlings are checked, every
+// reply is rendered, the listings count what the office reports, and the history verifies.
 
 use std::collections::HashMap;
 
@@ -69,6 +66,15 @@ async fn reply(client: &mut Client, p: &pb::Proposal, day: &str, document: &str)
     on(client, day, rq::copy(p)).await
 }
 
+/// `unit`'s reply to proposal `id`, as rendered (a split proposal's).
+async fn render_unit(client: &mut Client, id: &str, unit: &str) -> Result<String, tonic::Status> {
+    let request = pb::RenderReplyRequest {
+        proposal_id: id.into(),
+        handling_unit: unit.into(),
+    };
+    Ok(client.render_reply(request).await?.into_inner().text)
+}
+
 async fn render(client: &mut Client, id: &str) -> String {
     let request = pb::RenderReplyRequest {
         proposal_id: id.into(),
@@ -126,10 +132,16 @@ async fn a_session_of_twenty_proposals() {
         rq::assign_with_co(&p[&7], &[REFORM, FINANCE]),
     )
     .await;
-    for n in [5, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] {
+    for n in [5, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] {
         let unit = if n % 2 == 0 { ECO } else { HOUSING };
         on(client, "2019-03-10", rq::assign_to(&p[&n], unit)).await;
     }
+    // No. 20 split between the environment and education bureaus, each to reply on its own.
+    let split = pb::AssignProposalRequest {
+        split_units: vec![EDUCATION.into()],
+        ..rq::assign_to(&p[&20], ECO)
+    };
+    on(client, "2019-03-10", split).await;
 
     // No. 8: a return asked for within the window, approved and handed to another unit.
     on(client, "2019-03-12", rq::request_return(&p[&8])).await;
@@ -177,7 +189,42 @@ async fn a_session_of_twenty_proposals() {
         let document = format!("许环〔2019〕{}号", 100 + documents);
         reply(client, &p[&n], "2019-08-20", &document).await;
     }
-    // Left where the session leaves them: one drafted, one signed, two just assigned.
+    // No. 20: the environment bureau replies under its own number; education has only drafted.
+    let draft = pb::DraftReplyRequest {
+        handling_unit: ECO.into(),
+        ..rq::draft(&p[&20])
+    };
+    on(client, "2019-08-20", draft).await;
+    let sign = pb::SignReplyRequest {
+        handling_unit: ECO.into(),
+        ..rq::sign(&p[&20])
+    };
+    on(client, "2019-08-20", sign).await;
+    let issue = pb::IssueReplyRequest {
+        document_number: "许环〔2019〕120号".into(),
+        issue_date: "2019-08-20".into(),
+        handling_unit: ECO.into(),
+        ..rq::issue(&p[&20])
+    };
+    on(client, "2019-08-20", issue).await;
+    let copy = pb::CopyReplyRequest {
+        handling_unit: ECO.into(),
+        ..rq::copy(&p[&20])
+    };
+    on(client, "2019-08-20", copy).await;
+    let education = pb::DraftReplyRequest {
+        handling_unit: EDUCATION.into(),
+        ..rq::draft(&p[&20])
+    };
+    on(client, "2019-08-21", education).await;
+    refused(
+        client,
+        "2019-08-21",
+        rq::sign(&p[&20]),
+        "HANDLING_UNIT_REQUIRED",
+    )
+    .await;
+    // Left where the session leaves them: one drafted, one signed.
     on(client, "2019-08-20", rq::draft(&p[&18])).await;
     on(client, "2019-08-20", rq::draft(&p[&19])).await;
     on(client, "2019-08-21", rq::sign(&p[&19])).await;
@@ -190,9 +237,8 @@ async fn a_session_of_twenty_proposals() {
     let expected_state = |n: u32| match n {
         1..=3 => State::NotAccepted,
         4 | 6 => State::Merged,
-        18 => State::Drafted,
+        18 | 20 => State::Drafted,
         19 => State::Signed,
-        20 => State::Assigned,
         _ => State::Copied,
     };
     for n in 1..=20u32 {
@@ -228,10 +274,21 @@ async fn a_session_of_twenty_proposals() {
     assert_eq!(now[&10].handlings[0].original_due_date, rq::DUE_DATE);
     assert_eq!(now[&11].due_date, rq::DUE_DATE);
     assert_eq!(now[&11].handlings[0].extensions, []);
-    for n in [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] {
+    for n in [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] {
         let unit = if n % 2 == 0 { ECO } else { HOUSING };
         assert_eq!(roles(&now[&n]), [(unit, pb::HandlingRole::Sole)], "No. {n}");
     }
+    assert_eq!(
+        roles(&now[&20]),
+        [
+            (ECO, pb::HandlingRole::Split),
+            (EDUCATION, pb::HandlingRole::Split)
+        ]
+    );
+    let states: Vec<State> = now[&20].handlings.iter().map(|h| h.state()).collect();
+    assert_eq!(states, [State::Copied, State::Drafted]);
+    assert_eq!(now[&20].handlings[0].document_number, "许环〔2019〕120号");
+    assert_eq!(now[&20].document_number, "", "each split unit has its own");
 
     // Every reply as issued: the merged proposals' is No. 5's, to their own proposers.
     let merged_title = "第5、4、6号提案的答复";
@@ -262,6 +319,15 @@ async fn a_session_of_twenty_proposals() {
             "No. {n}"
         );
     }
+
+    // No. 20's environment reply renders by itself; education's is not issued.
+    let twenty = render_unit(client, &p[&20].id, ECO).await.unwrap();
+    assert!(twenty.starts_with(&format!("\n\n{ECO}文件")), "{twenty}");
+    assert!(twenty.contains("许环〔2019〕120号"), "{twenty}");
+    let status = render_unit(client, &p[&20].id, EDUCATION)
+        .await
+        .unwrap_err();
+    error_info(&status, Code::FailedPrecondition, "NOT_ISSUED");
 
     // What the office reports: proposals by state, and by unit.
     let count = |state: State, unit: &str| {
@@ -295,6 +361,11 @@ async fn a_session_of_twenty_proposals() {
         count(State::Copied, EDUCATION).await,
         1,
         "the handed-over one"
+    );
+    assert_eq!(
+        count(State::Drafted, EDUCATION).await,
+        1,
+        "the split one, which waits for its education part"
     );
     let report = client
         .verify_history(pb::VerifyHistoryRequest {})
