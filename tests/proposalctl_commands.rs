@@ -1955,3 +1955,147 @@ async fn a_proposal_is_merged_into_a_similar_one_which_lists_it() {
     assert_eq!(unchanged["version"], other["version"], "{unchanged}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_proposal_split_between_two_units_is_replied_to_by_each() {
+    let mut server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let id = receive_228(&server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let housing = "许昌市住房和城乡建设局";
+    let assigned = ctl(
+        &server,
+        &[
+            "--json",
+            "assign",
+            &id,
+            "--handling-unit",
+            &seed.handling_unit,
+            "--split-unit",
+            housing,
+            "--due-date",
+            "2019-08-31",
+            "--actor",
+            "提案委登记员",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    let roles: Vec<&str> = assigned["handlings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["HANDLING_ROLE_SPLIT", "HANDLING_ROLE_SPLIT"]);
+    // Not with co-units.
+    let both = ctl(
+        &server,
+        &[
+            "assign",
+            &id,
+            "--handling-unit",
+            housing,
+            "--split-unit",
+            "a",
+            "--co-unit",
+            "b",
+            "--actor",
+            "x",
+        ],
+    )
+    .await;
+    assert_eq!(both.code, Some(2), "{both:#?}");
+
+    // Which unit's reply must be said.
+    let body = std::env::temp_dir().join(format!("split-{id}.txt"));
+    std::fs::write(&body, "现答复如下：……").unwrap();
+    let body = body.to_str().unwrap();
+    let unnamed = ctl(
+        &server,
+        &[
+            "draft",
+            &id,
+            "--body-file",
+            body,
+            "--result",
+            "B",
+            "--actor",
+            "x",
+        ],
+    )
+    .await;
+    assert_ne!(unnamed.code, Some(0), "{unnamed:#?}");
+    assert!(
+        unnamed.stderr.contains("HANDLING_UNIT_REQUIRED"),
+        "{}",
+        unnamed.stderr
+    );
+    let unit = seed.handling_unit.as_str();
+    for args in [
+        vec![
+            "draft",
+            &id,
+            "--unit",
+            unit,
+            "--body-file",
+            body,
+            "--result",
+            "B",
+        ],
+        vec!["sign", &id, "--unit", unit, "--signer", "李光亚"],
+        vec![
+            "issue",
+            &id,
+            "--unit",
+            unit,
+            "--document-number",
+            "许环〔2019〕13号",
+            "--issue-date",
+            "2019-09-29",
+            "--issuing-office",
+            "许昌市生态环境局办公室",
+        ],
+        vec!["copy", &id, "--unit", unit, "--recipient", "市政协提案委"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--actor", "提案办理员"]);
+        ctl(&server, &args).await.expect_success();
+    }
+    let got = ctl(&server, &["--json", "get", &id])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(got["state"], "PROPOSAL_STATE_ASSIGNED", "{got}");
+    assert_eq!(got["handlings"][0]["state"], "PROPOSAL_STATE_COPIED");
+    assert_eq!(got["handlings"][0]["document_number"], "许环〔2019〕13号");
+    assert_eq!(got["handlings"][1]["state"], "PROPOSAL_STATE_ASSIGNED");
+    let shown = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    assert!(
+        shown.contains(&format!("{unit} (split, COPIED)"))
+            && shown.contains("许环〔2019〕13号 of 2019-09-29")
+            && shown.contains(&format!("{housing} (split, ASSIGNED)")),
+        "{shown}"
+    );
+    let history = ctl(&server, &["history", &id, "--all"])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(
+        history.contains(&format!("split with {housing}"))
+            && history.contains(&format!("{unit}: 许环〔2019〕13号")),
+        "{history}"
+    );
+    let rendered = ctl(&server, &["render", &id, "--unit", unit])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(rendered.contains(&format!("{unit}文件")), "{rendered}");
+    let not_yet = ctl(&server, &["render", &id, "--unit", housing]).await;
+    assert!(not_yet.stderr.contains("NOT_ISSUED"), "{not_yet:#?}");
+    std::fs::remove_file(body).unwrap();
+    server.stop().await;
+}

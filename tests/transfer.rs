@@ -203,6 +203,30 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         },
         Some("merge-4"),
     ));
+    // 分办: the sixth split between both units, the second of which drafts and signs its own
+    // reply (the proposal stays ASSIGNED while the first has not drafted).
+    let sixth = run(submit(None, registration(6), None)).id;
+    let split = Command::Assign {
+        handling_unit: UNITS[0].into(),
+        due_date: CalendarDate::parse("2019-10-31"),
+        co_units: Vec::new(),
+        co_due_date: None,
+        split_units: vec![UNITS[1].into()],
+    };
+    run(submit(Some(sixth), split, Some("assign-6")));
+    let mut split_draft = draft("分办答复");
+    if let Command::Draft { handling_unit, .. } = &mut split_draft {
+        UNITS[1].clone_into(handling_unit);
+    }
+    run(submit(Some(sixth), split_draft, Some("draft-6")));
+    run(submit(
+        Some(sixth),
+        Command::Sign {
+            signer: "王强".into(),
+            handling_unit: UNITS[1].into(),
+        },
+        None,
+    ));
     // Many proposals at once: the writer batches them, and the log is long enough for the
     // import to commit in more than one batch.
     runtime.block_on(async {
@@ -260,7 +284,7 @@ fn assert_same_stores(
         imported.last_position().unwrap()
     );
     let proposals = all(source, ListQuery::default());
-    assert_eq!(proposals.len(), 5 + EXTRA_PROPOSALS as usize);
+    assert_eq!(proposals.len(), 6 + EXTRA_PROPOSALS as usize);
     assert_eq!(proposals, all(imported, ListQuery::default()));
     for proposal in &proposals {
         assert_eq!(
@@ -357,7 +381,7 @@ fn a_round_trip_keeps_every_proposal_history_index_and_request() {
     .unwrap();
     let last = fixture.store.last_position().unwrap();
     assert_eq!(summary.events, last);
-    assert_eq!(summary.proposals, 5 + u64::from(EXTRA_PROPOSALS));
+    assert_eq!(summary.proposals, 6 + u64::from(EXTRA_PROPOSALS));
     assert_eq!(summary.requests, fixture.requests.len() as u64);
     assert!(reported.len() >= 2, "{reported:?}");
     assert!(reported.is_sorted());

@@ -421,11 +421,28 @@ pub fn kind(e: &pb::ProposalEvent) -> String {
         .map_or_else(|| "unknown".to_owned(), kind_name)
 }
 
-/// What an event recorded, in a few words.
+/// What an event recorded, in a few words; a split unit's reply event starts with its unit.
 pub fn details(e: &pb::ProposalEvent) -> String {
     let Some(data) = &e.data else {
         return String::new();
     };
+    let split_unit = match data {
+        Data::Drafted(pb::ReplyDrafted { handling_unit, .. })
+        | Data::DraftRejected(pb::DraftRejected { handling_unit, .. })
+        | Data::Signed(pb::ReplySigned { handling_unit, .. })
+        | Data::Issued(pb::ReplyIssued { handling_unit, .. })
+        | Data::Copied(pb::ReplyCopied { handling_unit, .. }) => handling_unit.as_str(),
+        _ => "",
+    };
+    let text = data_details(data);
+    if split_unit.is_empty() {
+        text
+    } else {
+        format!("{split_unit}: {text}")
+    }
+}
+
+fn data_details(data: &Data) -> String {
     match data {
         Data::Received(r) => format!(
             "{} {} No. {}: {} (proposers {})",
@@ -439,6 +456,9 @@ pub fn details(e: &pb::ProposalEvent) -> String {
             let mut text = format!("to {}", a.handling_unit);
             if !a.due_date.is_empty() {
                 text.push_str(&format!(", due {}", a.due_date));
+            }
+            if !a.split_units.is_empty() {
+                text.push_str(&format!("; split with {}", a.split_units.join(", ")));
             }
             if !a.co_units.is_empty() {
                 text.push_str(&format!("; co-units {}", a.co_units.join(", ")));
