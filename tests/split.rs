@@ -166,6 +166,7 @@ async fn split_units_each_reply_on_their_own_and_the_proposal_follows_the_slower
         .unwrap();
     let issue_a = pb::IssueReplyRequest {
         document_number: document_number(&p, UNIT_A),
+        issue_date: "2019-06-23".into(),
         ..rq::issue(&p)
     };
     send(a_office, issue_a.dated("2019-06-23")).await.unwrap();
@@ -192,6 +193,40 @@ async fn split_units_each_reply_on_their_own_and_the_proposal_follows_the_slower
         (copied.signer.as_str(), copied.document_number.as_str()),
         ("", ""),
         "the proposal's own reply fields stay empty"
+    );
+
+    // Listed by unit, a split unit's own part stands for the proposal.
+    let by_unit = |unit: &str, state: State| pb::ListProposalsRequest {
+        state: state.into(),
+        handling_unit: unit.into(),
+        page_size: 1000,
+        ..Default::default()
+    };
+    let listed = |request| {
+        let mut admin = admin.clone();
+        async move {
+            let page = admin.list_proposals(request).await.unwrap().into_inner();
+            page.proposals.into_iter().map(|l| l.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(by_unit(UNIT_A, State::Copied)).await, [p.id.clone()]);
+    assert_eq!(
+        listed(by_unit(UNIT_B, State::Drafted)).await,
+        [p.id.clone()]
+    );
+    assert!(listed(by_unit(UNIT_A, State::Drafted)).await.is_empty());
+    let late = pb::ListProposalsRequest {
+        overdue_on: "2019-09-01".into(),
+        ..by_unit(UNIT_B, State::Unspecified)
+    };
+    assert_eq!(listed(late.clone()).await, [p.id.clone()], "B is late");
+    let on_time = pb::ListProposalsRequest {
+        handling_unit: UNIT_A.into(),
+        ..late
+    };
+    assert!(
+        listed(on_time).await.is_empty(),
+        "A issued before its due date"
     );
 
     // Each reply renders on its own; which one must be said, and B's is not issued yet.
@@ -235,6 +270,11 @@ async fn split_units_each_reply_on_their_own_and_the_proposal_follows_the_slower
         .unwrap();
     assert_eq!(done.state(), State::Copied);
     let b_text = render(a_clerk, &p, UNIT_B).await.unwrap();
+    assert_eq!(
+        render(b_clerk, &p, "").await.unwrap(),
+        b_text,
+        "a split unit's staff naming no unit read their own unit's reply"
+    );
     assert!(b_text.contains(&format!("{UNIT_B}文件")), "{b_text}");
     assert!(b_text.contains("许昌市教育局办公室"), "{b_text}");
     assert!(b_text.contains("抄送："), "{b_text}");

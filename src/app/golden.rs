@@ -18,6 +18,7 @@ const FINGERPRINTS_V2: &str = include_str!("golden/fingerprints_v2.jsonl");
 const FINGERPRINTS_V3: &str = include_str!("golden/fingerprints_v3.jsonl");
 const FINGERPRINTS_V4: &str = include_str!("golden/fingerprints_v4.jsonl");
 const FINGERPRINTS_V5: &str = include_str!("golden/fingerprints_v5.jsonl");
+const FINGERPRINTS_V6: &str = include_str!("golden/fingerprints_v6.jsonl");
 
 /// The frozen sample of each command.
 fn command(kind: CommandKind) -> Command {
@@ -228,6 +229,7 @@ fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V3, submissions_v3());
     golden_fingerprints(FINGERPRINTS_V4, submissions_v4());
     golden_fingerprints(FINGERPRINTS_V5, submissions_v5());
+    golden_fingerprints(FINGERPRINTS_V6, submissions_v6());
 }
 
 /// A merge (并案).
@@ -236,6 +238,43 @@ fn submissions_v5() -> Vec<Submission> {
         command: command(CommandKind::Merge),
         ..submissions().remove(1)
     }]
+}
+
+/// Split handling (分办): an assignment with split units, and each command on a reply naming
+/// the split unit it acts on.
+fn submissions_v6() -> Vec<Submission> {
+    let template = submissions().remove(1);
+    let unit = || "许昌市住房和城乡建设局".to_owned();
+    let split = |command| Submission {
+        command,
+        ..template.clone()
+    };
+    let named = |kind| {
+        let mut on_unit = command(kind);
+        match &mut on_unit {
+            Command::Draft { handling_unit, .. }
+            | Command::RejectDraft { handling_unit, .. }
+            | Command::Sign { handling_unit, .. }
+            | Command::Issue { handling_unit, .. }
+            | Command::Copy { handling_unit, .. } => *handling_unit = unit(),
+            _ => unreachable!("{kind:?} names no split unit"),
+        }
+        split(on_unit)
+    };
+    vec![
+        split(Command::Assign {
+            handling_unit: "许昌市生态环境局".into(),
+            due_date: CalendarDate::parse("2019-08-31"),
+            co_units: Vec::new(),
+            co_due_date: None,
+            split_units: vec![unit()],
+        }),
+        named(CommandKind::Draft),
+        named(CommandKind::RejectDraft),
+        named(CommandKind::Sign),
+        named(CommandKind::Issue),
+        named(CommandKind::Copy),
+    ]
 }
 
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
@@ -276,6 +315,7 @@ fn write_golden_file() {
         ("fingerprints_v3.jsonl", submissions_v3()),
         ("fingerprints_v4.jsonl", submissions_v4()),
         ("fingerprints_v5.jsonl", submissions_v5()),
+        ("fingerprints_v6.jsonl", submissions_v6()),
     ] {
         let text: String = submissions
             .iter()

@@ -260,11 +260,13 @@ impl Workflow {
 
     /// The official document answering `proposal` (read in the full view): its own reply if it
     /// is ISSUED or COPIED; for a MERGED one, the reply of the proposal it was merged into,
-    /// addressed to its own proposers.
+    /// addressed to its own proposers. On a split proposal, `handling_unit`'s reply (empty: the
+    /// `caller_unit`'s if it is one of the split units, else the one replying unit).
     pub async fn render(
         &self,
         proposal: &Proposal,
         handling_unit: &str,
+        caller_unit: Option<&str>,
     ) -> Result<RenderedReply, AppError> {
         let id = proposal.id;
         let fetched;
@@ -274,6 +276,16 @@ impl Workflow {
                 &fetched
             }
             None => proposal,
+        };
+        // A split unit's staff who name no unit mean their own unit's reply.
+        let handling_unit = match caller_unit {
+            Some(own)
+                if handling_unit.is_empty()
+                    && answering.handling(own).is_some_and(|h| h.split.is_some()) =>
+            {
+                own
+            }
+            _ => handling_unit,
         };
         let answering = reply_of(answering, handling_unit).map_err(AppError::Precondition)?;
         render_reply_to(&answering, proposal).map_err(|e| match e {

@@ -561,6 +561,27 @@ fn recorded(
                     format!("is after the reply's due date, {due}"),
                 ));
             }
+            // What the handlings are built from, checked here too so that no stored assignment
+            // opens two handlings of one unit, or a lead beside split units (`validate`
+            // names the offending field first for a caller).
+            if !co_units.is_empty() && !split_units.is_empty() {
+                return Err(invalid("split_units", "cannot be combined with co_units"));
+            }
+            let units = std::iter::once(&handling_unit)
+                .chain(&co_units)
+                .chain(&split_units);
+            for (i, unit) in units.clone().enumerate() {
+                if units.clone().take(i).any(|earlier| earlier == unit) {
+                    return Err(invalid(
+                        if co_units.is_empty() {
+                            "split_units"
+                        } else {
+                            "co_units"
+                        },
+                        "names a unit twice, or handling_unit",
+                    ));
+                }
+            }
             EventData::ProposalAssigned {
                 handling_unit,
                 due_date,
@@ -1845,6 +1866,32 @@ mod tests {
             co_units.push(FINANCE.into());
         }
         assert!(matches!(mixed.validate(), Err(v) if v.iter().any(|v| v.field == "split_units")));
+    }
+
+    /// A stored assignment that would open two handlings of one unit, or a lead beside split
+    /// units, is not one `decide` could have recorded: `verify` and `import` refuse it.
+    #[test]
+    fn a_stored_assignment_opens_each_unit_once() {
+        let (history, _) = split_assigned();
+        let received = fold(history.iter().take(1));
+        let forge = |edit: &dyn Fn(&mut String, &mut Vec<String>, &mut Vec<String>)| {
+            let mut forged = history[1].clone();
+            if let EventData::ProposalAssigned {
+                handling_unit,
+                co_units,
+                split_units,
+                ..
+            } = &mut forged.data
+            {
+                edit(handling_unit, co_units, split_units);
+            }
+            forged
+        };
+        let twice = forge(&|unit, _, split| split.push(unit.clone()));
+        assert!(check_recorded(received.as_ref(), &twice).is_err());
+        let mixed = forge(&|_, co, _| co.push(FINANCE.into()));
+        assert!(check_recorded(received.as_ref(), &mixed).is_err());
+        assert_eq!(check_recorded(received.as_ref(), &history[1]), Ok(()));
     }
 
     /// 主办/会办: the assignment opens a LEAD handling and a CO one per co-unit, whose opinions

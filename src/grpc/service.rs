@@ -727,7 +727,14 @@ impl ProposalService for ProposalApi {
         self.traced("RenderReply", &principal, &proposal_id, async {
             let (id, handling_unit) = render_request(request)?;
             let proposal = self.readable(&principal, id, View::Full).await?;
-            let rendered = self.workflow.render(&proposal, &handling_unit).await?;
+            let own = match allowed(&principal, Action::ReadProposals, self.workflow.rules())? {
+                Grant::OwnUnit(unit) => Some(unit),
+                _ => None,
+            };
+            let rendered = self
+                .workflow
+                .render(&proposal, &handling_unit, own.as_deref())
+                .await?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
                 document_number: rendered.document_number,

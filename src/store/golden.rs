@@ -15,6 +15,7 @@ const EVENTS_V2: &str = include_str!("golden/events_v2.jsonl");
 const EVENTS_V2_HANDLING: &str = include_str!("golden/events_v2_handling.jsonl");
 const EVENTS_V2_CO_HANDLING: &str = include_str!("golden/events_v2_co_handling.jsonl");
 const EVENTS_V2_MERGE: &str = include_str!("golden/events_v2_merge.jsonl");
+const EVENTS_V2_SPLIT: &str = include_str!("golden/events_v2_split.jsonl");
 
 fn event(
     sequence: u64,
@@ -323,6 +324,146 @@ fn expected_merge() -> Vec<RecordedEvent> {
         .collect()
 }
 
+/// Schema 2 events of split handling (分办): a seventh proposal split between two units, each
+/// replying on its own. The second unit drafts, signs, issues and copies its reply; the first
+/// unit's draft is rejected, it asks to return its part and the office approves, which ends
+/// that part only.
+fn expected_split() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e65").unwrap();
+    let first = || "许昌市生态环境局".to_owned();
+    let second = || "许昌市住房和城乡建设局".to_owned();
+    let date = |text| CalendarDate::parse(text).unwrap();
+    let steps = [
+        (
+            None,
+            S::Received,
+            "2019-03-01",
+            EventData::ProposalReceived {
+                committee: "许昌市政协".into(),
+                session: "七届三次会议".into(),
+                number: 236,
+                title: "关于城区黑臭水体治理的提案".into(),
+                proposers: vec!["李四".into()],
+                content: "建议统筹推进黑臭水体治理和管网改造。".into(),
+                proposer_kind: ProposerKind::Member,
+            },
+        ),
+        (
+            Some(S::Received),
+            S::Assigned,
+            "2019-03-10",
+            EventData::ProposalAssigned {
+                handling_unit: first(),
+                due_date: Some(date("2019-06-10")),
+                co_units: Vec::new(),
+                co_due_date: None,
+                split_units: vec![second()],
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-15",
+            EventData::ReplyDrafted {
+                reply: Reply {
+                    body: "关于管网改造，现答复如下。".into(),
+                    result_code: ResultCode::A,
+                    contact_unit: "许昌市住房和城乡建设局城建科".into(),
+                    contact_phone: "2963105".into(),
+                },
+                revision: false,
+                handling_unit: second(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-18",
+            EventData::ReplySigned {
+                signer: "刘建国".into(),
+                handling_unit: second(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-20",
+            EventData::ReplyIssued {
+                document_number: "许建〔2019〕27号".into(),
+                issue_date: date("2019-04-20"),
+                issuing_office: "许昌市住房和城乡建设局办公室".into(),
+                handling_unit: second(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-22",
+            EventData::ReplyCopied {
+                recipients: vec!["市政协提案委".into()],
+                handling_unit: second(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Drafted,
+            "2019-04-25",
+            EventData::ReplyDrafted {
+                reply: Reply {
+                    body: "关于水体治理，现答复如下。".into(),
+                    result_code: ResultCode::B,
+                    contact_unit: String::new(),
+                    contact_phone: String::new(),
+                },
+                revision: false,
+                handling_unit: first(),
+            },
+        ),
+        (
+            Some(S::Drafted),
+            S::Assigned,
+            "2019-04-26",
+            EventData::DraftRejected {
+                reason: "请补充治理时间表".into(),
+                handling_unit: first(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Assigned,
+            "2019-04-28",
+            EventData::ReturnRequested {
+                handling_unit: first(),
+                reason: "管网改造已由住建局答复，其余不属于本单位职责".into(),
+            },
+        ),
+        (
+            Some(S::Assigned),
+            S::Copied,
+            "2019-04-30",
+            EventData::ReturnDecided {
+                handling_unit: first(),
+                approved: true,
+                note: "同意，由住建局答复".into(),
+                reassigned_to: String::new(),
+                due_date: None,
+            },
+        ),
+    ];
+    (1..)
+        .zip(steps)
+        .map(|(sequence, (from, to, day, data))| {
+            let mut event = event(sequence, from, to, data);
+            event.schema = 2;
+            event.proposal_id = id;
+            event.position = 600 + sequence;
+            event.effective_date = Some(date(day));
+            event
+        })
+        .collect()
+}
+
 /// One event of every kind, as format 1 wrote them.
 fn expected() -> Vec<RecordedEvent> {
     use ProposalState as S;
@@ -470,6 +611,7 @@ fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     decode_and_encode_alike(EVENTS_V2_HANDLING, &expected_handling());
     decode_and_encode_alike(EVENTS_V2_CO_HANDLING, &expected_co_handling());
     decode_and_encode_alike(EVENTS_V2_MERGE, &expected_merge());
+    decode_and_encode_alike(EVENTS_V2_SPLIT, &expected_split());
 }
 
 /// Every golden history is one `decide` could have recorded, event by event.
@@ -481,6 +623,7 @@ fn golden_histories_pass_the_history_check() {
         expected_handling(),
         expected_co_handling(),
         expected_merge(),
+        expected_split(),
     ] {
         let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
             std::collections::HashMap::new();
@@ -518,6 +661,7 @@ const STATUS_V5_EVENTS_V2: &str = include_str!("golden/status_v5_events_v2.json"
 const STATUS_V6: &str = include_str!("golden/status_v6.json");
 const STATUS_V6_CO: &str = include_str!("golden/status_v6_co.json");
 const STATUS_V6_MERGE: &str = include_str!("golden/status_v6_merge.json");
+const STATUS_V6_SPLIT: &str = include_str!("golden/status_v6_split.json");
 
 /// The status records of the proposals `events` describe, after each event: what format 5
 /// stores under `proposals` (the projection without the content and the reply, which it names
@@ -572,6 +716,7 @@ fn format_6_status_records_decode_to_the_same_values_and_encode_to_the_same_byte
     status_records_alike(STATUS_V6, &statuses_v6());
     status_records_alike(STATUS_V6_CO, &statuses_of(&expected_co_handling()));
     status_records_alike(STATUS_V6_MERGE, &statuses_of(&expected_merge()));
+    status_records_alike(STATUS_V6_SPLIT, &statuses_of(&expected_split()));
 }
 
 fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
@@ -639,4 +784,14 @@ fn write_golden_files() {
         .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
         .collect();
     std::fs::write(format!("{dir}/status_v6_merge.json"), text).unwrap();
+    let text: String = expected_split()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/events_v2_split.jsonl"), text).unwrap();
+    let text: String = statuses_of(&expected_split())
+        .iter()
+        .map(|s| String::from_utf8(super::sled_store::encode(s).unwrap()).unwrap() + "\n")
+        .collect();
+    std::fs::write(format!("{dir}/status_v6_split.json"), text).unwrap();
 }

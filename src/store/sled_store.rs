@@ -580,17 +580,33 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
         handling_unit.as_deref().is_none_or(|u| h.unit == u)
             && handling_role.is_none_or(|r| h.role == r)
     };
-    state.is_none_or(|s| s == status.state)
+    // With a unit filter, a split unit's own part stands for the proposal: its state, its due
+    // date and its reply's issue date.
+    let part = handling_unit.as_deref().and_then(|u| {
+        let h = status.handlings.iter().find(|h| h.unit == u)?;
+        Some((h, h.split.as_deref()?))
+    });
+    let (now, is_overdue) = match part {
+        Some((h, part)) => (
+            part.state,
+            overdue_on.is_none_or(|day| overdue(h.due_date, part.state, part.issue_date, &[], day)),
+        ),
+        None => (
+            status.state,
+            overdue_on.is_none_or(|day| {
+                overdue(
+                    status.due_date,
+                    status.state,
+                    status.issue_date,
+                    &status.handlings,
+                    day,
+                )
+            }),
+        ),
+    };
+    state.is_none_or(|s| s == now)
         && proposer_kind.is_none_or(|k| k == status.proposer_kind)
-        && overdue_on.is_none_or(|day| {
-            overdue(
-                status.due_date,
-                status.state,
-                status.issue_date,
-                &status.handlings,
-                day,
-            )
-        })
+        && is_overdue
         && ((handling_unit.is_none() && handling_role.is_none())
             || status.handlings.iter().any(|h| handling(&h)))
         && committee.as_deref().is_none_or(|c| c == status.committee)
