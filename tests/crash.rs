@@ -11,6 +11,11 @@
 //! returns the original result if it had been applied, applies now if not, and never appends
 //! twice.
 //!
+//! The lifecycles are the kit's (sole, or led with a co-unit), split proposals (分办) whose
+//! units each draft, sign, issue and copy their own reply, interleaved, one unit sometimes
+//! giving its part back first, and merges (并案): a second proposal merged into the first, which
+//! then goes on (its join recorded under the merge's request id).
+//!
 //! `PROPOSAL_CRASH_CYCLES` sets the number of kills (default 3). The random choices (kill
 //! delays, which lifecycles take a backward move) come from a seed printed at the start;
 //! `PROPOSAL_CRASH_SEED=<seed>` replays them (the interleaving of the clients cannot be
@@ -26,12 +31,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Client;
-use common::crash_check::{Checked, Epoch, Shared, Slot, check_directory};
+use common::crash_check::{Checked, CrashCall, Epoch, Shared, Slot, check_directory};
+use common::lifecycle::Command;
 use common::plans::Step;
 use common::process::{ServerProcess, temp_data_dir};
-use common::retried::{Ack, Call, check_response, lifecycle, send, unknown_outcome};
+use common::requests::CommandRequest;
+use common::retried::{Ack, Call, assign, lifecycle, step, unknown_outcome};
 use common::seeded::{Rng, env_number};
-use proposal_service::domain::ProposalId;
+use common::tracked::UNITS;
+use proposal_service::domain::{EventKind, ProposalId, ProposalState};
+use proposal_service::pb;
 use tokio::sync::watch;
 
 /// Concurrent clients, each with its own connection and its own proposals.
@@ -191,6 +200,9 @@ async fn connect(addr: SocketAddr) -> Result<Client, tonic::transport::Error> {
     Ok(Client::new(channel))
 }
 
+/// A proposal's id, version and state as last acknowledged (`None`: not received yet).
+type Acknowledged = Option<(ProposalId, u64, ProposalState)>;
+
 async fn client_loop(
     shared: &Shared,
     index: usize,
@@ -198,12 +210,11 @@ async fn client_loop(
 ) -> Result<(), String> {
     let slot = &shared.slots[index];
     let mut rng = Rng(shared.seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
-    let mut plan: VecDeque<Step> = VecDeque::new();
-    // The proposal this client drives now and its version as last acknowledged.
-    let mut current: Option<(ProposalId, u64)> = None;
+    let mut plan: VecDeque<Planned> = VecDeque::new();
+    // The proposals of the lifecycle this client drives now: each one's number, and what was
+    // last acknowledged of it.
+    let mut current: [(u32, Acknowledged); 2] = [(0, None); 2];
     let mut proposals = 0u32;
-    // The number of the proposal this client drives now.
-    let mut number = 0u32;
     let mut calls = 0u64;
     let mut seen = 0u64;
     // Bounded: each turn waits (at most 2 × SETTLE_TIMEOUT) for a strictly newer server, and
@@ -231,8 +242,11 @@ async fn client_loop(
         };
         loop {
             let pending = slot.pending.lock().unwrap().take();
-            let call = match pending {
-                Some(call) => call,
+            let (sent, on) = match pending {
+                Some(sent) => {
+                    let on = usize::from(sent.call.number == current[1].0);
+                    (sent, on)
+                }
                 None => {
                     if shared.stop.load(Ordering::SeqCst) {
                         return Ok(());
@@ -242,40 +256,68 @@ async fn client_loop(
                         return Err(format!("more than {MAX_CALLS_PER_CLIENT} calls"));
                     }
                     if plan.is_empty() {
-                        proposals += 1;
-                        number = (index as u32 + 1) * 100_000 + proposals;
-                        plan.extend(lifecycle(&mut rng));
-                        current = None;
+                        for proposal in &mut current {
+                            proposals += 1;
+                            *proposal = ((index as u32 + 1) * 100_000 + proposals, None);
+                        }
+                        plan.extend(plans(&mut rng));
                     }
-                    Call {
+                    let planned = plan.pop_front().expect("a lifecycle has steps");
+                    let (number, now) = current[planned.on];
+                    let call = Call {
                         request_id: format!("crash-{:x}-c{index}-{calls}", shared.seed),
-                        step: plan.pop_front().expect("a lifecycle has steps"),
+                        step: planned.step,
                         number,
-                        proposal: current.map(|(id, _)| id),
-                        expected_version: current.map_or(0, |(_, version)| version),
+                        proposal: now.map(|(id, _, _)| id),
+                        expected_version: now.map_or(0, |(_, version, _)| version),
                         found_applied: None,
                         interrupted: 0,
-                    }
+                    };
+                    let target = planned.target.unwrap_or_else(|| call.target());
+                    let sent = CrashCall {
+                        call,
+                        split_units: planned.split_units,
+                        handling_unit: planned.handling_unit,
+                        into: planned
+                            .into
+                            .map(|k| current[k].1.expect("the proposal merged into is received")),
+                        target,
+                    };
+                    (sent, planned.on)
                 }
             };
-            let answer = tokio::time::timeout(CALL_TIMEOUT, send(&client, &call)).await;
+            let answer = tokio::time::timeout(CALL_TIMEOUT, send(&client, &sent)).await;
             match answer {
                 Err(_) => {
                     return Err(format!(
                         "{} got no answer within {CALL_TIMEOUT:?}",
-                        call.describe()
+                        sent.describe()
                     ));
                 }
                 Ok(Ok(Some(proposal))) => {
-                    let id = check_response(&call, &proposal)?;
-                    slot.acks.lock().unwrap().push(Ack {
+                    let id = check_answer(&sent, &proposal)?;
+                    let call = &sent.call;
+                    let mut acks = slot.acks.lock().unwrap();
+                    acks.push(Ack {
                         request_id: call.request_id.clone(),
                         proposal: id,
                         version: proposal.version,
                         kind: call.kind(),
-                        state: call.target(),
+                        state: sent.target,
                     });
-                    current = Some((id, proposal.version));
+                    // A merge joined the other proposal too, one version further, its state
+                    // kept.
+                    if let Some((into, version, state)) = sent.into {
+                        acks.push(Ack {
+                            request_id: call.request_id.clone(),
+                            proposal: into,
+                            version: version + 1,
+                            kind: EventKind::MergeJoined,
+                            state,
+                        });
+                        current[1 - on].1 = Some((into, version + 1, state));
+                    }
+                    current[on].1 = Some((id, proposal.version, sent.target));
                     if call.interrupted > 0 {
                         slot.retried.fetch_add(1, Ordering::SeqCst);
                         if call.found_applied == Some(true) {
@@ -283,25 +325,244 @@ async fn client_loop(
                         }
                     }
                 }
-                Ok(Ok(None)) => return Err(format!("{}: no proposal in the OK", call.describe())),
+                Ok(Ok(None)) => return Err(format!("{}: no proposal in the OK", sent.describe())),
                 Ok(Err(status)) if killed() && unknown_outcome(&status) => {
-                    let mut call = call;
-                    call.interrupted += 1;
+                    let mut sent = sent;
+                    sent.call.interrupted += 1;
                     slot.interrupted.fetch_add(1, Ordering::SeqCst);
-                    *slot.pending.lock().unwrap() = Some(call);
+                    *slot.pending.lock().unwrap() = Some(sent);
                     slot.parked.store(epoch.number, Ordering::SeqCst);
                     continue 'servers;
                 }
                 Ok(Err(status)) => {
                     return Err(format!(
                         "{} on server {} (killed: {}) failed: {status:?}",
-                        call.describe(),
+                        sent.describe(),
                         epoch.number,
                         killed()
                     ));
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the clients send
+// ---------------------------------------------------------------------------------------------
+
+/// One call of a client's plan: the kit's step on the first or the second proposal of the
+/// lifecycle, with what a split proposal or a merge adds.
+#[derive(Clone, Debug)]
+struct Planned {
+    step: Step,
+    /// Which of the lifecycle's two proposals it acts on.
+    on: usize,
+    split_units: &'static [&'static str],
+    handling_unit: &'static str,
+    /// A merge: which of the lifecycle's proposals it merges into.
+    into: Option<usize>,
+    /// The state it leaves its proposal in; `None`: where its command leads (a record keeps
+    /// ASSIGNED).
+    target: Option<ProposalState>,
+}
+
+/// `step` on the lifecycle's first proposal, as the kit plans it.
+fn kit(step: Step) -> Planned {
+    Planned {
+        step,
+        on: 0,
+        split_units: &[],
+        handling_unit: "",
+        into: None,
+        target: None,
+    }
+}
+
+/// The calls of one lifecycle: the kit's (half of them), a split proposal, or a proposal
+/// merged into another that then goes on, sole or split.
+fn plans(rng: &mut Rng) -> Vec<Planned> {
+    match rng.between(0, 3) {
+        0 | 1 => lifecycle(rng).into_iter().map(kit).collect(),
+        2 => {
+            let units = 1 + rng.between(1, 2) as usize;
+            split(rng, units, false)
+        }
+        _ => {
+            let units = if rng.one_in(2) { 1 } else { 2 };
+            split(rng, units, true)
+        }
+    }
+}
+
+/// A proposal handled by `units` units: one (sole), or several each replying on its own (分办),
+/// their steps interleaved at random (each step leaves the proposal where its least advanced
+/// unit stands). Sometimes the units record their receipt and a contact, a unit gives its part
+/// back first (while others are left), and a draft is rejected. With `merge`, a second proposal
+/// is received and merged into it before anyone drafts.
+fn split(rng: &mut Rng, units: usize, merge: bool) -> Vec<Planned> {
+    // The units, the first the handling unit; they rotate from one proposal to the next.
+    let first = rng.between(0, 2) as usize;
+    let all: Vec<&'static str> = (0..units).map(|i| UNITS[(first + i) % 3]).collect();
+    let splits: &'static [&'static str] = match (first, units) {
+        (_, 1) => &[],
+        (0, 2) => &UNITS[1..2],
+        (1, 2) => &UNITS[2..3],
+        (2, 2) => &UNITS[0..1],
+        (0, _) => &UNITS[1..3],
+        (1, _) => &[UNITS[2], UNITS[0]],
+        _ => &UNITS[0..2],
+    };
+    let assigned = Some(ProposalState::Assigned);
+    let named = |command: Command, unit: &'static str, target: Option<ProposalState>| Planned {
+        handling_unit: if units == 1 { "" } else { unit },
+        target,
+        ..kit(step(command))
+    };
+    let mut plan = vec![
+        kit(step(Command::Receive)),
+        Planned {
+            split_units: splits,
+            ..kit(assign(all[0]))
+        },
+    ];
+    if merge {
+        let second = |planned: Planned| Planned { on: 1, ..planned };
+        plan.push(second(kit(step(Command::Receive))));
+        plan.push(Planned {
+            into: Some(0),
+            ..second(kit(step(Command::Merge)))
+        });
+    }
+    // Records keep every unit ASSIGNED.
+    for command in [Command::Acknowledge, Command::Contact] {
+        if rng.one_in(3) {
+            let unit = all[rng.between(0, units as u64 - 1) as usize];
+            plan.push(named(command, unit, assigned));
+        }
+    }
+    let mut left = all.clone();
+    if units > 1 && rng.one_in(3) {
+        // A unit gives its part back: the office approves, the others go on.
+        let unit = left.remove(rng.between(0, units as u64 - 1) as usize);
+        plan.push(named(Command::RequestReturn, unit, assigned));
+        plan.push(named(Command::DecideReturn, unit, assigned));
+    }
+    // Each unit's own path, taken a step at a time by a unit picked at random.
+    let mut paths: Vec<VecDeque<Command>> = left
+        .iter()
+        .map(|_| {
+            let mut path = VecDeque::from([Command::Draft]);
+            if rng.one_in(5) {
+                path.extend([Command::RejectDraft, Command::Draft]);
+            }
+            path.extend([Command::Sign, Command::Issue, Command::Copy]);
+            path
+        })
+        .collect();
+    let mut states = vec![ProposalState::Assigned; left.len()];
+    while paths.iter().any(|p| !p.is_empty()) {
+        let ready: Vec<usize> = (0..paths.len()).filter(|i| !paths[*i].is_empty()).collect();
+        let i = ready[rng.between(0, ready.len() as u64 - 1) as usize];
+        let command = paths[i].pop_front().expect("a unit with steps left");
+        states[i] = match command {
+            Command::Draft => ProposalState::Drafted,
+            Command::RejectDraft => ProposalState::Assigned,
+            Command::Sign => ProposalState::Signed,
+            Command::Issue => ProposalState::Issued,
+            _ => ProposalState::Copied,
+        };
+        let least = *states.iter().min().expect("a unit");
+        // The one unit left may go unnamed.
+        let unit = if left.len() == 1 && rng.one_in(2) {
+            ""
+        } else {
+            left[i]
+        };
+        plan.push(named(command, unit, Some(least)));
+    }
+    plan
+}
+
+/// Sends the call as its RPC (the kit's request for its step, with the split units, the unit
+/// named, a document number of the unit's own, the proposal merged into); `Ok(None)` if the
+/// response lacks the proposal.
+async fn send(client: &Client, sent: &CrashCall) -> Result<Option<pb::Proposal>, tonic::Status> {
+    let call = &sent.call;
+    // The kit's builders read only the proposal's id and number.
+    let proposal = pb::Proposal {
+        id: call.proposal.map(|p| p.to_string()).unwrap_or_default(),
+        number: call.number,
+        ..Default::default()
+    };
+    let mut request = common::plans::request(call.step, &proposal).keyed(&call.request_id);
+    let unit = sent.handling_unit.to_owned();
+    match &mut request {
+        CommandRequest::Assign(r) => {
+            r.split_units = sent.split_units.iter().map(|u| u.to_string()).collect();
+        }
+        CommandRequest::Draft(r) => r.handling_unit = unit,
+        CommandRequest::RejectDraft(r) => r.handling_unit = unit,
+        CommandRequest::Sign(r) => r.handling_unit = unit,
+        CommandRequest::Issue(r) => {
+            // Each unit issues a document of its own.
+            if !unit.is_empty() {
+                r.document_number = format!("{}（{unit}）", r.document_number);
+            }
+            r.handling_unit = unit;
+        }
+        CommandRequest::Copy(r) => r.handling_unit = unit,
+        CommandRequest::Acknowledge(r) => r.handling_unit = unit,
+        CommandRequest::Contact(r) => r.handling_unit = unit,
+        CommandRequest::RequestReturn(r) => r.handling_unit = unit,
+        CommandRequest::DecideReturn(r) => r.handling_unit = unit,
+        CommandRequest::Merge(r) => {
+            let (into, _, _) = sent.into.expect("a merge names the proposal merged into");
+            r.into_proposal_id = into.to_string();
+        }
+        _ => {}
+    }
+    if call.step.command != Command::Receive {
+        request = request.expecting(call.expected_version);
+    }
+    request.send(&mut client.clone()).await
+}
+
+/// Checks a response against the call: the right proposal, one version further, the state
+/// the call leads to. Returns the proposal's id.
+fn check_answer(sent: &CrashCall, proposal: &pb::Proposal) -> Result<ProposalId, String> {
+    let call = &sent.call;
+    let id = ProposalId::parse(&proposal.id).ok_or_else(|| {
+        format!(
+            "{}: the response names proposal {:?}",
+            sent.describe(),
+            proposal.id
+        )
+    })?;
+    let mut wrong = Vec::new();
+    if let Some(expected) = call.proposal
+        && expected != id
+    {
+        wrong.push(format!("proposal {id}"));
+    }
+    if proposal.version != call.expected_version + 1 {
+        wrong.push(format!("version {}", proposal.version));
+    }
+    if proposal.state != pb::ProposalState::from(sent.target) as i32 {
+        wrong.push(format!("state {}", proposal.state));
+    }
+    if call.step.command == Command::Receive && proposal.number != call.number {
+        wrong.push(format!("number {}", proposal.number));
+    }
+    if wrong.is_empty() {
+        Ok(id)
+    } else {
+        Err(format!(
+            "{} (found applied before: {:?}) was answered with {}",
+            sent.describe(),
+            call.found_applied,
+            wrong.join(", ")
+        ))
     }
 }
 

@@ -1,11 +1,14 @@
 mod common;
 
-// Model-based property test: random sequences of commands (valid and invalid, all eight
-// mutating RPCs, against a pool of two or three proposals, with random expected versions,
-// retried and reused idempotency keys, duplicate numbers and document numbers) are sent to the
-// real service over gRPC and to a small reference model (tests/common/model.rs) written from the
-// proto's comments. Every answer must be the one the model predicts, and at the end every
-// proposal, its history and the listing must be what the model holds.
+// Model-based property test: random sequences of commands (valid and invalid, every mutating
+// RPC, against a pool of two or three proposals, with random expected versions, retried and
+// reused idempotency keys, duplicate numbers and document numbers; sole, lead/co and split
+// (分办) assignments, reply commands and records naming a split unit, none, or a stranger, and
+// merges) are sent to the real service over gRPC and to a small reference model
+// (tests/common/model.rs) written from the proto's comments. Every answer must be the one the
+// model predicts, a split proposal's state its least advanced unit's and each handling's state
+// and reply its own, and at the end every proposal, its history and the listing must be what
+// the model holds.
 //
 // The model shares no code with the service: the kit's own lifecycle table, its own idea of
 // which request is invalid. One server serves every case; each case works in its own
@@ -17,9 +20,10 @@ mod common;
 use std::collections::HashMap;
 
 use common::hostile::{self, runtime};
-use common::lifecycle::{Command, STATES, State, forward, state_name};
+use common::lifecycle::{Command, STATES, State, state_name};
 use common::model::{
-    Case, Expect, KindChoice, Meta, Model, Op, Rid, SESSION, Snap, build, scenario,
+    Case, Expect, KindChoice, Meta, Model, Op, Part, Rid, SESSION, Snap, build, forward_of,
+    scenario,
 };
 use common::requests::CommandRequest;
 use common::{Client, TestServer};
@@ -33,7 +37,7 @@ fn the_service_behaves_like_the_model() {
     let runtime = runtime();
     let mut server = runtime.block_on(TestServer::start());
     let client = server.client.clone();
-    let mut runner = TestRunner::new(config(24));
+    let mut runner = TestRunner::new(config(48));
     let result = runner.run(&scenario(), |(pool, ops)| {
         let mut client = client.clone();
         runtime.block_on(run_case(&mut client, pool, &ops))
@@ -63,7 +67,13 @@ fn same_proposal(
     actual: &pb::Proposal,
 ) -> Result<(), String> {
     let reply_body = actual.reply.as_ref().map(|r| r.body.clone());
-    let sole = actual.handlings.first();
+    // 分办: every handling is SPLIT, each with its own reply and records.
+    let split: Vec<&pb::Handling> = actual
+        .handlings
+        .iter()
+        .filter(|h| h.role() == pb::HandlingRole::Split)
+        .collect();
+    let sole = actual.handlings.first().filter(|_| split.is_empty());
     let co: Vec<&pb::Handling> = actual
         .handlings
         .iter()
@@ -103,7 +113,26 @@ fn same_proposal(
             .filter(|h| h.opinion.is_none())
             .map(|h| h.unit.clone())
             .collect(),
+        splits: split.iter().map(|h| part_of(h)).collect(),
     };
+    if !split.is_empty() {
+        // The proposal is the first split unit's; each handling holds its own reply.
+        if split.len() != actual.handlings.len()
+            || Some(&split[0].unit) != observed.handling_unit.as_ref()
+        {
+            return Err(format!(
+                "slot {slot}: split handlings {:?} mixed with others, or not led by the \
+                 proposal's unit",
+                actual.handlings
+            ));
+        }
+        if &observed != model {
+            return Err(format!(
+                "slot {slot}: the service has\n  {observed:?}\nthe model has\n  {model:?}"
+            ));
+        }
+        return same_registration(case, slot, id, actual);
+    }
     // An assigned proposal has one replying handling first, its unit's, with the proposal's
     // due date: SOLE, or LEAD before its co-units.
     let role = if co.is_empty() {
@@ -111,12 +140,33 @@ fn same_proposal(
     } else {
         pb::HandlingRole::Lead
     };
+    // Its state, reply, signer, document and copies are the proposal's.
+    let own = |h: &pb::Handling| {
+        (
+            h.state,
+            &h.reply,
+            &h.signer,
+            &h.document_number,
+            &h.issue_date,
+            &h.issuing_office,
+            &h.copied_to,
+        ) == (
+            actual.state,
+            &actual.reply,
+            &actual.signer,
+            &actual.document_number,
+            &actual.issue_date,
+            &actual.issuing_office,
+            &actual.copied_to,
+        )
+    };
     if actual.handlings.len() != usize::from(sole.is_some()) + co.len()
         || sole.is_some() != observed.handling_unit.is_some()
         || sole.is_some_and(|h| {
             Some(&h.unit) != observed.handling_unit.as_ref()
                 || none_if_empty(&h.due_date) != observed.due_date
                 || h.role() != role
+                || !own(h)
         })
     {
         return Err(format!(
@@ -129,6 +179,42 @@ fn same_proposal(
             "slot {slot}: the service has\n  {observed:?}\nthe model has\n  {model:?}"
         ));
     }
+    same_registration(case, slot, id, actual)
+}
+
+/// A split handling (分办) as the model holds it.
+fn part_of(h: &pb::Handling) -> Part {
+    let none_if_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    Part {
+        unit: h.unit.clone(),
+        state: h.state(),
+        due_date: none_if_empty(&h.due_date),
+        original_due_date: none_if_empty(&h.original_due_date),
+        reply_body: h.reply.as_ref().map(|r| r.body.clone()),
+        signer: none_if_empty(&h.signer),
+        document_number: none_if_empty(&h.document_number),
+        copied_to: h.copied_to.clone(),
+        acknowledged: !h.acknowledged_date.is_empty(),
+        contacts: h.contacts.len(),
+        pending_extension: h
+            .extensions
+            .last()
+            .filter(|e| e.status() == pb::RequestStatus::Pending)
+            .map(|e| e.new_due_date.clone()),
+        pending_return: h
+            .return_requests
+            .last()
+            .is_some_and(|r| r.status() == pb::RequestStatus::Pending),
+    }
+}
+
+/// The proposal's committee, session, number and id are the slot's.
+fn same_registration(
+    case: &Case,
+    slot: usize,
+    id: Option<&str>,
+    actual: &pb::Proposal,
+) -> Result<(), String> {
     if (
         actual.committee.as_str(),
         actual.session.as_str(),
@@ -318,12 +404,28 @@ async fn check_final(client: &mut Client, case: &Case, model: &Model) -> Result<
             }
             last_position = actual.position;
             if let Some(pb::proposal_event::Data::Drafted(d)) = &actual.data
-                && d.revision != (model.from == Some(State::Drafted))
+                && d.revision != model.revision
             {
                 return Err(format!(
                     "slot {slot} event {}: revision {}",
                     i + 1,
                     d.revision
+                ));
+            }
+            // A command on the reply names the split unit whose reply it is (none elsewhere).
+            let reply_unit = match &actual.data {
+                Some(pb::proposal_event::Data::Drafted(d)) => Some(&d.handling_unit),
+                Some(pb::proposal_event::Data::DraftRejected(d)) => Some(&d.handling_unit),
+                Some(pb::proposal_event::Data::Signed(d)) => Some(&d.handling_unit),
+                Some(pb::proposal_event::Data::Issued(d)) => Some(&d.handling_unit),
+                Some(pb::proposal_event::Data::Copied(d)) => Some(&d.handling_unit),
+                _ => None,
+            };
+            if reply_unit.is_some_and(|unit| *unit != model.handling_unit) {
+                return Err(format!(
+                    "slot {slot} event {}: the reply of {reply_unit:?}, the model has {:?}",
+                    i + 1,
+                    model.handling_unit
                 ));
             }
         }
@@ -395,7 +497,9 @@ async fn run_case(client: &mut Client, pool: usize, ops: &[Op]) -> Result<(), Te
                 let slot = choice.slot % pool;
                 let kind = match choice.kind {
                     KindChoice::Exactly(kind) => kind,
-                    KindChoice::Forward => forward(model.slots[slot].as_ref().map(|s| s.now.state)),
+                    KindChoice::Forward => {
+                        forward_of(model.slots[slot].as_ref().map(|s| &s.now), choice.payload)
+                    }
                 };
                 let request_id = match choice.rid {
                     Rid::None => String::new(),
@@ -459,7 +563,7 @@ async fn run_case(client: &mut Client, pool: usize, ops: &[Op]) -> Result<(), Te
         .map_err(|e| fail(format!("{}\nat the end: {e}", log.join("\n"))))
 }
 
-/// Cases per run: 24 unless PROPTEST_CASES says otherwise; at most 2,048 shrink steps.
+/// Cases per run: 48 unless PROPTEST_CASES says otherwise; at most 2,048 shrink steps.
 fn config(default_cases: u32) -> Config {
     Config {
         max_shrink_iters: 2048,

@@ -206,20 +206,26 @@ async fn split_units_each_reply_on_their_own_and_the_proposal_follows_the_slower
         let mut admin = admin.clone();
         async move {
             let page = admin.list_proposals(request).await.unwrap().into_inner();
-            page.proposals.into_iter().map(|l| l.id).collect::<Vec<_>>()
+            page.proposals
+                .into_iter()
+                .map(|l| l.id)
+                .collect::<Vec<String>>()
         }
     };
-    assert_eq!(listed(by_unit(UNIT_A, State::Copied)).await, [p.id.clone()]);
+    assert_eq!(
+        listed(by_unit(UNIT_A, State::Copied)).await,
+        [p.id.as_str()]
+    );
     assert_eq!(
         listed(by_unit(UNIT_B, State::Drafted)).await,
-        [p.id.clone()]
+        [p.id.as_str()]
     );
     assert!(listed(by_unit(UNIT_A, State::Drafted)).await.is_empty());
     let late = pb::ListProposalsRequest {
         overdue_on: "2019-09-01".into(),
         ..by_unit(UNIT_B, State::Unspecified)
     };
-    assert_eq!(listed(late.clone()).await, [p.id.clone()], "B is late");
+    assert_eq!(listed(late.clone()).await, [p.id.as_str()], "B is late");
     let on_time = pb::ListProposalsRequest {
         handling_unit: UNIT_A.into(),
         ..late
@@ -296,7 +302,7 @@ async fn split_units_each_reply_on_their_own_and_the_proposal_follows_the_slower
     let listed = admin.list_proposals(split_role).await.unwrap().into_inner();
     assert_eq!(
         listed.proposals.iter().map(|l| &l.id).collect::<Vec<_>>(),
-        [&p.id]
+        [p.id.as_str()]
     );
     let events = listed_events(admin, UNIT_B).await.unwrap();
     let issued_by: Vec<&str> = events

@@ -3,7 +3,9 @@
 //! left and checks it against all of it: `verify()` finds no problem, every acknowledged
 //! transition is in its history at exactly the acknowledged version, every proposal is at its
 //! last acknowledged version or at most the one unanswered call beyond it, no position and no
-//! request id appears twice, and no event is there that nobody asked for.
+//! request id appears twice (but a merge's, on each of its two proposals), and no event is there
+//! that nobody asked for. [`CrashCall`] is the kit's retried call with what a split proposal
+//! (分办) or a merge (并案) adds.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -11,17 +13,53 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
-use proposal_service::domain::{ProposalId, ProposalState, RecordedEvent};
+use proposal_service::domain::{EventKind, ProposalId, ProposalState, RecordedEvent};
 use proposal_service::store::{SledOptions, SledStore, View, request_key};
 
 use super::retried::{Ack, Call};
 
+/// One call of the crash test: the kit's retried call, with what a split proposal (分办) or a
+/// merge (并案) adds to its request, and the state it leaves its proposal in. Retried with
+/// exactly this content until answered.
+#[derive(Clone, Debug)]
+pub struct CrashCall {
+    pub call: Call,
+    /// An assignment's split units (each replies on its own, as its handling_unit does).
+    pub split_units: &'static [&'static str],
+    /// The unit a command on the reply or a unit's record names (empty: none).
+    pub handling_unit: &'static str,
+    /// A merge: the proposal merged into, its version before the merge and its state (which
+    /// the join keeps).
+    pub into: Option<(ProposalId, u64, ProposalState)>,
+    /// The state the call leaves its proposal in: a split proposal stands where its least
+    /// advanced unit does.
+    pub target: ProposalState,
+}
+
+impl CrashCall {
+    pub fn describe(&self) -> String {
+        let mut text = self.call.describe();
+        if !self.split_units.is_empty() {
+            text.push_str(&format!(" split with {:?}", self.split_units));
+        }
+        if !self.handling_unit.is_empty() {
+            text.push_str(&format!(" for {}", self.handling_unit));
+        }
+        if let Some((into, version, _)) = self.into {
+            text.push_str(&format!(" into {into} at version {version}"));
+        }
+        text
+    }
+}
+
 /// What one client shares with the test.
 #[derive(Default)]
 pub struct Slot {
+    /// Every acknowledged transition; a merge's is two, its join of the other proposal
+    /// (`MergeJoined`, under the same request id) after it.
     pub acks: Mutex<Vec<Ack>>,
     /// The call a kill left without an answer, while the client waits for the next server.
-    pub pending: Mutex<Option<Call>>,
+    pub pending: Mutex<Option<CrashCall>>,
     /// The last server (epoch) whose kill this client has noticed; it then makes no call until
     /// a newer server is published.
     pub parked: AtomicU64,
@@ -107,6 +145,8 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
     let mut last: HashMap<ProposalId, (u64, ProposalState)> = HashMap::new();
     // Every request id that may appear in the store: acknowledged, or found applied below.
     let mut explained: HashSet<String> = HashSet::new();
+    // The request ids of merges, which append an event to each of two proposals.
+    let mut merges: HashSet<String> = HashSet::new();
     for ack in &acks {
         let events = history(ack.proposal).map_err(|e| vec![e])?;
         match events.get(ack.version as usize - 1) {
@@ -129,6 +169,18 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
                 }
             }
         }
+        let entry = last.entry(ack.proposal).or_insert((0, ack.state));
+        if ack.version > entry.0 {
+            *entry = (ack.version, ack.state);
+        }
+        // A merge's join is recorded under the merge's request id, which names the proposal
+        // merged.
+        if ack.kind == EventKind::MergeJoined {
+            continue;
+        }
+        if ack.kind == EventKind::ProposalMerged {
+            merges.insert(ack.request_id.clone());
+        }
         // Idempotency records are kept per actor: the one recorded on the acknowledged event.
         let actor = events
             .get(ack.version as usize - 1)
@@ -144,10 +196,6 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
         if !explained.insert(ack.request_id.clone()) {
             problems.push(format!("request {} was acknowledged twice", ack.request_id));
         }
-        let entry = last.entry(ack.proposal).or_insert((0, ack.state));
-        if ack.version > entry.0 {
-            *entry = (ack.version, ack.state);
-        }
     }
 
     // Each unanswered call was applied or not, as a whole: if applied, exactly one version
@@ -156,9 +204,11 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
     let (mut applied, mut not_applied) = (0, 0);
     for slot in &shared.slots {
         let mut pending = slot.pending.lock().unwrap();
-        let Some(call) = pending.as_mut() else {
+        let Some(sent) = pending.as_mut() else {
             continue;
         };
+        let (into, target) = (sent.into, sent.target);
+        let call = &mut sent.call;
         let record = store
             .request(&request_key(call.step.actor, &call.request_id))
             .map_err(|e| vec![format!("reading request {}: {e}", call.request_id)])?;
@@ -170,6 +220,11 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
         call.found_applied = Some(true);
         applied += 1;
         explained.insert(call.request_id.clone());
+        // A merge applied joined the other proposal too, one version beyond what it was.
+        if let Some((into, version, state)) = into {
+            merges.insert(call.request_id.clone());
+            beyond.insert(into, (version + 1, state));
+        }
         if call.proposal.is_some_and(|id| id != record.proposal_id)
             || record.version != call.expected_version + 1
         {
@@ -191,7 +246,7 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
                 call.describe()
             )),
         }
-        beyond.insert(record.proposal_id, (record.version, call.target()));
+        beyond.insert(record.proposal_id, (record.version, target));
     }
 
     // Every proposal stands at its last acknowledged version, or at the one unanswered call
@@ -263,7 +318,7 @@ pub fn check_directory(dir: &Path, shared: &Shared) -> Result<Checked, Vec<Strin
         ));
     }
     for (request_id, count) in &request_ids {
-        if *count != 1 {
+        if *count != 1 + u32::from(merges.contains(request_id)) {
             problems.push(format!("request {request_id} appended {count} events"));
         }
         if !explained.contains(request_id) {

@@ -11,7 +11,7 @@ use proposal_service::pb;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use super::lifecycle::{Command, State};
+use super::lifecycle::{Command, STATES, State, forward};
 use super::requests::CommandRequest;
 
 pub const SESSION: &str = "七届三次会议";
@@ -49,6 +49,100 @@ pub struct Snap {
     /// 并案: the id of the proposal this one was merged into, and the ids merged into it.
     pub merged_into: Option<String>,
     pub merged: Vec<String>,
+    /// 分办: the SPLIT handlings, in the service's order (empty unless split). The proposal's
+    /// state is the least advanced one's; its own reply fields and the sole handling's records
+    /// above stay empty, each part holds its own.
+    pub splits: Vec<Part>,
+}
+
+/// One SPLIT handling (分办): where its own reply stands, and the unit's own records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    pub unit: String,
+    /// ASSIGNED to COPIED, on its own.
+    pub state: State,
+    pub due_date: Option<String>,
+    pub original_due_date: Option<String>,
+    pub reply_body: Option<String>,
+    pub signer: Option<String>,
+    pub document_number: Option<String>,
+    pub copied_to: Vec<String>,
+    pub acknowledged: bool,
+    pub contacts: usize,
+    pub pending_extension: Option<String>,
+    pub pending_return: bool,
+}
+
+impl Part {
+    /// A split handling just opened, due on `due_date`.
+    pub fn assigned(unit: &str, due_date: &str) -> Self {
+        Self {
+            unit: unit.to_owned(),
+            state: State::Assigned,
+            due_date: Some(due_date.to_owned()),
+            original_due_date: Some(due_date.to_owned()),
+            reply_body: None,
+            signer: None,
+            document_number: None,
+            copied_to: Vec::new(),
+            acknowledged: false,
+            contacts: 0,
+            pending_extension: None,
+            pending_return: false,
+        }
+    }
+}
+
+/// Where a state stands on the forward path (a split handling is always on it).
+fn rank(state: State) -> usize {
+    STATES
+        .iter()
+        .position(|s| *s == state)
+        .unwrap_or(STATES.len())
+}
+
+/// The state of the least and of the most advanced split handling (`None` without any).
+pub fn split_states(splits: &[Part]) -> Option<(State, State)> {
+    let least = splits.iter().map(|p| p.state).min_by_key(|s| rank(*s))?;
+    let most = splits.iter().map(|p| p.state).max_by_key(|s| rank(*s))?;
+    Some((least, most))
+}
+
+/// The units of the model's split assignments: `handling_unit` (one of the first two) with the
+/// other of the two, and the third in a three-way split.
+pub const SPLIT_UNITS: [&str; 3] = [
+    "许昌市生态环境局",
+    "许昌市住房和城乡建设局",
+    "许昌市交通运输局",
+];
+/// A unit that handles none of the model's proposals.
+pub const STRANGER: &str = "许昌市财政局";
+
+/// The commands on the reply, which on a split proposal act on one unit's.
+fn on_reply(kind: Command) -> bool {
+    matches!(
+        kind,
+        Command::Draft | Command::RejectDraft | Command::Sign | Command::Issue | Command::Copy
+    )
+}
+
+/// The `handling_unit` a request names (empty: none), for the requests that have one.
+pub fn named_unit(sent: &CommandRequest) -> Option<&str> {
+    match sent {
+        CommandRequest::Draft(r) => Some(&r.handling_unit),
+        CommandRequest::RejectDraft(r) => Some(&r.handling_unit),
+        CommandRequest::Sign(r) => Some(&r.handling_unit),
+        CommandRequest::Issue(r) => Some(&r.handling_unit),
+        CommandRequest::Copy(r) => Some(&r.handling_unit),
+        CommandRequest::Acknowledge(r) => Some(&r.handling_unit),
+        CommandRequest::Contact(r) => Some(&r.handling_unit),
+        CommandRequest::RequestExtension(r) => Some(&r.handling_unit),
+        CommandRequest::DecideExtension(r) => Some(&r.handling_unit),
+        CommandRequest::RequestReturn(r) => Some(&r.handling_unit),
+        CommandRequest::DecideReturn(r) => Some(&r.handling_unit),
+        CommandRequest::SubmitOpinion(r) => Some(&r.handling_unit),
+        _ => None,
+    }
 }
 
 /// The co-unit the model's lead assignments name.
@@ -61,6 +155,11 @@ pub struct ModelEvent {
     pub to: State,
     pub actor: String,
     pub request_id: String,
+    /// A command on the reply: the split unit whose reply it is (empty: the one replying
+    /// unit's, the proposal's own).
+    pub handling_unit: String,
+    /// A draft replacing a draft (of the same unit).
+    pub revision: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -152,42 +251,71 @@ fn day_number(date: &str) -> i64 {
 pub const MAX_EXTENSION_DAYS: i64 = 90;
 
 impl Model {
-    /// Why the sole handling refuses a record its state allows, if it does, in the order the
-    /// service checks: one receipt, one pending request, a later date, the cap, a request to
-    /// decide.
-    fn record_refusal(now: &Snap, sent: &CommandRequest) -> Option<Expect> {
+    /// Why the handling a record names refuses it although its state allows it, if it does, in
+    /// the order the service checks: one receipt, one pending request, a later date, the cap, a
+    /// request to decide, a unit to hand it to. The sole (or lead) handling's, or with `part` a
+    /// split unit's.
+    fn record_refusal(now: &Snap, part: Option<&Part>, sent: &CommandRequest) -> Option<Expect> {
+        let (acknowledged, pending_extension, due, original, pending_return) = match part {
+            Some(p) => (
+                p.acknowledged,
+                &p.pending_extension,
+                p.due_date.as_deref(),
+                p.original_due_date.as_deref(),
+                p.pending_return,
+            ),
+            None => (
+                now.acknowledged,
+                &now.pending_extension,
+                now.due_date.as_deref(),
+                now.original_due_date.as_deref(),
+                now.pending_return,
+            ),
+        };
+        // Every unit handling it, in whichever role.
+        let handled_by = |name: &str| {
+            Some(name) == now.handling_unit.as_deref()
+                || now.co_units.iter().any(|u| u == name)
+                || now.splits.iter().any(|p| p.unit == name)
+        };
         match sent {
-            CommandRequest::Acknowledge(_) if now.acknowledged => {
+            CommandRequest::Acknowledge(_) if acknowledged => {
                 Some(Expect::Precondition("ALREADY_ACKNOWLEDGED"))
             }
             CommandRequest::RequestExtension(r) => {
-                if now.pending_extension.is_some() {
+                if pending_extension.is_some() {
                     return Some(Expect::Precondition("EXTENSION_PENDING"));
                 }
-                let due = now.due_date.as_deref().expect("assigned with a due date");
+                let due = due.expect("assigned with a due date");
                 if r.new_due_date.as_str() <= due {
                     return Some(Expect::Invalid("new_due_date"));
                 }
-                let original = now.original_due_date.as_deref().expect("assigned");
+                let original = original.expect("assigned");
                 (day_number(&r.new_due_date) - day_number(original) > MAX_EXTENSION_DAYS)
                     .then_some(Expect::Precondition("EXTENSION_LIMIT"))
             }
-            CommandRequest::DecideExtension(_) if now.pending_extension.is_none() => {
+            CommandRequest::DecideExtension(_) if pending_extension.is_none() => {
                 Some(Expect::Precondition("NO_PENDING_EXTENSION"))
             }
-            CommandRequest::RequestReturn(_) if now.pending_return => {
+            CommandRequest::RequestReturn(_) if pending_return => {
                 Some(Expect::Precondition("RETURN_PENDING"))
             }
-            CommandRequest::DecideReturn(_) if !now.pending_return => {
+            CommandRequest::DecideReturn(_) if !pending_return => {
                 Some(Expect::Precondition("NO_PENDING_RETURN"))
             }
+            // Not to the unit giving it back, nor to one handling it already.
+            CommandRequest::DecideReturn(r)
+                if r.approve && !r.reassign_to.is_empty() && handled_by(&r.reassign_to) =>
+            {
+                Some(Expect::Invalid("reassign_to"))
+            }
             CommandRequest::SubmitOpinion(r) if !now.co_units.contains(&r.handling_unit) => {
-                // An empty unit names the one co-unit; the lead, or none, is no co-unit; any
-                // other unit handles nothing here.
+                // An empty unit names the one co-unit; the lead or a split unit, or none, is no
+                // co-unit; any other unit handles nothing here.
                 let unit = r.handling_unit.as_str();
                 if unit.is_empty() {
                     (now.co_units.len() != 1).then_some(Expect::Precondition("NOT_A_CO_UNIT"))
-                } else if Some(unit) == now.handling_unit.as_deref() {
+                } else if handled_by(unit) {
                     Some(Expect::Precondition("NOT_A_CO_UNIT"))
                 } else {
                     Some(Expect::Precondition("NOT_A_HANDLING_UNIT"))
@@ -198,6 +326,29 @@ impl Model {
                 Some(Expect::Precondition("CO_OPINIONS_PENDING"))
             }
             _ => None,
+        }
+    }
+
+    /// On a split proposal (分办), the split handling a command acts on (`None`: the whole
+    /// proposal) and the state its move is checked against: a command naming a unit, that
+    /// unit's (empty: the one unit left; several must be told apart); the office's withdrawal,
+    /// the most advanced unit's; anything else the proposal's. Or why the unit named is none.
+    fn split_target(
+        now: &Snap,
+        kind: Command,
+        sent: &CommandRequest,
+    ) -> Result<(Option<usize>, State), Expect> {
+        let (least, most) = split_states(&now.splits).expect("a split proposal");
+        match (kind, named_unit(sent)) {
+            (Command::SubmitOpinion, _) => Ok((None, least)),
+            (_, Some("")) if now.splits.len() == 1 => Ok((Some(0), now.splits[0].state)),
+            (_, Some("")) => Err(Expect::Precondition("HANDLING_UNIT_REQUIRED")),
+            (_, Some(unit)) => match now.splits.iter().position(|p| p.unit == unit) {
+                Some(i) => Ok((Some(i), now.splits[i].state)),
+                None => Err(Expect::Precondition("NOT_A_HANDLING_UNIT")),
+            },
+            (Command::Return, None) => Ok((None, most)),
+            (_, None) => Ok((None, least)),
         }
     }
 
@@ -256,26 +407,56 @@ impl Model {
             None => None,
         };
         let from = before.as_ref().map(|s| s.state);
-        let Some(mut to) = meta.kind.next(from) else {
+        // 分办: the unit's handling the command acts on, and the state its move is checked
+        // against (the proposal's, elsewhere).
+        let (part, checked) = match &before {
+            Some(now) if !now.splits.is_empty() => match Self::split_target(now, meta.kind, sent) {
+                Ok((part, state)) => (part, Some(state)),
+                Err(refused) => return refused,
+            },
+            _ => (None, from),
+        };
+        let Some(mut to) = meta.kind.next(checked) else {
             return Expect::InvalidTransition {
-                current: from.expect("Receive is always allowed on no proposal"),
+                current: checked.expect("Receive is always allowed on no proposal"),
                 command: meta.kind,
             };
         };
+        // Elsewhere a command may name the one replying unit itself (empty: the same), not a
+        // co-unit on the reply, nor a unit that does not handle it.
+        if let Some(now) = &before
+            && now.splits.is_empty()
+            && let Some(unit) = named_unit(sent)
+            && !unit.is_empty()
+            && meta.kind != Command::SubmitOpinion
+            && Some(unit) != now.handling_unit.as_deref()
+        {
+            assert!(
+                on_reply(meta.kind) || !now.co_units.iter().any(|u| u == unit),
+                "the model names no co-unit in a record (it does not follow a co-unit's records)"
+            );
+            return Expect::Precondition(if now.co_units.iter().any(|u| u == unit) {
+                "NOT_A_REPLYING_UNIT"
+            } else {
+                "NOT_A_HANDLING_UNIT"
+            });
+        }
         if let CommandRequest::Issue(r) = sent
             && self.documents.contains(&r.document_number)
         {
             return Expect::DuplicateDocument;
         }
         if let Some(now) = &before
-            && let Some(refused) = Self::record_refusal(now, sent)
+            && let Some(refused) = Self::record_refusal(now, part.map(|i| &now.splits[i]), sent)
         {
             return refused;
         }
         // Into itself, or into one neither RECEIVED nor ASSIGNED (the model's proposals share
-        // a committee and session); nor one that others were merged into.
+        // a committee and session; a split one with every unit still ASSIGNED); nor one that
+        // others were merged into.
         if let Some(into) = into {
-            let into_state = self.slots[into].as_ref().expect("received").now.state;
+            let other = &self.slots[into].as_ref().expect("received").now;
+            let into_state = split_states(&other.splits).map_or(other.state, |(_, most)| most);
             let has_merged = before.as_ref().is_some_and(|b| !b.merged.is_empty());
             if into == slot
                 || has_merged
@@ -284,6 +465,7 @@ impl Model {
                 return Expect::Precondition("MERGE_NOT_ALLOWED");
             }
         }
+        let revision = meta.kind == Command::Draft && checked == Some(State::Drafted);
 
         let mut after = before.clone().unwrap_or(Snap {
             state: to,
@@ -304,10 +486,151 @@ impl Model {
             opinions_pending: Vec::new(),
             merged_into: None,
             merged: Vec::new(),
+            splits: Vec::new(),
         });
+        // A command on the reply records the split unit whose reply it is.
+        let mut reply_unit = String::new();
+        if let Some(i) = part {
+            if on_reply(meta.kind) {
+                reply_unit.clone_from(&after.splits[i].unit);
+            }
+            self.apply_to_part(&mut after, i, sent);
+            // The proposal stands where its least advanced unit does; RECEIVED once none is
+            // left.
+            to = split_states(&after.splits).map_or(State::Received, |(least, _)| least);
+        } else {
+            self.apply(&mut after, slot, into, &mut to, sent, &request_id);
+        }
+        after.state = to;
+        after.version += 1;
+        let event = ModelEvent {
+            kind: meta.kind,
+            from,
+            to,
+            actor: sent.actor().to_owned(),
+            request_id: request_id.clone(),
+            handling_unit: reply_unit,
+            revision,
+        };
+        let created = before.is_none();
+        match &mut self.slots[slot] {
+            Some(existing) => {
+                existing.now = after.clone();
+                existing.events.push(event);
+            }
+            empty => {
+                *empty = Some(Slot {
+                    id: None,
+                    now: after.clone(),
+                    events: vec![event],
+                });
+                self.received_order.push(slot);
+            }
+        }
+        if !request_id.is_empty() {
+            self.requests.insert(
+                key,
+                RequestRecord {
+                    content,
+                    slot,
+                    after: after.clone(),
+                },
+            );
+        }
+        Expect::Ok {
+            slot,
+            after: Box::new(after),
+            created,
+        }
+    }
+
+    /// What an accepted command on one split unit's handling (分办) does to it: its own reply,
+    /// its own records; an approved return ends it, or hands it to another unit.
+    fn apply_to_part(&mut self, after: &mut Snap, i: usize, sent: &CommandRequest) {
+        let part = &mut after.splits[i];
+        match sent {
+            CommandRequest::Acknowledge(_) => part.acknowledged = true,
+            CommandRequest::Contact(_) => part.contacts += 1,
+            CommandRequest::RequestExtension(r) => {
+                part.pending_extension = Some(r.new_due_date.clone());
+            }
+            CommandRequest::DecideExtension(r) => {
+                // The unit's own due date only.
+                let asked = part.pending_extension.take();
+                if r.approve {
+                    part.due_date = asked;
+                }
+            }
+            CommandRequest::RequestReturn(_) => part.pending_return = true,
+            CommandRequest::DecideReturn(r) => {
+                part.pending_return = false;
+                if r.approve {
+                    // Its part ends; a reassignment opens the new unit's split handling, due
+                    // by default, after the others. The proposal's unit is the first left.
+                    after.splits.remove(i);
+                    if !r.reassign_to.is_empty() {
+                        let due = if r.due_date.is_empty() {
+                            DEFAULT_DUE_DATE
+                        } else {
+                            &r.due_date
+                        };
+                        after.splits.push(Part::assigned(&r.reassign_to, due));
+                    }
+                    after.handling_unit = after.splits.first().map(|p| p.unit.clone());
+                    if after.splits.is_empty() {
+                        after.due_date = None;
+                    }
+                }
+            }
+            CommandRequest::Draft(r) => {
+                part.reply_body = Some(r.reply.as_ref().expect("valid").body.clone());
+                part.state = State::Drafted;
+            }
+            CommandRequest::RejectDraft(_) => {
+                part.reply_body = None;
+                part.state = State::Assigned;
+            }
+            CommandRequest::Sign(r) => {
+                part.signer = Some(r.signer.clone());
+                part.state = State::Signed;
+            }
+            CommandRequest::Issue(r) => {
+                part.document_number = Some(r.document_number.clone());
+                part.state = State::Issued;
+                self.documents.insert(r.document_number.clone());
+            }
+            CommandRequest::Copy(r) => {
+                part.copied_to.clone_from(&r.recipients);
+                part.state = State::Copied;
+            }
+            other => unreachable!("{:?} acts on no split unit", other.command()),
+        }
+    }
+
+    /// What an accepted command does to a proposal that is not split, or to a split one as a
+    /// whole (the office's withdrawal); `to` is where the lifecycle table leads.
+    fn apply(
+        &mut self,
+        after: &mut Snap,
+        slot: usize,
+        into: Option<usize>,
+        to: &mut State,
+        sent: &CommandRequest,
+        request_id: &str,
+    ) {
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
         match sent {
             CommandRequest::Receive(r) => after.title.clone_from(&r.title),
+            CommandRequest::Assign(r) if !r.split_units.is_empty() => {
+                // 分办: every unit replies on its own; the proposal holds no records of its own.
+                let due = some(&r.due_date).unwrap_or_else(|| DEFAULT_DUE_DATE.into());
+                after.handling_unit = Some(r.handling_unit.clone());
+                after.due_date = Some(due.clone());
+                after.splits = std::iter::once(&r.handling_unit)
+                    .chain(&r.split_units)
+                    .map(|unit| Part::assigned(unit, &due))
+                    .collect();
+            }
             CommandRequest::Assign(r) => {
                 after.handling_unit = Some(r.handling_unit.clone());
                 after.due_date = some(&r.due_date).or_else(|| Some(DEFAULT_DUE_DATE.into()));
@@ -316,6 +639,7 @@ impl Model {
                 after.opinions_pending.clone_from(&r.co_units);
             }
             CommandRequest::Return(_) => {
+                after.splits.clear();
                 after.handling_unit = None;
                 after.due_date = None;
                 after.original_due_date = None;
@@ -357,7 +681,7 @@ impl Model {
                     if unit.is_none() {
                         // The lead gives it back: every handling ends. Handed to another unit,
                         // the co-units stay.
-                        to = State::Received;
+                        *to = State::Received;
                         after.co_units.clear();
                         after.opinions_pending.clear();
                     }
@@ -405,48 +729,11 @@ impl Model {
                     from: Some(state),
                     to: state,
                     actor: sent.actor().to_owned(),
-                    request_id: request_id.clone(),
+                    request_id: request_id.to_owned(),
+                    handling_unit: String::new(),
+                    revision: false,
                 });
             }
-        }
-        after.state = to;
-        after.version += 1;
-        let event = ModelEvent {
-            kind: meta.kind,
-            from,
-            to,
-            actor: sent.actor().to_owned(),
-            request_id: request_id.clone(),
-        };
-        let created = before.is_none();
-        match &mut self.slots[slot] {
-            Some(existing) => {
-                existing.now = after.clone();
-                existing.events.push(event);
-            }
-            empty => {
-                *empty = Some(Slot {
-                    id: None,
-                    now: after.clone(),
-                    events: vec![event],
-                });
-                self.received_order.push(slot);
-            }
-        }
-        if !request_id.is_empty() {
-            self.requests.insert(
-                key,
-                RequestRecord {
-                    content,
-                    slot,
-                    after: after.clone(),
-                },
-            );
-        }
-        Expect::Ok {
-            slot,
-            after: Box::new(after),
-            created,
         }
     }
 }
@@ -510,9 +797,13 @@ pub fn op() -> impl Strategy<Value = Op> {
             .prop_map(KindChoice::Exactly),
         // A merge takes two proposals, one still RECEIVED: often enough to happen.
         1 => Just(KindChoice::Exactly(Command::Merge)),
+        // A return is asked for, then decided: often enough for a unit's part to end.
+        1 => prop::sample::select(vec![Command::RequestReturn, Command::DecideReturn])
+            .prop_map(KindChoice::Exactly),
     ];
     let payload = prop_oneof![
-        8 => (0u8..6).prop_map(Payload::Valid),
+        // `v % 6` picks among a request's values as before; `v / 6` also picks a unit.
+        8 => (0u8..24).prop_map(Payload::Valid),
         1 => (0u8..4).prop_map(Payload::Invalid),
     ];
     let version = prop_oneof![
@@ -544,7 +835,7 @@ pub fn op() -> impl Strategy<Value = Op> {
 }
 
 pub fn scenario() -> impl Strategy<Value = (usize, Vec<Op>)> {
-    (2usize..=3, prop::collection::vec(op(), 1..=32))
+    (2usize..=3, prop::collection::vec(op(), 1..=48))
 }
 
 /// Everything one case needs to name its requests.
@@ -568,8 +859,86 @@ impl Case {
         format!("00000000-0000-4000-8000-{slot:012x}")
     }
 
+    /// One of four numbers: a split proposal's units each need their own.
     pub fn document(&self, n: u8) -> String {
-        format!("{}许环〔2019〕{}号", self.prefix, n % 2)
+        format!("{}许环〔2019〕{}号", self.prefix, n % 4)
+    }
+}
+
+/// The `handling_unit` a generated command names, picked by the payload's number: on a split
+/// proposal (分办) mostly one of its units (often one whose own state allows the command),
+/// sometimes none (the one unit left, or HANDLING_UNIT_REQUIRED) or a stranger; elsewhere none,
+/// except that a command on the reply now and then names the replying unit itself, the co-unit
+/// or a stranger.
+fn unit_for(now: Option<&Snap>, kind: Command, v: u8) -> String {
+    let (t, s) = (v as usize % 6, v as usize / 6);
+    let Some(now) = now else {
+        return String::new();
+    };
+    if now.splits.is_empty() {
+        if !on_reply(kind) || s != 3 {
+            return String::new();
+        }
+        return match t % 3 {
+            0 => now.handling_unit.clone().unwrap_or_default(),
+            1 => CO_UNIT.into(),
+            _ => STRANGER.into(),
+        };
+    }
+    let units = &now.splits;
+    // The units for which the command would go through.
+    let ready: Vec<&Part> = units
+        .iter()
+        .filter(|p| {
+            kind.allowed_in(p.state)
+                && match kind {
+                    Command::Acknowledge => !p.acknowledged,
+                    Command::RequestExtension => p.pending_extension.is_none(),
+                    Command::DecideExtension => p.pending_extension.is_some(),
+                    Command::RequestReturn => !p.pending_return,
+                    Command::DecideReturn => p.pending_return,
+                    _ => true,
+                }
+        })
+        .collect();
+    match s {
+        0 if t % 2 == 0 => String::new(),
+        0 => STRANGER.into(),
+        // The unit `forward_of` moves on, if ready, else another.
+        2 | 3
+            if ready
+                .iter()
+                .any(|p| p.unit == units[v as usize % units.len()].unit) =>
+        {
+            units[v as usize % units.len()].unit.clone()
+        }
+        2 | 3 if !ready.is_empty() => ready[(t + s) % ready.len()].unit.clone(),
+        _ => units[t % units.len()].unit.clone(),
+    }
+}
+
+/// The usual next step for a proposal (`None`: not received): its state's; on a split one
+/// (分办), that of one of its units, picked by the payload's number, so that each moves on (the
+/// office's decision, if the unit waits for one).
+pub fn forward_of(now: Option<&Snap>, payload: Payload) -> Command {
+    match now {
+        Some(now) if !now.splits.is_empty() => {
+            let v = match payload {
+                Payload::Valid(v) => v as usize,
+                Payload::Invalid(_) => 0,
+            };
+            // The unit `unit_for` picks first among those ready, when it can; a request of
+            // its is decided first.
+            let part = &now.splits[v % now.splits.len()];
+            if part.pending_return {
+                Command::DecideReturn
+            } else if part.pending_extension.is_some() {
+                Command::DecideExtension
+            } else {
+                forward(Some(part.state))
+            }
+        }
+        now => forward(now.map(|s| s.state)),
     }
 }
 
@@ -590,6 +959,7 @@ pub fn build(
         Payload::Invalid(b) => (0, Some(b)),
     };
     let pick = |options: &[&str]| options[v as usize % options.len()].to_owned();
+    let unit = unit_for(model.slots[slot].as_ref().map(|s| &s.now), kind, v);
     let (proposal_id, current, target) = match &model.slots[slot] {
         _ if kind == Command::Receive => (String::new(), 0, Target::New(slot)),
         Some(s) => (
@@ -607,6 +977,7 @@ pub fn build(
     let actor = ACTORS[actor].to_owned();
     let mut invalid = None;
     let mut merge_into: Option<(String, Target)> = None;
+    let handling_unit = pick(&["许昌市生态环境局", "许昌市住房和城乡建设局"]);
     let mut sent = match kind {
         Command::Receive => CommandRequest::Receive(pb::ReceiveProposalRequest {
             committee: case.committee.clone(),
@@ -626,7 +997,7 @@ pub fn build(
         }),
         Command::Assign => CommandRequest::Assign(pb::AssignProposalRequest {
             proposal_id: proposal_id.clone(),
-            handling_unit: pick(&["许昌市生态环境局", "许昌市住房和城乡建设局"]),
+            handling_unit: handling_unit.clone(),
             due_date: pick(&["", "2019-08-31", "2020-02-29"]),
             expected_version,
             request_id: String::new(),
@@ -639,7 +1010,17 @@ pub fn build(
                 Vec::new()
             },
             co_due_date: String::new(),
-            split_units: Vec::new(),
+            // One in four is split (分办) with the other unit, or with two others.
+            split_units: if v % 3 == 2 && v / 6 > 0 {
+                SPLIT_UNITS
+                    .iter()
+                    .filter(|u| **u != handling_unit)
+                    .take(if v / 6 == 3 { 2 } else { 1 })
+                    .map(|u| u.to_string())
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }),
         Command::Return => CommandRequest::Return(pb::ReturnProposalRequest {
             proposal_id: proposal_id.clone(),
@@ -663,7 +1044,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
         }),
         Command::RejectDraft => CommandRequest::RejectDraft(pb::RejectDraftRequest {
             proposal_id: proposal_id.clone(),
@@ -672,7 +1053,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
         }),
         Command::Sign => CommandRequest::Sign(pb::SignReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -681,7 +1062,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
         }),
         Command::Issue => CommandRequest::Issue(pb::IssueReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -692,7 +1073,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
         }),
         Command::Copy => CommandRequest::Copy(pb::CopyReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -705,7 +1086,7 @@ pub fn build(
             request_id: String::new(),
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
         }),
         Command::Refuse => CommandRequest::Refuse(pb::RefuseProposalRequest {
             proposal_id: proposal_id.clone(),
@@ -718,7 +1099,7 @@ pub fn build(
         }),
         Command::Acknowledge => CommandRequest::Acknowledge(pb::AcknowledgeAssignmentRequest {
             proposal_id: proposal_id.clone(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
             expected_version,
             request_id: String::new(),
             actor: actor.clone(),
@@ -726,7 +1107,7 @@ pub fn build(
         }),
         Command::Contact => CommandRequest::Contact(pb::RecordContactRequest {
             proposal_id: proposal_id.clone(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
             contact_date: pick(&["", EFFECTIVE_DATE]),
             method: [pb::ContactMethod::Phone, pb::ContactMethod::Visit][v as usize % 2].into(),
             proposers: if v % 3 == 0 {
@@ -743,7 +1124,7 @@ pub fn build(
         Command::RequestExtension => {
             CommandRequest::RequestExtension(pb::RequestExtensionRequest {
                 proposal_id: proposal_id.clone(),
-                handling_unit: String::new(),
+                handling_unit: unit.clone(),
                 // Within the cap of the earlier due dates, beyond it, or not later at all.
                 new_due_date: pick(&["2019-10-31", "2020-03-31", "2019-11-29"]),
                 reason: "需会同有关部门调研".into(),
@@ -755,7 +1136,7 @@ pub fn build(
         }
         Command::DecideExtension => CommandRequest::DecideExtension(pb::DecideExtensionRequest {
             proposal_id: proposal_id.clone(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
             approve: v % 3 != 2,
             note: pick(&["", "同意"]),
             expected_version,
@@ -765,7 +1146,7 @@ pub fn build(
         }),
         Command::RequestReturn => CommandRequest::RequestReturn(pb::RequestReturnRequest {
             proposal_id: proposal_id.clone(),
-            handling_unit: String::new(),
+            handling_unit: unit.clone(),
             reason: pick(&["不属于本单位职责", "请改交住建局"]),
             expected_version,
             request_id: String::new(),
@@ -809,7 +1190,7 @@ pub fn build(
                 [(true, "", ""), (true, "许昌市教育局", ""), (false, "", "")][v as usize % 3];
             CommandRequest::DecideReturn(pb::DecideReturnRequest {
                 proposal_id: proposal_id.clone(),
-                handling_unit: String::new(),
+                handling_unit: unit.clone(),
                 approve,
                 note: pick(&["", "同意"]),
                 reassign_to: reassign_to.into(),
