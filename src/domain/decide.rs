@@ -1874,7 +1874,9 @@ mod tests {
     fn a_stored_assignment_opens_each_unit_once() {
         let (history, _) = split_assigned();
         let received = fold(history.iter().take(1));
-        let forge = |edit: &dyn Fn(&mut String, &mut Vec<String>, &mut Vec<String>)| {
+        // Edits the assignment's (handling_unit, co_units, split_units).
+        type Edit<'a> = &'a dyn Fn(&mut String, &mut Vec<String>, &mut Vec<String>);
+        let forge = |edit: Edit| {
             let mut forged = history[1].clone();
             if let EventData::ProposalAssigned {
                 handling_unit,
