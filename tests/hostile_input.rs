@@ -23,8 +23,8 @@ use common::requests::CommandRequest;
 use proposal_service::app::{AppError, Submission};
 use proposal_service::domain::examples::CO_UNIT;
 use proposal_service::domain::{
-    CalendarDate, Command, Decision, DomainError, EffectiveDateError, Limits, ProposalState,
-    ProposerKind, Registration, ResultCode, Rules,
+    CalendarDate, Command, Decision, DomainError, EffectiveDateError, FieldViolation, Limits,
+    ProposalState, ProposerKind, Registration, ResultCode, Rules,
 };
 use proposal_service::pb;
 use proptest::prelude::*;
@@ -236,6 +236,22 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                 .map_err(TestCaseError::fail)?;
             continue;
         };
+        // A leader cannot have signed after the act that records the signature.
+        if let Command::Sign {
+            sign_date: Some(day),
+            ..
+        } = command
+        {
+            let date = submission.effective_date.unwrap_or(today);
+            if *day > date {
+                let expected = DomainError::Invalid(vec![FieldViolation::new(
+                    "sign_date",
+                    format!("is after the act's effective date, {date}"),
+                )]);
+                then.then_error(&expected).map_err(TestCaseError::fail)?;
+                continue;
+            }
+        }
         let Decision { event, after } = then.then_recorded(to).map_err(TestCaseError::fail)?;
         match command {
             Command::Receive(r) => {
@@ -277,7 +293,13 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             }
             Command::Draft { reply, .. } => prop_assert_eq!(after.reply.as_ref(), Some(reply)),
             Command::RejectDraft { .. } => prop_assert_eq!(&after.reply, &None),
-            Command::Sign { signer, .. } => prop_assert_eq!(after.signer.as_ref(), Some(signer)),
+            Command::Sign {
+                signer, sign_date, ..
+            } => {
+                prop_assert_eq!(after.signer.as_ref(), Some(signer));
+                // By default, the act's own date.
+                prop_assert_eq!(after.sign_date, sign_date.or(event.effective_date));
+            }
             Command::Issue {
                 document_number,
                 issue_date,
@@ -289,8 +311,16 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
                 prop_assert_eq!(after.issuing_office.as_ref(), Some(issuing_office));
             }
             Command::Copy { recipients, .. } => {
-                // The given No. 228 has a co-unit: the lead's copies go to it too.
-                let mut expected = recipients.clone();
+                // By default, to the document's 抄送 line; the given No. 228 has a co-unit:
+                // the lead's copies go to it too. Every proposer is served.
+                let mut expected = if recipients.is_empty() {
+                    state
+                        .map(proposal_in)
+                        .map(|p| p.copy_to)
+                        .unwrap_or_default()
+                } else {
+                    recipients.clone()
+                };
                 if !expected.iter().any(|r| r == CO_UNIT) {
                     expected.push(CO_UNIT.into());
                 }
@@ -467,11 +497,26 @@ fn check_sign(r: pb::SignReplyRequest) -> Result<(), TestCaseError> {
         Field::Line("signer", &r.signer, 200, Limits::NAME_CHARS),
         Field::OptionalLine("handling_unit", &r.handling_unit, 200, Limits::NAME_CHARS),
     ];
-    let expected = Command::Sign {
-        signer: r.signer.clone(),
-        handling_unit: r.handling_unit.clone(),
-    };
-    check_fields(r.clone(), &fields, expected)
+    let mut p = Problems::default();
+    if !r.sign_date.is_empty() && !date_ok(&r.sign_date) {
+        p.add("sign_date");
+    }
+    check_request(r.clone(), &fields, p, |command| {
+        let Command::Sign {
+            signer,
+            handling_unit,
+            sign_date,
+        } = command
+        else {
+            return Err(became(command));
+        };
+        prop_assert_eq!((signer, handling_unit), (&r.signer, &r.handling_unit));
+        match sign_date {
+            None => prop_assert_eq!(&r.sign_date, ""),
+            Some(day) => assert_date("sign_date", &r.sign_date, *day)?,
+        }
+        Ok(())
+    })
 }
 
 fn check_issue(r: pb::IssueReplyRequest) -> Result<(), TestCaseError> {
@@ -484,6 +529,7 @@ fn check_issue(r: pb::IssueReplyRequest) -> Result<(), TestCaseError> {
         ),
         Field::Line("issuing_office", &r.issuing_office, 200, Limits::NAME_CHARS),
         Field::OptionalLine("handling_unit", &r.handling_unit, 200, Limits::NAME_CHARS),
+        Field::OptionalNames("copy_to", &r.copy_to, 100, Limits::MAX_RECIPIENTS),
     ];
     let mut p = Problems::default();
     if !date_ok(&r.issue_date) {
@@ -495,11 +541,14 @@ fn check_issue(r: pb::IssueReplyRequest) -> Result<(), TestCaseError> {
             issue_date,
             issuing_office,
             handling_unit,
+            copy_to,
+            public,
         } = command
         else {
             return Err(became(command));
         };
         prop_assert_eq!(handling_unit, &r.handling_unit);
+        prop_assert_eq!((copy_to, public), (&r.copy_to, &r.public));
         prop_assert_eq!(
             (document_number, issuing_office),
             (&r.document_number, &r.issuing_office)
@@ -510,12 +559,13 @@ fn check_issue(r: pb::IssueReplyRequest) -> Result<(), TestCaseError> {
 
 fn check_copy(r: pb::CopyReplyRequest) -> Result<(), TestCaseError> {
     let fields = [
-        Field::Names("recipients", &r.recipients, 100, Limits::MAX_RECIPIENTS),
+        Field::OptionalNames("recipients", &r.recipients, 100, Limits::MAX_RECIPIENTS),
         Field::OptionalLine("handling_unit", &r.handling_unit, 200, Limits::NAME_CHARS),
     ];
     let expected = Command::Copy {
         recipients: r.recipients.clone(),
         handling_unit: r.handling_unit.clone(),
+        proposers: Vec::new(),
     };
     check_fields(r.clone(), &fields, expected)
 }
@@ -546,6 +596,8 @@ enum Field<'a> {
     Text(&'static str, &'a str, usize, usize),
     /// One to `maximum` distinct names.
     Names(&'static str, &'a [String], usize, usize),
+    /// None, or as `Names`.
+    OptionalNames(&'static str, &'a [String], usize, usize),
 }
 
 impl Field<'_> {
@@ -556,6 +608,8 @@ impl Field<'_> {
             Field::OptionalLine(name, value, max, _) => problems.optional_line(name, value, max),
             Field::Text(name, value, max, _) => problems.text(name, value, max),
             Field::Names(name, values, max, _) => problems.names(name, values, max),
+            Field::OptionalNames(_, [], _, _) => {}
+            Field::OptionalNames(name, values, max, _) => problems.names(name, values, max),
         }
     }
 
@@ -567,6 +621,8 @@ impl Field<'_> {
             Field::OptionalLine(name, value, _, limit) => assert_line(name, value, limit),
             Field::Text(name, value, _, limit) => assert_text(name, value, limit),
             Field::Names(name, values, _, limit) => assert_names(name, values, limit),
+            Field::OptionalNames(_, [], _, _) => Ok(()),
+            Field::OptionalNames(name, values, _, limit) => assert_names(name, values, limit),
         }
     }
 }

@@ -176,6 +176,7 @@ impl Walk {
         self.assign.effective_date.clear();
         self.draft.effective_date.clear();
         self.sign.effective_date.clear();
+        self.sign.sign_date.clear();
         self.issue.effective_date.clear();
         self.copy.effective_date.clear();
     }
@@ -234,6 +235,9 @@ impl Walk {
             tame(&mut r.document_number, 100, false);
             tame_date(&mut r.issue_date);
             tame(&mut r.issuing_office, 200, false);
+            if !r.copy_to.is_empty() {
+                tame_names(&mut r.copy_to);
+            }
             tame_envelope(&mut r.actor, &mut r.request_id);
         }
         if which[5] {
@@ -478,7 +482,13 @@ async fn run_walk(
             "CopyReply",
             false,
             |r: &pb::CopyReplyRequest, p: &pb::Proposal| {
-                prop_assert_eq!(&p.copied_to, &r.recipients);
+                // By default, to the document's 抄送 line.
+                let expected = if r.recipients.is_empty() {
+                    &p.copy_to
+                } else {
+                    &r.recipients
+                };
+                prop_assert_eq!(&p.copied_to, expected);
                 Ok::<(), TestCaseError>(())
             }
         );
@@ -527,14 +537,19 @@ async fn run_walk(
             (2, Some(Data::Drafted(d))) => d.reply == draft.reply,
             (3, Some(Data::Signed(d))) => d.signer == sign.signer,
             (4, Some(Data::Issued(d))) => {
+                // The default rules print no 抄送 line and publish nothing.
                 (&d.document_number, &d.issue_date, &d.issuing_office)
                     == (
                         &issue.document_number,
                         &issue.issue_date,
                         &issue.issuing_office,
                     )
+                    && (&d.copy_to, d.public) == (&issue.copy_to, issue.public.unwrap_or(false))
             }
-            (5, Some(Data::Copied(d))) => d.recipients == copy.recipients,
+            (5, Some(Data::Copied(d))) => {
+                d.recipients == copy.recipients
+                    || (copy.recipients.is_empty() && d.recipients == issue.copy_to)
+            }
             _ => false,
         };
         prop_assert!(matches, "event {} differs: {}", i + 1, short(event));

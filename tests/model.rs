@@ -94,6 +94,7 @@ fn same_proposal(
         reply_body,
         signer: none_if_empty(&actual.signer),
         document_number: none_if_empty(&actual.document_number),
+        copy_to: actual.copy_to.clone(),
         copied_to: actual.copied_to.clone(),
         acknowledged: sole.is_some_and(|h| !h.acknowledged_date.is_empty()),
         contacts: sole.map_or(0, |h| h.contacts.len()),
@@ -149,6 +150,7 @@ fn same_proposal(
             &h.document_number,
             &h.issue_date,
             &h.issuing_office,
+            (&h.copy_to, &h.sign_date),
             &h.copied_to,
         ) == (
             actual.state,
@@ -157,6 +159,7 @@ fn same_proposal(
             &actual.document_number,
             &actual.issue_date,
             &actual.issuing_office,
+            (&actual.copy_to, &actual.sign_date),
             &actual.copied_to,
         )
     };
@@ -193,6 +196,7 @@ fn part_of(h: &pb::Handling) -> Part {
         reply_body: h.reply.as_ref().map(|r| r.body.clone()),
         signer: none_if_empty(&h.signer),
         document_number: none_if_empty(&h.document_number),
+        copy_to: h.copy_to.clone(),
         copied_to: h.copied_to.clone(),
         acknowledged: !h.acknowledged_date.is_empty(),
         contacts: h.contacts.len(),

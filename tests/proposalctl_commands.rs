@@ -1002,9 +1002,12 @@ async fn a_unit_asks_to_return_a_proposal_and_the_office_reassigns_it() {
             "opinion": null,
             "reply": null,
             "signer": "",
+            "sign_date": "",
             "document_number": "",
             "issue_date": "",
             "issuing_office": "",
+            "copy_to": [],
+            "public": false,
             "copied_to": [],
         }]),
         "the new unit's handling starts afresh"

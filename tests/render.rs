@@ -1,8 +1,9 @@
 mod common;
 
-// RenderReply of the seed, proposal No. 228, over real gRPC: refused with NOT_ISSUED before it
-// is issued, then the official reply document byte for byte (without its copy line until it is
-// copied); an unknown or malformed id is refused.
+// RenderReply of the seed, proposal No. 228, over real gRPC, its acts dated as they happened:
+// refused with NOT_ISSUED before it is issued, then the official reply document byte for byte
+// once ISSUED (its 抄送 line is part of the document as issued, its date line the day the
+// leader signed) and unchanged once copied; an unknown or malformed id is refused.
 
 use common::calls::ok;
 use common::plans::{CLERK_A, LEADER_A, OFFICE, REGISTRAR_1};
@@ -21,7 +22,8 @@ async fn the_seed_proposal_renders_as_its_reply_document() {
     let registration = pb::ReceiveProposalRequest {
         actor: "提案委登记员".into(),
         ..seed.registration().into()
-    };
+    }
+    .dated("2019-03-10");
     let p = ok(&mut client, registration).await;
     let id = p.id.clone();
     let not_issued = |result: Result<pb::RenderReplyResponse, Status>, state: &str| {
@@ -34,33 +36,54 @@ async fn the_seed_proposal_renders_as_its_reply_document() {
         );
     };
     not_issued(render(&client, &id).await, "RECEIVED");
-    ok(&mut client, requests::assign(&p).by(REGISTRAR_1)).await;
+    ok(
+        &mut client,
+        requests::assign(&p).by(REGISTRAR_1).dated("2019-05-31"),
+    )
+    .await;
     not_issued(render(&client, &id).await, "ASSIGNED");
-    ok(&mut client, requests::draft(&p).by(CLERK_A)).await;
+    ok(
+        &mut client,
+        requests::draft(&p).by(CLERK_A).dated("2019-09-20"),
+    )
+    .await;
     not_issued(render(&client, &id).await, "DRAFTED");
-    ok(&mut client, requests::sign(&p).by(LEADER_A)).await;
+    // The leader signs on the 29th; the office enters it the next day.
+    let sign = pb::SignReplyRequest {
+        sign_date: "2019-09-29".into(),
+        ..requests::sign(&p)
+    };
+    let signed = ok(&mut client, sign.by(LEADER_A).dated("2019-09-30")).await;
+    assert_eq!(signed.sign_date, "2019-09-29");
     not_issued(render(&client, &id).await, "SIGNED");
     let issue = pb::IssueReplyRequest {
         document_number: seed.document_number.clone(),
+        copy_to: seed.recipients.clone(),
         ..requests::issue(&p)
     };
-    ok(&mut client, issue.by(OFFICE)).await;
-    // Issued, not copied yet: the document without its copy line (and the blank line above it).
-    let issued = render(&client, &id).await.expect("an issued reply renders");
-    assert_eq!(issued.document_number, "许环〔2019〕13号");
+    let issued = ok(&mut client, issue.by(OFFICE).dated("2019-09-30")).await;
+    assert_eq!(issued.copy_to, seed.recipients);
+    assert!(issued.copied_to.is_empty(), "not dispatched yet");
+    // Issued, not copied yet: the whole document, its 抄送 line and date line included.
     let copy_line = format!("\n抄送：{}。\n", seed.recipients.join("、"));
     assert_eq!(
         seed::DOCUMENT.matches(&copy_line).count(),
         1,
         "the seed has one copy line"
     );
-    let without_copy_line = seed::DOCUMENT.replacen(&copy_line, "", 1);
-    assert_same_text(&issued.text, &without_copy_line, "ISSUED");
+    let rendered = render(&client, &id).await.expect("an issued reply renders");
+    assert_eq!(rendered.document_number, "许环〔2019〕13号");
+    assert_same_text(&rendered.text, seed::DOCUMENT, "ISSUED");
 
-    ok(&mut client, requests::copy(&p).by(OFFICE)).await;
-    let copied = render(&client, &id).await.expect("a copied reply renders");
-    assert_eq!(copied.document_number, "许环〔2019〕13号");
-    assert_same_text(&copied.text, seed::DOCUMENT, "COPIED");
+    // Dispatched to the proposer and, by default, to the document's 抄送 line.
+    let copy = pb::CopyReplyRequest {
+        recipients: Vec::new(),
+        ..requests::copy(&p)
+    };
+    let copied = ok(&mut client, copy.by(OFFICE).dated("2019-10-08")).await;
+    assert_eq!(copied.copied_to, seed.recipients);
+    let rendered = render(&client, &id).await.expect("a copied reply renders");
+    assert_same_text(&rendered.text, seed::DOCUMENT, "COPIED");
 
     let unknown = render(&client, &uuid::Uuid::now_v7().to_string())
         .await

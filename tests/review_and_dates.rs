@@ -372,6 +372,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             unit_may_return_directly: false,
             co_opinion_days: 30,
             require_co_opinions_before_sign: true,
+            copy_to: Vec::new(),
+            public_by_default: false,
         })
     );
     let utc = Rules {
@@ -383,6 +385,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         unit_may_return_directly: true,
         co_opinion_days: 14,
         require_co_opinions_before_sign: false,
+        copy_to: Vec::new(),
+        public_by_default: false,
     };
     let server = TestServer::start_with(ServeOptions {
         rules: utc,
@@ -401,6 +405,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             unit_may_return_directly: true,
             co_opinion_days: 14,
             require_co_opinions_before_sign: false,
+            copy_to: Vec::new(),
+            public_by_default: false,
         })
     );
     assert_eq!(shown.today.len(), 10, "YYYY-MM-DD: {}", shown.today);

@@ -163,6 +163,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Command::Sign {
             signer: "李光亚".into(),
             handling_unit: String::new(),
+            sign_date: None,
         },
         Some("sign-1"),
     ));
@@ -171,6 +172,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Command::Sign {
             signer: "王强".into(),
             handling_unit: String::new(),
+            sign_date: None,
         },
         None,
     ));
@@ -181,6 +183,8 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
             issue_date: CalendarDate::parse("2019-09-29").unwrap(),
             issuing_office: "许昌市生态环境局办公室".into(),
             handling_unit: String::new(),
+            copy_to: Vec::new(),
+            public: None,
         },
         Some("issue-1"),
     ));
@@ -189,6 +193,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
             handling_unit: String::new(),
+            proposers: Vec::new(),
         },
         Some("copy-1"),
     ));
@@ -224,6 +229,7 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
         Command::Sign {
             signer: "王强".into(),
             handling_unit: UNITS[1].into(),
+            sign_date: None,
         },
         None,
     ));

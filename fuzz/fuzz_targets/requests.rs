@@ -108,6 +108,15 @@ fn split_in(state: ProposalState) -> Option<Proposal> {
             document_number: issued.then(|| p.document_number.clone()).flatten(),
             issue_date: issued.then_some(p.issue_date).flatten(),
             issuing_office: issued.then(|| p.issuing_office.clone()).flatten(),
+            sign_date: (drafted && state != S::Drafted)
+                .then_some(p.sign_date)
+                .flatten(),
+            copy_to: if issued {
+                p.copy_to.clone()
+            } else {
+                Vec::new()
+            },
+            public: issued && p.public,
             copied_to: if state == S::Copied {
                 p.copied_to.clone()
             } else {
@@ -402,6 +411,7 @@ fn respects_limits(s: &Submission) {
         Command::Sign {
             signer,
             handling_unit,
+            sign_date: _,
         } => {
             line("signer", signer, Limits::NAME_CHARS);
             optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
@@ -411,7 +421,12 @@ fn respects_limits(s: &Submission) {
             issue_date,
             issuing_office,
             handling_unit,
+            copy_to,
+            public: _,
         } => {
+            if !copy_to.is_empty() {
+                names("copy_to", copy_to, Limits::MAX_RECIPIENTS);
+            }
             optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
             line(
                 "document_number",
@@ -429,8 +444,15 @@ fn respects_limits(s: &Submission) {
         Command::Copy {
             recipients,
             handling_unit,
+            proposers,
         } => {
-            names("recipients", recipients, Limits::MAX_RECIPIENTS);
+            assert!(
+                proposers.is_empty(),
+                "callers never name the proposers served"
+            );
+            if !recipients.is_empty() {
+                names("recipients", recipients, Limits::MAX_RECIPIENTS);
+            }
             optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
         }
         Command::Refuse {

@@ -19,6 +19,7 @@ const FINGERPRINTS_V3: &str = include_str!("golden/fingerprints_v3.jsonl");
 const FINGERPRINTS_V4: &str = include_str!("golden/fingerprints_v4.jsonl");
 const FINGERPRINTS_V5: &str = include_str!("golden/fingerprints_v5.jsonl");
 const FINGERPRINTS_V6: &str = include_str!("golden/fingerprints_v6.jsonl");
+const FINGERPRINTS_V7: &str = include_str!("golden/fingerprints_v7.jsonl");
 
 /// The frozen sample of each command.
 fn command(kind: CommandKind) -> Command {
@@ -59,16 +60,20 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::Sign => Command::Sign {
             signer: "李光亚".into(),
             handling_unit: String::new(),
+            sign_date: None,
         },
         CommandKind::Issue => Command::Issue {
             document_number: "许环〔2019〕13号".into(),
             issue_date: date("2019-09-29"),
             issuing_office: "许昌市生态环境局办公室".into(),
             handling_unit: String::new(),
+            copy_to: Vec::new(),
+            public: None,
         },
         CommandKind::Copy => Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
             handling_unit: String::new(),
+            proposers: Vec::new(),
         },
         CommandKind::Refuse => Command::Refuse {
             reason: "属于个人诉求，不予立案".into(),
@@ -230,6 +235,7 @@ fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V4, submissions_v4());
     golden_fingerprints(FINGERPRINTS_V5, submissions_v5());
     golden_fingerprints(FINGERPRINTS_V6, submissions_v6());
+    golden_fingerprints(FINGERPRINTS_V7, submissions_v7());
 }
 
 /// A merge (并案).
@@ -277,6 +283,39 @@ fn submissions_v6() -> Vec<Submission> {
     ]
 }
 
+/// The document as issued: a sign date, a 抄送 line and `public` (each left out when not given,
+/// so older requests hash as they did).
+fn submissions_v7() -> Vec<Submission> {
+    let template = submissions().remove(1);
+    let with = |command| Submission {
+        command,
+        ..template.clone()
+    };
+    vec![
+        with(Command::Sign {
+            signer: "李光亚".into(),
+            handling_unit: String::new(),
+            sign_date: CalendarDate::parse("2019-09-26"),
+        }),
+        with(Command::Issue {
+            document_number: "许环〔2019〕13号".into(),
+            issue_date: CalendarDate::parse("2019-09-29").unwrap(),
+            issuing_office: "许昌市生态环境局办公室".into(),
+            handling_unit: String::new(),
+            copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
+            public: Some(true),
+        }),
+        with(Command::Issue {
+            document_number: "许环〔2019〕14号".into(),
+            issue_date: CalendarDate::parse("2019-09-29").unwrap(),
+            issuing_office: "许昌市生态环境局办公室".into(),
+            handling_unit: String::new(),
+            copy_to: Vec::new(),
+            public: Some(false),
+        }),
+    ]
+}
+
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
     let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), submissions.len());
@@ -316,11 +355,16 @@ fn write_golden_file() {
         ("fingerprints_v4.jsonl", submissions_v4()),
         ("fingerprints_v5.jsonl", submissions_v5()),
         ("fingerprints_v6.jsonl", submissions_v6()),
+        ("fingerprints_v7.jsonl", submissions_v7()),
     ] {
         let text: String = submissions
             .iter()
             .map(|s| String::from_utf8(fingerprinted(s)).unwrap() + "\n")
             .collect();
-        std::fs::write(format!("{dir}/{name}"), text).unwrap();
+        // Only a missing file is written: the others pin what was fingerprinted before.
+        let path = format!("{dir}/{name}");
+        if std::fs::metadata(&path).map_or(true, |m| m.len() == 0) {
+            std::fs::write(path, text).unwrap();
+        }
     }
 }

@@ -59,6 +59,9 @@ pub enum Command {
         signer: String,
         #[serde(skip_serializing_if = "String::is_empty")]
         handling_unit: String,
+        /// The day the leader signed; default the act's effective date.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sign_date: Option<CalendarDate>,
     },
     Issue {
         document_number: String,
@@ -66,11 +69,24 @@ pub enum Command {
         issuing_office: String,
         #[serde(skip_serializing_if = "String::is_empty")]
         handling_unit: String,
+        /// The 抄送 line; empty: the rules' recipients and, for a lead reply, its co-units.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        copy_to: Vec<String>,
+        /// Whether the reply may be published; default the rules'.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        public: Option<bool>,
     },
+    /// The dispatch (送达): the reply to the proposers with the feedback form, and to
+    /// `recipients` (empty: the document's 抄送 line).
     Copy {
         recipients: Vec<String>,
         #[serde(skip_serializing_if = "String::is_empty")]
         handling_unit: String,
+        /// The proposers served: filled in by `decide` (every proposer of the proposal), as
+        /// the event records it; callers leave it empty (events from before the dispatch was
+        /// recorded have none).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        proposers: Vec<String>,
     },
     Refuse {
         reason: String,
@@ -417,6 +433,7 @@ impl Command {
             Self::Sign {
                 signer,
                 handling_unit,
+                sign_date: _,
             } => {
                 v.line("signer", signer, Limits::NAME_CHARS);
                 v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
@@ -426,7 +443,10 @@ impl Command {
                 issue_date: _,
                 issuing_office,
                 handling_unit,
+                copy_to,
+                public: _,
             } => {
+                v.optional_names("copy_to", copy_to, Limits::MAX_RECIPIENTS);
                 v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
                 v.line(
                     "document_number",
@@ -438,8 +458,9 @@ impl Command {
             Self::Copy {
                 recipients,
                 handling_unit,
+                proposers: _,
             } => {
-                v.names("recipients", recipients, Limits::MAX_RECIPIENTS);
+                v.optional_names("recipients", recipients, Limits::MAX_RECIPIENTS);
                 v.optional_line("handling_unit", handling_unit, Limits::NAME_CHARS);
             }
             Self::Refuse {

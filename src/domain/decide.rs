@@ -281,6 +281,59 @@ pub fn decide(
             };
             &defaulted
         }
+        Command::Sign {
+            signer,
+            handling_unit,
+            sign_date: None,
+        } => {
+            defaulted = Command::Sign {
+                signer: signer.clone(),
+                handling_unit: handling_unit.clone(),
+                sign_date: Some(date),
+            };
+            &defaulted
+        }
+        Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+            handling_unit,
+            copy_to,
+            public,
+        } if copy_to.is_empty() || public.is_none() => {
+            // The rules' recipients, and a lead reply's co-units.
+            let co_units = proposal
+                .iter()
+                .flat_map(|p| &p.handlings)
+                .filter(|h| h.role == HandlingRole::Co)
+                .map(|h| h.unit.as_str());
+            defaulted = Command::Issue {
+                document_number: document_number.clone(),
+                issue_date: *issue_date,
+                issuing_office: issuing_office.clone(),
+                handling_unit: handling_unit.clone(),
+                copy_to: if copy_to.is_empty() {
+                    rules.copy_line(co_units)
+                } else {
+                    copy_to.clone()
+                },
+                public: Some(public.unwrap_or(rules.public_by_default)),
+            };
+            &defaulted
+        }
+        // The reply goes to every proposer, with the feedback form.
+        Command::Copy {
+            recipients,
+            handling_unit,
+            proposers,
+        } if proposers.is_empty() => {
+            defaulted = Command::Copy {
+                recipients: recipients.clone(),
+                handling_unit: handling_unit.clone(),
+                proposers: proposal.map(|p| p.proposers.clone()).unwrap_or_default(),
+            };
+            &defaulted
+        }
         command => command,
     };
     // A move the lifecycle refuses is refused as such, before its date is considered; a date
@@ -609,25 +662,74 @@ fn recorded(
         Command::Sign {
             signer,
             handling_unit,
-        } => EventData::ReplySigned {
-            signer,
-            handling_unit: replying_unit(proposal, &handling_unit)?,
-        },
+            sign_date,
+        } => {
+            // Signed on a day between the draft and the act's own date.
+            if let Some(day) = sign_date {
+                if envelope.effective_date.is_some_and(|date| day > date) {
+                    return Err(invalid(
+                        "sign_date",
+                        format!(
+                            "is after the act's effective date, {}",
+                            envelope
+                                .effective_date
+                                .map_or_else(String::new, |d| d.to_string())
+                        ),
+                    ));
+                }
+                if let Some(previous) = proposal.and_then(|p| p.last_act_date)
+                    && day < previous
+                {
+                    return Err(invalid(
+                        "sign_date",
+                        format!("is before the proposal's previous act, on {previous}"),
+                    ));
+                }
+            }
+            EventData::ReplySigned {
+                signer,
+                handling_unit: replying_unit(proposal, &handling_unit)?,
+                sign_date,
+            }
+        }
         Command::Issue {
             document_number,
             issue_date,
             issuing_office,
             handling_unit,
+            copy_to,
+            public,
         } => EventData::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
             handling_unit: replying_unit(proposal, &handling_unit)?,
+            copy_to,
+            public: public.unwrap_or(false),
         },
         Command::Copy {
             mut recipients,
             handling_unit,
+            proposers,
         } => {
+            let unit = replying_unit(proposal, &handling_unit)?;
+            if let Some(i) = proposers
+                .iter()
+                .position(|name| !proposal.is_some_and(|p| p.proposers.contains(name)))
+            {
+                return Err(invalid(
+                    format!("proposers[{i}]"),
+                    "is not one of the proposal's proposers",
+                ));
+            }
+            // By default, to the recipients the document's 抄送 line names.
+            if recipients.is_empty()
+                && let Some(p) = proposal
+            {
+                recipients = reply_of(p, &unit)
+                    .map(|view| view.copy_to.clone())
+                    .unwrap_or_default();
+            }
             // A lead reply's copies go to its co-units too.
             for co in proposal.iter().flat_map(|p| &p.handlings) {
                 if co.role == HandlingRole::Co && !recipients.contains(&co.unit) {
@@ -636,7 +738,8 @@ fn recorded(
             }
             EventData::ReplyCopied {
                 recipients,
-                handling_unit: replying_unit(proposal, &handling_unit)?,
+                handling_unit: unit,
+                proposers,
             }
         }
         Command::Refuse {
@@ -1062,9 +1165,12 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         due_date: None,
         reply: None,
         signer: None,
+        sign_date: None,
         document_number: None,
         issue_date: None,
         issuing_office: None,
+        copy_to: Vec::new(),
+        public: false,
         copied_to: Vec::new(),
         refusal: None,
         merged_into: None,
@@ -1151,16 +1257,25 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         }
         EventData::ReplyDrafted { reply, .. } => p.reply = Some(reply.clone()),
         EventData::DraftRejected { .. } => p.reply = None,
-        EventData::ReplySigned { signer, .. } => p.signer = Some(signer.clone()),
+        EventData::ReplySigned {
+            signer, sign_date, ..
+        } => {
+            p.signer = Some(signer.clone());
+            p.sign_date = *sign_date;
+        }
         EventData::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
+            copy_to,
+            public,
             ..
         } => {
             p.document_number = Some(document_number.clone());
             p.issue_date = Some(*issue_date);
             p.issuing_office = Some(issuing_office.clone());
+            p.copy_to.clone_from(copy_to);
+            p.public = *public;
         }
         EventData::ReplyCopied { recipients, .. } => p.copied_to.clone_from(recipients),
         EventData::ProposalRefused {
@@ -1329,19 +1444,26 @@ fn apply_split(part: &mut SplitReply, data: &EventData) {
             part.reply = None;
             part.state = ProposalState::Assigned;
         }
-        EventData::ReplySigned { signer, .. } => {
+        EventData::ReplySigned {
+            signer, sign_date, ..
+        } => {
             part.signer = Some(signer.clone());
+            part.sign_date = *sign_date;
             part.state = ProposalState::Signed;
         }
         EventData::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
+            copy_to,
+            public,
             ..
         } => {
             part.document_number = Some(document_number.clone());
             part.issue_date = Some(*issue_date);
             part.issuing_office = Some(issuing_office.clone());
+            part.copy_to.clone_from(copy_to);
+            part.public = *public;
             part.state = ProposalState::Issued;
         }
         EventData::ReplyCopied { recipients, .. } => {
@@ -1552,6 +1674,115 @@ mod tests {
         assert_eq!(check_recorded(p.as_ref(), &decision.event), Ok(()));
         history.push(decision.event);
         Ok(decision.after)
+    }
+
+    /// The document as issued: the sign date (default the act's date, never after it nor
+    /// before the draft), the 抄送 line and `public` from the rules (a lead reply adds its
+    /// co-units), and a dispatch that serves every proposer and by default the 抄送 line.
+    #[test]
+    fn a_reply_is_signed_issued_and_dispatched_as_the_document_says() {
+        let rules = Rules {
+            copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
+            public_by_default: true,
+            ..Rules::default()
+        };
+        let (mut history, _) = co_assigned_on("2019-06-10", None);
+        for unit in [examples::CO_UNIT, FINANCE] {
+            let opinion = opinion_of(unit);
+            on(&mut history, "2019-07-01", &opinion, &rules).unwrap();
+        }
+        let draft = examples::command(CommandKind::Draft);
+        on(&mut history, "2019-09-20", &draft, &rules).unwrap();
+        let sign = |day: Option<&str>| Command::Sign {
+            signer: "李光亚".into(),
+            handling_unit: String::new(),
+            sign_date: day.and_then(CalendarDate::parse),
+        };
+        let field = |outcome: Result<Proposal, DomainError>| match outcome {
+            Err(DomainError::Invalid(violations)) => violations[0].field.clone(),
+            other => panic!("expected a field violation, got {other:?}"),
+        };
+        let mut tried = history.clone();
+        assert_eq!(
+            field(on(
+                &mut tried,
+                "2019-09-26",
+                &sign(Some("2019-09-27")),
+                &rules
+            )),
+            "sign_date",
+            "signed after the act that records it"
+        );
+        assert_eq!(
+            field(on(
+                &mut tried,
+                "2019-09-26",
+                &sign(Some("2019-09-19")),
+                &rules
+            )),
+            "sign_date",
+            "signed before the draft"
+        );
+        let undated = on(&mut tried, "2019-09-26", &sign(None), &rules).unwrap();
+        assert_eq!(undated.sign_date, CalendarDate::parse("2019-09-26"));
+        let signed = on(
+            &mut history,
+            "2019-09-28",
+            &sign(Some("2019-09-25")),
+            &rules,
+        );
+        assert_eq!(signed.unwrap().sign_date, CalendarDate::parse("2019-09-25"));
+
+        let issue = examples::command(CommandKind::Issue);
+        let issued = on(&mut history, "2019-09-29", &issue, &rules).unwrap();
+        assert_eq!(
+            issued.copy_to,
+            ["市政协提案委", "市政府督查室", examples::CO_UNIT, FINANCE],
+            "the rules' recipients, then the lead's co-units"
+        );
+        assert!(issued.public);
+        let copy = Command::Copy {
+            recipients: Vec::new(),
+            handling_unit: String::new(),
+            proposers: Vec::new(),
+        };
+        let copied = on(&mut history, "2019-10-08", &copy, &rules).unwrap();
+        assert_eq!(
+            copied.copied_to, issued.copy_to,
+            "by default, the 抄送 line"
+        );
+        let EventData::ReplyCopied { proposers, .. } = &history.last().unwrap().data else {
+            panic!("a dispatch");
+        };
+        assert_eq!(proposers, &copied.proposers, "every proposer is served");
+
+        // Given explicitly, the 抄送 line and `public` are the caller's.
+        let (mut history, _) = assigned_on("2019-06-10");
+        for kind in [CommandKind::Draft, CommandKind::Sign] {
+            on(&mut history, "2019-09-20", &examples::command(kind), &rules).unwrap();
+        }
+        let Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+            ..
+        } = examples::command(CommandKind::Issue)
+        else {
+            unreachable!()
+        };
+        let own = Command::Issue {
+            document_number,
+            issue_date,
+            issuing_office,
+            handling_unit: String::new(),
+            copy_to: vec!["市委办公室".into()],
+            public: Some(false),
+        };
+        let issued = on(&mut history, "2019-09-29", &own, &rules).unwrap();
+        assert_eq!(
+            (issued.copy_to, issued.public),
+            (vec!["市委办公室".to_owned()], false)
+        );
     }
 
     const LEAD: &str = "许昌市生态环境局";
@@ -2212,6 +2443,7 @@ mod tests {
             after.concerned(&EventData::ReplySigned {
                 signer: "李光亚".into(),
                 handling_unit: String::new(),
+                sign_date: None,
             }),
             [LEAD, examples::CO_UNIT]
         );

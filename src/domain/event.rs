@@ -61,6 +61,9 @@ pub enum EventData {
         signer: String,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         handling_unit: String,
+        /// The day the leader signed (成文日期); absent in events recorded before it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_date: Option<CalendarDate>,
     },
     ReplyIssued {
         document_number: String,
@@ -68,11 +71,21 @@ pub enum EventData {
         issuing_office: String,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         handling_unit: String,
+        /// The 抄送 line printed on the document; absent before it was recorded, or empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        copy_to: Vec<String>,
+        /// Whether the reply may be published; absent when not.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        public: bool,
     },
     ReplyCopied {
         recipients: Vec<String>,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         handling_unit: String,
+        /// The proposers served with the reply and its feedback form (征询意见表); absent in
+        /// events recorded before the dispatch was.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        proposers: Vec<String>,
     },
     ProposalRefused {
         reason: String,
@@ -316,27 +329,35 @@ impl EventData {
             Self::ReplySigned {
                 signer,
                 handling_unit,
+                sign_date,
             } => Command::Sign {
                 signer,
                 handling_unit,
+                sign_date,
             },
             Self::ReplyIssued {
                 document_number,
                 issue_date,
                 issuing_office,
                 handling_unit,
+                copy_to,
+                public,
             } => Command::Issue {
                 document_number,
                 issue_date,
                 issuing_office,
                 handling_unit,
+                copy_to,
+                public: Some(public),
             },
             Self::ReplyCopied {
                 recipients,
                 handling_unit,
+                proposers,
             } => Command::Copy {
                 recipients,
                 handling_unit,
+                proposers,
             },
             Self::ProposalRefused {
                 reason,

@@ -33,16 +33,20 @@ pub fn command(kind: CommandKind) -> Command {
         CommandKind::Sign => Command::Sign {
             signer: "李光亚".into(),
             handling_unit: String::new(),
+            sign_date: None,
         },
         CommandKind::Issue => Command::Issue {
             document_number: "许环〔2019〕13号".into(),
             issue_date: date("2019-09-29"),
             issuing_office: "许昌市生态环境局办公室".into(),
             handling_unit: String::new(),
+            copy_to: Vec::new(),
+            public: None,
         },
         CommandKind::Copy => Command::Copy {
             recipients: vec!["市政协提案委".into(), "市政府督查室".into()],
             handling_unit: String::new(),
+            proposers: Vec::new(),
         },
         CommandKind::Refuse => Command::Refuse {
             reason: "不属于提案范围，转作意见处理".into(),
@@ -152,9 +156,12 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
         due_date: issued,
         reply: Some(reply()),
         signer: Some("李光亚".into()),
+        sign_date: issued,
         document_number: Some("许环〔2019〕13号".into()),
         issue_date: issued,
         issuing_office: Some("许昌市生态环境局办公室".into()),
+        copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
+        public: true,
         copied_to: vec!["市政协提案委".into()],
         refusal: Some(Refusal {
             reason: "不属于提案范围".into(),

@@ -108,6 +108,13 @@ impl Violations {
         }
     }
 
+    /// An optional list of names: may be empty; otherwise as [`Self::names`].
+    pub(crate) fn optional_names(&mut self, field: &str, values: &[String], max_items: usize) {
+        if !values.is_empty() {
+            self.names(field, values, max_items);
+        }
+    }
+
     fn check(&mut self, field: &str, value: &str, max: usize, multiline: bool) {
         let chars = value.chars().count();
         if chars > max {

@@ -450,12 +450,21 @@ pub struct SplitReply {
     pub reply: Option<Reply>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
+    /// The day the leader signed (成文日期), printed as the document's date line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_date: Option<CalendarDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_date: Option<CalendarDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuing_office: Option<String>,
+    /// The 抄送 line printed on the document at issue.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copy_to: Vec<String>,
+    /// Whether the issued reply may be published.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copied_to: Vec<String>,
 }
@@ -467,9 +476,12 @@ impl SplitReply {
             state: ProposalState::Assigned,
             reply: None,
             signer: None,
+            sign_date: None,
             document_number: None,
             issue_date: None,
             issuing_office: None,
+            copy_to: Vec::new(),
+            public: false,
             copied_to: Vec::new(),
         }
     }
@@ -567,9 +579,19 @@ pub struct Proposal {
     pub due_date: Option<CalendarDate>,
     pub reply: Option<Reply>,
     pub signer: Option<String>,
+    /// The day the leader signed (成文日期): the document's date line. `None` before signing,
+    /// and for replies signed before the date was recorded (their date line is the issue
+    /// date, as it was printed).
+    pub sign_date: Option<CalendarDate>,
     pub document_number: Option<String>,
     pub issue_date: Option<CalendarDate>,
     pub issuing_office: Option<String>,
+    /// The 抄送 line of the document as issued (its 版记); empty for replies issued before it
+    /// was recorded, whose copy line is the dispatch's recipients.
+    pub copy_to: Vec<String>,
+    /// Whether the issued reply may be published (公开).
+    pub public: bool,
+    /// Where the reply was sent besides the proposers (送达), once copied.
     pub copied_to: Vec<String>,
     /// Set when the committee did not accept the proposal.
     pub refusal: Option<Refusal>,

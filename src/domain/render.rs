@@ -48,9 +48,9 @@ const BLANK_LINES_BELOW_DATE: usize = 3;
 
 /// Renders the reply document of an ISSUED or COPIED proposal, top to bottom: header
 /// (`{handling_unit}文件`), document number, `签发人：`, `办理结果：`, the title line, the
-/// salutation, the body exactly as stored, the issue date, the contact line, `抄送：` (COPIED
-/// only: an issued reply not copied yet has no recipients to print), the issuing office and
-/// `{issue date}印发`. The print date is the issue date: the projection records only one date.
+/// salutation, the body exactly as stored, the date line (成文日期: the sign date), the contact
+/// line, `抄送：` (the document's copy line, when it has one), the issuing office and
+/// `{issue date}印发`.
 pub fn render_reply(proposal: &Proposal) -> Result<RenderedReply, NotRenderable> {
     render_reply_to(proposal, proposal)
 }
@@ -78,18 +78,25 @@ pub fn render_reply_to(
         .document_number
         .as_deref()
         .ok_or(missing("document_number"))?;
-    let issue_date = chinese_date(proposal.issue_date.ok_or(missing("issue_date"))?);
+    let issued_on = proposal.issue_date.ok_or(missing("issue_date"))?;
+    let issue_date = chinese_date(issued_on);
+    // The date line is the day the leader signed; a reply signed before that was recorded
+    // printed its issue date there.
+    let sign_date = chinese_date(proposal.sign_date.unwrap_or(issued_on));
     let issuing_office = proposal
         .issuing_office
         .as_deref()
         .ok_or(missing("issuing_office"))?;
-    let copy_line = match state {
-        ProposalState::Copied if proposal.copied_to.is_empty() => {
-            return Err(missing("copied_to"));
-        }
-        ProposalState::Copied => Some(format!("抄送：{}。", proposal.copied_to.join("、"))),
-        _ => None,
-    };
+    // The 抄送 line is part of the document as issued; a reply issued before it was recorded
+    // printed its dispatch's recipients, once copied.
+    let copy_line = if !proposal.copy_to.is_empty() {
+        Some(&proposal.copy_to)
+    } else if state == ProposalState::Copied && !proposal.copied_to.is_empty() {
+        Some(&proposal.copied_to)
+    } else {
+        None
+    }
+    .map(|names| format!("抄送：{}。", names.join("、")));
 
     // (blank lines before, block); a block is one line, except the body, which keeps its own.
     let mut blocks = vec![
@@ -113,7 +120,7 @@ pub fn render_reply_to(
         ),
         (1, salutation(addressee)),
         (1, reply.body.clone()),
-        (1, issue_date.clone()),
+        (1, sign_date),
         (
             BLANK_LINES_BELOW_DATE,
             format!(
@@ -173,8 +180,8 @@ mod tests {
     use crate::domain::{ProposalId, Reply, Timestamp};
     use crate::seed::{self, DOCUMENT};
 
-    /// The seed proposal with every field filled, in `state`; recipients only when COPIED, as
-    /// the lifecycle records them.
+    /// The seed proposal with every field filled, in `state`: its 抄送 line as issued, signed
+    /// on its issue date, and dispatched only when COPIED, as the lifecycle records them.
     fn seed_proposal(state: ProposalState) -> Proposal {
         let seed = seed::proposal_228();
         let result_code = seed.result_code;
@@ -213,6 +220,9 @@ mod tests {
             version: 8,
             received_at: Timestamp::from_unix_nanos(0),
             updated_at: Timestamp::from_unix_nanos(0),
+            copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
+            public: false,
+            sign_date: CalendarDate::parse("2019-09-29"),
         }
     }
 
@@ -307,21 +317,54 @@ mod tests {
     }
 
     #[test]
-    fn an_issued_reply_not_yet_copied_has_no_copy_line() {
-        let copied = render_ok(&seed_proposal(ProposalState::Copied)).text;
+    fn the_copy_line_is_part_of_the_document_as_issued() {
         let issued = render_ok(&seed_proposal(ProposalState::Issued)).text;
+        assert_eq!(issued, DOCUMENT, "issued, the document is whole");
+        // Dispatched elsewhere than its 抄送 line, the document stays as it was issued.
+        let mut copied = seed_proposal(ProposalState::Copied);
+        copied.copied_to = vec!["市政协提案委".into()];
+        assert_eq!(render_ok(&copied).text, DOCUMENT);
+    }
+
+    #[test]
+    fn a_reply_issued_before_copy_lines_were_recorded_prints_its_dispatch_once_copied() {
+        let legacy = |state| {
+            let mut p = seed_proposal(state);
+            p.copy_to.clear();
+            p
+        };
+        let issued = render_ok(&legacy(ProposalState::Issued)).text;
         assert!(
             !issued.lines().any(|l| l.starts_with("抄送：")),
-            "an issued reply has no copy line:\n{issued}"
+            "nothing to print before the dispatch:\n{issued}"
         );
-        let mut expected = non_empty_lines(&copied);
+        let mut expected = non_empty_lines(DOCUMENT);
         expected.retain(|l| !l.starts_with("抄送："));
         assert_same_lines(&non_empty_lines(&issued), &expected, |i| {
             format!("issued line {i}")
         });
-        assert!(issued.ends_with(
-            "（联系单位：许昌市生态环境局综合科 电话：6069516）\n\n许昌市生态环境局办公室\n\n2019年9月29日印发\n"
-        ));
+        assert_eq!(render_ok(&legacy(ProposalState::Copied)).text, DOCUMENT);
+        // Dispatched to the proposers alone: no 抄送 line at all.
+        let mut alone = legacy(ProposalState::Copied);
+        alone.copied_to.clear();
+        assert_eq!(render_ok(&alone).text, issued);
+    }
+
+    #[test]
+    fn the_date_line_is_the_day_the_leader_signed() {
+        let mut proposal = seed_proposal(ProposalState::Issued);
+        proposal.sign_date = CalendarDate::parse("2019-09-26");
+        let text = render_ok(&proposal).text;
+        let lines = non_empty_lines(&text);
+        let body_end = lines
+            .iter()
+            .position(|l| l.starts_with("（联系单位："))
+            .expect("a contact line");
+        assert_eq!(lines[body_end - 1], "2019年9月26日", "the date line");
+        assert_eq!(lines.last(), Some(&"2019年9月29日印发"), "the print line");
+        // Signed before the date was recorded: the issue date, as it was printed.
+        proposal.sign_date = None;
+        assert_eq!(render_ok(&proposal).text, DOCUMENT);
     }
 
     #[test]
@@ -366,15 +409,6 @@ mod tests {
             );
             assert!(error.to_string().contains("ISSUED"), "{error}");
         }
-        let mut copied = seed_proposal(ProposalState::Copied);
-        copied.copied_to.clear();
-        assert_eq!(
-            render_reply(&copied),
-            Err(NotRenderable::Incomplete {
-                state: ProposalState::Copied,
-                field: "copied_to"
-            })
-        );
     }
 
     #[test]
@@ -406,6 +440,7 @@ mod tests {
     #[test]
     fn dates_are_written_without_zero_padding() {
         let mut proposal = seed_proposal(ProposalState::Copied);
+        proposal.sign_date = CalendarDate::parse("2019-10-01");
         proposal.issue_date = CalendarDate::parse("2019-10-01");
         let text = render_ok(&proposal).text;
         let lines: Vec<&str> = text.lines().collect();

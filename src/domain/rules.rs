@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::{Limits, Violations};
 use super::model::CalendarDate;
 
 /// The rules in force.
@@ -35,6 +36,13 @@ pub struct Rules {
     /// Whether the lead unit's `SignReply` waits until every co-unit has submitted its opinion
     /// (default true).
     pub require_co_opinions_before_sign: bool,
+    /// The recipients every reply's 抄送 line names unless its `IssueReply` gives its own, in
+    /// order (default none; the seed's committee copies `市政协提案委` and `市政府督查室`). A
+    /// lead unit's reply names its co-units after them.
+    pub copy_to: Vec<String>,
+    /// Whether an issued reply may be published (公开) unless its `IssueReply` says (default
+    /// false).
+    pub public_by_default: bool,
 }
 
 impl Default for Rules {
@@ -48,6 +56,8 @@ impl Default for Rules {
             unit_may_return_directly: false,
             co_opinion_days: 30,
             require_co_opinions_before_sign: true,
+            copy_to: Vec::new(),
+            public_by_default: false,
         }
     }
 }
@@ -100,6 +110,12 @@ impl Rules {
                 self.co_opinion_days
             )));
         }
+        let mut names = Violations::default();
+        names.optional_names("copy_to", &self.copy_to, Limits::MAX_RECIPIENTS);
+        if let Err(violations) = names.into_result() {
+            let v = &violations[0];
+            return Err(RulesError(format!("{}: {}", v.field, v.description)));
+        }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(RulesError(format!(
                 "time_zone: {:?} is not an IANA time zone name (e.g. \"Asia/Shanghai\")",
@@ -120,6 +136,18 @@ impl Rules {
     /// before the assignment).
     pub fn co_due_date(&self, assigned: CalendarDate, due_date: CalendarDate) -> CalendarDate {
         assigned.plus_days(self.co_opinion_days).min(due_date)
+    }
+
+    /// The 抄送 line of a reply issued without one: the configured recipients, then the lead
+    /// reply's `co_units` not among them.
+    pub fn copy_line<'a>(&self, co_units: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut line = self.copy_to.clone();
+        for unit in co_units {
+            if !line.iter().any(|u| u == unit) {
+                line.push(unit.to_owned());
+            }
+        }
+        line
     }
 
     /// The calendar date of `unix_nanos` in the rules' time zone. The zone was checked when the

@@ -449,13 +449,16 @@ impl TryFrom<pb::SignReplyRequest> for Submission {
             actor,
             effective_date,
             handling_unit,
+            sign_date,
         } = request;
-        let (checked, id) = Checked::for_proposal(&proposal_id);
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let sign_date = checked.optional_date("sign_date", &sign_date);
         checked.submission(
             id,
             Command::Sign {
                 signer,
                 handling_unit,
+                sign_date,
             },
             Shared {
                 expected_version,
@@ -481,6 +484,8 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             actor,
             effective_date,
             handling_unit,
+            copy_to,
+            public,
         } = request;
         let (mut checked, id) = Checked::for_proposal(&proposal_id);
         let issue_date = checked.date("issue_date", &issue_date);
@@ -489,6 +494,8 @@ impl TryFrom<pb::IssueReplyRequest> for Submission {
             issue_date,
             issuing_office,
             handling_unit,
+            copy_to,
+            public,
         };
         checked.submission(
             id,
@@ -522,6 +529,7 @@ impl TryFrom<pb::CopyReplyRequest> for Submission {
             Command::Copy {
                 recipients,
                 handling_unit,
+                proposers: Vec::new(),
             },
             Shared {
                 expected_version,
@@ -1132,9 +1140,12 @@ impl From<Proposal> for pb::Proposal {
             due_date,
             reply,
             signer,
+            sign_date,
             document_number,
             issue_date,
             issuing_office,
+            copy_to,
+            public,
             copied_to,
             refusal,
             merged_into,
@@ -1150,9 +1161,12 @@ impl From<Proposal> for pb::Proposal {
             state,
             reply: reply.clone(),
             signer: signer.clone(),
+            sign_date,
             document_number: document_number.clone(),
             issue_date,
             issuing_office: issuing_office.clone(),
+            copy_to: copy_to.clone(),
+            public,
             copied_to: copied_to.clone(),
         };
         let handlings = handlings
@@ -1178,6 +1192,9 @@ impl From<Proposal> for pb::Proposal {
             issue_date: date_text(issue_date),
             issuing_office: issuing_office.unwrap_or_default(),
             copied_to,
+            sign_date: date_text(sign_date),
+            copy_to,
+            public,
             version,
             received_at: Some(timestamp(received_at)),
             updated_at: Some(timestamp(updated_at)),
@@ -1216,9 +1233,12 @@ fn handling_to_pb(handling: Handling, own: &SplitReply) -> pb::Handling {
         state: _,
         reply,
         signer,
+        sign_date,
         document_number,
         issue_date,
         issuing_office,
+        copy_to,
+        public,
         copied_to,
     } = reply.unwrap_or_else(SplitReply::assigned);
     let Handling {
@@ -1243,6 +1263,9 @@ fn handling_to_pb(handling: Handling, own: &SplitReply) -> pb::Handling {
         issue_date: date_text(issue_date),
         issuing_office: issuing_office.unwrap_or_default(),
         copied_to,
+        sign_date: date_text(sign_date),
+        copy_to,
+        public,
         unit,
         role: match role {
             HandlingRole::Sole => pb::HandlingRole::Sole,
@@ -1372,6 +1395,8 @@ impl From<&Rules> for pb::Rules {
             unit_may_return_directly,
             co_opinion_days,
             require_co_opinions_before_sign,
+            copy_to,
+            public_by_default,
         } = rules;
         pb::Rules {
             reply_months: *reply_months,
@@ -1382,6 +1407,8 @@ impl From<&Rules> for pb::Rules {
             unit_may_return_directly: *unit_may_return_directly,
             co_opinion_days: *co_opinion_days,
             require_co_opinions_before_sign: *require_co_opinions_before_sign,
+            copy_to: copy_to.clone(),
+            public_by_default: *public_by_default,
         }
     }
 }
@@ -1455,27 +1482,35 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             E::ReplySigned {
                 signer,
                 handling_unit,
+                sign_date,
             } => Data::Signed(pb::ReplySigned {
                 signer,
                 handling_unit,
+                sign_date: date_text(sign_date),
             }),
             E::ReplyIssued {
                 document_number,
                 issue_date,
                 issuing_office,
                 handling_unit,
+                copy_to,
+                public,
             } => Data::Issued(pb::ReplyIssued {
                 document_number,
                 issue_date: issue_date.to_string(),
                 issuing_office,
                 handling_unit,
+                copy_to,
+                public,
             }),
             E::ReplyCopied {
                 recipients,
                 handling_unit,
+                proposers,
             } => Data::Copied(pb::ReplyCopied {
                 recipients,
                 handling_unit,
+                proposers,
             }),
             E::ProposalRefused {
                 reason,

@@ -308,12 +308,15 @@ mod tests {
                     Command::Sign {
                         signer: "李光亚".into(),
                         handling_unit: String::new(),
+                        sign_date: None,
                     },
                     Command::Issue {
                         document_number: "许环〔2019〕13号".into(),
                         issue_date: CalendarDate::parse("2019-09-29").unwrap(),
                         issuing_office: "办公室".into(),
                         handling_unit: String::new(),
+                        copy_to: Vec::new(),
+                        public: None,
                     },
                 ];
                 let take = if number == 1 { 1 } else { steps.len() };

@@ -354,18 +354,31 @@ pub fn reject_request() -> BoxedStrategy<pb::RejectDraftRequest> {
 }
 
 pub fn sign_request() -> BoxedStrategy<pb::SignReplyRequest> {
-    on_existing(field(NAMES), |r, signer| r.signer = signer)
+    let sign_date = prop_oneof![Just(String::new()), date()];
+    on_existing((field(NAMES), sign_date), |r, (signer, sign_date)| {
+        r.signer = signer;
+        r.sign_date = sign_date;
+    })
 }
 
 pub fn issue_request() -> BoxedStrategy<pb::IssueReplyRequest> {
-    let fields = (document_number(), date(), field(NAMES), optional_unit());
+    let fields = (
+        document_number(),
+        date(),
+        field(NAMES),
+        optional_unit(),
+        names(),
+        any::<Option<bool>>(),
+    );
     on_existing(
         fields,
-        |r, (document_number, issue_date, issuing_office, handling_unit)| {
+        |r, (document_number, issue_date, issuing_office, handling_unit, copy_to, public)| {
             r.document_number = document_number;
             r.issue_date = issue_date;
             r.issuing_office = issuing_office;
             r.handling_unit = handling_unit;
+            r.copy_to = copy_to;
+            r.public = public;
         },
     )
 }

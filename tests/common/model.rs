@@ -33,6 +33,8 @@ pub struct Snap {
     pub reply_body: Option<String>,
     pub signer: Option<String>,
     pub document_number: Option<String>,
+    /// The issued document's 抄送 line.
+    pub copy_to: Vec<String>,
     pub copied_to: Vec<String>,
     /// The sole handling's records: receipt, how many contacts, the due date asked for by a
     /// pending extension request.
@@ -66,6 +68,8 @@ pub struct Part {
     pub reply_body: Option<String>,
     pub signer: Option<String>,
     pub document_number: Option<String>,
+    /// The issued document's 抄送 line.
+    pub copy_to: Vec<String>,
     pub copied_to: Vec<String>,
     pub acknowledged: bool,
     pub contacts: usize,
@@ -84,6 +88,7 @@ impl Part {
             reply_body: None,
             signer: None,
             document_number: None,
+            copy_to: Vec::new(),
             copied_to: Vec::new(),
             acknowledged: false,
             contacts: 0,
@@ -476,6 +481,7 @@ impl Model {
             reply_body: None,
             signer: None,
             document_number: None,
+            copy_to: Vec::new(),
             copied_to: Vec::new(),
             acknowledged: false,
             contacts: 0,
@@ -596,11 +602,18 @@ impl Model {
             }
             CommandRequest::Issue(r) => {
                 part.document_number = Some(r.document_number.clone());
+                // The default rules print no 抄送 line of their own.
+                part.copy_to.clone_from(&r.copy_to);
                 part.state = State::Issued;
                 self.documents.insert(r.document_number.clone());
             }
             CommandRequest::Copy(r) => {
-                part.copied_to.clone_from(&r.recipients);
+                // By default, to the document's 抄送 line.
+                if r.recipients.is_empty() {
+                    part.copied_to = part.copy_to.clone();
+                } else {
+                    part.copied_to.clone_from(&r.recipients);
+                }
                 part.state = State::Copied;
             }
             other => unreachable!("{:?} acts on no split unit", other.command()),
@@ -700,11 +713,22 @@ impl Model {
             CommandRequest::Sign(r) => after.signer = Some(r.signer.clone()),
             CommandRequest::Issue(r) => {
                 after.document_number = Some(r.document_number.clone());
+                // The default rules' 抄送 line is a lead reply's co-units.
+                after.copy_to = if r.copy_to.is_empty() {
+                    after.co_units.clone()
+                } else {
+                    r.copy_to.clone()
+                };
                 self.documents.insert(r.document_number.clone());
             }
             CommandRequest::Copy(r) => {
-                // A lead reply's copies go to its co-units too.
-                after.copied_to.clone_from(&r.recipients);
+                // By default, to the document's 抄送 line; a lead reply's copies go to its
+                // co-units too.
+                if r.recipients.is_empty() {
+                    after.copied_to = after.copy_to.clone();
+                } else {
+                    after.copied_to.clone_from(&r.recipients);
+                }
                 for co in &after.co_units {
                     if !after.copied_to.contains(co) {
                         after.copied_to.push(co.clone());
@@ -1063,6 +1087,7 @@ pub fn build(
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
             handling_unit: unit.clone(),
+            sign_date: String::new(),
         }),
         Command::Issue => CommandRequest::Issue(pb::IssueReplyRequest {
             proposal_id: proposal_id.clone(),
@@ -1074,13 +1099,19 @@ pub fn build(
             actor: actor.clone(),
             effective_date: EFFECTIVE_DATE.into(),
             handling_unit: unit.clone(),
+            copy_to: if v % 2 == 0 {
+                vec!["市政协提案委".into(), "市政府督查室".into()]
+            } else {
+                Vec::new()
+            },
+            public: [None, Some(true), Some(false)][(v % 3) as usize],
         }),
         Command::Copy => CommandRequest::Copy(pb::CopyReplyRequest {
             proposal_id: proposal_id.clone(),
-            recipients: if v % 2 == 0 {
-                vec!["市政协提案委".into(), "市政府督查室".into()]
-            } else {
-                vec!["市政协提案委".into()]
+            recipients: match v % 3 {
+                0 => vec!["市政协提案委".into(), "市政府督查室".into()],
+                1 => vec!["市政协提案委".into()],
+                _ => Vec::new(),
             },
             expected_version,
             request_id: String::new(),
@@ -1292,8 +1323,8 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
             "document_number"
         }
         CommandRequest::Copy(r) if first => {
-            r.recipients = Vec::new();
-            "recipients"
+            r.recipients = vec!["市政协\u{7}提案委".into()];
+            "recipients[0]"
         }
         CommandRequest::Copy(r) => {
             r.recipients = vec!["市政协提案委".into(), "市政协提案委".into()];

@@ -124,6 +124,7 @@ pub fn sign(p: &pb::Proposal) -> pb::SignReplyRequest {
         actor: ACTOR.into(),
         effective_date: String::new(),
         handling_unit: String::new(),
+        sign_date: String::new(),
     }
 }
 
@@ -140,6 +141,8 @@ pub fn issue(p: &pb::Proposal) -> pb::IssueReplyRequest {
         actor: ACTOR.into(),
         effective_date: String::new(),
         handling_unit: String::new(),
+        copy_to: Vec::new(),
+        public: None,
     }
 }
 

@@ -130,7 +130,11 @@ impl Action {
             }
             Self::Draft(reply) => proposal.reply = Some(reply.clone()),
             Self::RejectDraft { .. } => proposal.reply = None,
-            Self::Sign { signer } => proposal.signer.clone_from(signer),
+            Self::Sign { signer } => {
+                proposal.signer.clone_from(signer);
+                // Signed on the act's date, by default.
+                proposal.sign_date = ACT_DATE.into();
+            }
             Self::Issue {
                 document_number,
                 issue_date,
@@ -148,6 +152,7 @@ impl Action {
             handling.state = to as i32;
             handling.reply.clone_from(&proposal.reply);
             handling.signer.clone_from(&proposal.signer);
+            handling.sign_date.clone_from(&proposal.sign_date);
             handling
                 .document_number
                 .clone_from(&proposal.document_number);
@@ -158,8 +163,9 @@ impl Action {
         proposal.version += 1;
     }
 
-    /// The event data the action must record when taken from `from`.
-    pub fn event_data(&self, from: State) -> Data {
+    /// The event data the action must record when taken on `before` (from its state).
+    pub fn event_data(&self, before: &pb::Proposal) -> Data {
+        let from = before.state();
         match self.clone() {
             Self::Assign {
                 handling_unit,
@@ -184,6 +190,7 @@ impl Action {
             Self::Sign { signer } => Data::Signed(pb::ReplySigned {
                 signer,
                 handling_unit: String::new(),
+                sign_date: ACT_DATE.into(),
             }),
             Self::Issue {
                 document_number,
@@ -194,10 +201,14 @@ impl Action {
                 issue_date,
                 issuing_office,
                 handling_unit: String::new(),
+                // The default rules copy to no one and publish nothing.
+                copy_to: Vec::new(),
+                public: false,
             }),
             Self::Copy { recipients } => Data::Copied(pb::ReplyCopied {
                 recipients,
                 handling_unit: String::new(),
+                proposers: before.proposers.clone(),
             }),
         }
     }
@@ -473,7 +484,7 @@ impl Tracked {
             to_state: action.target(from),
             actor: action.actor().into(),
             request_id,
-            data: action.event_data(from),
+            data: action.event_data(&self.expected),
             occurred_at: actual.updated_at,
         });
         self.expected = expected;

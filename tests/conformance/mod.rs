@@ -220,16 +220,20 @@ impl<'s, S: Store> Script<'s, S> {
             Command::Sign {
                 signer: "李光亚".into(),
                 handling_unit: String::new(),
+                sign_date: None,
             },
             Command::Issue {
                 document_number: format!("许环〔2019〕{number}号"),
                 issue_date: date("2019-09-29"),
                 issuing_office: "许昌市生态环境局办公室".into(),
                 handling_unit: String::new(),
+                copy_to: Vec::new(),
+                public: None,
             },
             Command::Copy {
                 recipients: vec!["市政协提案委".into()],
                 handling_unit: String::new(),
+                proposers: Vec::new(),
             },
         ] {
             if p.state == state {
@@ -506,6 +510,7 @@ pub fn the_log_reads_by_scope_in_order(backend: &impl Backend) {
         Command::Sign {
             signer: "李光亚".into(),
             handling_unit: String::new(),
+            sign_date: None,
         },
     );
     let all = events_all(&store, EventScope::All, 1000);

@@ -141,7 +141,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "承办单位领导".into(),
-                effective_date: String::new(),handling_unit: String::new(),
+                effective_date: String::new(),handling_unit: String::new(),sign_date: String::new(),
             }),
             Step::Issue => StepRequest::Issue(pb::IssueReplyRequest {
                 proposal_id,
@@ -151,7 +151,7 @@ impl Plan {
                 expected_version,
                 request_id,
                 actor: "承办单位办公室".into(),
-                effective_date: String::new(),handling_unit: String::new(),
+                effective_date: String::new(),handling_unit: String::new(),copy_to: Vec::new(),public: None,
             }),
             Step::Copy => StepRequest::Copy(pb::CopyReplyRequest {
                 proposal_id,

@@ -263,6 +263,7 @@ impl Generator {
             3 => Command::Sign {
                 signer: (*rng.pick(&NAMES)).to_owned(),
                 handling_unit: String::new(),
+                sign_date: None,
             },
             4 => {
                 let next = self.documents.entry((spec.unit, year)).or_insert(0);
@@ -277,6 +278,8 @@ impl Generator {
                     .expect("a valid date"),
                     issuing_office: format!("{unit}办公室"),
                     handling_unit: String::new(),
+                    copy_to: Vec::new(),
+                    public: None,
                 }
             }
             _ => {
@@ -284,6 +287,7 @@ impl Generator {
                 Command::Copy {
                     recipients: RECIPIENTS[..n].iter().map(|r| (*r).to_owned()).collect(),
                     handling_unit: String::new(),
+                    proposers: Vec::new(),
                 }
             }
         }

@@ -38,6 +38,9 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         handlings,
         merged_into,
         merged_proposal_ids,
+        sign_date,
+        copy_to,
+        public,
     } = proposal;
     json!({
         "id": id,
@@ -54,9 +57,12 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "handlings": handlings.iter().map(handling).collect::<Vec<_>>(),
         "reply": draft.as_ref().map(reply),
         "signer": signer,
+        "sign_date": sign_date,
         "document_number": document_number,
         "issue_date": issue_date,
         "issuing_office": issuing_office,
+        "copy_to": copy_to,
+        "public": public,
         "copied_to": copied_to,
         "merged_into": merged_into,
         "merged_proposal_ids": merged_proposal_ids,
@@ -91,13 +97,19 @@ pub fn handling(handling: &pb::Handling) -> Value {
         issue_date,
         issuing_office,
         copied_to,
+        sign_date,
+        copy_to,
+        public,
     } = handling;
     json!({
         "reply": own_reply.as_ref().map(reply),
         "signer": signer,
+        "sign_date": sign_date,
         "document_number": document_number,
         "issue_date": issue_date,
         "issuing_office": issuing_office,
+        "copy_to": copy_to,
+        "public": public,
         "copied_to": copied_to,
         "unit": unit,
         "role": enum_name(*role, |v| {
@@ -203,6 +215,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
              unit_may_return_directly,
              co_opinion_days,
              require_co_opinions_before_sign,
+             copy_to,
+             public_by_default,
          }| {
             json!({
                 "reply_months": reply_months,
@@ -213,6 +227,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
                 "unit_may_return_directly": unit_may_return_directly,
                 "co_opinion_days": co_opinion_days,
                 "require_co_opinions_before_sign": require_co_opinions_before_sign,
+                "copy_to": copy_to,
+                "public_by_default": public_by_default,
             })
         },
     );
@@ -342,16 +358,23 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
         Data::Signed(pb::ReplySigned {
             signer,
             handling_unit,
+            sign_date,
         }) => (
             "signed",
             pb::EventKind::ReplySigned,
-            json!({ "signer": signer, "handling_unit": handling_unit }),
+            json!({
+                "signer": signer,
+                "handling_unit": handling_unit,
+                "sign_date": sign_date,
+            }),
         ),
         Data::Issued(pb::ReplyIssued {
             document_number,
             issue_date,
             issuing_office,
             handling_unit,
+            copy_to,
+            public,
         }) => (
             "issued",
             pb::EventKind::ReplyIssued,
@@ -360,15 +383,22 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
                 "issue_date": issue_date,
                 "issuing_office": issuing_office,
                 "handling_unit": handling_unit,
+                "copy_to": copy_to,
+                "public": public,
             }),
         ),
         Data::Copied(pb::ReplyCopied {
             recipients,
             handling_unit,
+            proposers,
         }) => (
             "copied",
             pb::EventKind::ReplyCopied,
-            json!({ "recipients": recipients, "handling_unit": handling_unit }),
+            json!({
+                "recipients": recipients,
+                "handling_unit": handling_unit,
+                "proposers": proposers,
+            }),
         ),
         Data::Refused(pb::ProposalRefused {
             reason,

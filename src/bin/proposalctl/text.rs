@@ -43,6 +43,9 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         handlings,
         merged_into,
         merged_proposal_ids,
+        sign_date,
+        copy_to,
+        public,
     } = proposal;
     let mut fields = Fields::default();
     fields.add("id", id);
@@ -85,9 +88,14 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         }
     }
     fields.add("signer", signer);
+    fields.add("sign date", sign_date);
     fields.add("document number", document_number);
     fields.add("issue date", issue_date);
     fields.add("issuing office", issuing_office);
+    fields.add("copy line", copy_to.join(", "));
+    if *public {
+        fields.add("public", "yes");
+    }
     fields.add("copied to", copied_to.join(", "));
     if let Some(pb::Refusal {
         reason,
@@ -152,6 +160,9 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
         issue_date,
         issuing_office,
         copied_to,
+        sign_date,
+        copy_to,
+        public,
     } = handling;
     let long = |text: &str| {
         if full {
@@ -223,11 +234,16 @@ pub fn handling(handling: &pb::Handling, full: bool) -> String {
             fields.add("reply", format!("drafted, result {code}"));
         }
         fields.add("signer", signer);
+        fields.add("sign date", sign_date);
         if !document_number.is_empty() {
             fields.add(
                 "document",
                 format!("{document_number} of {issue_date}, {issuing_office}"),
             );
+        }
+        fields.add("copy line", copy_to.join(", "));
+        if *public {
+            fields.add("public", "yes");
         }
         fields.add("copied to", copied_to.join(", "));
     }
@@ -481,12 +497,30 @@ fn data_details(data: &Data) -> String {
             }
         }
         Data::DraftRejected(r) => format!("reason: {}", summary(&r.reason)),
-        Data::Signed(s) => format!("signer {}", s.signer),
-        Data::Issued(i) => format!(
-            "{}, {}, {}",
-            i.document_number, i.issue_date, i.issuing_office
+        Data::Signed(s) if s.sign_date.is_empty() => format!("signer {}", s.signer),
+        Data::Signed(s) => format!("signer {}, signed {}", s.signer, s.sign_date),
+        Data::Issued(i) => {
+            let mut text = format!(
+                "{}, {}, {}",
+                i.document_number, i.issue_date, i.issuing_office
+            );
+            if !i.copy_to.is_empty() {
+                text.push_str(&format!("; 抄送 {}", i.copy_to.join(", ")));
+            }
+            if i.public {
+                text.push_str("; public");
+            }
+            text
+        }
+        Data::Copied(c) if c.proposers.is_empty() => format!("to {}", c.recipients.join(", ")),
+        Data::Copied(c) if c.recipients.is_empty() => {
+            format!("to {} with the feedback form", c.proposers.join(", "))
+        }
+        Data::Copied(c) => format!(
+            "to {} with the feedback form; copies to {}",
+            c.proposers.join(", "),
+            c.recipients.join(", ")
         ),
-        Data::Copied(c) => format!("to {}", c.recipients.join(", ")),
         Data::Refused(r) if r.forwarded_to.is_empty() => format!("reason: {}", summary(&r.reason)),
         Data::Refused(r) => format!(
             "reason: {}; forwarded to {}",
@@ -578,6 +612,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         unit_may_return_directly,
         co_opinion_days,
         require_co_opinions_before_sign,
+        copy_to,
+        public_by_default,
     }) = rules
     {
         fields.add("reply_months", reply_months.to_string());
@@ -597,6 +633,15 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
             "require_co_opinions_before_sign",
             require_co_opinions_before_sign.to_string(),
         );
+        fields.add(
+            "copy_to",
+            if copy_to.is_empty() {
+                "(none)".to_owned()
+            } else {
+                copy_to.join(", ")
+            },
+        );
+        fields.add("public_by_default", public_by_default.to_string());
     }
     fields.add("today", today);
     fields.render()

@@ -353,6 +353,7 @@ async fn advance(
                 actor: seed.signer.clone(),
                 effective_date: String::new(),
                 handling_unit: String::new(),
+                sign_date: String::new(),
             };
             let response = client.sign_reply(server.call(request)).await?;
             (
@@ -371,6 +372,9 @@ async fn advance(
                 actor: seed.issuing_office.clone(),
                 effective_date: String::new(),
                 handling_unit: String::new(),
+                // The 抄送 line as the seed document prints it.
+                copy_to: seed.recipients.clone(),
+                public: None,
             };
             let response = match client.issue_reply(server.call(request)).await {
                 Ok(response) => response,

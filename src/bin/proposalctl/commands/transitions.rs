@@ -277,6 +277,10 @@ pub struct SignReply {
     /// The leader who approves the reply (签发人), e.g. 李光亚.
     #[arg(long)]
     signer: String,
+    /// The day the leader signed (成文日期), YYYY-MM-DD: the document's date line. Default: the
+    /// effective date.
+    #[arg(long, value_name = "DATE")]
+    sign_date: Option<String>,
 }
 
 impl SignReply {
@@ -295,6 +299,7 @@ impl SignReply {
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
             handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            sign_date: self.sign_date.unwrap_or_default(),
         };
         let response = server.client().sign_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -316,6 +321,13 @@ pub struct IssueReply {
     /// The issuing office, e.g. 许昌市生态环境局办公室.
     #[arg(long)]
     issuing_office: String,
+    /// A name on the document's 抄送 line, e.g. 市政协提案委; repeat for several, in order.
+    /// Default: the rules' copy_to and, for a lead unit's reply, its co-units.
+    #[arg(long = "copy-to", value_name = "NAME")]
+    copy_to: Vec<String>,
+    /// Whether the reply may be published (公开). Default: the rules' public_by_default.
+    #[arg(long, value_name = "BOOL")]
+    public: Option<bool>,
 }
 
 impl IssueReply {
@@ -336,6 +348,8 @@ impl IssueReply {
             actor: recording.actor,
             effective_date: recording.effective_date.unwrap_or_default(),
             handling_unit: self.unit.handling_unit.unwrap_or_default(),
+            copy_to: self.copy_to,
+            public: self.public,
         };
         let response = server.client().issue_reply(server.call(request)).await?;
         changed(output, response.into_inner().proposal)
@@ -348,8 +362,9 @@ pub struct CopyReply {
     target: Target,
     #[command(flatten)]
     unit: Unit,
-    /// A recipient of a copy (抄送), e.g. 市政协提案委; repeat for several.
-    #[arg(long = "recipient", value_name = "NAME", required = true)]
+    /// A recipient of a copy (抄送), e.g. 市政协提案委; repeat for several. Default: the
+    /// document's 抄送 line. The proposers are always served, with the feedback form.
+    #[arg(long = "recipient", value_name = "NAME")]
     recipients: Vec<String>,
 }
 

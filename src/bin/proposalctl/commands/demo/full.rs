@@ -410,6 +410,7 @@ async fn perform(
                 actor: seed.signer.clone(),
                 effective_date,
                 handling_unit: String::new(),
+                sign_date: String::new(),
             };
             let response = client.sign_reply(server.call(request)).await?;
             (
@@ -428,6 +429,14 @@ async fn perform(
                 actor: seed.issuing_office.clone(),
                 effective_date,
                 handling_unit: String::new(),
+                // The seed's 抄送 line, and the lead reply's co-units after it.
+                copy_to: seed
+                    .recipients
+                    .iter()
+                    .cloned()
+                    .chain(CO_UNITS.map(String::from))
+                    .collect(),
+                public: None,
             };
             let response = match client.issue_reply(server.call(request)).await {
                 Ok(response) => response,
@@ -452,7 +461,8 @@ async fn perform(
         Act::Copy => {
             let request = pb::CopyReplyRequest {
                 proposal_id,
-                recipients: seed.recipients.clone(),
+                // By default, to the document's 抄送 line.
+                recipients: Vec::new(),
                 expected_version,
                 request_id,
                 actor: seed.issuing_office.clone(),
@@ -461,7 +471,6 @@ async fn perform(
             };
             let response = client.copy_reply(server.call(request)).await?;
             let next = answered(response.into_inner().proposal)?;
-            // The server adds the co-units to the recipients.
             let what = format!("copied to {}", next.copied_to.join(", "));
             (next, what)
         }
