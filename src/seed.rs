@@ -82,6 +82,7 @@ pub fn proposal_228() -> Seed {
             "A" => ResultCode::A,
             "B" => ResultCode::B,
             "C" => ResultCode::C,
+            "D" => ResultCode::D,
             other => panic!("unknown result code {other}"),
         },
         contact_unit: contact_unit.to_string(),

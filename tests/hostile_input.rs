@@ -224,6 +224,17 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
         // which is refused whatever the state (a bad argument before a failed precondition).
         let today = Rules::default().date_at(envelope.occurred_at.unix_nanos());
         let then = given.when(command, envelope);
+        // D is a code only some rules allow; the default rules' are A, B and C.
+        if let Command::Draft { reply, .. } = command
+            && reply.result_code == ResultCode::D
+        {
+            let expected = DomainError::Invalid(vec![FieldViolation::new(
+                "reply.result_code",
+                "is D, which the rules do not allow (allowed: A, B, C)",
+            )]);
+            then.then_error(&expected).map_err(TestCaseError::fail)?;
+            continue;
+        }
         if let Some(date) = submission.effective_date
             && date > today
         {
@@ -434,7 +445,7 @@ fn check_draft(r: pb::DraftReplyRequest) -> Result<(), TestCaseError> {
         p.add("reply");
         pb::Reply::default()
     });
-    if !(1..=3).contains(&given.result_code) {
+    if !(1..=4).contains(&given.result_code) {
         p.add("reply.result_code");
     }
     let fields = [
@@ -466,6 +477,7 @@ fn check_draft(r: pb::DraftReplyRequest) -> Result<(), TestCaseError> {
             ResultCode::A => 1,
             ResultCode::B => 2,
             ResultCode::C => 3,
+            ResultCode::D => 4,
         };
         prop_assert_eq!(
             (&reply.body, code, &reply.contact_unit, &reply.contact_phone),

@@ -2102,3 +2102,228 @@ async fn a_proposal_split_between_two_units_is_replied_to_by_each() {
     std::fs::remove_file(body).unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn overdue_lists_the_late_replies_on_a_day_most_overdue_first() {
+    let mut server = TestServer::start().await;
+    let (env, housing) = ("许昌市生态环境局", "许昌市住房和城乡建设局");
+    let body = server.data_dir().join("reply.txt");
+    std::fs::write(&body, "现答复如下：……").unwrap();
+    let body = body.to_str().unwrap().to_owned();
+    // Received on 2019-03-01 and assigned on 2019-03-05 with `assign` (due dates given); then
+    // `replies` (unit, issue date) each drafted, signed and issued by its unit, dated in order.
+    let proposal = |number: &'static str,
+                    assign: Vec<&'static str>,
+                    replies: Vec<(&'static str, &'static str)>| {
+        let (server, body) = (&server, &body);
+        async move {
+            let title = format!("关于第{number}号事项的提案");
+            let document = format!("许环〔2019〕{number}号");
+            let received = ctl(
+                server,
+                &[
+                    "--json",
+                    "receive",
+                    "--committee",
+                    "许昌市政协",
+                    "--session",
+                    "七届三次会议",
+                    "--number",
+                    number,
+                    "--title",
+                    &title,
+                    "--proposer",
+                    "苏会兴",
+                    "--content",
+                    "建议……",
+                    "--effective-date",
+                    "2019-03-01",
+                    "--actor",
+                    "提案委登记员",
+                ],
+            )
+            .await
+            .expect_success()
+            .json();
+            let id = received["id"].as_str().unwrap().to_owned();
+            let mut args = vec!["assign", &id];
+            args.extend(assign);
+            args.extend(["--effective-date", "2019-03-05", "--actor", "提案委登记员"]);
+            ctl(server, &args).await.expect_success();
+            for (unit, issue_date) in replies {
+                for act in [
+                    vec!["draft", "--body-file", body, "--result", "B"],
+                    vec!["sign", "--signer", "李光亚"],
+                    vec![
+                        "issue",
+                        "--document-number",
+                        &document,
+                        "--issue-date",
+                        issue_date,
+                        "--issuing-office",
+                        "办公室",
+                    ],
+                ] {
+                    let mut args = act.clone();
+                    args.extend([&id, "--unit", unit, "--effective-date", issue_date]);
+                    args.extend(["--actor", "提案办理员"]);
+                    ctl(server, &args).await.expect_success();
+                }
+            }
+            id
+        }
+    };
+    // No. 301, due 2019-06-30: no reply, 154 days late on 2019-12-01.
+    let late = proposal(
+        "301",
+        vec!["--handling-unit", housing, "--due-date", "2019-06-30"],
+        vec![],
+    )
+    .await;
+    // No. 302, due 2019-08-31, replied on 2019-08-20: never late.
+    proposal(
+        "302",
+        vec!["--handling-unit", env, "--due-date", "2019-08-31"],
+        vec![(env, "2019-08-20")],
+    )
+    .await;
+    // No. 303, split, due 2019-09-30: the environment bureau replied on 2019-09-20, the
+    // housing bureau has not (62 days).
+    proposal(
+        "303",
+        vec![
+            "--handling-unit",
+            env,
+            "--split-unit",
+            housing,
+            "--due-date",
+            "2019-09-30",
+        ],
+        vec![(env, "2019-09-20")],
+    )
+    .await;
+    // No. 304, lead and co-unit, due 2019-10-31 (31 days); the co-unit's opinion is late too,
+    // but it owes no reply.
+    proposal(
+        "304",
+        vec![
+            "--handling-unit",
+            env,
+            "--due-date",
+            "2019-10-31",
+            "--co-unit",
+            CO_UNITS[0],
+            "--co-due-date",
+            "2019-04-30",
+        ],
+        vec![],
+    )
+    .await;
+
+    // Every page is read, even one proposal at a time.
+    let listed = ctl(
+        &server,
+        &[
+            "--json",
+            "overdue",
+            "--on",
+            "2019-12-01",
+            "--page-size",
+            "1",
+        ],
+    )
+    .await
+    .expect_success()
+    .json();
+    // Each row's number, days overdue, state and late units (unit, due date, days overdue).
+    let rows: Vec<Value> = listed
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {listed}"))
+        .iter()
+        .map(|row| {
+            let units: Vec<Value> = row["late_units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| serde_json::json!([u["unit"], u["due_date"], u["days_overdue"]]))
+                .collect();
+            serde_json::json!([row["number"], row["days_overdue"], row["state"], units])
+        })
+        .collect();
+    let assigned = "PROPOSAL_STATE_ASSIGNED";
+    assert_eq!(
+        rows,
+        [
+            serde_json::json!([301, 154, assigned, [[housing, "2019-06-30", 154]]]),
+            serde_json::json!([303, 62, assigned, [[housing, "2019-09-30", 62]]]),
+            serde_json::json!([304, 31, assigned, [[env, "2019-10-31", 31]]]),
+        ],
+        "{listed}"
+    );
+    assert_eq!(listed[0]["id"], late.as_str());
+    assert_eq!(listed[0]["title"], "关于第301号事项的提案");
+    assert_eq!(listed[0]["overdue_on"], "2019-12-01");
+    assert_eq!(listed[2]["late_units"][0]["role"], "HANDLING_ROLE_LEAD");
+
+    // The text table: the same rows, a unit's late replies with --unit, a clear line for none.
+    let text = ctl(&server, &["overdue", "--on", "2019-12-01"])
+        .await
+        .expect_success()
+        .stdout;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines[0], "overdue on 2019-12-01: 3 proposals");
+    assert!(
+        lines[1].starts_with("NO.") && lines[1].contains("DAYS"),
+        "{text}"
+    );
+    for (line, facts) in lines[2..].iter().zip([
+        ["301", housing, "2019-06-30", "154"],
+        ["303", housing, "2019-09-30", "62"],
+        ["304", env, "2019-10-31", "31"],
+    ]) {
+        for fact in facts {
+            assert!(line.contains(fact), "{fact} in {line:?}:\n{text}");
+        }
+    }
+    let unit = ctl(
+        &server,
+        &["--json", "overdue", "--on", "2019-12-01", "--unit", env],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(unit.as_array().unwrap().len(), 1, "{unit}");
+    assert_eq!(unit[0]["number"], 304);
+    let co = ctl(
+        &server,
+        &["overdue", "--on", "2019-12-01", "--unit", CO_UNITS[0]],
+    )
+    .await;
+    assert_eq!(
+        co.expect_success().stdout,
+        "no proposals overdue on 2019-12-01\n"
+    );
+    let early = ctl(&server, &["--json", "overdue", "--on", "2019-06-30"]).await;
+    assert_eq!(early.expect_success().json(), serde_json::json!([]));
+    let bad = ctl(&server, &["overdue", "--on", "2019-13-01"]).await;
+    assert_eq!(bad.code, Some(2), "{bad:#?}");
+
+    // By default, today in the rules.
+    let rules = ctl(&server, &["--json", "rules"])
+        .await
+        .expect_success()
+        .json();
+    let today = rules["today"].as_str().unwrap();
+    let by_default = ctl(&server, &["--json", "overdue"])
+        .await
+        .expect_success()
+        .json();
+    let on_today = ctl(&server, &["--json", "overdue", "--on", today])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(by_default, on_today);
+    assert_eq!(by_default.as_array().unwrap().len(), 3, "{by_default}");
+    server.stop().await;
+}

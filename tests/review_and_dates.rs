@@ -12,7 +12,7 @@ use common::process::{ServerProcess, Started, temp_data_dir};
 use common::requests::{self, CommandFields, CommandRequest, FORWARDED_TO, REFUSE_REASON};
 use common::status::{assert_invalid, error_info, violated_fields};
 use common::{Client, TestServer};
-use proposal_service::domain::Rules;
+use proposal_service::domain::{ResultCode, ResultCodeMeaning, Rules};
 use proposal_service::pb;
 use proposal_service::server::ServeOptions;
 use tonic::Code;
@@ -357,6 +357,71 @@ async fn rules(client: &mut Client) -> pb::GetRulesResponse {
         .into_inner()
 }
 
+/// The national result classes, as GetRules shows the default rules'.
+fn national() -> Vec<pb::ResultCodeMeaning> {
+    ResultCodeMeaning::national()
+        .into_iter()
+        .zip(1..)
+        .map(|(allowed, code)| pb::ResultCodeMeaning {
+            code,
+            meaning: allowed.meaning,
+        })
+        .collect()
+}
+
+/// Henan's four classes (D: kept for reference).
+fn henan() -> Vec<ResultCodeMeaning> {
+    let mut codes = ResultCodeMeaning::national();
+    codes.push(ResultCodeMeaning {
+        code: ResultCode::D,
+        meaning: "留作参考".into(),
+    });
+    codes
+}
+
+/// A draft declares a result code the rules allow: D is refused under the national classes,
+/// and accepted, and printed, under Henan's.
+#[tokio::test]
+async fn a_result_code_is_one_the_rules_allow() {
+    let drafted_d = |p: &pb::Proposal| {
+        let mut draft = requests::draft(p);
+        draft.reply.as_mut().unwrap().result_code = pb::ResultCode::D as i32;
+        draft
+    };
+    let national = TestServer::start().await;
+    let mut client = national.client.clone();
+    let p = ok(&mut client, requests::receive(41)).await;
+    ok(&mut client, requests::assign(&p)).await;
+    let refused = client.draft_reply(drafted_d(&p)).await;
+    assert_invalid(refused, "reply.result_code", "D under the national classes");
+    let henan_rules = Rules {
+        result_codes: henan(),
+        ..Rules::default()
+    };
+    let henan = TestServer::start_with(ServeOptions {
+        rules: henan_rules,
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut client = henan.client.clone();
+    let p = ok(&mut client, requests::receive(41)).await;
+    ok(&mut client, requests::assign(&p)).await;
+    let drafted = ok(&mut client, drafted_d(&p)).await;
+    assert_eq!(drafted.reply.unwrap().result_code, pb::ResultCode::D as i32);
+    ok(&mut client, requests::sign(&p)).await;
+    ok(&mut client, requests::issue(&p)).await;
+    let rendered = client
+        .render_reply(requests::render(&p.id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        rendered.text.lines().any(|l| l == "办理结果：D"),
+        "{}",
+        rendered.text
+    );
+}
+
 #[tokio::test]
 async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
     let server = TestServer::start().await;
@@ -374,6 +439,7 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             require_co_opinions_before_sign: true,
             copy_to: Vec::new(),
             public_by_default: false,
+            result_codes: national(),
         })
     );
     let utc = Rules {
@@ -385,8 +451,9 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         unit_may_return_directly: true,
         co_opinion_days: 14,
         require_co_opinions_before_sign: false,
-        copy_to: Vec::new(),
-        public_by_default: false,
+        copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
+        public_by_default: true,
+        result_codes: henan(),
     };
     let server = TestServer::start_with(ServeOptions {
         rules: utc,
@@ -405,8 +472,16 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             unit_may_return_directly: true,
             co_opinion_days: 14,
             require_co_opinions_before_sign: false,
-            copy_to: Vec::new(),
-            public_by_default: false,
+            copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
+            public_by_default: true,
+            result_codes: henan()
+                .into_iter()
+                .zip(1..)
+                .map(|(allowed, code)| pb::ResultCodeMeaning {
+                    code,
+                    meaning: allowed.meaning,
+                })
+                .collect(),
         })
     );
     assert_eq!(shown.today.len(), 10, "YYYY-MM-DD: {}", shown.today);

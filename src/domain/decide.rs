@@ -220,6 +220,18 @@ pub fn decide(
     rules: &Rules,
 ) -> Result<Decision, DomainError> {
     command.validate().map_err(DomainError::Invalid)?;
+    if let Command::Draft { reply, .. } = command
+        && !rules.allows(reply.result_code)
+    {
+        return Err(invalid(
+            "reply.result_code",
+            format!(
+                "is {}, which the rules do not allow (allowed: {})",
+                reply.result_code.as_str(),
+                rules.allowed_codes()
+            ),
+        ));
+    }
     let today = rules.date_at(envelope.occurred_at.unix_nanos());
     let date = envelope.effective_date.unwrap_or(today);
     if date > today {

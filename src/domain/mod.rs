@@ -26,4 +26,4 @@ pub use model::{
     RequestId, ResultCode, ReturnRequest, SplitReply, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply, render_reply_to};
-pub use rules::{Rules, RulesError};
+pub use rules::{ResultCodeMeaning, Rules, RulesError};

@@ -223,14 +223,19 @@ pub enum ResultCode {
     B,
     /// Cannot be solved now for objective reasons, which the reply explains.
     C,
+    /// Where the rules allow it (Henan's A/B/C/D): kept for reference (留作参考).
+    D,
 }
 
 impl ResultCode {
+    pub const ALL: [ResultCode; 4] = [Self::A, Self::B, Self::C, Self::D];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::A => "A",
             Self::B => "B",
             Self::C => "C",
+            Self::D => "D",
         }
     }
 }

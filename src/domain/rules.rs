@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::limits::{Limits, Violations};
-use super::model::CalendarDate;
+use super::model::{CalendarDate, ResultCode};
 
 /// The rules in force.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,38 @@ pub struct Rules {
     /// Whether an issued reply may be published (公开) unless its `IssueReply` says (default
     /// false).
     pub public_by_default: bool,
+    /// The result codes (办理结果) a reply may declare, each with what it means here, in order
+    /// (default A, B and C with the national meanings; Henan's cities add D, 留作参考).
+    pub result_codes: Vec<ResultCodeMeaning>,
+}
+
+/// One allowed result code and its meaning under these rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultCodeMeaning {
+    pub code: ResultCode,
+    pub meaning: String,
+}
+
+impl ResultCodeMeaning {
+    fn new(code: ResultCode, meaning: &str) -> Self {
+        Self {
+            code,
+            meaning: meaning.to_owned(),
+        }
+    }
+
+    /// The national classes: A, B and C.
+    pub fn national() -> Vec<Self> {
+        vec![
+            Self::new(ResultCode::A, "所提问题已经解决或者采纳"),
+            Self::new(ResultCode::B, "所提问题正在解决或者列入计划逐步解决"),
+            Self::new(
+                ResultCode::C,
+                "因条件限制或者其他原因暂时不能解决，予以说明解释",
+            ),
+        ]
+    }
 }
 
 impl Default for Rules {
@@ -58,6 +90,7 @@ impl Default for Rules {
             require_co_opinions_before_sign: true,
             copy_to: Vec::new(),
             public_by_default: false,
+            result_codes: ResultCodeMeaning::national(),
         }
     }
 }
@@ -116,6 +149,31 @@ impl Rules {
             let v = &violations[0];
             return Err(RulesError(format!("{}: {}", v.field, v.description)));
         }
+        if self.result_codes.is_empty() {
+            return Err(RulesError(
+                "result_codes: at least one code must be allowed".to_owned(),
+            ));
+        }
+        for (i, allowed) in self.result_codes.iter().enumerate() {
+            if self.result_codes[..i]
+                .iter()
+                .any(|a| a.code == allowed.code)
+            {
+                return Err(RulesError(format!(
+                    "result_codes: {} is listed twice",
+                    allowed.code.as_str()
+                )));
+            }
+            let mut meaning = Violations::default();
+            meaning.line("meaning", &allowed.meaning, Limits::REASON_CHARS);
+            if meaning.into_result().is_err() {
+                return Err(RulesError(format!(
+                    "result_codes: the meaning of {} must be one line of 1 to {} characters",
+                    allowed.code.as_str(),
+                    Limits::REASON_CHARS
+                )));
+            }
+        }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(RulesError(format!(
                 "time_zone: {:?} is not an IANA time zone name (e.g. \"Asia/Shanghai\")",
@@ -136,6 +194,20 @@ impl Rules {
     /// before the assignment).
     pub fn co_due_date(&self, assigned: CalendarDate, due_date: CalendarDate) -> CalendarDate {
         assigned.plus_days(self.co_opinion_days).min(due_date)
+    }
+
+    /// Whether a reply may declare `code`.
+    pub fn allows(&self, code: ResultCode) -> bool {
+        self.result_codes.iter().any(|allowed| allowed.code == code)
+    }
+
+    /// The allowed codes, for messages: `A, B, C`.
+    pub fn allowed_codes(&self) -> String {
+        self.result_codes
+            .iter()
+            .map(|allowed| allowed.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The 抄送 line of a reply issued without one: the configured recipients, then the lead
@@ -176,6 +248,38 @@ mod tests {
         let rules = Rules::from_toml("reply_months = 2\ntime_zone = \"Europe/Berlin\"\n").unwrap();
         assert_eq!(rules.reply_months, 2);
         assert_eq!(rules.time_zone, "Europe/Berlin");
+    }
+
+    #[test]
+    fn result_codes_are_a_set_with_meanings() {
+        assert!(Rules::default().allows(ResultCode::C));
+        assert!(!Rules::default().allows(ResultCode::D));
+        let henan = Rules::from_toml(
+            "[[result_codes]]\ncode = \"A\"\nmeaning = \"已解决或采纳\"\n\
+             [[result_codes]]\ncode = \"D\"\nmeaning = \"留作参考\"\n",
+        )
+        .unwrap();
+        assert!(henan.allows(ResultCode::D) && !henan.allows(ResultCode::B));
+        assert_eq!(henan.allowed_codes(), "A, D");
+        for (text, error) in [
+            ("result_codes = []", "at least one"),
+            (
+                "[[result_codes]]\ncode = \"A\"\nmeaning = \"x\"\n\
+                 [[result_codes]]\ncode = \"A\"\nmeaning = \"y\"\n",
+                "A is listed twice",
+            ),
+            (
+                "[[result_codes]]\ncode = \"A\"\nmeaning = \"\"\n",
+                "meaning of A",
+            ),
+            (
+                "[[result_codes]]\ncode = \"E\"\nmeaning = \"x\"\n",
+                "unknown variant `E`",
+            ),
+        ] {
+            let message = Rules::from_toml(text).unwrap_err().to_string();
+            assert!(message.contains(error), "{text:?}: {message}");
+        }
     }
 
     #[test]

@@ -76,10 +76,12 @@ impl Checked {
             Ok(pb::ResultCode::A) => ResultCode::A,
             Ok(pb::ResultCode::B) => ResultCode::B,
             Ok(pb::ResultCode::C) => ResultCode::C,
+            Ok(pb::ResultCode::D) => ResultCode::D,
             Ok(pb::ResultCode::Unspecified) | Err(_) => {
                 self.0.push(FieldViolation::new(
                     field,
-                    "is required: RESULT_CODE_A, RESULT_CODE_B or RESULT_CODE_C",
+                    "is required: RESULT_CODE_A, RESULT_CODE_B, RESULT_CODE_C or RESULT_CODE_D \
+                     (as the rules allow)",
                 ));
                 ResultCode::A
             }
@@ -1072,6 +1074,7 @@ fn result_code_to_pb(code: ResultCode) -> pb::ResultCode {
         ResultCode::A => pb::ResultCode::A,
         ResultCode::B => pb::ResultCode::B,
         ResultCode::C => pb::ResultCode::C,
+        ResultCode::D => pb::ResultCode::D,
     }
 }
 
@@ -1397,6 +1400,7 @@ impl From<&Rules> for pb::Rules {
             require_co_opinions_before_sign,
             copy_to,
             public_by_default,
+            result_codes,
         } = rules;
         pb::Rules {
             reply_months: *reply_months,
@@ -1409,6 +1413,13 @@ impl From<&Rules> for pb::Rules {
             require_co_opinions_before_sign: *require_co_opinions_before_sign,
             copy_to: copy_to.clone(),
             public_by_default: *public_by_default,
+            result_codes: result_codes
+                .iter()
+                .map(|allowed| pb::ResultCodeMeaning {
+                    code: result_code_to_pb(allowed.code).into(),
+                    meaning: allowed.meaning.clone(),
+                })
+                .collect(),
         }
     }
 }

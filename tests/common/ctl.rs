@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 26] = [
+pub const SUBCOMMANDS: [&str; 27] = [
     "receive",
     "assign",
     "return",
@@ -35,6 +35,7 @@ pub const SUBCOMMANDS: [&str; 26] = [
     "rules",
     "get",
     "list",
+    "overdue",
     "history",
     "render",
     "events",

@@ -217,6 +217,7 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
              require_co_opinions_before_sign,
              copy_to,
              public_by_default,
+             result_codes,
          }| {
             json!({
                 "reply_months": reply_months,
@@ -229,6 +230,17 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
                 "require_co_opinions_before_sign": require_co_opinions_before_sign,
                 "copy_to": copy_to,
                 "public_by_default": public_by_default,
+                "result_codes": result_codes
+                    .iter()
+                    .map(|pb::ResultCodeMeaning { code, meaning }| {
+                        json!({
+                            "code": enum_name(*code, |v| {
+                                pb::ResultCode::try_from(v).ok().map(|c| c.as_str_name())
+                            }),
+                            "meaning": meaning,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
             })
         },
     );
@@ -570,4 +582,46 @@ fn enum_name(value: i32, name: impl Fn(i32) -> Option<&'static str>) -> Value {
 
 fn timestamp(timestamp: Option<&prost_types::Timestamp>) -> Value {
     timestamp.map_or(Value::Null, |t| json!(format_time(t, true)))
+}
+
+/// The proposals overdue on `on`, most overdue first: one object each, with its late units
+/// (`late_units`, most overdue first) and the days overdue of the latest (`days_overdue`).
+pub fn overdue(overdue: &[crate::commands::OverdueProposal], on: &str) -> Value {
+    let late = |l: &crate::commands::LateReply| {
+        let crate::commands::LateReply {
+            unit,
+            role,
+            due_date,
+            days_overdue,
+            state,
+        } = l;
+        json!({
+            "unit": unit,
+            "role": enum_name(*role, |v| {
+                pb::HandlingRole::try_from(v).ok().map(|r| r.as_str_name())
+            }),
+            "due_date": due_date,
+            "days_overdue": days_overdue,
+            "state": proposal_state(*state),
+        })
+    };
+    Value::Array(
+        overdue
+            .iter()
+            .map(|o| {
+                let p = &o.proposal;
+                json!({
+                    "id": p.id,
+                    "committee": p.committee,
+                    "session": p.session,
+                    "number": p.number,
+                    "title": p.title,
+                    "state": proposal_state(p.state),
+                    "overdue_on": on,
+                    "days_overdue": o.days_overdue(),
+                    "late_units": o.late.iter().map(late).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }

@@ -614,6 +614,7 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         require_co_opinions_before_sign,
         copy_to,
         public_by_default,
+        result_codes,
     }) = rules
     {
         fields.add("reply_months", reply_months.to_string());
@@ -642,6 +643,13 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
             },
         );
         fields.add("public_by_default", public_by_default.to_string());
+        let codes: Vec<String> = result_codes
+            .iter()
+            .map(|pb::ResultCodeMeaning { code, meaning }| {
+                format!("{} {meaning}", result_name(*code))
+            })
+            .collect();
+        fields.add("result_codes", codes.join("; "));
     }
     fields.add("today", today);
     fields.render()
@@ -774,6 +782,49 @@ impl Table {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The proposals overdue on `on` as a table, most overdue first: one row each, with its late
+/// units, their due dates and days overdue in the same order (a list of each when several split
+/// units are late). The committee and session are shown when the rows span more than one.
+pub fn overdue(overdue: &[crate::commands::OverdueProposal], on: &str) -> String {
+    if overdue.is_empty() {
+        return format!("no proposals overdue on {on}");
+    }
+    let first = &overdue[0].proposal;
+    let several = overdue
+        .iter()
+        .any(|o| o.proposal.committee != first.committee || o.proposal.session != first.session);
+    let mut headers = Vec::new();
+    if several {
+        headers.extend(["COMMITTEE", "SESSION"]);
+    }
+    headers.extend(["NO.", "TITLE", "UNIT", "DUE", "DAYS", "STATE"]);
+    let mut table = Table::new(&headers);
+    for o in overdue {
+        let p = &o.proposal;
+        let each = |cell: fn(&crate::commands::LateReply) -> String| {
+            o.late.iter().map(cell).collect::<Vec<_>>().join(", ")
+        };
+        let mut row = Vec::new();
+        if several {
+            row.extend([p.committee.clone(), p.session.clone()]);
+        }
+        row.extend([
+            p.number.to_string(),
+            truncate(&p.title, TITLE_WIDTH),
+            each(|l| l.unit.clone()),
+            each(|l| l.due_date.clone()),
+            each(|l| l.days_overdue.to_string()),
+            state_name(p.state),
+        ]);
+        table.row(row);
+    }
+    let count = match overdue.len() {
+        1 => "1 proposal".to_owned(),
+        n => format!("{n} proposals"),
+    };
+    format!("overdue on {on}: {count}\n{}", table.render())
 }
 
 #[cfg(test)]

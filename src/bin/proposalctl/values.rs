@@ -152,6 +152,9 @@ pub enum ResultArg {
     /// Cannot be solved now for objective reasons, which the reply explains.
     #[value(name = "C")]
     C,
+    /// Kept for reference (留作参考), where the rules allow it.
+    #[value(name = "D")]
+    D,
 }
 
 impl ResultArg {
@@ -160,6 +163,7 @@ impl ResultArg {
             Self::A => pb::ResultCode::A,
             Self::B => pb::ResultCode::B,
             Self::C => pb::ResultCode::C,
+            Self::D => pb::ResultCode::D,
         }
     }
 }

@@ -2,12 +2,14 @@
 //! [`run`] hands each to its module: `transitions` the mutating RPCs (the transitions, and the
 //! handling unit's acts that leave the state as it is: acknowledge, contact, extensions, a
 //! co-unit's opinion; and the return requests, whose approval moves it), `reads` the reads of
-//! proposals (get, list, history, render) and of the rules, `audit` the event log (events, watch,
-//! verify), `demo` the seed's whole lifecycle. A new group of subcommands (export, import, …) is
-//! a new module here and its variants below; [`Paging`] and [`all_pages`] are there to reuse.
+//! proposals (get, list, history, render) and of the rules, `overdue` the late replies on a day,
+//! `audit` the event log (events, watch, verify), `demo` the seed's whole lifecycle. A new group
+//! of subcommands (export, import, …) is a new module here and its variants below; [`Paging`]
+//! and [`all_pages`] are there to reuse.
 
 mod audit;
 mod demo;
+mod overdue;
 mod reads;
 mod transitions;
 
@@ -18,6 +20,8 @@ use clap::{Args, Subcommand};
 use crate::connection::ServerArgs;
 use crate::failure::Failure;
 use crate::output::Output;
+
+pub use overdue::{LateReply, OverdueProposal};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -67,6 +71,10 @@ pub enum Command {
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
     List(reads::ListProposals),
+    /// List the proposals overdue on a day (default today), every page, most overdue first:
+    /// each with the units whose replies are late (a split proposal's late units only), their
+    /// due dates in force and the days overdue.
+    Overdue(overdue::ListOverdue),
     /// Show one proposal's events, oldest first.
     History(reads::GetProposalHistory),
     /// Print the issued reply as the text of the official document.
@@ -105,6 +113,7 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::Merge(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
+        Command::Overdue(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,
         Command::Render(args) => args.run(server, output).await,
         Command::Rules(args) => args.run(server, output).await,
