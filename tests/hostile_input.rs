@@ -208,6 +208,9 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             // A merge needs the proposal merged into: tests/merge.rs.
             | Command::Merge { .. }
             | Command::Join { .. }
+            | Command::RecordFeedback { .. }
+            | Command::Close { .. }
+            | Command::SetKey { .. }
     ) {
         return Ok(());
     }
@@ -355,7 +358,10 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::DecideReturn { .. }
             | Command::SubmitOpinion { .. }
             | Command::Merge { .. }
-            | Command::Join { .. } => unreachable!("returned above"),
+            | Command::Join { .. }
+            | Command::RecordFeedback { .. }
+            | Command::Close { .. }
+            | Command::SetKey { .. } => unreachable!("returned above"),
         }
     }
     Ok(())

@@ -183,6 +183,7 @@ fn read() -> impl Strategy<Value = Read> {
                     proposer_kind,
                     overdue_on,
                     handling_role,
+                    key_only: false,
                 })
             },
         );

@@ -2327,3 +2327,216 @@ async fn overdue_lists_the_late_replies_on_a_day_most_overdue_first() {
     assert_eq!(by_default.as_array().unwrap().len(), 3, "{by_default}");
     server.stop().await;
 }
+
+/// The document as issued and what follows it, from the command line, acts dated as they
+/// happened: signed on one day and entered the next, issued with its 抄送 line and public,
+/// dispatched by default to that line, made a key proposal, the proposer's verdict recorded
+/// (once), and closed.
+#[tokio::test]
+async fn a_reply_is_issued_as_signed_dispatched_rated_and_closed() {
+    let server = TestServer::start().await;
+    let seed = seed::proposal_228();
+    let id = receive_228_with(&server, &["--effective-date", "2019-03-10"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assign_228(&server, &id, Some("2019-05-31")).await;
+    let draft = [
+        "draft",
+        &id,
+        "--body-file",
+        "-",
+        "--result",
+        "B",
+        "--actor",
+        "经办人",
+        "--effective-date",
+        "2019-09-20",
+    ];
+    ctl_with_stdin(&server, &draft, Some("现答复如下。".as_bytes().to_vec()))
+        .await
+        .expect_success();
+    let signed = json_of(
+        &server,
+        &[
+            "--json",
+            "sign",
+            &id,
+            "--signer",
+            &seed.signer,
+            "--sign-date",
+            "2019-09-26",
+            "--actor",
+            "提案委",
+            "--effective-date",
+            "2019-09-27",
+        ],
+    )
+    .await;
+    assert_eq!(signed["sign_date"], "2019-09-26");
+    let issued = json_of(
+        &server,
+        &[
+            "--json",
+            "issue",
+            &id,
+            "--document-number",
+            "许环〔2019〕31号",
+            "--issue-date",
+            "2019-09-29",
+            "--issuing-office",
+            &seed.issuing_office,
+            "--copy-to",
+            "市政协提案委",
+            "--copy-to",
+            "市政府督查室",
+            "--public",
+            "true",
+            "--actor",
+            "提案委",
+            "--effective-date",
+            "2019-09-29",
+        ],
+    )
+    .await;
+    assert_eq!(
+        issued["copy_to"],
+        serde_json::json!(["市政协提案委", "市政府督查室"])
+    );
+    assert_eq!(issued["public"], true);
+    let rendered = ctl(&server, &["render", &id]).await.expect_success().stdout;
+    assert!(
+        rendered.contains("\n2019年9月26日\n"),
+        "the date line:\n{rendered}"
+    );
+    assert!(
+        rendered.contains("\n抄送：市政协提案委、市政府督查室。\n"),
+        "{rendered}"
+    );
+    let copied = json_of(
+        &server,
+        &[
+            "--json",
+            "copy",
+            &id,
+            "--actor",
+            "提案委",
+            "--effective-date",
+            "2019-10-08",
+        ],
+    )
+    .await;
+    assert_eq!(
+        copied["copied_to"], issued["copy_to"],
+        "by default, the 抄送 line"
+    );
+    let history = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(
+        history.contains("to 苏会兴 with the feedback form; copies to 市政协提案委, 市政府督查室"),
+        "{history}"
+    );
+
+    let key = json_of(
+        &server,
+        &[
+            "--json",
+            "set-key",
+            &id,
+            "--supervisor",
+            "市政协副主席王明",
+            "--actor",
+            "提案委",
+            "--effective-date",
+            "2019-10-09",
+        ],
+    )
+    .await;
+    assert_eq!(key["key"]["supervisor"], "市政协副主席王明");
+    let listed = json_of(&server, &["--json", "list", "--key-only"]).await;
+    assert_eq!(
+        listed["proposals"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let rated = json_of(
+        &server,
+        &[
+            "--json",
+            "feedback",
+            &id,
+            "--proposer",
+            "苏会兴",
+            "--satisfaction",
+            "basically-satisfied",
+            "--attitude",
+            "satisfied",
+            "--comment",
+            "希望加快进度",
+            "--actor",
+            "提案委",
+            "--effective-date",
+            "2019-10-20",
+        ],
+    )
+    .await;
+    assert_eq!(
+        rated["feedback"][0]["satisfaction"],
+        "SATISFACTION_BASICALLY_SATISFIED"
+    );
+    assert_eq!(rated["feedback"][0]["recorded_date"], "2019-10-20");
+    let again = ctl(
+        &server,
+        &[
+            "feedback",
+            &id,
+            "--proposer",
+            "苏会兴",
+            "--satisfaction",
+            "satisfied",
+            "--actor",
+            "提案委",
+        ],
+    )
+    .await;
+    assert_ne!(again.code, Some(0), "{again:#?}");
+    assert!(
+        again.stderr.contains("FEEDBACK_RECORDED"),
+        "{}",
+        again.stderr
+    );
+    let closed = json_of(
+        &server,
+        &[
+            "--json",
+            "close",
+            &id,
+            "--note",
+            "办理完毕",
+            "--actor",
+            "提案委",
+            "--effective-date",
+            "2019-10-31",
+        ],
+    )
+    .await;
+    assert_eq!(closed["state"], "PROPOSAL_STATE_CLOSED");
+    assert_eq!(closed["closed_date"], "2019-10-31");
+    let text = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    for line in [
+        "sign date",
+        "copy line",
+        "key proposal",
+        "feedback",
+        "closed",
+    ] {
+        assert!(text.contains(line), "get shows {line}:\n{text}");
+    }
+}
+
+/// Runs proposalctl, which must succeed, and reads its JSON output.
+async fn json_of(server: &TestServer, args: &[&str]) -> Value {
+    ctl(server, args).await.expect_success().json()
+}

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 17 {
+    let converted = match selector % 20 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -42,6 +42,9 @@ fuzz_target!(|data: &[u8]| {
         13 => pb::RequestReturnRequest::decode(bytes).map(Submission::try_from),
         14 => pb::DecideReturnRequest::decode(bytes).map(Submission::try_from),
         15 => pb::SubmitOpinionRequest::decode(bytes).map(Submission::try_from),
+        16 => pb::RecordFeedbackRequest::decode(bytes).map(Submission::try_from),
+        17 => pb::CloseProposalRequest::decode(bytes).map(Submission::try_from),
+        18 => pb::SetKeyProposalRequest::decode(bytes).map(Submission::try_from),
         _ => pb::MergeProposalRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
@@ -92,7 +95,7 @@ fn split_in(state: ProposalState) -> Option<Proposal> {
         S::Drafted => S::Signed,
         S::Signed => S::Issued,
         S::Issued | S::Copied => S::Copied,
-        S::Received | S::NotAccepted | S::Merged => return None,
+        S::Received | S::NotAccepted | S::Merged | S::Closed => return None,
     };
     let mut p = examples::proposal_in(state);
     let lead = p.handlings.swap_remove(0);
@@ -365,6 +368,28 @@ fn respects_limits(s: &Submission) {
             }
         }
         Command::Join { .. } => panic!("no request converts to a Join"),
+        Command::RecordFeedback { feedback } => {
+            line("proposer", &feedback.proposer, Limits::NAME_CHARS);
+            if !feedback.comment.is_empty() {
+                text("comment", &feedback.comment, Limits::REASON_CHARS);
+            }
+        }
+        Command::Close { note } => {
+            if !note.is_empty() {
+                text("note", note, Limits::REASON_CHARS);
+            }
+        }
+        Command::SetKey {
+            key,
+            supervisor,
+            note,
+        } => {
+            optional_line("supervisor", supervisor, Limits::NAME_CHARS);
+            assert!(*key || supervisor.is_empty(), "a supervisor only with key");
+            if !note.is_empty() {
+                text("note", note, Limits::REASON_CHARS);
+            }
+        }
         Command::SubmitOpinion {
             handling_unit,
             opinion,

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use super::Submission;
 use super::writer::{fingerprint, fingerprinted};
 use crate::domain::{
-    CalendarDate, Command, CommandKind, ContactMethod, Opinion, ProposalId, ProposerKind,
-    Registration, Reply, RequestId, ResultCode,
+    CalendarDate, Command, CommandKind, ContactMethod, Feedback, Opinion, ProposalId, ProposerKind,
+    Registration, Reply, RequestId, ResultCode, Satisfaction,
 };
 
 const FINGERPRINTS_V1: &str = include_str!("golden/fingerprints_v1.jsonl");
@@ -20,6 +20,7 @@ const FINGERPRINTS_V4: &str = include_str!("golden/fingerprints_v4.jsonl");
 const FINGERPRINTS_V5: &str = include_str!("golden/fingerprints_v5.jsonl");
 const FINGERPRINTS_V6: &str = include_str!("golden/fingerprints_v6.jsonl");
 const FINGERPRINTS_V7: &str = include_str!("golden/fingerprints_v7.jsonl");
+const FINGERPRINTS_V8: &str = include_str!("golden/fingerprints_v8.jsonl");
 
 /// The frozen sample of each command.
 fn command(kind: CommandKind) -> Command {
@@ -118,6 +119,22 @@ fn command(kind: CommandKind) -> Command {
             proposal_id: ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e61").unwrap(),
             number: 231,
         },
+        CommandKind::RecordFeedback => Command::RecordFeedback {
+            feedback: Feedback {
+                proposer: "苏会兴".into(),
+                satisfaction: Satisfaction::BasicallySatisfied,
+                attitude: Some(Satisfaction::Satisfied),
+                comment: "希望加快进度".into(),
+            },
+        },
+        CommandKind::Close => Command::Close {
+            note: "办理完毕".into(),
+        },
+        CommandKind::SetKey => Command::SetKey {
+            key: true,
+            supervisor: "市政协副主席王明".into(),
+            note: String::new(),
+        },
         CommandKind::SubmitOpinion => Command::SubmitOpinion {
             handling_unit: "许昌市发展和改革委员会".into(),
             opinion: Opinion {
@@ -149,6 +166,9 @@ fn submissions() -> Vec<Submission> {
                     | CommandKind::SubmitOpinion
                     | CommandKind::Merge
                     | CommandKind::Join
+                    | CommandKind::RecordFeedback
+                    | CommandKind::Close
+                    | CommandKind::SetKey
             )
         })
         .enumerate()
@@ -236,6 +256,7 @@ fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V5, submissions_v5());
     golden_fingerprints(FINGERPRINTS_V6, submissions_v6());
     golden_fingerprints(FINGERPRINTS_V7, submissions_v7());
+    golden_fingerprints(FINGERPRINTS_V8, submissions_v8());
 }
 
 /// A merge (并案).
@@ -316,6 +337,22 @@ fn submissions_v7() -> Vec<Submission> {
     ]
 }
 
+/// After the reply: a proposer's verdict, the closing, a key designation.
+fn submissions_v8() -> Vec<Submission> {
+    let template = submissions().remove(1);
+    [
+        CommandKind::RecordFeedback,
+        CommandKind::Close,
+        CommandKind::SetKey,
+    ]
+    .into_iter()
+    .map(|kind| Submission {
+        command: command(kind),
+        ..template.clone()
+    })
+    .collect()
+}
+
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
     let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), submissions.len());
@@ -356,6 +393,7 @@ fn write_golden_file() {
         ("fingerprints_v5.jsonl", submissions_v5()),
         ("fingerprints_v6.jsonl", submissions_v6()),
         ("fingerprints_v7.jsonl", submissions_v7()),
+        ("fingerprints_v8.jsonl", submissions_v8()),
     ] {
         let text: String = submissions
             .iter()

@@ -55,6 +55,8 @@ pub struct ProposalFilter {
     pub overdue_on: Option<CalendarDate>,
     /// Only proposals with a handling in this role (of `handling_unit`, if set).
     pub handling_role: Option<HandlingRole>,
+    /// Only key proposals (重点提案).
+    pub key_only: bool,
 }
 
 /// A page of results and the token for the next one (`None` on the last page).
@@ -197,6 +199,7 @@ impl Workflow {
             proposer_kind,
             overdue_on,
             handling_role,
+            key_only,
         } = filter;
         let overdue_text = overdue_on.map(|d| d.to_string()).unwrap_or_default();
         let scope = paging::scope(&[
@@ -207,6 +210,7 @@ impl Workflow {
             proposer_kind.map_or("", |k| k.as_str()),
             &overdue_text,
             handling_role.map_or("", |r| r.as_str()),
+            if key_only { "key" } else { "" },
         ]);
         let (limit, after) = page.resolve(LIST_PAGE, scope)?;
         let query = ListQuery {
@@ -217,6 +221,7 @@ impl Workflow {
             proposer_kind,
             overdue_on,
             handling_role,
+            key_only,
             limit,
             after,
             view,

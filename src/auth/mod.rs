@@ -5,7 +5,7 @@
 //!
 //! | role | may change | may read |
 //! |---|---|---|
-//! | `registrar` | receive, assign (also re-assign after a return), refuse, withdraw (return), decide extensions and return requests | everything but `VerifyHistory` |
+//! | `registrar` | receive, assign (also re-assign after a return), refuse, merge, withdraw (return), decide extensions and return requests, record proposers' feedback, close, designate key proposals | everything but `VerifyHistory` |
 //! | `unit` | acknowledge, record contacts, request extensions and returns, draft; return directly only when the rules allow — proposals its unit is handling | its unit's proposals and events |
 //! | `signer` | sign, reject drafts — its unit's proposals | its unit's proposals and events |
 //! | `office` | issue, copy — its unit's proposals | its unit's proposals and events |
@@ -158,6 +158,9 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
                     | K::DecideReturn
                     | K::Merge
                     | K::Join
+                    | K::RecordFeedback
+                    | K::Close
+                    | K::SetKey
             )
         }
         (Role::Unit, A::Change(K::Return)) => rules.unit_may_return_directly,
@@ -205,6 +208,9 @@ fn describe(action: Action) -> &'static str {
             CommandKind::DecideReturn => "decide return requests",
             CommandKind::SubmitOpinion => "submit co-handling opinions",
             CommandKind::Merge | CommandKind::Join => "merge proposals",
+            CommandKind::RecordFeedback => "record proposers' feedback",
+            CommandKind::Close => "close proposals",
+            CommandKind::SetKey => "designate key proposals",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
@@ -243,6 +249,9 @@ mod tests {
                     K::DecideReturn,
                     K::Merge,
                     K::Join,
+                    K::RecordFeedback,
+                    K::Close,
+                    K::SetKey,
                 ]),
             ),
             (

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::limits::{FieldViolation, Limits, Violations};
 use super::model::{
-    CalendarDate, ContactMethod, Opinion, Proposal, ProposalId, ProposerKind, Reply,
+    CalendarDate, ContactMethod, Feedback, Opinion, Proposal, ProposalId, ProposerKind, Reply,
 };
 
 /// The registration of a new proposal (立案).
@@ -152,6 +152,21 @@ pub enum Command {
         proposal_id: ProposalId,
         number: u32,
     },
+    /// The office records a proposer's verdict on the dispatched reply (征询意见表).
+    RecordFeedback {
+        feedback: Feedback,
+    },
+    /// The office closes a dispatched proposal (办结).
+    Close {
+        note: String,
+    },
+    /// The office makes a proposal a key proposal (重点提案) under a supervising leader, or
+    /// (with `key` false) no longer one.
+    SetKey {
+        key: bool,
+        supervisor: String,
+        note: String,
+    },
 }
 
 /// The name of a command without its data: for error details, logs and tests.
@@ -175,10 +190,13 @@ pub enum CommandKind {
     SubmitOpinion,
     Merge,
     Join,
+    RecordFeedback,
+    Close,
+    SetKey,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 18] = [
+    pub const ALL: [CommandKind; 21] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -197,6 +215,9 @@ impl CommandKind {
         Self::SubmitOpinion,
         Self::Merge,
         Self::Join,
+        Self::RecordFeedback,
+        Self::Close,
+        Self::SetKey,
     ];
 
     /// The RPC that carries this command.
@@ -219,6 +240,9 @@ impl CommandKind {
             Self::DecideReturn => "DecideReturn",
             Self::SubmitOpinion => "SubmitOpinion",
             Self::Merge | Self::Join => "MergeProposal",
+            Self::RecordFeedback => "RecordFeedback",
+            Self::Close => "CloseProposal",
+            Self::SetKey => "SetKeyProposal",
         }
     }
 }
@@ -244,6 +268,9 @@ impl Command {
             Self::SubmitOpinion { .. } => CommandKind::SubmitOpinion,
             Self::Merge { .. } => CommandKind::Merge,
             Self::Join { .. } => CommandKind::Join,
+            Self::RecordFeedback { .. } => CommandKind::RecordFeedback,
+            Self::Close { .. } => CommandKind::Close,
+            Self::SetKey { .. } => CommandKind::SetKey,
         }
     }
 
@@ -328,7 +355,10 @@ impl Command {
             | Self::DecideExtension { .. }
             | Self::DecideReturn { .. }
             | Self::Merge { .. }
-            | Self::Join { .. } => return None,
+            | Self::Join { .. }
+            | Self::RecordFeedback { .. }
+            | Self::Close { .. }
+            | Self::SetKey { .. } => return None,
             Self::Acknowledge { .. }
             | Self::Contact { .. }
             | Self::RequestExtension { .. }
@@ -556,6 +586,30 @@ impl Command {
             } => {
                 if *number == 0 {
                     v.add("number", "must be at least 1");
+                }
+            }
+            Self::RecordFeedback {
+                feedback:
+                    Feedback {
+                        proposer,
+                        satisfaction: _,
+                        attitude: _,
+                        comment,
+                    },
+            } => {
+                v.line("proposer", proposer, Limits::NAME_CHARS);
+                v.optional_text("comment", comment, Limits::REASON_CHARS);
+            }
+            Self::Close { note } => v.optional_text("note", note, Limits::REASON_CHARS),
+            Self::SetKey {
+                key,
+                supervisor,
+                note,
+            } => {
+                v.optional_line("supervisor", supervisor, Limits::NAME_CHARS);
+                v.optional_text("note", note, Limits::REASON_CHARS);
+                if !key && !supervisor.is_empty() {
+                    v.add("supervisor", "only a key proposal has a supervising leader");
                 }
             }
         }

@@ -7,9 +7,9 @@ use super::command::{Command, CommandKind, Registration};
 use super::event::{EVENT_SCHEMA_VERSION, EventData, RecordedEvent};
 use super::limits::FieldViolation;
 use super::model::{
-    CalendarDate, Contact, Extension, Handling, HandlingRole, MergedProposal, OfficeDecision,
-    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, ReturnRequest, SplitReply,
-    Timestamp,
+    CalendarDate, Closure, Contact, Extension, FeedbackRecord, Handling, HandlingRole,
+    KeyDesignation, MergedProposal, OfficeDecision, Proposal, ProposalId, ProposalState,
+    ProposerKind, Refusal, ReturnRequest, SplitReply, Timestamp,
 };
 use super::rules::Rules;
 
@@ -89,6 +89,9 @@ pub enum Precondition {
     CoOpinionsPending { units: Vec<String> },
     #[error("cannot merge into proposal {into}: {why}")]
     MergeNotAllowed { into: ProposalId, why: String },
+    /// An ALREADY_EXISTS rather than a failed precondition: the verdict is on record.
+    #[error("{proposer}'s verdict on this reply is recorded already")]
+    FeedbackRecorded { proposer: String },
 }
 
 impl Precondition {
@@ -110,6 +113,7 @@ impl Precondition {
             Self::NotAReplyingUnit { .. } => "NOT_A_REPLYING_UNIT",
             Self::CoOpinionsPending { .. } => "CO_OPINIONS_PENDING",
             Self::MergeNotAllowed { .. } => "MERGE_NOT_ALLOWED",
+            Self::FeedbackRecorded { .. } => "FEEDBACK_RECORDED",
         }
     }
 }
@@ -166,6 +170,14 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
         // 并案: a registered proposal joins one that is registered or assigned, not yet drafted.
         (C::Merge, Some(S::Received)) => Some(S::Merged),
         (C::Join, Some(s @ (S::Received | S::Assigned))) => Some(s),
+        // After the reply: the proposers' verdicts on the dispatched reply, then 办结.
+        (C::RecordFeedback, Some(S::Copied)) => Some(S::Copied),
+        (C::Close, Some(S::Copied)) => Some(S::Closed),
+        // 重点提案: designated (or no longer) while the proposal is handled.
+        (
+            C::SetKey,
+            Some(s @ (S::Received | S::Assigned | S::Drafted | S::Signed | S::Issued | S::Copied)),
+        ) => Some(s),
         _ => None,
     }
 }
@@ -961,6 +973,38 @@ fn recorded(
                 number,
             },
         },
+        Command::RecordFeedback { feedback } => {
+            let p = proposal.ok_or(DomainError::InvalidTransition {
+                command: CommandKind::RecordFeedback,
+                state: None,
+            })?;
+            if !p.proposers.contains(&feedback.proposer) {
+                return Err(invalid(
+                    "proposer",
+                    "is not one of the proposal's proposers",
+                ));
+            }
+            if p.feedback
+                .iter()
+                .any(|given| given.feedback.proposer == feedback.proposer)
+            {
+                return Err(Precondition::FeedbackRecorded {
+                    proposer: feedback.proposer,
+                }
+                .into());
+            }
+            EventData::FeedbackRecorded { feedback }
+        }
+        Command::Close { note } => EventData::ProposalClosed { note },
+        Command::SetKey {
+            key,
+            supervisor,
+            note,
+        } => EventData::KeyProposalSet {
+            key,
+            supervisor,
+            note,
+        },
     };
     // An approved return of the replying unit without a reassignment gives the proposal back
     // to the office (a co-unit's only ends its own handling, a split unit's too unless it is
@@ -1006,7 +1050,7 @@ fn recorded(
     let mut after = apply(proposal.cloned(), &event);
     // A split proposal stands where its least advanced unit does (RECEIVED once none is left),
     // which is known once the unit's handling has moved.
-    if split {
+    if split && to_state != ProposalState::Closed {
         let state = after.split_state().unwrap_or(ProposalState::Received);
         event.to_state = state;
         after.state = state;
@@ -1187,6 +1231,9 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         refusal: None,
         merged_into: None,
         merged: Vec::new(),
+        key: None,
+        feedback: Vec::new(),
+        closure: None,
         handlings: Vec::new(),
         last_act_date: None,
         version: 0,
@@ -1435,6 +1482,27 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             note: _,
         } => p.merged_into = Some(*into_proposal_id),
         EventData::MergeJoined { merged } => p.merged.push(merged.clone()),
+        EventData::FeedbackRecorded { feedback } => p.feedback.push(FeedbackRecord {
+            feedback: feedback.clone(),
+            recorded_on: event.effective_date,
+        }),
+        EventData::ProposalClosed { note } => {
+            p.closure = Some(Closure {
+                note: note.clone(),
+                closed_on: event.effective_date,
+            })
+        }
+        EventData::KeyProposalSet {
+            key,
+            supervisor,
+            note,
+        } => {
+            p.key = key.then(|| KeyDesignation {
+                supervisor: supervisor.clone(),
+                note: note.clone(),
+                since: event.effective_date,
+            })
+        }
     }
     if event.effective_date.is_some() {
         p.last_act_date = event.effective_date;
@@ -1542,6 +1610,15 @@ mod tests {
             }
             Some(ProposalState::NotAccepted) => &[C::Receive, C::Refuse],
             Some(ProposalState::Merged) => &[C::Receive, C::Merge],
+            Some(ProposalState::Closed) => &[
+                C::Receive,
+                C::Assign,
+                C::Draft,
+                C::Sign,
+                C::Issue,
+                C::Copy,
+                C::Close,
+            ],
         };
         let mut history = Vec::new();
         for kind in path {
@@ -1600,6 +1677,19 @@ mod tests {
                 (CommandKind::SubmitOpinion, Some(s @ (S::Assigned | S::Drafted))) => Some(s),
                 (CommandKind::Merge, Some(S::Received)) => Some(S::Merged),
                 (CommandKind::Join, Some(s @ (S::Received | S::Assigned))) => Some(s),
+                (CommandKind::RecordFeedback, Some(S::Copied)) => Some(S::Copied),
+                (CommandKind::Close, Some(S::Copied)) => Some(S::Closed),
+                (
+                    CommandKind::SetKey,
+                    Some(
+                        s @ (S::Received
+                        | S::Assigned
+                        | S::Drafted
+                        | S::Signed
+                        | S::Issued
+                        | S::Copied),
+                    ),
+                ) => Some(s),
                 _ => None,
             }
         };
@@ -1648,9 +1738,10 @@ mod tests {
             }
         }
         assert_eq!(
-            allowed, 28,
+            allowed, 36,
             "eleven moves, eleven records that keep the state, a return asked for and decided, \
-             an opinion while assigned or drafted, a merge joined while received or assigned"
+             an opinion while assigned or drafted, a merge joined while received or assigned, \
+             a verdict and a closing once copied, a key designation in the six handled states"
         );
     }
 

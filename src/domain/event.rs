@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandKind, Registration};
 use super::model::{
-    CalendarDate, Contact, HandlingRole, MergedProposal, Opinion, Proposal, ProposalId,
+    CalendarDate, Contact, Feedback, HandlingRole, MergedProposal, Opinion, Proposal, ProposalId,
     ProposalState, ProposerKind, Reply, Timestamp,
 };
 
@@ -138,6 +138,23 @@ pub enum EventData {
     MergeJoined {
         merged: MergedProposal,
     },
+    /// A proposer's verdict on the dispatched reply.
+    FeedbackRecorded {
+        feedback: Feedback,
+    },
+    /// The office closed the proposal (办结).
+    ProposalClosed {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// The office made the proposal a key proposal, or no longer one.
+    KeyProposalSet {
+        key: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        supervisor: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
 }
 
 /// The name of an event without its data: for filters, logs and metrics.
@@ -161,6 +178,9 @@ pub enum EventKind {
     OpinionSubmitted,
     ProposalMerged,
     MergeJoined,
+    FeedbackRecorded,
+    ProposalClosed,
+    KeyProposalSet,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -225,7 +245,10 @@ impl EventData {
             | Self::ReturnDecided { .. }
             | Self::OpinionSubmitted { .. }
             | Self::ProposalMerged { .. }
-            | Self::MergeJoined { .. } => None,
+            | Self::MergeJoined { .. }
+            | Self::FeedbackRecorded { .. }
+            | Self::ProposalClosed { .. }
+            | Self::KeyProposalSet { .. } => None,
         }
     }
 
@@ -256,7 +279,10 @@ impl EventData {
             | Self::ReturnDecided { .. }
             | Self::OpinionSubmitted { .. }
             | Self::ProposalMerged { .. }
-            | Self::MergeJoined { .. } => LargeParts::Unchanged,
+            | Self::MergeJoined { .. }
+            | Self::FeedbackRecorded { .. }
+            | Self::ProposalClosed { .. }
+            | Self::KeyProposalSet { .. } => LargeParts::Unchanged,
         }
     }
 
@@ -444,6 +470,17 @@ impl EventData {
                 proposal_id: id,
                 number,
             },
+            Self::FeedbackRecorded { feedback } => Command::RecordFeedback { feedback },
+            Self::ProposalClosed { note } => Command::Close { note },
+            Self::KeyProposalSet {
+                key,
+                supervisor,
+                note,
+            } => Command::SetKey {
+                key,
+                supervisor,
+                note,
+            },
         }
     }
 
@@ -469,6 +506,9 @@ impl EventData {
             Self::OpinionSubmitted { .. } => CommandKind::SubmitOpinion,
             Self::ProposalMerged { .. } => CommandKind::Merge,
             Self::MergeJoined { .. } => CommandKind::Join,
+            Self::FeedbackRecorded { .. } => CommandKind::RecordFeedback,
+            Self::ProposalClosed { .. } => CommandKind::Close,
+            Self::KeyProposalSet { .. } => CommandKind::SetKey,
         }
     }
 
@@ -492,6 +532,9 @@ impl EventData {
             Self::OpinionSubmitted { .. } => EventKind::OpinionSubmitted,
             Self::ProposalMerged { .. } => EventKind::ProposalMerged,
             Self::MergeJoined { .. } => EventKind::MergeJoined,
+            Self::FeedbackRecorded { .. } => EventKind::FeedbackRecorded,
+            Self::ProposalClosed { .. } => EventKind::ProposalClosed,
+            Self::KeyProposalSet { .. } => EventKind::KeyProposalSet,
         }
     }
 }

@@ -3,9 +3,9 @@
 //! realistic value and not a particular one; golden files keep their own, frozen values.
 
 use super::{
-    CalendarDate, Command, CommandKind, Contact, ContactMethod, Handling, HandlingRole, Opinion,
-    Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Registration, Reply, ResultCode,
-    Timestamp,
+    CalendarDate, Command, CommandKind, Contact, ContactMethod, Feedback, Handling, HandlingRole,
+    KeyDesignation, Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Refusal,
+    Registration, Reply, ResultCode, Satisfaction, Timestamp,
 };
 
 /// A valid command of `kind`, with the seed's values (proposal No. 228 and its reply).
@@ -94,6 +94,22 @@ pub fn command(kind: CommandKind) -> Command {
         CommandKind::Join => Command::Join {
             proposal_id: ProposalId::from_bytes([8; 16]),
             number: 231,
+        },
+        CommandKind::RecordFeedback => Command::RecordFeedback {
+            feedback: Feedback {
+                proposer: "苏会兴".into(),
+                satisfaction: Satisfaction::Satisfied,
+                attitude: Some(Satisfaction::Satisfied),
+                comment: "答复认真，措施具体".into(),
+            },
+        },
+        CommandKind::Close => Command::Close {
+            note: "办理完毕".into(),
+        },
+        CommandKind::SetKey => Command::SetKey {
+            key: true,
+            supervisor: "市政协副主席王明".into(),
+            note: "列为年度重点提案".into(),
         },
     }
 }
@@ -201,6 +217,13 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
         ],
         merged_into: None,
         merged: Vec::new(),
+        key: Some(KeyDesignation {
+            supervisor: "市政协副主席王明".into(),
+            note: String::new(),
+            since: Some(date("2019-06-01")),
+        }),
+        feedback: Vec::new(),
+        closure: None,
         // A history from before effective dates: any date may follow.
         last_act_date: None,
         version: 7,

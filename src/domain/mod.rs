@@ -21,9 +21,10 @@ pub use event::{
 };
 pub use limits::{FieldViolation, Limits};
 pub use model::{
-    CalendarDate, Contact, ContactMethod, Extension, Handling, HandlingRole, MergedProposal,
-    OfficeDecision, Opinion, Proposal, ProposalId, ProposalState, ProposerKind, Refusal, Reply,
-    RequestId, ResultCode, ReturnRequest, SplitReply, Timestamp, overdue,
+    CalendarDate, Closure, Contact, ContactMethod, Extension, Feedback, FeedbackRecord, Handling,
+    HandlingRole, KeyDesignation, MergedProposal, OfficeDecision, Opinion, Proposal, ProposalId,
+    ProposalState, ProposerKind, Refusal, Reply, RequestId, ResultCode, ReturnRequest,
+    Satisfaction, SplitReply, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply, render_reply_to};
 pub use rules::{ResultCodeMeaning, Rules, RulesError};

@@ -179,10 +179,12 @@ pub enum ProposalState {
     NotAccepted,
     /// Merged into another proposal (并案), which answers it. Terminal.
     Merged,
+    /// Closed by the office (办结) after its reply was dispatched. Terminal.
+    Closed,
 }
 
 impl ProposalState {
-    pub const ALL: [ProposalState; 8] = [
+    pub const ALL: [ProposalState; 9] = [
         Self::Received,
         Self::Assigned,
         Self::Drafted,
@@ -191,6 +193,7 @@ impl ProposalState {
         Self::Copied,
         Self::NotAccepted,
         Self::Merged,
+        Self::Closed,
     ];
 
     /// The stable upper-case name used in error details and logs.
@@ -204,6 +207,7 @@ impl ProposalState {
             Self::Copied => "COPIED",
             Self::NotAccepted => "NOT_ACCEPTED",
             Self::Merged => "MERGED",
+            Self::Closed => "CLOSED",
         }
     }
 }
@@ -545,8 +549,10 @@ pub fn overdue(
     day: CalendarDate,
 ) -> bool {
     let late = |due: Option<CalendarDate>, state: ProposalState, issued: Option<CalendarDate>| {
-        let issued = matches!(state, ProposalState::Issued | ProposalState::Copied)
-            && issued.is_some_and(|issued| issued <= day);
+        let issued = matches!(
+            state,
+            ProposalState::Issued | ProposalState::Copied | ProposalState::Closed
+        ) && issued.is_some_and(|issued| issued <= day);
         due.is_some_and(|due| due < day) && !issued
     };
     let mut split = handlings
@@ -558,6 +564,77 @@ pub fn overdue(
             .chain(split)
             .any(|(h, part)| late(h.due_date, part.state, part.issue_date)),
     }
+}
+
+/// How satisfied a proposer is (满意度), with the result of the handling or with the unit's
+/// attitude.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Satisfaction {
+    /// 满意
+    Satisfied,
+    /// 基本满意
+    BasicallySatisfied,
+    /// 不满意
+    NotSatisfied,
+}
+
+impl Satisfaction {
+    pub const ALL: [Satisfaction; 3] = [
+        Self::Satisfied,
+        Self::BasicallySatisfied,
+        Self::NotSatisfied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Satisfied => "SATISFIED",
+            Self::BasicallySatisfied => "BASICALLY_SATISFIED",
+            Self::NotSatisfied => "NOT_SATISFIED",
+        }
+    }
+}
+
+/// A proposer's verdict on the reply (征询意见表), as the office records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// One of the proposal's proposers (a collective by its name).
+    pub proposer: String,
+    /// On the result of the handling.
+    pub satisfaction: Satisfaction,
+    /// On the unit's attitude, where the form asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attitude: Option<Satisfaction>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+}
+
+/// A recorded verdict and the effective date it was recorded on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRecord {
+    #[serde(flatten)]
+    pub feedback: Feedback,
+    pub recorded_on: Option<CalendarDate>,
+}
+
+/// The office's designation of a key proposal (重点提案), supervised by a named leader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDesignation {
+    /// The leader who supervises it (督办领导); may be empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub supervisor: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// The effective date of the designation.
+    pub since: Option<CalendarDate>,
+}
+
+/// The office's closing of a proposal (办结).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    pub closed_on: Option<CalendarDate>,
 }
 
 /// A proposal merged into another (并案), as the other one records it.
@@ -604,6 +681,12 @@ pub struct Proposal {
     pub merged_into: Option<ProposalId>,
     /// The proposals merged into this one, in the order they were merged.
     pub merged: Vec<MergedProposal>,
+    /// Set while it is a key proposal (重点提案).
+    pub key: Option<KeyDesignation>,
+    /// The proposers' verdicts on the reply, in the order recorded (one per proposer).
+    pub feedback: Vec<FeedbackRecord>,
+    /// Set when CLOSED.
+    pub closure: Option<Closure>,
     /// The units handling it now: one SOLE handling, or a LEAD one first and its CO ones, or
     /// SPLIT ones, while assigned; none while RECEIVED. A split proposal's `state` is that of
     /// its least advanced split handling, and its own reply fields stay empty: each split

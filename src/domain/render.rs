@@ -223,6 +223,9 @@ mod tests {
             copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
             public: false,
             sign_date: CalendarDate::parse("2019-09-29"),
+            closure: None,
+            feedback: Vec::new(),
+            key: None,
         }
     }
 

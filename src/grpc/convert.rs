@@ -7,10 +7,11 @@ use prost_types::Timestamp as PbTimestamp;
 use super::pb;
 use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
 use crate::domain::{
-    CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, FieldViolation, Handling,
-    HandlingRole, Limits, MergedProposal, OfficeDecision, Opinion, Proposal, ProposalId,
-    ProposalState, ProposerKind, RecordedEvent, Refusal, Registration, Reply, RequestId,
-    ResultCode, ReturnRequest, Rules, SplitReply, Timestamp, validate_envelope,
+    CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, Feedback, FieldViolation,
+    Handling, HandlingRole, KeyDesignation, Limits, MergedProposal, OfficeDecision, Opinion,
+    Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Refusal, Registration, Reply,
+    RequestId, ResultCode, ReturnRequest, Rules, Satisfaction, SplitReply, Timestamp,
+    validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -84,6 +85,30 @@ impl Checked {
                      (as the rules allow)",
                 ));
                 ResultCode::A
+            }
+        }
+    }
+
+    /// A satisfaction level: required unless `optional` (then UNSPECIFIED is `None`); like
+    /// [`Self::date`], a placeholder stands in for a bad one.
+    fn satisfaction(&mut self, field: &str, value: i32, optional: bool) -> Option<Satisfaction> {
+        match pb::Satisfaction::try_from(value) {
+            Ok(pb::Satisfaction::Satisfied) => Some(Satisfaction::Satisfied),
+            Ok(pb::Satisfaction::BasicallySatisfied) => Some(Satisfaction::BasicallySatisfied),
+            Ok(pb::Satisfaction::NotSatisfied) => Some(Satisfaction::NotSatisfied),
+            Ok(pb::Satisfaction::Unspecified) if optional => None,
+            Ok(pb::Satisfaction::Unspecified) | Err(_) => {
+                self.0.push(FieldViolation::new(
+                    field,
+                    if optional {
+                        "is not a known value: SATISFACTION_SATISFIED, \
+                         _BASICALLY_SATISFIED or _NOT_SATISFIED, or unset"
+                    } else {
+                        "is required: SATISFACTION_SATISFIED, _BASICALLY_SATISFIED or \
+                         _NOT_SATISFIED"
+                    },
+                ));
+                Some(Satisfaction::Satisfied)
             }
         }
     }
@@ -574,6 +599,105 @@ impl TryFrom<pb::RefuseProposalRequest> for Submission {
     }
 }
 
+impl TryFrom<pb::RecordFeedbackRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::RecordFeedbackRequest) -> Result<Self, AppError> {
+        let pb::RecordFeedbackRequest {
+            proposal_id,
+            proposer,
+            satisfaction,
+            attitude,
+            comment,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let satisfaction = checked
+            .satisfaction("satisfaction", satisfaction, false)
+            .unwrap_or(Satisfaction::Satisfied);
+        let attitude = checked.satisfaction("attitude", attitude, true);
+        let command = Command::RecordFeedback {
+            feedback: Feedback {
+                proposer,
+                satisfaction,
+                attitude,
+                comment,
+            },
+        };
+        checked.submission(
+            id,
+            command,
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::CloseProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::CloseProposalRequest) -> Result<Self, AppError> {
+        let pb::CloseProposalRequest {
+            proposal_id,
+            note,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        checked.submission(
+            id,
+            Command::Close { note },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
+impl TryFrom<pb::SetKeyProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetKeyProposalRequest) -> Result<Self, AppError> {
+        let pb::SetKeyProposalRequest {
+            proposal_id,
+            key,
+            supervisor,
+            note,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (checked, id) = Checked::for_proposal(&proposal_id);
+        checked.submission(
+            id,
+            Command::SetKey {
+                key,
+                supervisor,
+                note,
+            },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
 impl TryFrom<pb::AcknowledgeAssignmentRequest> for Submission {
     type Error = AppError;
 
@@ -897,6 +1021,7 @@ pub(super) fn list_request(
         proposer_kind,
         overdue_on,
         handling_role,
+        key_only,
     } = request;
     let mut checked = Checked::default();
     let handling_role = checked.role_filter("handling_role", handling_role);
@@ -917,6 +1042,7 @@ pub(super) fn list_request(
             proposer_kind,
             overdue_on,
             handling_role,
+            key_only,
         },
         view,
         PageRequest {
@@ -1018,6 +1144,9 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::OpinionSubmitted => EventKind::OpinionSubmitted,
         pb::EventKind::ProposalMerged => EventKind::ProposalMerged,
         pb::EventKind::MergeJoined => EventKind::MergeJoined,
+        pb::EventKind::FeedbackRecorded => EventKind::FeedbackRecorded,
+        pb::EventKind::ProposalClosed => EventKind::ProposalClosed,
+        pb::EventKind::KeyProposalSet => EventKind::KeyProposalSet,
     })
 }
 
@@ -1032,6 +1161,7 @@ fn state_from_pb(state: pb::ProposalState) -> Option<ProposalState> {
         pb::ProposalState::Copied => Some(ProposalState::Copied),
         pb::ProposalState::NotAccepted => Some(ProposalState::NotAccepted),
         pb::ProposalState::Merged => Some(ProposalState::Merged),
+        pb::ProposalState::Closed => Some(ProposalState::Closed),
     }
 }
 
@@ -1050,6 +1180,7 @@ impl From<ProposalState> for pb::ProposalState {
             ProposalState::Copied => Self::Copied,
             ProposalState::NotAccepted => Self::NotAccepted,
             ProposalState::Merged => Self::Merged,
+            ProposalState::Closed => Self::Closed,
         }
     }
 }
@@ -1123,6 +1254,31 @@ impl From<Registration> for pb::ReceiveProposalRequest {
     }
 }
 
+fn satisfaction_to_pb(level: Option<Satisfaction>) -> pb::Satisfaction {
+    match level {
+        None => pb::Satisfaction::Unspecified,
+        Some(Satisfaction::Satisfied) => pb::Satisfaction::Satisfied,
+        Some(Satisfaction::BasicallySatisfied) => pb::Satisfaction::BasicallySatisfied,
+        Some(Satisfaction::NotSatisfied) => pb::Satisfaction::NotSatisfied,
+    }
+}
+
+fn feedback_to_pb(feedback: Feedback, recorded_on: Option<CalendarDate>) -> pb::Feedback {
+    let Feedback {
+        proposer,
+        satisfaction,
+        attitude,
+        comment,
+    } = feedback;
+    pb::Feedback {
+        proposer,
+        satisfaction: satisfaction_to_pb(Some(satisfaction)).into(),
+        attitude: satisfaction_to_pb(attitude).into(),
+        comment,
+        recorded_date: date_text(recorded_on),
+    }
+}
+
 fn date_text(date: Option<CalendarDate>) -> String {
     date.map(|d| d.to_string()).unwrap_or_default()
 }
@@ -1153,6 +1309,9 @@ impl From<Proposal> for pb::Proposal {
             refusal,
             merged_into,
             merged,
+            key,
+            feedback,
+            closure,
             handlings,
             last_act_date,
             version,
@@ -1176,7 +1335,26 @@ impl From<Proposal> for pb::Proposal {
             .into_iter()
             .map(|h| handling_to_pb(h, &own))
             .collect();
+        let (closed_date, closing_note) =
+            closure.map_or_else(Default::default, |c| (date_text(c.closed_on), c.note));
         pb::Proposal {
+            key: key.map(
+                |KeyDesignation {
+                     supervisor,
+                     note,
+                     since,
+                 }| pb::KeyProposal {
+                    supervisor,
+                    note,
+                    since_date: date_text(since),
+                },
+            ),
+            feedback: feedback
+                .into_iter()
+                .map(|record| feedback_to_pb(record.feedback, record.recorded_on))
+                .collect(),
+            closed_date,
+            closing_note,
             handlings,
             merged_into: merged_into.map(|id| id.to_string()).unwrap_or_default(),
             merged_proposal_ids: merged.into_iter().map(|m| m.id.to_string()).collect(),
@@ -1599,6 +1777,19 @@ impl From<LoggedEvent> for pb::ProposalEvent {
             } => Data::MergeJoined(pb::MergeJoined {
                 proposal_id: id.to_string(),
                 number,
+            }),
+            E::FeedbackRecorded { feedback } => Data::FeedbackRecorded(pb::FeedbackRecorded {
+                feedback: Some(feedback_to_pb(feedback, None)),
+            }),
+            E::ProposalClosed { note } => Data::Closed(pb::ProposalClosed { note }),
+            E::KeyProposalSet {
+                key,
+                supervisor,
+                note,
+            } => Data::KeySet(pb::KeyProposalSet {
+                key,
+                supervisor,
+                note,
             }),
         };
         pb::ProposalEvent {

@@ -187,6 +187,9 @@ acting!(
     pb::DecideReturnRequest,
     pb::SubmitOpinionRequest,
     pb::MergeProposalRequest,
+    pb::RecordFeedbackRequest,
+    pb::CloseProposalRequest,
+    pb::SetKeyProposalRequest,
 );
 
 impl ProposalApi {
@@ -377,6 +380,61 @@ impl ProposalService for ProposalApi {
                     .await?,
             );
             Ok(pb::CopyReplyResponse { proposal })
+        })
+        .await
+    }
+
+    async fn record_feedback(
+        &self,
+        request: Request<pb::RecordFeedbackRequest>,
+    ) -> Result<Response<pb::RecordFeedbackResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("RecordFeedback", &principal, &id, async {
+            let proposal = Some(
+                self.execute(
+                    &principal,
+                    Action::Change(CommandKind::RecordFeedback),
+                    request,
+                )
+                .await?,
+            );
+            Ok(pb::RecordFeedbackResponse { proposal })
+        })
+        .await
+    }
+
+    async fn close_proposal(
+        &self,
+        request: Request<pb::CloseProposalRequest>,
+    ) -> Result<Response<pb::CloseProposalResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("CloseProposal", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Close), request)
+                    .await?,
+            );
+            Ok(pb::CloseProposalResponse { proposal })
+        })
+        .await
+    }
+
+    async fn set_key_proposal(
+        &self,
+        request: Request<pb::SetKeyProposalRequest>,
+    ) -> Result<Response<pb::SetKeyProposalResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("SetKeyProposal", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::SetKey), request)
+                    .await?,
+            );
+            Ok(pb::SetKeyProposalResponse { proposal })
         })
         .await
     }

@@ -267,6 +267,13 @@ impl From<AppError> for Status {
                     ]),
                 )
             }
+            // The verdict is on record: the caller's form was entered already.
+            AppError::Precondition(Precondition::FeedbackRecorded { proposer }) => with_info(
+                Code::AlreadyExists,
+                "FEEDBACK_RECORDED",
+                message,
+                metadata([("proposer", proposer)]),
+            ),
             AppError::Precondition(precondition) => {
                 let unit = |unit: &String| ("handlingUnit", unit.clone());
                 let metadata = match &precondition {
@@ -292,6 +299,9 @@ impl From<AppError> for Status {
                     }
                     Precondition::MergeNotAllowed { into, why: _ } => {
                         metadata([("intoProposalId", into.to_string())])
+                    }
+                    Precondition::FeedbackRecorded { proposer } => {
+                        metadata([("proposer", proposer.clone())])
                     }
                     Precondition::ReturnWindowClosed {
                         assigned_on,

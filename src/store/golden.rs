@@ -6,8 +6,9 @@
 
 use super::records::{self, Sources, StatusRecord};
 use crate::domain::{
-    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, MergedProposal, Opinion,
-    ProposalId, ProposalState, ProposerKind, RecordedEvent, Reply, ResultCode, Timestamp, fold,
+    CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, Feedback,
+    MergedProposal, Opinion, ProposalId, ProposalState, ProposerKind, RecordedEvent, Reply,
+    ResultCode, Satisfaction, Timestamp, fold,
 };
 
 const EVENTS_V1: &str = include_str!("golden/events_v1.jsonl");
@@ -17,6 +18,7 @@ const EVENTS_V2_CO_HANDLING: &str = include_str!("golden/events_v2_co_handling.j
 const EVENTS_V2_MERGE: &str = include_str!("golden/events_v2_merge.jsonl");
 const EVENTS_V2_SPLIT: &str = include_str!("golden/events_v2_split.jsonl");
 const EVENTS_V2_DISPATCH: &str = include_str!("golden/events_v2_dispatch.jsonl");
+const EVENTS_V2_AFTER_REPLY: &str = include_str!("golden/events_v2_after_reply.jsonl");
 
 fn event(
     sequence: u64,
@@ -694,6 +696,71 @@ fn expected_dispatch() -> Vec<RecordedEvent> {
         .collect()
 }
 
+/// After the reply: the dispatched proposal of `expected_dispatch` made a key proposal, given
+/// its two proposers' verdicts, and closed (the events those acts added to schema 2).
+fn expected_after_reply() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let date = |text| CalendarDate::parse(text).unwrap();
+    let mut events = expected_dispatch();
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e67").unwrap();
+    let steps = [
+        (
+            S::Copied,
+            "2019-06-05",
+            EventData::KeyProposalSet {
+                key: true,
+                supervisor: "市政协副主席王明".into(),
+                note: "列为年度重点提案".into(),
+            },
+        ),
+        (
+            S::Copied,
+            "2019-06-20",
+            EventData::FeedbackRecorded {
+                feedback: Feedback {
+                    proposer: "王五".into(),
+                    satisfaction: Satisfaction::Satisfied,
+                    attitude: Some(Satisfaction::Satisfied),
+                    comment: "答复具体".into(),
+                },
+            },
+        ),
+        (
+            S::Copied,
+            "2019-06-21",
+            EventData::FeedbackRecorded {
+                feedback: Feedback {
+                    proposer: "赵六".into(),
+                    satisfaction: Satisfaction::BasicallySatisfied,
+                    attitude: None,
+                    comment: String::new(),
+                },
+            },
+        ),
+        (
+            S::Closed,
+            "2019-06-28",
+            EventData::ProposalClosed {
+                note: "办理完毕".into(),
+            },
+        ),
+    ];
+    let first_new = events.len() as u64 + 1;
+    for (sequence, (to, day, data)) in (first_new..).zip(steps) {
+        let from = events.last().map(|e| e.to_state);
+        let mut event = event(sequence, from, to, data);
+        event.schema = 2;
+        event.position = 700 + sequence;
+        event.effective_date = Some(date(day));
+        events.push(event);
+    }
+    for event in &mut events {
+        event.proposal_id = id;
+        event.position += 100;
+    }
+    events
+}
+
 fn decode_and_encode_alike(golden: &str, expected: &[RecordedEvent]) {
     let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), expected.len());
@@ -721,6 +788,7 @@ fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     decode_and_encode_alike(EVENTS_V2_MERGE, &expected_merge());
     decode_and_encode_alike(EVENTS_V2_SPLIT, &expected_split());
     decode_and_encode_alike(EVENTS_V2_DISPATCH, &expected_dispatch());
+    decode_and_encode_alike(EVENTS_V2_AFTER_REPLY, &expected_after_reply());
 }
 
 /// Every golden history is one `decide` could have recorded, event by event.
@@ -734,6 +802,7 @@ fn golden_histories_pass_the_history_check() {
         expected_merge(),
         expected_split(),
         expected_dispatch(),
+        expected_after_reply(),
     ] {
         let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
             std::collections::HashMap::new();
@@ -773,6 +842,7 @@ const STATUS_V6_CO: &str = include_str!("golden/status_v6_co.json");
 const STATUS_V6_MERGE: &str = include_str!("golden/status_v6_merge.json");
 const STATUS_V6_SPLIT: &str = include_str!("golden/status_v6_split.json");
 const STATUS_V6_DISPATCH: &str = include_str!("golden/status_v6_dispatch.json");
+const STATUS_V6_AFTER_REPLY: &str = include_str!("golden/status_v6_after_reply.json");
 
 /// The status records of the proposals `events` describe, after each event: what format 5
 /// stores under `proposals` (the projection without the content and the reply, which it names
@@ -829,6 +899,7 @@ fn format_6_status_records_decode_to_the_same_values_and_encode_to_the_same_byte
     status_records_alike(STATUS_V6_MERGE, &statuses_of(&expected_merge()));
     status_records_alike(STATUS_V6_SPLIT, &statuses_of(&expected_split()));
     status_records_alike(STATUS_V6_DISPATCH, &statuses_of(&expected_dispatch()));
+    status_records_alike(STATUS_V6_AFTER_REPLY, &statuses_of(&expected_after_reply()));
 }
 
 fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
@@ -888,6 +959,14 @@ fn golden_files() -> Vec<(&'static str, String)> {
         (
             "status_v6_dispatch.json",
             status_lines(&statuses_of(&expected_dispatch())),
+        ),
+        (
+            "events_v2_after_reply.jsonl",
+            events(&expected_after_reply()),
+        ),
+        (
+            "status_v6_after_reply.json",
+            status_lines(&statuses_of(&expected_after_reply())),
         ),
     ]
 }

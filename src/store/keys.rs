@@ -82,6 +82,7 @@ fn state_byte(state: ProposalState) -> u8 {
         ProposalState::Copied => 6,
         ProposalState::NotAccepted => 7,
         ProposalState::Merged => 8,
+        ProposalState::Closed => 9,
     }
 }
 

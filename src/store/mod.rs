@@ -139,6 +139,8 @@ pub struct ListQuery {
     pub overdue_on: Option<CalendarDate>,
     /// Only proposals with a handling in this role (of `handling_unit`, if set).
     pub handling_role: Option<HandlingRole>,
+    /// Only key proposals (重点提案).
+    pub key_only: bool,
     pub limit: usize,
     /// Resume after this point: a [`ListPage::next`] from the same query.
     pub after: Option<Vec<u8>>,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{RequestRecord, StoreError};
 use crate::domain::{
-    CalendarDate, Handling, LargeParts, MergedProposal, Proposal, ProposalId, ProposalState,
-    ProposerKind, RecordedEvent, Refusal, Reply, Timestamp,
+    CalendarDate, Closure, FeedbackRecord, Handling, KeyDesignation, LargeParts, MergedProposal,
+    Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Refusal, Reply, Timestamp,
 };
 
 /// A request record as stored: the fingerprint (32 bytes) ++ the proposal id (16 bytes) ++ the
@@ -87,6 +87,15 @@ pub(super) struct StatusRecord {
     pub merged_into: Option<ProposalId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<MergedProposal>,
+    /// Absent unless a key proposal (重点提案).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyDesignation>,
+    /// Absent until a proposer's verdict is recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<FeedbackRecord>,
+    /// Absent unless CLOSED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Closure>,
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
@@ -164,6 +173,9 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         refusal,
         merged_into,
         merged,
+        key,
+        feedback,
+        closure,
         handlings,
         last_act_date,
         version,
@@ -192,6 +204,9 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         last_act_date: *last_act_date,
         merged_into: *merged_into,
         merged: merged.clone(),
+        key: key.clone(),
+        feedback: feedback.clone(),
+        closure: closure.clone(),
         handlings: handlings.clone(),
         version: *version,
         received_at: *received_at,
@@ -230,6 +245,9 @@ pub(super) fn assemble(
         last_act_date,
         merged_into,
         merged,
+        key,
+        feedback,
+        closure,
         handlings,
         version,
         received_at,
@@ -260,6 +278,9 @@ pub(super) fn assemble(
         refusal,
         merged_into,
         merged,
+        key,
+        feedback,
+        closure,
         handlings,
         last_act_date,
         version,

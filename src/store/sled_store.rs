@@ -572,6 +572,7 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
         proposer_kind,
         overdue_on,
         handling_role,
+        key_only,
         limit: _,
         after: _,
         view: _,
@@ -605,6 +606,7 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
         ),
     };
     state.is_none_or(|s| s == now)
+        && (!key_only || status.key.is_some())
         && proposer_kind.is_none_or(|k| k == status.proposer_kind)
         && is_overdue
         && ((handling_unit.is_none() && handling_role.is_none())

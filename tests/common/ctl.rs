@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 27] = [
+pub const SUBCOMMANDS: [&str; 30] = [
     "receive",
     "assign",
     "return",
@@ -32,6 +32,9 @@ pub const SUBCOMMANDS: [&str; 27] = [
     "decide-return",
     "submit-opinion",
     "merge",
+    "feedback",
+    "close",
+    "set-key",
     "rules",
     "get",
     "list",

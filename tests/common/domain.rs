@@ -202,6 +202,9 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::SubmitOpinion => Command::SubmitOpinion,
         CommandKind::Merge => Command::Merge,
         CommandKind::Join => unreachable!("no request carries a Join: MergeProposal records it"),
+        CommandKind::RecordFeedback => Command::RecordFeedback,
+        CommandKind::Close => Command::Close,
+        CommandKind::SetKey => Command::SetKey,
     }
 }
 
@@ -216,6 +219,7 @@ fn state(state: domain::ProposalState) -> State {
         S::Copied => State::Copied,
         S::NotAccepted => State::NotAccepted,
         S::Merged => State::Merged,
+        S::Closed => State::Closed,
     }
 }
 
@@ -230,6 +234,7 @@ fn domain_state(state: State) -> domain::ProposalState {
         State::Copied => S::Copied,
         State::NotAccepted => S::NotAccepted,
         State::Merged => S::Merged,
+        State::Closed => S::Closed,
         State::Unspecified => panic!("UNSPECIFIED is no state a proposal is in"),
     }
 }

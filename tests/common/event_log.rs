@@ -160,6 +160,9 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::OpinionSubmitted(_) => Kind::OpinionSubmitted,
         Data::Merged(_) => Kind::ProposalMerged,
         Data::MergeJoined(_) => Kind::MergeJoined,
+        Data::FeedbackRecorded(_) => Kind::FeedbackRecorded,
+        Data::Closed(_) => Kind::ProposalClosed,
+        Data::KeySet(_) => Kind::KeyProposalSet,
     }
 }
 

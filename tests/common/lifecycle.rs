@@ -38,11 +38,16 @@ pub enum Command {
     /// 并案: needs a second proposal to merge into, so it is not among [`Command::ALL`] (the
     /// generic tables send a command to one proposal); tests/merge.rs covers it.
     Merge,
+    /// After the reply (tests/after_reply.rs), not among [`Command::ALL`] either: the office's
+    /// record of a proposer's verdict, its closing, and its designation of a key proposal.
+    RecordFeedback,
+    Close,
+    SetKey,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
 /// proposal is received. Nothing else is allowed.
-pub const TABLE: [(Command, Option<State>, State); 11] = [
+pub const TABLE: [(Command, Option<State>, State); 13] = [
     (Command::Receive, None, State::Received),
     (Command::Assign, Some(State::Received), State::Assigned),
     (Command::Return, Some(State::Assigned), State::Received),
@@ -54,6 +59,8 @@ pub const TABLE: [(Command, Option<State>, State); 11] = [
     (Command::Copy, Some(State::Issued), State::Copied),
     (Command::Refuse, Some(State::Received), State::NotAccepted),
     (Command::Merge, Some(State::Received), State::Merged),
+    (Command::RecordFeedback, Some(State::Copied), State::Copied),
+    (Command::Close, Some(State::Copied), State::Closed),
 ];
 
 /// Where each record is allowed: it keeps the state. Whether it succeeds there depends on the
@@ -147,6 +154,10 @@ impl Command {
         if Self::RECORDS.contains(&self) {
             return from.filter(|state| RECORD_TABLE.contains(&(self, *state)));
         }
+        // A key proposal is designated anywhere on the forward path; the state stays.
+        if self == Command::SetKey {
+            return from.filter(|state| STATES.contains(state));
+        }
         TABLE
             .iter()
             .find(|(command, f, _)| *command == self && *f == from)
@@ -195,6 +206,9 @@ impl Command {
             Command::DecideReturn => "DecideReturn",
             Command::SubmitOpinion => "SubmitOpinion",
             Command::Merge => "MergeProposal",
+            Command::RecordFeedback => "RecordFeedback",
+            Command::Close => "CloseProposal",
+            Command::SetKey => "SetKeyProposal",
         }
     }
 
@@ -219,6 +233,9 @@ impl Command {
             Data::OpinionSubmitted(_) => Command::SubmitOpinion,
             // Both sides of a merge are recorded by MergeProposal.
             Data::Merged(_) | Data::MergeJoined(_) => Command::Merge,
+            Data::FeedbackRecorded(_) => Command::RecordFeedback,
+            Data::Closed(_) => Command::Close,
+            Data::KeySet(_) => Command::SetKey,
         }
     }
 }

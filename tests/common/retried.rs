@@ -124,6 +124,9 @@ impl Call {
             Command::DecideReturn => EventKind::ReturnDecided,
             Command::SubmitOpinion => EventKind::OpinionSubmitted,
             Command::Merge => EventKind::ProposalMerged,
+            Command::RecordFeedback => EventKind::FeedbackRecorded,
+            Command::Close => EventKind::ProposalClosed,
+            Command::SetKey => EventKind::KeyProposalSet,
         }
     }
 
@@ -138,6 +141,7 @@ impl Call {
             State::Copied => ProposalState::Copied,
             State::NotAccepted => ProposalState::NotAccepted,
             State::Merged => ProposalState::Merged,
+            State::Closed => ProposalState::Closed,
             State::Unspecified => panic!("no command leads to an unspecified state"),
         }
     }

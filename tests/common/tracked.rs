@@ -33,7 +33,10 @@ pub fn actor_of(command: Command) -> &'static str {
         | Command::Refuse
         | Command::DecideExtension
         | Command::DecideReturn
-        | Command::Merge => REGISTRAR,
+        | Command::Merge
+        | Command::RecordFeedback
+        | Command::Close
+        | Command::SetKey => REGISTRAR,
         Command::Return
         | Command::Draft
         | Command::Acknowledge
@@ -612,6 +615,9 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::OpinionSubmitted(_)) => "opinion_submitted",
         Some(Data::Merged(_)) => "merged",
         Some(Data::MergeJoined(_)) => "merge_joined",
+        Some(Data::FeedbackRecorded(_)) => "feedback_recorded",
+        Some(Data::Closed(_)) => "closed",
+        Some(Data::KeySet(_)) => "key_set",
         None => "none",
     }
 }

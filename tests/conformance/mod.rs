@@ -235,6 +235,9 @@ impl<'s, S: Store> Script<'s, S> {
                 handling_unit: String::new(),
                 proposers: Vec::new(),
             },
+            Command::Close {
+                note: String::new(),
+            },
         ] {
             if p.state == state {
                 break;

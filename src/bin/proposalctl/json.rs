@@ -41,6 +41,10 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         sign_date,
         copy_to,
         public,
+        key,
+        feedback: verdicts,
+        closed_date,
+        closing_note,
     } = proposal;
     json!({
         "id": id,
@@ -64,6 +68,12 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "copy_to": copy_to,
         "public": public,
         "copied_to": copied_to,
+        "key": key.as_ref().map(|pb::KeyProposal { supervisor, note, since_date }| {
+            json!({ "supervisor": supervisor, "note": note, "since_date": since_date })
+        }),
+        "feedback": verdicts.iter().map(feedback).collect::<Vec<_>>(),
+        "closed_date": closed_date,
+        "closing_note": closing_note,
         "merged_into": merged_into,
         "merged_proposal_ids": merged_proposal_ids,
         "refusal": refusal.as_ref().map(|pb::Refusal { reason, forwarded_to }| {
@@ -516,7 +526,49 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
             pb::EventKind::MergeJoined,
             json!({ "proposal_id": proposal_id, "number": number }),
         ),
+        Data::FeedbackRecorded(pb::FeedbackRecorded { feedback: given }) => (
+            "feedback_recorded",
+            pb::EventKind::FeedbackRecorded,
+            json!({ "feedback": given.as_ref().map(feedback) }),
+        ),
+        Data::Closed(pb::ProposalClosed { note }) => (
+            "closed",
+            pb::EventKind::ProposalClosed,
+            json!({ "note": note }),
+        ),
+        Data::KeySet(pb::KeyProposalSet {
+            key,
+            supervisor,
+            note,
+        }) => (
+            "key_set",
+            pb::EventKind::KeyProposalSet,
+            json!({ "key": key, "supervisor": supervisor, "note": note }),
+        ),
     }
+}
+
+/// A proposer's verdict on the reply.
+pub fn feedback(feedback: &pb::Feedback) -> Value {
+    let pb::Feedback {
+        proposer,
+        satisfaction,
+        attitude,
+        comment,
+        recorded_date,
+    } = feedback;
+    let level = |value: i32| {
+        enum_name(value, |v| {
+            pb::Satisfaction::try_from(v).ok().map(|s| s.as_str_name())
+        })
+    };
+    json!({
+        "proposer": proposer,
+        "satisfaction": level(*satisfaction),
+        "attitude": level(*attitude),
+        "comment": comment,
+        "recorded_date": recorded_date,
+    })
 }
 
 pub fn verification(report: &pb::VerifyHistoryResponse) -> Value {

@@ -2,7 +2,7 @@
 //!
 //! One subcommand per RPC (`receive` … `copy`, `refuse`, `acknowledge`, `contact`,
 //! `request-extension`, `decide-extension`, `request-return`, `decide-return`, `submit-opinion`,
-//! `merge`, `get`, `list`, `overdue`, `history`, `render`, `rules`, `events`, `watch`, `verify`) and `demo`,
+//! `merge`, `feedback`, `close`, `set-key`, `get`, `list`, `overdue`, `history`, `render`, `rules`, `events`, `watch`, `verify`) and `demo`,
 //! which drives the seed's proposal No. 228 through its whole lifecycle. Output is readable text by
 //! default and JSON with `--json` (`json.rs` gives the mapping); errors go to stderr.
 //!

@@ -46,6 +46,10 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         sign_date,
         copy_to,
         public,
+        key,
+        feedback: verdicts,
+        closed_date,
+        closing_note,
     } = proposal;
     let mut fields = Fields::default();
     fields.add("id", id);
@@ -97,6 +101,29 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         fields.add("public", "yes");
     }
     fields.add("copied to", copied_to.join(", "));
+    if let Some(pb::KeyProposal {
+        supervisor,
+        note,
+        since_date,
+    }) = key
+    {
+        let mut designation = format!("since {since_date}");
+        if !supervisor.is_empty() {
+            designation.push_str(&format!(", supervised by {supervisor}"));
+        }
+        if !note.is_empty() {
+            designation.push_str(&format!(" ({})", summary(note)));
+        }
+        fields.add("key proposal", designation);
+    }
+    for verdict in verdicts {
+        fields.add(
+            "feedback",
+            format!("{} {}", verdict.recorded_date, feedback(verdict)),
+        );
+    }
+    fields.add("closed", closed_date);
+    fields.add("closing note", closing_note);
     if let Some(pb::Refusal {
         reason,
         forwarded_to,
@@ -596,7 +623,32 @@ fn data_details(data: &Data) -> String {
         Data::MergeJoined(j) => {
             format!("No. {} ({}) merged into this one", j.number, j.proposal_id)
         }
+        Data::FeedbackRecorded(f) => f.feedback.as_ref().map_or_else(String::new, feedback),
+        Data::Closed(c) if c.note.is_empty() => "closed".to_owned(),
+        Data::Closed(c) => format!("closed: {}", summary(&c.note)),
+        Data::KeySet(k) if !k.key => "no longer a key proposal".to_owned(),
+        Data::KeySet(k) if k.supervisor.is_empty() => "key proposal".to_owned(),
+        Data::KeySet(k) => format!("key proposal, supervised by {}", k.supervisor),
     }
+}
+
+/// A proposer's verdict in one line: `苏会兴: satisfied (attitude satisfied): 答复认真`.
+fn feedback(f: &pb::Feedback) -> String {
+    let mut text = format!(
+        "{}: {}",
+        f.proposer,
+        flag_name_of::<pb::Satisfaction>(f.satisfaction)
+    );
+    if f.attitude != 0 {
+        text.push_str(&format!(
+            " (attitude {})",
+            flag_name_of::<pb::Satisfaction>(f.attitude)
+        ));
+    }
+    if !f.comment.is_empty() {
+        text.push_str(&format!(": {}", summary(&f.comment)));
+    }
+    text
 }
 
 /// The rules in force, one per line, then today in their zone.

@@ -73,6 +73,14 @@ impl ProtoFlag for pb::RequestStatus {
     }
 }
 
+impl ProtoFlag for pb::Satisfaction {
+    const PREFIX: &'static str = "SATISFACTION_";
+
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
+    }
+}
+
 impl ProtoFlag for pb::EventKind {
     const PREFIX: &'static str = "EVENT_KIND_";
 
@@ -136,6 +144,9 @@ pub fn kind_name(data: &Data) -> String {
         Data::OpinionSubmitted(_) => pb::EventKind::OpinionSubmitted,
         Data::Merged(_) => pb::EventKind::ProposalMerged,
         Data::MergeJoined(_) => pb::EventKind::MergeJoined,
+        Data::FeedbackRecorded(_) => pb::EventKind::FeedbackRecorded,
+        Data::Closed(_) => pb::EventKind::ProposalClosed,
+        Data::KeySet(_) => pb::EventKind::KeyProposalSet,
     };
     kind.flag_name()
 }
@@ -271,11 +282,12 @@ mod tests {
                 "issued",
                 "copied",
                 "not-accepted",
-                "merged"
+                "merged",
+                "closed"
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::MergeJoined as usize);
+        assert_eq!(kinds, pb::EventKind::KeyProposalSet as usize);
         let methods: Vec<String> = pb::ContactMethod::values().map(|m| m.flag_name()).collect();
         assert_eq!(
             methods,

@@ -408,7 +408,7 @@ async fn advance(
             let what = format!("copied to {}", seed.recipients.join(", "));
             (response.into_inner().proposal, what)
         }
-        State::Copied | State::NotAccepted | State::Merged | State::Unspecified => {
+        State::Copied | State::Closed | State::NotAccepted | State::Merged | State::Unspecified => {
             return Err(Failure::BadAnswer(format!(
                 "proposal {} is in state {}, which the demo cannot move on from",
                 proposal.id,

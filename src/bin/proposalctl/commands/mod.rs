@@ -67,6 +67,14 @@ pub enum Command {
     /// The other (--into), of the same committee and session and RECEIVED or ASSIGNED, records
     /// the merge too and from then on answers both.
     Merge(transitions::MergeProposal),
+    /// The office records a proposer's verdict on the dispatched reply (征询意见表), once per
+    /// proposer: COPIED.
+    Feedback(transitions::RecordFeedback),
+    /// The office closes a dispatched proposal (办结): COPIED → CLOSED.
+    Close(transitions::CloseProposal),
+    /// The office makes a proposal a key proposal (重点提案) under a supervising leader, or with
+    /// --not-key no longer one; the state stays.
+    SetKey(transitions::SetKeyProposal),
     /// Show one proposal, every field and the full texts.
     Get(reads::GetProposal),
     /// List proposals, optionally filtered, a page at a time (or --all).
@@ -111,6 +119,9 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::DecideReturn(args) => args.run(server, output).await,
         Command::SubmitOpinion(args) => args.run(server, output).await,
         Command::Merge(args) => args.run(server, output).await,
+        Command::Feedback(args) => args.run(server, output).await,
+        Command::Close(args) => args.run(server, output).await,
+        Command::SetKey(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::Overdue(args) => args.run(server, output).await,

@@ -62,6 +62,9 @@ pub struct ListProposals {
     /// Only proposals overdue on this day (YYYY-MM-DD): due before it, no reply issued by it.
     #[arg(long, value_name = "DATE")]
     overdue_on: Option<String>,
+    /// Only key proposals (重点提案).
+    #[arg(long)]
+    key_only: bool,
     /// `full` adds each proposal's content and reply (default: basic, without them).
     #[arg(long, value_enum, ignore_case = true)]
     view: Option<ViewArg>,
@@ -82,6 +85,7 @@ impl ListProposals {
             view: ViewArg::to_pb(self.view),
             proposer_kind: self.proposer_kind.map_or(0, |k| k as i32),
             overdue_on: self.overdue_on.unwrap_or_default(),
+            key_only: self.key_only,
             handling_role: self.handling_role.map_or(0, |r| r as i32),
         };
         let (proposals, next) = all_pages(&self.paging, |page_token| {

@@ -196,8 +196,13 @@ pub struct DraftReply {
     #[arg(long, value_name = "PATH")]
     body_file: PathBuf,
     /// The handling result (办理结果): A solved or adopted, B being solved or planned, C cannot
-    /// be solved now (the reply explains why).
-    #[arg(long = "result", value_enum, ignore_case = true, value_name = "A|B|C")]
+    /// be solved now (the reply explains why), D kept for reference where the rules allow it.
+    #[arg(
+        long = "result",
+        value_enum,
+        ignore_case = true,
+        value_name = "A|B|C|D"
+    )]
     result_code: ResultArg,
     /// The unit the proposer may contact, e.g. 许昌市生态环境局综合科.
     #[arg(long)]
@@ -422,6 +427,122 @@ impl RefuseProposal {
         let response = server
             .client()
             .refuse_proposal(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RecordFeedback {
+    #[command(flatten)]
+    target: Target,
+    /// The proposer whose form this is (one of the proposal's proposers; a collective by its
+    /// name).
+    #[arg(long)]
+    proposer: String,
+    /// The verdict on the result: satisfied, basically-satisfied or not-satisfied.
+    #[arg(long, value_parser = proto_flag::<pb::Satisfaction>(), ignore_case = true)]
+    satisfaction: pb::Satisfaction,
+    /// The verdict on the unit's attitude, where the form asks.
+    #[arg(long, value_parser = proto_flag::<pb::Satisfaction>(), ignore_case = true)]
+    attitude: Option<pb::Satisfaction>,
+    /// What the proposer wrote.
+    #[arg(long)]
+    comment: Option<String>,
+}
+
+impl RecordFeedback {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::RecordFeedbackRequest {
+            proposal_id,
+            proposer: self.proposer,
+            satisfaction: self.satisfaction as i32,
+            attitude: self.attitude.map_or(0, |a| a as i32),
+            comment: self.comment.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .record_feedback(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CloseProposal {
+    #[command(flatten)]
+    target: Target,
+    /// Why or how it closes.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+impl CloseProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::CloseProposalRequest {
+            proposal_id,
+            note: self.note.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server.client().close_proposal(server.call(request)).await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SetKeyProposal {
+    #[command(flatten)]
+    target: Target,
+    /// No longer a key proposal.
+    #[arg(long, conflicts_with = "supervisor")]
+    not_key: bool,
+    /// The supervising leader (督办领导), e.g. 市政协副主席王明.
+    #[arg(long)]
+    supervisor: Option<String>,
+    #[arg(long)]
+    note: Option<String>,
+}
+
+impl SetKeyProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::SetKeyProposalRequest {
+            proposal_id,
+            key: !self.not_key,
+            supervisor: self.supervisor.unwrap_or_default(),
+            note: self.note.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .set_key_proposal(server.call(request))
             .await?;
         changed(output, response.into_inner().proposal)
     }
