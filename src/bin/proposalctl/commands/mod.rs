@@ -17,9 +17,10 @@ use std::future::Future;
 
 use clap::{Args, Subcommand};
 
-use crate::connection::ServerArgs;
+use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
+use proposal_service::pb;
 
 pub use overdue::{LateReply, OverdueProposal};
 
@@ -147,6 +148,27 @@ pub struct Paging {
     /// Follow the pages to the end and print everything.
     #[arg(long)]
     pub all: bool,
+}
+
+/// Every page of the proposals `filter` lists, from `paging`'s token on (see [`all_pages`]).
+pub async fn proposal_pages(
+    server: &Server,
+    paging: &Paging,
+    filter: pb::ListProposalsRequest,
+) -> Result<(Vec<pb::Proposal>, String), Failure> {
+    all_pages(paging, |page_token| {
+        let request = pb::ListProposalsRequest {
+            page_token,
+            ..filter.clone()
+        };
+        let call = server.call(request);
+        let mut client = server.client();
+        async move {
+            let page = client.list_proposals(call).await?.into_inner();
+            Ok((page.proposals, page.next_page_token))
+        }
+    })
+    .await
 }
 
 /// Fetches the page at `paging.page_token` and, with `--all`, every page after it. Returns

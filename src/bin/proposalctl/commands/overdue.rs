@@ -6,7 +6,7 @@ use proposal_service::pb;
 use time::Date;
 use time::macros::format_description;
 
-use super::{Paging, all_pages};
+use super::{Paging, proposal_pages};
 use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
@@ -89,19 +89,7 @@ impl ListOverdue {
             page_token: None,
             all: true,
         };
-        let (proposals, _) = all_pages(&paging, |page_token| {
-            let request = pb::ListProposalsRequest {
-                page_token,
-                ..filter.clone()
-            };
-            let call = server.call(request);
-            let mut client = server.client();
-            async move {
-                let page = client.list_proposals(call).await?.into_inner();
-                Ok((page.proposals, page.next_page_token))
-            }
-        })
-        .await?;
+        let (proposals, _) = proposal_pages(&server, &paging, filter).await?;
         let mut overdue = Vec::new();
         for proposal in proposals {
             let mut late = late_replies(&proposal, day)?;

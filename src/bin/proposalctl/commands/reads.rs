@@ -3,7 +3,7 @@
 use clap::Args;
 use proposal_service::pb;
 
-use super::{Paging, all_pages, more};
+use super::{Paging, all_pages, more, proposal_pages};
 use crate::connection::{Server, ServerArgs};
 use crate::failure::Failure;
 use crate::output::Output;
@@ -88,19 +88,7 @@ impl ListProposals {
             key_only: self.key_only,
             handling_role: self.handling_role.map_or(0, |r| r as i32),
         };
-        let (proposals, next) = all_pages(&self.paging, |page_token| {
-            let request = pb::ListProposalsRequest {
-                page_token,
-                ..filter.clone()
-            };
-            let call = server.call(request);
-            let mut client = server.client();
-            async move {
-                let page = client.list_proposals(call).await?.into_inner();
-                Ok((page.proposals, page.next_page_token))
-            }
-        })
-        .await?;
+        let (proposals, next) = proposal_pages(&server, &self.paging, filter).await?;
         output.result(
             || text::proposals(&proposals) + &more(&next),
             || json::proposals(&proposals, &next),
