@@ -410,12 +410,36 @@ fn check_receive(r: pb::ReceiveProposalRequest) -> Result<(), TestCaseError> {
 }
 
 fn check_assign(r: pb::AssignProposalRequest) -> Result<(), TestCaseError> {
-    let unit = Field::Line("handling_unit", &r.handling_unit, 200, Limits::NAME_CHARS);
+    let fields = [
+        Field::Line("handling_unit", &r.handling_unit, 200, Limits::NAME_CHARS),
+        Field::OptionalNames("co_units", &r.co_units, 100, Limits::MAX_CO_UNITS),
+        Field::OptionalNames("split_units", &r.split_units, 100, Limits::MAX_SPLIT_UNITS),
+    ];
     let mut p = Problems::default();
     if !r.due_date.is_empty() && !date_ok(&r.due_date) {
         p.add("due_date");
     }
-    check_request(r.clone(), &[unit], p, |command| {
+    // What the units' lists must not be: the lead among its co-units, the replying unit among
+    // the split units, both lists at once; and co-units' opinions are due only with co-units,
+    // by a real date not after the reply's.
+    if let Some(i) = r.co_units.iter().position(|u| *u == r.handling_unit) {
+        p.add(&format!("co_units[{i}]"));
+    }
+    if !r.split_units.is_empty() {
+        if let Some(i) = r.split_units.iter().position(|u| *u == r.handling_unit) {
+            p.add(&format!("split_units[{i}]"));
+        }
+        if !r.co_units.is_empty() {
+            p.add("split_units");
+        }
+    }
+    let co_due_wrong = !date_ok(&r.co_due_date)
+        || r.co_units.is_empty()
+        || (date_ok(&r.due_date) && r.co_due_date > r.due_date);
+    if !r.co_due_date.is_empty() && co_due_wrong {
+        p.add("co_due_date");
+    }
+    check_request(r.clone(), &fields, p, |command| {
         let Command::Assign {
             handling_unit,
             due_date,

@@ -87,7 +87,7 @@ struct Registry {
     numbers: HashSet<(String, String, u32)>,
     documents: HashSet<String>,
     /// Keys of accepted requests.
-    request_ids: HashSet<String>,
+    request_ids: HashSet<(String, String)>,
 }
 
 /// A hostile walk: a Receive, then one attempt at each forward step, each request from the
@@ -266,12 +266,17 @@ fn predict(
     registry: &Registry,
     encoded_len: usize,
     valid: bool,
-    request_id: &str,
+    (actor, request_id): (&str, &str),
     conflict: bool,
 ) -> Outcome {
+    // Idempotency keys are scoped by the actor: another caller's key is not a reuse.
+    let reused = !request_id.is_empty()
+        && registry
+            .request_ids
+            .contains(&(actor.to_owned(), request_id.to_owned()));
     if encoded_len > MAX_MESSAGE_BYTES {
         Outcome::Refused(Code::OutOfRange)
-    } else if !valid || (!request_id.is_empty() && registry.request_ids.contains(request_id)) {
+    } else if !valid || reused {
         Outcome::Refused(Code::InvalidArgument)
     } else if conflict {
         Outcome::Refused(Code::AlreadyExists)
@@ -352,7 +357,7 @@ async fn run_walk(
         registry,
         receive.encoded_len(),
         valid(receive.clone()),
-        &receive.request_id,
+        (&receive.actor, &receive.request_id),
         registry.numbers.contains(&key),
     );
     let answer = client
@@ -364,7 +369,9 @@ async fn run_walk(
     };
     registry.numbers.insert(key);
     if !receive.request_id.is_empty() {
-        registry.request_ids.insert(receive.request_id.clone());
+        registry
+            .request_ids
+            .insert((receive.actor.clone(), receive.request_id.clone()));
     }
     prop_assert_eq!(
         (&p.committee, &p.session, p.number, &p.title),
@@ -392,7 +399,7 @@ async fn run_walk(
                 registry,
                 $request.encoded_len(),
                 valid($request.clone()),
-                &$request.request_id,
+                (&$request.actor, &$request.request_id),
                 $conflict,
             );
             let answer = client
@@ -403,7 +410,9 @@ async fn run_walk(
                 None => None,
                 Some(after) => {
                     if !$request.request_id.is_empty() {
-                        registry.request_ids.insert($request.request_id.clone());
+                        registry
+                            .request_ids
+                            .insert(($request.actor.clone(), $request.request_id.clone()));
                     }
                     p = after;
                     #[allow(clippy::redundant_closure_call)]
