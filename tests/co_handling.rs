@@ -162,6 +162,7 @@ async fn a_lead_unit_signs_once_its_co_units_opinions_are_in_and_copies_them() {
     let rendered = co_clerk
         .clone()
         .render_reply(pb::RenderReplyRequest {
+            round: 0,
             proposal_id: p.id.clone(),
             handling_unit: String::new(),
         })

@@ -210,6 +210,7 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::Join { .. }
             | Command::RecordFeedback { .. }
             | Command::Close { .. }
+            | Command::Reopen { .. }
             | Command::SetKey { .. }
     ) {
         return Ok(());
@@ -361,6 +362,7 @@ fn check_decide(submission: &Submission) -> Result<(), TestCaseError> {
             | Command::Join { .. }
             | Command::RecordFeedback { .. }
             | Command::Close { .. }
+            | Command::Reopen { .. }
             | Command::SetKey { .. } => unreachable!("returned above"),
         }
     }

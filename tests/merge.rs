@@ -28,6 +28,7 @@ async fn received(client: &mut Client, proposers: &[&str]) -> pb::Proposal {
 
 async fn render(client: &mut Client, id: &str) -> Result<String, tonic::Status> {
     let request = pb::RenderReplyRequest {
+        round: 0,
         proposal_id: id.into(),
         handling_unit: String::new(),
     };

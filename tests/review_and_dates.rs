@@ -440,6 +440,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             copy_to: Vec::new(),
             public_by_default: false,
             result_codes: national(),
+            redo_months: 3,
+            reopen_requires_dissatisfaction: true,
         })
     );
     let utc = Rules {
@@ -454,6 +456,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
         copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
         public_by_default: true,
         result_codes: henan(),
+        redo_months: 2,
+        reopen_requires_dissatisfaction: false,
     };
     let server = TestServer::start_with(ServeOptions {
         rules: utc,
@@ -474,6 +478,8 @@ async fn get_rules_shows_the_rules_in_force_and_today_in_their_zone() {
             require_co_opinions_before_sign: false,
             copy_to: vec!["市政协提案委".into(), "市政府督查室".into()],
             public_by_default: true,
+            redo_months: 2,
+            reopen_requires_dissatisfaction: false,
             result_codes: henan()
                 .into_iter()
                 .zip(1..)

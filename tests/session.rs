@@ -69,6 +69,7 @@ async fn reply(client: &mut Client, p: &pb::Proposal, day: &str, document: &str)
 /// `unit`'s reply to proposal `id`, as rendered (a split proposal's).
 async fn render_unit(client: &mut Client, id: &str, unit: &str) -> Result<String, tonic::Status> {
     let request = pb::RenderReplyRequest {
+        round: 0,
         proposal_id: id.into(),
         handling_unit: unit.into(),
     };
@@ -77,6 +78,7 @@ async fn render_unit(client: &mut Client, id: &str, unit: &str) -> Result<String
 
 async fn render(client: &mut Client, id: &str) -> String {
     let request = pb::RenderReplyRequest {
+        round: 0,
         proposal_id: id.into(),
         handling_unit: String::new(),
     };

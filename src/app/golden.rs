@@ -21,6 +21,7 @@ const FINGERPRINTS_V5: &str = include_str!("golden/fingerprints_v5.jsonl");
 const FINGERPRINTS_V6: &str = include_str!("golden/fingerprints_v6.jsonl");
 const FINGERPRINTS_V7: &str = include_str!("golden/fingerprints_v7.jsonl");
 const FINGERPRINTS_V8: &str = include_str!("golden/fingerprints_v8.jsonl");
+const FINGERPRINTS_V9: &str = include_str!("golden/fingerprints_v9.jsonl");
 
 /// The frozen sample of each command.
 fn command(kind: CommandKind) -> Command {
@@ -135,6 +136,10 @@ fn command(kind: CommandKind) -> Command {
             supervisor: "市政协副主席王明".into(),
             note: String::new(),
         },
+        CommandKind::Reopen => Command::Reopen {
+            reason: "提案人对答复不满意".into(),
+            due_date: Some(date("2020-01-31")),
+        },
         CommandKind::SubmitOpinion => Command::SubmitOpinion {
             handling_unit: "许昌市发展和改革委员会".into(),
             opinion: Opinion {
@@ -169,6 +174,7 @@ fn submissions() -> Vec<Submission> {
                     | CommandKind::RecordFeedback
                     | CommandKind::Close
                     | CommandKind::SetKey
+                    | CommandKind::Reopen
             )
         })
         .enumerate()
@@ -257,6 +263,7 @@ fn request_fingerprints_hash_the_golden_bytes() {
     golden_fingerprints(FINGERPRINTS_V6, submissions_v6());
     golden_fingerprints(FINGERPRINTS_V7, submissions_v7());
     golden_fingerprints(FINGERPRINTS_V8, submissions_v8());
+    golden_fingerprints(FINGERPRINTS_V9, submissions_v9());
 }
 
 /// A merge (并案).
@@ -353,6 +360,23 @@ fn submissions_v8() -> Vec<Submission> {
     .collect()
 }
 
+/// Re-handling: a reopening with its due date given, and one left to the rules.
+fn submissions_v9() -> Vec<Submission> {
+    let template = submissions().remove(1);
+    let given = Submission {
+        command: command(CommandKind::Reopen),
+        ..template.clone()
+    };
+    let defaulted = Submission {
+        command: Command::Reopen {
+            reason: "提案人对答复不满意".into(),
+            due_date: None,
+        },
+        ..template
+    };
+    vec![given, defaulted]
+}
+
 fn golden_fingerprints(golden: &str, submissions: Vec<Submission>) {
     let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), submissions.len());
@@ -394,6 +418,7 @@ fn write_golden_file() {
         ("fingerprints_v6.jsonl", submissions_v6()),
         ("fingerprints_v7.jsonl", submissions_v7()),
         ("fingerprints_v8.jsonl", submissions_v8()),
+        ("fingerprints_v9.jsonl", submissions_v9()),
     ] {
         let text: String = submissions
             .iter()

@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{
-    CalendarDate, Command, HandlingRole, NotRenderable, Proposal, ProposalId, ProposalState,
-    ProposerKind, RenderedReply, RequestId, Rules, render_reply_to, reply_of,
+    CalendarDate, Command, FieldViolation, HandlingRole, NotRenderable, Proposal, ProposalId,
+    ProposalState, ProposerKind, RenderedReply, RequestId, Rules, in_round, render_reply_to,
+    reply_of,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -272,6 +273,7 @@ impl Workflow {
         proposal: &Proposal,
         handling_unit: &str,
         caller_unit: Option<&str>,
+        round: Option<u32>,
     ) -> Result<RenderedReply, AppError> {
         let id = proposal.id;
         let fetched;
@@ -282,6 +284,17 @@ impl Workflow {
             }
             None => proposal,
         };
+        let answering = in_round(answering, round).ok_or_else(|| {
+            AppError::InvalidArgument(vec![FieldViolation::new(
+                "round",
+                format!(
+                    "names round {}; the proposal is in round {}",
+                    round.unwrap_or_default(),
+                    answering.round()
+                ),
+            )])
+        })?;
+        let answering = answering.as_ref();
         // A split unit's staff who name no unit mean their own unit's reply.
         let handling_unit = match caller_unit {
             Some(own)

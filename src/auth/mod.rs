@@ -5,11 +5,11 @@
 //!
 //! | role | may change | may read |
 //! |---|---|---|
-//! | `registrar` | receive, assign (also re-assign after a return), refuse, merge, withdraw (return), decide extensions and return requests, record proposers' feedback, close, designate key proposals | everything but `VerifyHistory` |
+//! | `registrar` | receive, assign (also re-assign after a return), refuse, merge, withdraw (return), decide extensions and return requests, record proposers' feedback, reopen, close, designate key proposals | everything but `VerifyHistory`, statistics included |
 //! | `unit` | acknowledge, record contacts, request extensions and returns, draft; return directly only when the rules allow — proposals its unit is handling | its unit's proposals and events |
 //! | `signer` | sign, reject drafts — its unit's proposals | its unit's proposals and events |
 //! | `office` | issue, copy — its unit's proposals | its unit's proposals and events |
-//! | `auditor` | nothing | everything, `VerifyHistory` included |
+//! | `auditor` | nothing | everything, `VerifyHistory` and statistics included |
 //! | `admin` | everything | everything |
 
 mod principals;
@@ -95,6 +95,8 @@ pub enum Action {
     ReadEvents,
     /// VerifyHistory.
     Verify,
+    /// GetStatistics: a whole session's figures.
+    ReadStatistics,
 }
 
 impl Action {
@@ -104,6 +106,7 @@ impl Action {
             Action::ReadProposals,
             Action::ReadEvents,
             Action::Verify,
+            Action::ReadStatistics,
         ])
     }
 }
@@ -144,9 +147,13 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
     use {Action as A, CommandKind as K};
     let allowed = match (principal.role, action) {
         (Role::Admin, _) => true,
-        (Role::Auditor, read) => matches!(read, A::ReadProposals | A::ReadEvents | A::Verify),
+        (Role::Auditor, read) => matches!(
+            read,
+            A::ReadProposals | A::ReadEvents | A::Verify | A::ReadStatistics
+        ),
         (_, A::ReadProposals | A::ReadEvents) => true,
         (_, A::Verify) => false,
+        (role, A::ReadStatistics) => role == Role::Registrar,
         (Role::Registrar, A::Change(kind)) => {
             matches!(
                 kind,
@@ -159,6 +166,7 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
                     | K::Merge
                     | K::Join
                     | K::RecordFeedback
+                    | K::Reopen
                     | K::Close
                     | K::SetKey
             )
@@ -211,10 +219,12 @@ fn describe(action: Action) -> &'static str {
             CommandKind::RecordFeedback => "record proposers' feedback",
             CommandKind::Close => "close proposals",
             CommandKind::SetKey => "designate key proposals",
+            CommandKind::Reopen => "reopen proposals",
         },
         Action::ReadProposals => "read proposals",
         Action::ReadEvents => "read the event log",
         Action::Verify => "verify the history",
+        Action::ReadStatistics => "read a session's statistics",
     }
 }
 
@@ -236,7 +246,9 @@ mod tests {
     fn every_role_gets_exactly_its_actions() {
         use {Action as A, CommandKind as K};
         let reads = [A::ReadProposals, A::ReadEvents];
-        let changes = |kinds: &[K]| kinds.iter().map(|k| A::Change(*k)).chain(reads).collect();
+        let changes = |kinds: &[K]| -> Vec<Action> {
+            kinds.iter().map(|k| A::Change(*k)).chain(reads).collect()
+        };
         let expected: [(Role, Vec<Action>); 6] = [
             (
                 Role::Registrar,
@@ -250,9 +262,13 @@ mod tests {
                     K::Merge,
                     K::Join,
                     K::RecordFeedback,
+                    K::Reopen,
                     K::Close,
                     K::SetKey,
-                ]),
+                ])
+                .into_iter()
+                .chain([A::ReadStatistics])
+                .collect(),
             ),
             (
                 Role::Unit,
@@ -269,7 +285,12 @@ mod tests {
             (Role::Office, changes(&[K::Issue, K::Copy])),
             (
                 Role::Auditor,
-                vec![A::ReadProposals, A::ReadEvents, A::Verify],
+                vec![
+                    A::ReadProposals,
+                    A::ReadEvents,
+                    A::Verify,
+                    A::ReadStatistics,
+                ],
             ),
             (Role::Admin, Action::all().collect()),
         ];

@@ -160,6 +160,12 @@ pub enum Command {
     Close {
         note: String,
     },
+    /// The office sends a dispatched reply back to the same units to be handled again
+    /// (重新办理), due on `due_date` (`None`: the rules' `redo_months` after the act).
+    Reopen {
+        reason: String,
+        due_date: Option<CalendarDate>,
+    },
     /// The office makes a proposal a key proposal (重点提案) under a supervising leader, or
     /// (with `key` false) no longer one.
     SetKey {
@@ -193,10 +199,11 @@ pub enum CommandKind {
     RecordFeedback,
     Close,
     SetKey,
+    Reopen,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 21] = [
+    pub const ALL: [CommandKind; 22] = [
         Self::Receive,
         Self::Assign,
         Self::Return,
@@ -218,6 +225,7 @@ impl CommandKind {
         Self::RecordFeedback,
         Self::Close,
         Self::SetKey,
+        Self::Reopen,
     ];
 
     /// The RPC that carries this command.
@@ -243,6 +251,7 @@ impl CommandKind {
             Self::RecordFeedback => "RecordFeedback",
             Self::Close => "CloseProposal",
             Self::SetKey => "SetKeyProposal",
+            Self::Reopen => "ReopenProposal",
         }
     }
 }
@@ -270,6 +279,7 @@ impl Command {
             Self::Join { .. } => CommandKind::Join,
             Self::RecordFeedback { .. } => CommandKind::RecordFeedback,
             Self::Close { .. } => CommandKind::Close,
+            Self::Reopen { .. } => CommandKind::Reopen,
             Self::SetKey { .. } => CommandKind::SetKey,
         }
     }
@@ -358,6 +368,7 @@ impl Command {
             | Self::Join { .. }
             | Self::RecordFeedback { .. }
             | Self::Close { .. }
+            | Self::Reopen { .. }
             | Self::SetKey { .. } => return None,
             Self::Acknowledge { .. }
             | Self::Contact { .. }
@@ -601,6 +612,10 @@ impl Command {
                 v.optional_text("comment", comment, Limits::REASON_CHARS);
             }
             Self::Close { note } => v.optional_text("note", note, Limits::REASON_CHARS),
+            Self::Reopen {
+                reason,
+                due_date: _,
+            } => v.text("reason", reason, Limits::REASON_CHARS),
             Self::SetKey {
                 key,
                 supervisor,

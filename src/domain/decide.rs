@@ -9,7 +9,7 @@ use super::limits::FieldViolation;
 use super::model::{
     CalendarDate, Closure, Contact, Extension, FeedbackRecord, Handling, HandlingRole,
     KeyDesignation, MergedProposal, OfficeDecision, Proposal, ProposalId, ProposalState,
-    ProposerKind, Refusal, ReturnRequest, SplitReply, Timestamp,
+    ProposerKind, Refusal, ReturnRequest, Round, RoundReply, Satisfaction, SplitReply, Timestamp,
 };
 use super::rules::Rules;
 
@@ -92,6 +92,10 @@ pub enum Precondition {
     /// An ALREADY_EXISTS rather than a failed precondition: the verdict is on record.
     #[error("{proposer}'s verdict on this reply is recorded already")]
     FeedbackRecorded { proposer: String },
+    #[error(
+        "no proposer is recorded as not satisfied with round {round}'s reply; the rules reopen only such a proposal"
+    )]
+    NoDissatisfaction { round: u32 },
 }
 
 impl Precondition {
@@ -114,6 +118,7 @@ impl Precondition {
             Self::CoOpinionsPending { .. } => "CO_OPINIONS_PENDING",
             Self::MergeNotAllowed { .. } => "MERGE_NOT_ALLOWED",
             Self::FeedbackRecorded { .. } => "FEEDBACK_RECORDED",
+            Self::NoDissatisfaction { .. } => "NO_DISSATISFACTION",
         }
     }
 }
@@ -173,6 +178,8 @@ pub fn transition(command: CommandKind, state: Option<ProposalState>) -> Option<
         // After the reply: the proposers' verdicts on the dispatched reply, then 办结.
         (C::RecordFeedback, Some(S::Copied)) => Some(S::Copied),
         (C::Close, Some(S::Copied)) => Some(S::Closed),
+        // 重新办理: the same units handle it again, in a new round.
+        (C::Reopen, Some(S::Copied)) => Some(S::Assigned),
         // 重点提案: designated (or no longer) while the proposal is handled.
         (
             C::SetKey,
@@ -326,11 +333,7 @@ pub fn decide(
             public,
         } if copy_to.is_empty() || public.is_none() => {
             // The rules' recipients, and a lead reply's co-units.
-            let co_units = proposal
-                .iter()
-                .flat_map(|p| &p.handlings)
-                .filter(|h| h.role == HandlingRole::Co)
-                .map(|h| h.unit.as_str());
+            let co_units = proposal.into_iter().flat_map(Proposal::co_units);
             defaulted = Command::Issue {
                 document_number: document_number.clone(),
                 issue_date: *issue_date,
@@ -358,8 +361,30 @@ pub fn decide(
             };
             &defaulted
         }
+        // A reopened proposal's new reply is due the rules' months later.
+        Command::Reopen {
+            reason,
+            due_date: None,
+        } => {
+            defaulted = Command::Reopen {
+                reason: reason.clone(),
+                due_date: Some(rules.redo_due_date(date)),
+            };
+            &defaulted
+        }
         command => command,
     };
+    if let Command::Reopen {
+        due_date: Some(due),
+        ..
+    } = command
+        && *due < date
+    {
+        return Err(invalid(
+            "due_date",
+            format!("is before the reopening on {date}"),
+        ));
+    }
     // A move the lifecycle refuses is refused as such, before its date is considered; a date
     // before the previous act is refused before an event is built.
     if let Ok(state) = lifecycle_state(proposal, command)
@@ -399,6 +424,18 @@ fn check_rules(
         Ok(())
     };
     match data {
+        EventData::ProposalReopened { round, .. } if rules.reopen_requires_dissatisfaction => {
+            let dissatisfied = proposal.is_some_and(|p| {
+                p.feedback
+                    .iter()
+                    .any(|f| f.feedback.satisfaction == Satisfaction::NotSatisfied)
+            });
+            if dissatisfied {
+                Ok(())
+            } else {
+                Err(Precondition::NoDissatisfaction { round: round - 1 })
+            }
+        }
         EventData::ReplySigned { .. } if rules.require_co_opinions_before_sign => {
             let units: Vec<String> = proposal
                 .into_iter()
@@ -492,13 +529,49 @@ pub fn reply_of<'a>(proposal: &'a Proposal, unit: &str) -> Result<Cow<'a, Propos
     let mut view = proposal.clone();
     view.state = part.state;
     view.handling_unit = Some(handling.unit.clone());
+    set_reply(&mut view, part);
+    Ok(Cow::Owned(view))
+}
+
+/// Puts `part` in the proposal's own reply fields.
+fn set_reply(view: &mut Proposal, part: &SplitReply) {
+    view.state = part.state;
     view.reply.clone_from(&part.reply);
     view.signer.clone_from(&part.signer);
+    view.sign_date = part.sign_date;
     view.document_number.clone_from(&part.document_number);
     view.issue_date = part.issue_date;
     view.issuing_office.clone_from(&part.issuing_office);
+    view.copy_to.clone_from(&part.copy_to);
+    view.public = part.public;
     view.copied_to.clone_from(&part.copied_to);
-    Ok(Cow::Owned(view))
+}
+
+/// The proposal as round `round` of its handling left it (`None`: the current round): its
+/// replies and verdicts in the proposal's own fields, each split unit's in its handling. What
+/// rendering an earlier round's document needs. `None` for a round it has not reached.
+pub fn in_round(proposal: &Proposal, round: Option<u32>) -> Option<Cow<'_, Proposal>> {
+    let Some(round) = round.filter(|r| *r != proposal.round()) else {
+        return Some(Cow::Borrowed(proposal));
+    };
+    let archived = proposal.rounds.iter().find(|r| r.round == round)?;
+    let mut view = proposal.clone();
+    view.feedback.clone_from(&archived.feedback);
+    for reply in &archived.replies {
+        match view.handlings.iter_mut().find(|h| h.unit == reply.unit) {
+            Some(handling) if handling.split.is_some() => {
+                handling.split = Some(Box::new(reply.reply.clone()));
+                handling.due_date = reply.due_date;
+            }
+            // A split unit since returned has no handling to show its reply in.
+            _ if reply.role == HandlingRole::Split => {}
+            _ => {
+                set_reply(&mut view, &reply.reply);
+                view.due_date = reply.due_date;
+            }
+        }
+    }
+    Some(Cow::Owned(view))
 }
 
 /// The state a command's move is checked against: the proposal's; on a split proposal (分办),
@@ -583,6 +656,23 @@ fn co_handling<'a>(
         });
     }
     Ok(handling)
+}
+
+/// Refuses `proposers` (a contact's, a dispatch's) naming anyone who is not one of the
+/// proposal's proposers, each by its index.
+fn not_proposers(proposal: Option<&Proposal>, proposers: &[String]) -> Result<(), DomainError> {
+    let all = proposal.map_or(&[][..], |p| &p.proposers[..]);
+    let strangers: Vec<FieldViolation> = proposers
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| !all.contains(name))
+        .map(|(i, _)| FieldViolation::new(format!("proposers[{i}]"), "is not a proposer of it"))
+        .collect();
+    if strangers.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(strangers))
+    }
 }
 
 fn invalid(field: impl Into<String>, description: impl Into<String>) -> DomainError {
@@ -690,15 +780,12 @@ fn recorded(
         } => {
             // Signed on a day between the draft and the act's own date.
             if let Some(day) = sign_date {
-                if envelope.effective_date.is_some_and(|date| day > date) {
+                if let Some(date) = envelope.effective_date
+                    && day > date
+                {
                     return Err(invalid(
                         "sign_date",
-                        format!(
-                            "is after the act's effective date, {}",
-                            envelope
-                                .effective_date
-                                .map_or_else(String::new, |d| d.to_string())
-                        ),
+                        format!("is after the act's effective date, {date}"),
                     ));
                 }
                 if let Some(previous) = proposal.and_then(|p| p.last_act_date)
@@ -737,27 +824,19 @@ fn recorded(
             proposers,
         } => {
             let unit = replying_unit(proposal, &handling_unit)?;
-            if let Some(i) = proposers
-                .iter()
-                .position(|name| !proposal.is_some_and(|p| p.proposers.contains(name)))
-            {
-                return Err(invalid(
-                    format!("proposers[{i}]"),
-                    "is not one of the proposal's proposers",
-                ));
-            }
-            // By default, to the recipients the document's 抄送 line names.
+            not_proposers(proposal, &proposers)?;
+            // By default, to the recipients the document's 抄送 line names: the split unit's
+            // own document's, or the proposal's.
             if recipients.is_empty()
                 && let Some(p) = proposal
             {
-                recipients = reply_of(p, &unit)
-                    .map(|view| view.copy_to.clone())
-                    .unwrap_or_default();
+                let part = p.handling(&unit).and_then(|h| h.split.as_deref());
+                recipients = part.map_or(&p.copy_to, |part| &part.copy_to).clone();
             }
             // A lead reply's copies go to its co-units too.
-            for co in proposal.iter().flat_map(|p| &p.handlings) {
-                if co.role == HandlingRole::Co && !recipients.contains(&co.unit) {
-                    recipients.push(co.unit.clone());
+            for co in proposal.into_iter().flat_map(Proposal::co_units) {
+                if !recipients.iter().any(|r| r == co) {
+                    recipients.push(co.to_owned());
                 }
             }
             EventData::ReplyCopied {
@@ -812,25 +891,14 @@ fn recorded(
                     format!("is before the assignment on {assigned}"),
                 ));
             }
-            let all = proposal.map_or(&[][..], |p| &p.proposers[..]);
-            let strangers: Vec<FieldViolation> = proposers
-                .iter()
-                .enumerate()
-                .filter(|(_, name)| !all.contains(name))
-                .map(|(i, _)| {
-                    FieldViolation::new(format!("proposers[{i}]"), "is not a proposer of it")
-                })
-                .collect();
-            if !strangers.is_empty() {
-                return Err(DomainError::Invalid(strangers));
-            }
+            not_proposers(proposal, &proposers)?;
             EventData::ProposerContacted {
                 handling_unit: handling.unit.clone(),
                 contact: Contact {
                     contact_date,
                     method,
                     proposers: if proposers.is_empty() {
-                        all.to_vec()
+                        proposal.map(|p| p.proposers.clone()).unwrap_or_default()
                     } else {
                         proposers
                     },
@@ -996,6 +1064,11 @@ fn recorded(
             EventData::FeedbackRecorded { feedback }
         }
         Command::Close { note } => EventData::ProposalClosed { note },
+        Command::Reopen { reason, due_date } => EventData::ProposalReopened {
+            round: proposal.map_or(1, Proposal::round).saturating_add(1),
+            reason,
+            due_date,
+        },
         Command::SetKey {
             key,
             supervisor,
@@ -1049,8 +1122,8 @@ fn recorded(
     // The one copy of the proposal a command makes: `apply` builds the next state from it.
     let mut after = apply(proposal.cloned(), &event);
     // A split proposal stands where its least advanced unit does (RECEIVED once none is left),
-    // which is known once the unit's handling has moved.
-    if split && to_state != ProposalState::Closed {
+    // which is known once the unit's handling has moved, until it ends (the office closes it).
+    if split && !to_state.is_terminal() {
         let state = after.split_state().unwrap_or(ProposalState::Received);
         event.to_state = state;
         after.state = state;
@@ -1234,6 +1307,7 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
         key: None,
         feedback: Vec::new(),
         closure: None,
+        rounds: Vec::new(),
         handlings: Vec::new(),
         last_act_date: None,
         version: 0,
@@ -1492,6 +1566,11 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
                 closed_on: event.effective_date,
             })
         }
+        EventData::ProposalReopened {
+            round: _,
+            reason,
+            due_date,
+        } => reopen(&mut p, reason, *due_date, event.effective_date),
         EventData::KeyProposalSet {
             key,
             supervisor,
@@ -1511,6 +1590,57 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
     p.version = event.sequence;
     p.updated_at = event.occurred_at;
     p
+}
+
+/// Ends the current round of `p` (its replies and verdicts go to `p.rounds`) and starts the
+/// next: every replying unit drafts again, due on `due_date`, which is also the base its
+/// extensions are capped from. A co-unit's handling is kept as it is: its opinion stands (it
+/// may send a new one while the lead drafts).
+fn reopen(
+    p: &mut Proposal,
+    reason: &str,
+    due_date: Option<CalendarDate>,
+    reopened_on: Option<CalendarDate>,
+) {
+    let round = p.round();
+    let own = SplitReply {
+        state: p.state,
+        reply: p.reply.take(),
+        signer: p.signer.take(),
+        sign_date: p.sign_date.take(),
+        document_number: p.document_number.take(),
+        issue_date: p.issue_date.take(),
+        issuing_office: p.issuing_office.take(),
+        copy_to: std::mem::take(&mut p.copy_to),
+        public: std::mem::take(&mut p.public),
+        copied_to: std::mem::take(&mut p.copied_to),
+    };
+    let mut replies = Vec::new();
+    for h in p.handlings.iter_mut().filter(|h| h.replies()) {
+        let reply = match &mut h.split {
+            Some(part) => std::mem::replace(part.as_mut(), SplitReply::assigned()),
+            None => own.clone(),
+        };
+        replies.push(RoundReply {
+            unit: h.unit.clone(),
+            role: h.role,
+            due_date: h.due_date,
+            reply,
+        });
+    }
+    for h in p.handlings.iter_mut().filter(|h| h.replies()) {
+        h.original_due_date = due_date;
+        h.due_date = due_date;
+    }
+    p.due_date = due_date;
+    p.closure = None;
+    p.rounds.push(Round {
+        round,
+        replies,
+        feedback: std::mem::take(&mut p.feedback),
+        reopened_on,
+        reopen_reason: reason.to_owned(),
+    });
 }
 
 /// Folds an event on a split unit's reply into its handling's part.
@@ -1679,6 +1809,7 @@ mod tests {
                 (CommandKind::Join, Some(s @ (S::Received | S::Assigned))) => Some(s),
                 (CommandKind::RecordFeedback, Some(S::Copied)) => Some(S::Copied),
                 (CommandKind::Close, Some(S::Copied)) => Some(S::Closed),
+                (CommandKind::Reopen, Some(S::Copied)) => Some(S::Assigned),
                 (
                     CommandKind::SetKey,
                     Some(
@@ -1712,6 +1843,10 @@ mod tests {
                 {
                     record(&mut history, &examples::command(request)).unwrap();
                 }
+                // A reopening needs a proposer who was not satisfied.
+                if kind == CommandKind::Reopen && state == Some(S::Copied) {
+                    record(&mut history, &examples::dissatisfied()).unwrap();
+                }
                 let before = history.clone();
                 let outcome = record(&mut history, &examples::command(kind));
                 match expected(kind, state) {
@@ -1738,10 +1873,11 @@ mod tests {
             }
         }
         assert_eq!(
-            allowed, 36,
+            allowed, 37,
             "eleven moves, eleven records that keep the state, a return asked for and decided, \
              an opinion while assigned or drafted, a merge joined while received or assigned, \
-             a verdict and a closing once copied, a key designation in the six handled states"
+             a verdict, a closing and a reopening once copied, a key designation in the six \
+             handled states"
         );
     }
 
@@ -1947,6 +2083,195 @@ mod tests {
             _ => unreachable!("not a command on the reply"),
         }
         command
+    }
+
+    /// The reply commands from a draft to the copies, the document numbered `number`.
+    fn reply_path(number: &str) -> Vec<Command> {
+        [
+            CommandKind::Draft,
+            CommandKind::Sign,
+            CommandKind::Issue,
+            CommandKind::Copy,
+        ]
+        .into_iter()
+        .map(|kind| match examples::command(kind) {
+            Command::Issue {
+                issuing_office,
+                handling_unit,
+                copy_to,
+                public,
+                ..
+            } => Command::Issue {
+                document_number: number.into(),
+                issue_date: CalendarDate::parse("2019-09-29").unwrap(),
+                issuing_office,
+                handling_unit,
+                copy_to,
+                public,
+            },
+            command => command,
+        })
+        .collect()
+    }
+
+    /// 重新办理: a proposer not satisfied, the office reopens; the round's reply and verdicts
+    /// are kept as round 1, the same unit drafts again under a new due date (the rules'
+    /// redo_months by default), and the new round takes its own verdicts.
+    #[test]
+    fn a_reopening_starts_a_new_round_and_keeps_the_old_one() {
+        let rules = Rules::default();
+        let mut history = Vec::new();
+        for command in [
+            examples::command(CommandKind::Receive),
+            examples::command(CommandKind::Assign),
+        ]
+        .into_iter()
+        .chain(reply_path("许环〔2019〕13号"))
+        {
+            on(&mut history, "2019-09-29", &command, &rules).unwrap();
+        }
+        let reopen = Command::Reopen {
+            reason: "提案人不满意".into(),
+            due_date: None,
+        };
+        // Without a dissatisfied proposer the rules refuse; with the rule off, they do not.
+        assert_eq!(
+            on(&mut history.clone(), "2019-10-08", &reopen, &rules),
+            Err(Precondition::NoDissatisfaction { round: 1 }.into())
+        );
+        let lenient = Rules {
+            reopen_requires_dissatisfaction: false,
+            ..Rules::default()
+        };
+        on(&mut history.clone(), "2019-10-08", &reopen, &lenient).unwrap();
+        on(
+            &mut history,
+            "2019-10-08",
+            &examples::dissatisfied(),
+            &rules,
+        )
+        .unwrap();
+        let early = Command::Reopen {
+            reason: "提案人不满意".into(),
+            due_date: CalendarDate::parse("2019-10-01"),
+        };
+        assert_eq!(
+            on(&mut history.clone(), "2019-10-08", &early, &rules),
+            Err(invalid("due_date", "is before the reopening on 2019-10-08"))
+        );
+        let p = on(&mut history, "2019-10-09", &reopen, &rules).unwrap();
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert_eq!(p.round(), 2);
+        let due = CalendarDate::parse("2020-01-09");
+        assert_eq!((p.due_date, p.handlings[0].due_date), (due, due));
+        assert_eq!(p.handlings[0].original_due_date, due);
+        assert_eq!(
+            (&p.reply, &p.document_number, p.issue_date, &p.feedback),
+            (&None, &None, None, &Vec::new())
+        );
+        let [first] = &p.rounds[..] else {
+            panic!("one earlier round: {:?}", p.rounds)
+        };
+        assert_eq!(first.round, 1);
+        assert_eq!(first.reopened_on, CalendarDate::parse("2019-10-09"));
+        assert_eq!(first.feedback.len(), 1);
+        let [reply] = &first.replies[..] else {
+            panic!("one reply: {:?}", first.replies)
+        };
+        assert_eq!(reply.unit, "许昌市生态环境局");
+        assert_eq!(reply.due_date, CalendarDate::parse("2019-08-31"));
+        assert_eq!(reply.reply.state, ProposalState::Copied);
+        assert_eq!(
+            reply.reply.document_number.as_deref(),
+            Some("许环〔2019〕13号")
+        );
+        // The new round: a new document, and the same proposer's verdict again.
+        for command in reply_path("许环〔2019〕27号") {
+            on(&mut history, "2019-11-20", &command, &rules).unwrap();
+        }
+        let p = on(
+            &mut history,
+            "2019-11-25",
+            &examples::dissatisfied(),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(p.feedback.len(), 1);
+        assert_eq!(
+            precondition(on(
+                &mut history,
+                "2019-11-26",
+                &examples::dissatisfied(),
+                &rules
+            )),
+            "FEEDBACK_RECORDED"
+        );
+        // Each round reads as it was left.
+        let earlier = in_round(&p, Some(1)).unwrap();
+        assert_eq!(earlier.document_number.as_deref(), Some("许环〔2019〕13号"));
+        assert_eq!(earlier.state, ProposalState::Copied);
+        assert_eq!(
+            in_round(&p, None).unwrap().document_number.as_deref(),
+            Some("许环〔2019〕27号")
+        );
+        assert!(in_round(&p, Some(2)).is_some());
+        assert!(in_round(&p, Some(3)).is_none());
+    }
+
+    /// 分办: a reopening sends every split unit back to drafting; each unit's reply of the
+    /// round is kept.
+    #[test]
+    fn a_reopened_split_proposal_sends_every_unit_back() {
+        const SPLIT: &str = examples::SPLIT_UNIT;
+        let rules = Rules::default();
+        let (mut history, _) = split_assigned();
+        for unit in [LEAD, SPLIT] {
+            for kind in [
+                CommandKind::Draft,
+                CommandKind::Sign,
+                CommandKind::Issue,
+                CommandKind::Copy,
+            ] {
+                on(&mut history, "2019-07-01", &split_reply(kind, unit), &rules).unwrap();
+            }
+        }
+        on(
+            &mut history,
+            "2019-07-05",
+            &examples::dissatisfied(),
+            &rules,
+        )
+        .unwrap();
+        let reopen = Command::Reopen {
+            reason: "提案人不满意".into(),
+            due_date: CalendarDate::parse("2019-09-30"),
+        };
+        let p = on(&mut history, "2019-07-06", &reopen, &rules).unwrap();
+        assert_eq!(p.state, ProposalState::Assigned);
+        assert_eq!(history.last().unwrap().to_state, ProposalState::Assigned);
+        for h in &p.handlings {
+            let part = h.split.as_deref().unwrap();
+            assert_eq!(part.state, ProposalState::Assigned, "{}", h.unit);
+            assert_eq!(part.document_number, None);
+            assert_eq!(h.due_date, CalendarDate::parse("2019-09-30"));
+        }
+        let numbers: Vec<Option<&str>> = p.rounds[0]
+            .replies
+            .iter()
+            .map(|r| r.reply.document_number.as_deref())
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                Some(format!("许环〔2019〕13号{LEAD}").as_str()),
+                Some(format!("许环〔2019〕13号{SPLIT}").as_str())
+            ]
+        );
+        // The earlier document of either unit still renders from its round.
+        let earlier = in_round(&p, Some(1)).unwrap();
+        let view = reply_of(&earlier, SPLIT).unwrap();
+        assert_eq!(view.state, ProposalState::Copied);
+        assert_eq!(view.sign_date, CalendarDate::parse("2019-07-01"));
     }
 
     /// 分办: No. 228 split between the seed's unit and [`examples::SPLIT_UNIT`] on 2019-06-10.

@@ -147,6 +147,15 @@ pub enum EventData {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         note: String,
     },
+    /// The office sent the dispatched reply back to the same units to be handled again (重新办理):
+    /// round `round` begins, with the reply due on `due_date` (as given, or the rules'
+    /// `redo_months` later). The round before it is kept in the proposal's `rounds`.
+    ProposalReopened {
+        round: u32,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        due_date: Option<CalendarDate>,
+    },
     /// The office made the proposal a key proposal, or no longer one.
     KeyProposalSet {
         key: bool,
@@ -181,6 +190,7 @@ pub enum EventKind {
     FeedbackRecorded,
     ProposalClosed,
     KeyProposalSet,
+    ProposalReopened,
 }
 
 /// A value that only one proposal in the whole registry may hold. `decide` sees one proposal,
@@ -248,6 +258,7 @@ impl EventData {
             | Self::MergeJoined { .. }
             | Self::FeedbackRecorded { .. }
             | Self::ProposalClosed { .. }
+            | Self::ProposalReopened { .. }
             | Self::KeyProposalSet { .. } => None,
         }
     }
@@ -263,6 +274,8 @@ impl EventData {
             Self::DraftRejected { handling_unit, .. } if handling_unit.is_empty() => {
                 LargeParts::ClearsReply
             }
+            // The round's reply is archived with the round (in the proposal's status).
+            Self::ProposalReopened { .. } => LargeParts::ClearsReply,
             Self::ReplyDrafted { .. }
             | Self::DraftRejected { .. }
             | Self::ProposalAssigned { .. }
@@ -472,6 +485,11 @@ impl EventData {
             },
             Self::FeedbackRecorded { feedback } => Command::RecordFeedback { feedback },
             Self::ProposalClosed { note } => Command::Close { note },
+            Self::ProposalReopened {
+                round: _,
+                reason,
+                due_date,
+            } => Command::Reopen { reason, due_date },
             Self::KeyProposalSet {
                 key,
                 supervisor,
@@ -508,6 +526,7 @@ impl EventData {
             Self::MergeJoined { .. } => CommandKind::Join,
             Self::FeedbackRecorded { .. } => CommandKind::RecordFeedback,
             Self::ProposalClosed { .. } => CommandKind::Close,
+            Self::ProposalReopened { .. } => CommandKind::Reopen,
             Self::KeyProposalSet { .. } => CommandKind::SetKey,
         }
     }
@@ -534,6 +553,7 @@ impl EventData {
             Self::MergeJoined { .. } => EventKind::MergeJoined,
             Self::FeedbackRecorded { .. } => EventKind::FeedbackRecorded,
             Self::ProposalClosed { .. } => EventKind::ProposalClosed,
+            Self::ProposalReopened { .. } => EventKind::ProposalReopened,
             Self::KeyProposalSet { .. } => EventKind::KeyProposalSet,
         }
     }

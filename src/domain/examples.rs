@@ -106,10 +106,26 @@ pub fn command(kind: CommandKind) -> Command {
         CommandKind::Close => Command::Close {
             note: "办理完毕".into(),
         },
+        CommandKind::Reopen => Command::Reopen {
+            reason: "提案人对答复不满意，要求重新办理".into(),
+            due_date: None,
+        },
         CommandKind::SetKey => Command::SetKey {
             key: true,
             supervisor: "市政协副主席王明".into(),
             note: "列为年度重点提案".into(),
+        },
+    }
+}
+
+/// A proposer's verdict that lets the office reopen the proposal (重新办理).
+pub fn dissatisfied() -> Command {
+    Command::RecordFeedback {
+        feedback: Feedback {
+            proposer: "苏会兴".into(),
+            satisfaction: Satisfaction::NotSatisfied,
+            attitude: None,
+            comment: "未解决实际问题".into(),
         },
     }
 }
@@ -159,6 +175,7 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
     let issued = Some(date("2019-09-29"));
     let registration = registration();
     Proposal {
+        rounds: Vec::new(),
         id: ProposalId::from_bytes([7; 16]),
         committee: registration.committee,
         session: registration.session,

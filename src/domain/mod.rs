@@ -14,7 +14,7 @@ mod rules;
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{
     Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, Precondition, apply,
-    check_recorded, decide, fold, merge, reply_of, transition,
+    check_recorded, decide, fold, in_round, merge, reply_of, transition,
 };
 pub use event::{
     Claim, EVENT_SCHEMA_VERSION, EventData, EventKind, HandlingUnits, LargeParts, RecordedEvent,
@@ -23,8 +23,8 @@ pub use limits::{FieldViolation, Limits};
 pub use model::{
     CalendarDate, Closure, Contact, ContactMethod, Extension, Feedback, FeedbackRecord, Handling,
     HandlingRole, KeyDesignation, MergedProposal, OfficeDecision, Opinion, Proposal, ProposalId,
-    ProposalState, ProposerKind, Refusal, Reply, RequestId, ResultCode, ReturnRequest,
-    Satisfaction, SplitReply, Timestamp, overdue,
+    ProposalState, ProposerKind, Refusal, Reply, RequestId, ResultCode, ReturnRequest, Round,
+    RoundReply, Satisfaction, SplitReply, Timestamp, overdue,
 };
 pub use render::{NotRenderable, RenderedReply, render_reply, render_reply_to};
 pub use rules::{ResultCodeMeaning, Rules, RulesError};

@@ -196,6 +196,11 @@ impl ProposalState {
         Self::Closed,
     ];
 
+    /// Whether nothing follows it: not accepted, merged into another, closed.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::NotAccepted | Self::Merged | Self::Closed)
+    }
+
     /// The stable upper-case name used in error details and logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -637,6 +642,37 @@ pub struct Closure {
     pub closed_on: Option<CalendarDate>,
 }
 
+/// A round of handling that ended when the office reopened the proposal (重新办理): the
+/// replies it issued and dispatched, and the proposers' verdicts on them. Earlier rounds stay
+/// readable; the current round's are the proposal's own fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Round {
+    /// 1 for the first handling.
+    pub round: u32,
+    /// Each replying unit's reply as the round left it: a sole or lead unit's one, or a split
+    /// proposal's one per unit.
+    pub replies: Vec<RoundReply>,
+    /// The verdicts recorded in the round, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<FeedbackRecord>,
+    /// The effective date of the reopening that ended it.
+    pub reopened_on: Option<CalendarDate>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reopen_reason: String,
+}
+
+/// One unit's reply in an earlier round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundReply {
+    pub unit: String,
+    pub role: HandlingRole,
+    /// The due date in force when the round ended, extensions included.
+    pub due_date: Option<CalendarDate>,
+    /// The reply, its signing, issue and dispatch.
+    #[serde(flatten)]
+    pub reply: SplitReply,
+}
+
 /// A proposal merged into another (并案), as the other one records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergedProposal {
@@ -687,6 +723,9 @@ pub struct Proposal {
     pub feedback: Vec<FeedbackRecord>,
     /// Set when CLOSED.
     pub closure: Option<Closure>,
+    /// The rounds of handling that ended in a reopening (重新办理), oldest first; the current
+    /// round, number `rounds.len() + 1`, is in the fields above.
+    pub rounds: Vec<Round>,
     /// The units handling it now: one SOLE handling, or a LEAD one first and its CO ones, or
     /// SPLIT ones, while assigned; none while RECEIVED. A split proposal's `state` is that of
     /// its least advanced split handling, and its own reply fields stay empty: each split
@@ -735,6 +774,14 @@ impl Proposal {
             .unwrap_or(self.state)
     }
 
+    /// The units co-handling it (会办), in the assignment's order.
+    pub fn co_units(&self) -> impl Iterator<Item = &str> {
+        self.handlings
+            .iter()
+            .filter(|h| h.role == HandlingRole::Co)
+            .map(|h| h.unit.as_str())
+    }
+
     /// The CO handlings whose opinion the lead still waits for.
     pub fn pending_opinions(&self) -> impl Iterator<Item = &Handling> {
         self.handlings
@@ -745,6 +792,11 @@ impl Proposal {
     /// Whether `unit` handles the proposal in any role: what a unit-bound caller may read.
     pub fn handled_by(&self, unit: &str) -> bool {
         self.handlings.iter().any(|h| h.unit == unit)
+    }
+
+    /// The current round of handling: 1 until the office reopens it.
+    pub fn round(&self) -> u32 {
+        u32::try_from(self.rounds.len()).map_or(u32::MAX, |n| n.saturating_add(1))
     }
 
     /// See [`overdue`].

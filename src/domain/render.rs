@@ -186,6 +186,7 @@ mod tests {
         let seed = seed::proposal_228();
         let result_code = seed.result_code;
         Proposal {
+            rounds: Vec::new(),
             id: ProposalId::from_bytes([7; 16]),
             committee: seed.committee,
             session: seed.session,

@@ -46,6 +46,12 @@ pub struct Rules {
     /// The result codes (办理结果) a reply may declare, each with what it means here, in order
     /// (default A, B and C with the national meanings; Henan's cities add D, 留作参考).
     pub result_codes: Vec<ResultCodeMeaning>,
+    /// A reopened proposal's new reply (重新办理) is due this many calendar months after the
+    /// reopening, when `ReopenProposal` names no due date (default 3).
+    pub redo_months: u32,
+    /// Whether the office may reopen a proposal only when a proposer was not satisfied with
+    /// the current round's reply (default true).
+    pub reopen_requires_dissatisfaction: bool,
 }
 
 /// One allowed result code and its meaning under these rules.
@@ -91,6 +97,8 @@ impl Default for Rules {
             copy_to: Vec::new(),
             public_by_default: false,
             result_codes: ResultCodeMeaning::national(),
+            redo_months: 3,
+            reopen_requires_dissatisfaction: true,
         }
     }
 }
@@ -123,6 +131,12 @@ impl Rules {
             return Err(RulesError(format!(
                 "reply_months: {} is out of range (1 to 24)",
                 self.reply_months
+            )));
+        }
+        if !Self::REPLY_MONTHS.contains(&self.redo_months) {
+            return Err(RulesError(format!(
+                "redo_months: {} is out of range (1 to 24)",
+                self.redo_months
             )));
         }
         if !Self::MAX_EXTENSION_DAYS.contains(&self.max_extension_days) {
@@ -187,6 +201,12 @@ impl Rules {
     /// same day of the month or the month's last day.
     pub fn due_date(&self, assigned: CalendarDate) -> CalendarDate {
         assigned.plus_months(self.reply_months)
+    }
+
+    /// The due date of the new reply of a proposal reopened on `reopened`:
+    /// [`Rules::redo_months`] later.
+    pub fn redo_due_date(&self, reopened: CalendarDate) -> CalendarDate {
+        reopened.plus_months(self.redo_months)
     }
 
     /// The day co-units' opinions are due for an assignment on `assigned` due on `due_date`:

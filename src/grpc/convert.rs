@@ -10,8 +10,8 @@ use crate::domain::{
     CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, Feedback, FieldViolation,
     Handling, HandlingRole, KeyDesignation, Limits, MergedProposal, OfficeDecision, Opinion,
     Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Refusal, Registration, Reply,
-    RequestId, ResultCode, ReturnRequest, Rules, Satisfaction, SplitReply, Timestamp,
-    validate_envelope,
+    RequestId, ResultCode, ReturnRequest, Round, RoundReply, Rules, Satisfaction, SplitReply,
+    Timestamp, validate_envelope,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -666,6 +666,34 @@ impl TryFrom<pb::CloseProposalRequest> for Submission {
     }
 }
 
+impl TryFrom<pb::ReopenProposalRequest> for Submission {
+    type Error = AppError;
+
+    fn try_from(request: pb::ReopenProposalRequest) -> Result<Self, AppError> {
+        let pb::ReopenProposalRequest {
+            proposal_id,
+            reason,
+            due_date,
+            expected_version,
+            request_id,
+            actor,
+            effective_date,
+        } = request;
+        let (mut checked, id) = Checked::for_proposal(&proposal_id);
+        let due_date = checked.optional_date("due_date", &due_date);
+        checked.submission(
+            id,
+            Command::Reopen { reason, due_date },
+            Shared {
+                expected_version,
+                request_id,
+                actor,
+                effective_date,
+            },
+        )
+    }
+}
+
 impl TryFrom<pb::SetKeyProposalRequest> for Submission {
     type Error = AppError;
 
@@ -974,10 +1002,11 @@ pub(super) fn read_target(proposal_id: &str) -> Result<ProposalId, AppError> {
 /// the one replying unit).
 pub(super) fn render_request(
     request: pb::RenderReplyRequest,
-) -> Result<(ProposalId, String), AppError> {
+) -> Result<(ProposalId, String, Option<u32>), AppError> {
     let pb::RenderReplyRequest {
         proposal_id,
         handling_unit,
+        round,
     } = request;
     let (mut checked, id) = Checked::for_proposal(&proposal_id);
     let chars = handling_unit.chars().count();
@@ -994,6 +1023,7 @@ pub(super) fn render_request(
     Ok((
         id.expect("a missing id was recorded as a violation"),
         handling_unit,
+        (round != 0).then_some(round),
     ))
 }
 
@@ -1147,6 +1177,7 @@ fn kind_from_pb(kind: pb::EventKind) -> Option<EventKind> {
         pb::EventKind::FeedbackRecorded => EventKind::FeedbackRecorded,
         pb::EventKind::ProposalClosed => EventKind::ProposalClosed,
         pb::EventKind::KeyProposalSet => EventKind::KeyProposalSet,
+        pb::EventKind::ProposalReopened => EventKind::ProposalReopened,
     })
 }
 
@@ -1312,12 +1343,15 @@ impl From<Proposal> for pb::Proposal {
             key,
             feedback,
             closure,
+            rounds,
             handlings,
             last_act_date,
             version,
             received_at,
             updated_at,
         } = proposal;
+        let round = u32::try_from(rounds.len()).map_or(u32::MAX, |n| n.saturating_add(1));
+        let rounds = rounds.into_iter().map(round_to_pb).collect();
         // A SOLE or LEAD handling shows the proposal's reply as its own.
         let own = SplitReply {
             state,
@@ -1355,6 +1389,8 @@ impl From<Proposal> for pb::Proposal {
                 .collect(),
             closed_date,
             closing_note,
+            round,
+            rounds,
             handlings,
             merged_into: merged_into.map(|id| id.to_string()).unwrap_or_default(),
             merged_proposal_ids: merged.into_iter().map(|m| m.id.to_string()).collect(),
@@ -1504,6 +1540,44 @@ fn handling_to_pb(handling: Handling, own: &SplitReply) -> pb::Handling {
     }
 }
 
+/// An earlier round: each replying unit's reply as a handling with only its reply's fields.
+fn round_to_pb(round: Round) -> pb::Round {
+    let Round {
+        round,
+        replies,
+        feedback,
+        reopened_on,
+        reopen_reason,
+    } = round;
+    pb::Round {
+        round,
+        replies: replies
+            .into_iter()
+            .map(
+                |RoundReply {
+                     unit,
+                     role,
+                     due_date,
+                     reply,
+                 }| {
+                    let mut handling = Handling::new(unit, role, None, due_date);
+                    handling.original_due_date = None;
+                    handling.split = None;
+                    let mut pb = handling_to_pb(handling, &reply);
+                    pb.state = state_to_pb(Some(reply.state)).into();
+                    pb
+                },
+            )
+            .collect(),
+        feedback: feedback
+            .into_iter()
+            .map(|record| feedback_to_pb(record.feedback, record.recorded_on))
+            .collect(),
+        reopened_date: date_text(reopened_on),
+        reopen_reason,
+    }
+}
+
 /// A request's status, the office's note and the decision's date.
 fn decision_to_pb(decision: Option<OfficeDecision>) -> (pb::RequestStatus, String, String) {
     match decision {
@@ -1579,6 +1653,8 @@ impl From<&Rules> for pb::Rules {
             copy_to,
             public_by_default,
             result_codes,
+            redo_months,
+            reopen_requires_dissatisfaction,
         } = rules;
         pb::Rules {
             reply_months: *reply_months,
@@ -1591,6 +1667,8 @@ impl From<&Rules> for pb::Rules {
             require_co_opinions_before_sign: *require_co_opinions_before_sign,
             copy_to: copy_to.clone(),
             public_by_default: *public_by_default,
+            redo_months: *redo_months,
+            reopen_requires_dissatisfaction: *reopen_requires_dissatisfaction,
             result_codes: result_codes
                 .iter()
                 .map(|allowed| pb::ResultCodeMeaning {
@@ -1782,6 +1860,15 @@ impl From<LoggedEvent> for pb::ProposalEvent {
                 feedback: Some(feedback_to_pb(feedback, None)),
             }),
             E::ProposalClosed { note } => Data::Closed(pb::ProposalClosed { note }),
+            E::ProposalReopened {
+                round,
+                reason,
+                due_date,
+            } => Data::Reopened(pb::ProposalReopened {
+                round,
+                reason,
+                due_date: date_text(due_date),
+            }),
             E::KeyProposalSet {
                 key,
                 supervisor,

@@ -190,6 +190,7 @@ acting!(
     pb::RecordFeedbackRequest,
     pb::CloseProposalRequest,
     pb::SetKeyProposalRequest,
+    pb::ReopenProposalRequest,
 );
 
 impl ProposalApi {
@@ -418,6 +419,23 @@ impl ProposalService for ProposalApi {
                     .await?,
             );
             Ok(pb::CloseProposalResponse { proposal })
+        })
+        .await
+    }
+
+    async fn reopen_proposal(
+        &self,
+        request: Request<pb::ReopenProposalRequest>,
+    ) -> Result<Response<pb::ReopenProposalResponse>, Status> {
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        let id = request.proposal_id.clone();
+        self.traced("ReopenProposal", &principal, &id, async {
+            let proposal = Some(
+                self.execute(&principal, Action::Change(CommandKind::Reopen), request)
+                    .await?,
+            );
+            Ok(pb::ReopenProposalResponse { proposal })
         })
         .await
     }
@@ -783,7 +801,7 @@ impl ProposalService for ProposalApi {
         let request = request.into_inner();
         let proposal_id = request.proposal_id.clone();
         self.traced("RenderReply", &principal, &proposal_id, async {
-            let (id, handling_unit) = render_request(request)?;
+            let (id, handling_unit, round) = render_request(request)?;
             let proposal = self.readable(&principal, id, View::Full).await?;
             let own = match allowed(&principal, Action::ReadProposals, self.workflow.rules())? {
                 Grant::OwnUnit(unit) => Some(unit),
@@ -791,7 +809,7 @@ impl ProposalService for ProposalApi {
             };
             let rendered = self
                 .workflow
-                .render(&proposal, &handling_unit, own.as_deref())
+                .render(&proposal, &handling_unit, own.as_deref(), round)
                 .await?;
             Ok(pb::RenderReplyResponse {
                 text: rendered.text,
@@ -799,6 +817,14 @@ impl ProposalService for ProposalApi {
             })
         })
         .await
+    }
+
+    async fn get_statistics(
+        &self,
+        request: Request<pb::GetStatisticsRequest>,
+    ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
+        let _ = request;
+        Err(Status::unimplemented("GetStatistics is being built"))
     }
 
     async fn get_rules(

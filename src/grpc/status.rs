@@ -303,6 +303,9 @@ impl From<AppError> for Status {
                     Precondition::FeedbackRecorded { proposer } => {
                         metadata([("proposer", proposer.clone())])
                     }
+                    Precondition::NoDissatisfaction { round } => {
+                        metadata([("round", round.to_string())])
+                    }
                     Precondition::ReturnWindowClosed {
                         assigned_on,
                         date,

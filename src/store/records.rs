@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::{RequestRecord, StoreError};
 use crate::domain::{
     CalendarDate, Closure, FeedbackRecord, Handling, KeyDesignation, LargeParts, MergedProposal,
-    Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Refusal, Reply, Timestamp,
+    Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Refusal, Reply, Round,
+    Timestamp,
 };
 
 /// A request record as stored: the fingerprint (32 bytes) ++ the proposal id (16 bytes) ++ the
@@ -96,6 +97,10 @@ pub(super) struct StatusRecord {
     /// Absent unless CLOSED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closure: Option<Closure>,
+    /// Absent until reopened (重新办理): the rounds before, their replies in full (a reopening
+    /// is rare, and an earlier reply must stay readable without following its events).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Round>,
     pub version: u64,
     pub received_at: Timestamp,
     pub updated_at: Timestamp,
@@ -176,6 +181,7 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         key,
         feedback,
         closure,
+        rounds,
         handlings,
         last_act_date,
         version,
@@ -207,6 +213,7 @@ pub(super) fn status(proposal: &Proposal, sources: Sources) -> StatusRecord {
         key: key.clone(),
         feedback: feedback.clone(),
         closure: closure.clone(),
+        rounds: rounds.clone(),
         handlings: handlings.clone(),
         version: *version,
         received_at: *received_at,
@@ -248,6 +255,7 @@ pub(super) fn assemble(
         key,
         feedback,
         closure,
+        rounds,
         handlings,
         version,
         received_at,
@@ -255,6 +263,7 @@ pub(super) fn assemble(
         sources: _,
     } = status;
     Proposal {
+        rounds,
         id,
         committee,
         session,

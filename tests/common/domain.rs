@@ -205,6 +205,7 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::RecordFeedback => Command::RecordFeedback,
         CommandKind::Close => Command::Close,
         CommandKind::SetKey => Command::SetKey,
+        CommandKind::Reopen => Command::Reopen,
     }
 }
 

@@ -163,6 +163,7 @@ pub fn kind(event: &pb::ProposalEvent) -> Kind {
         Data::FeedbackRecorded(_) => Kind::FeedbackRecorded,
         Data::Closed(_) => Kind::ProposalClosed,
         Data::KeySet(_) => Kind::KeyProposalSet,
+        Data::Reopened(_) => Kind::ProposalReopened,
     }
 }
 

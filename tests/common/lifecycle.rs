@@ -43,11 +43,14 @@ pub enum Command {
     RecordFeedback,
     Close,
     SetKey,
+    /// 重新办理 after a NOT_SATISFIED verdict (tests/after_reply.rs), not among
+    /// [`Command::ALL`]: it needs a verdict recorded first.
+    Reopen,
 }
 
 /// The whole lifecycle, backward moves included: (command, from, to), `None` before a
 /// proposal is received. Nothing else is allowed.
-pub const TABLE: [(Command, Option<State>, State); 13] = [
+pub const TABLE: [(Command, Option<State>, State); 14] = [
     (Command::Receive, None, State::Received),
     (Command::Assign, Some(State::Received), State::Assigned),
     (Command::Return, Some(State::Assigned), State::Received),
@@ -61,6 +64,7 @@ pub const TABLE: [(Command, Option<State>, State); 13] = [
     (Command::Merge, Some(State::Received), State::Merged),
     (Command::RecordFeedback, Some(State::Copied), State::Copied),
     (Command::Close, Some(State::Copied), State::Closed),
+    (Command::Reopen, Some(State::Copied), State::Assigned),
 ];
 
 /// Where each record is allowed: it keeps the state. Whether it succeeds there depends on the
@@ -209,6 +213,7 @@ impl Command {
             Command::RecordFeedback => "RecordFeedback",
             Command::Close => "CloseProposal",
             Command::SetKey => "SetKeyProposal",
+            Command::Reopen => "ReopenProposal",
         }
     }
 
@@ -236,6 +241,7 @@ impl Command {
             Data::FeedbackRecorded(_) => Command::RecordFeedback,
             Data::Closed(_) => Command::Close,
             Data::KeySet(_) => Command::SetKey,
+            Data::Reopened(_) => Command::Reopen,
         }
     }
 }

@@ -1003,7 +1003,7 @@ pub fn build(
     let mut merge_into: Option<(String, Target)> = None;
     let handling_unit = pick(&["许昌市生态环境局", "许昌市住房和城乡建设局"]);
     let mut sent = match kind {
-        Command::RecordFeedback | Command::Close | Command::SetKey => {
+        Command::RecordFeedback | Command::Close | Command::SetKey | Command::Reopen => {
             unreachable!("the model does not generate {kind:?} yet")
         }
         Command::Receive => CommandRequest::Receive(pb::ReceiveProposalRequest {

@@ -473,6 +473,7 @@ pub async fn invoke(
         }
         Rpc::Render => {
             let request = pb::RenderReplyRequest {
+                round: 0,
                 proposal_id: id(),
                 handling_unit: String::new(),
             };

@@ -334,6 +334,7 @@ pub fn watch(handling_unit: &str) -> pb::WatchEventsRequest {
 
 pub fn render(id: &str) -> pb::RenderReplyRequest {
     pb::RenderReplyRequest {
+        round: 0,
         proposal_id: id.into(),
         handling_unit: String::new(),
     }
@@ -517,7 +518,7 @@ impl CommandRequest {
             Command::SubmitOpinion => Self::SubmitOpinion(submit_opinion(p, "")),
             // Into itself: valid fields, refused as MERGE_NOT_ALLOWED (see [`merge`]).
             Command::Merge => Self::Merge(merge(p, p)),
-            Command::RecordFeedback | Command::Close | Command::SetKey => {
+            Command::RecordFeedback | Command::Close | Command::SetKey | Command::Reopen => {
                 unimplemented!("{command:?}: tests/after_reply.rs sends its requests itself")
             }
         }

@@ -127,6 +127,7 @@ impl Call {
             Command::RecordFeedback => EventKind::FeedbackRecorded,
             Command::Close => EventKind::ProposalClosed,
             Command::SetKey => EventKind::KeyProposalSet,
+            Command::Reopen => EventKind::ProposalReopened,
         }
     }
 

@@ -36,6 +36,7 @@ pub fn actor_of(command: Command) -> &'static str {
         | Command::Merge
         | Command::RecordFeedback
         | Command::Close
+        | Command::Reopen
         | Command::SetKey => REGISTRAR,
         Command::Return
         | Command::Draft
@@ -618,6 +619,7 @@ pub fn kind(data: &Option<Data>) -> &'static str {
         Some(Data::FeedbackRecorded(_)) => "feedback_recorded",
         Some(Data::Closed(_)) => "closed",
         Some(Data::KeySet(_)) => "key_set",
+        Some(Data::Reopened(_)) => "reopened",
         None => "none",
     }
 }

@@ -45,6 +45,8 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         feedback: verdicts,
         closed_date,
         closing_note,
+        round,
+        rounds,
     } = proposal;
     json!({
         "id": id,
@@ -74,6 +76,16 @@ pub fn proposal(proposal: &pb::Proposal) -> Value {
         "feedback": verdicts.iter().map(feedback).collect::<Vec<_>>(),
         "closed_date": closed_date,
         "closing_note": closing_note,
+        "round": round,
+        "rounds": rounds.iter().map(|pb::Round { round, replies, feedback: verdicts, reopened_date, reopen_reason }| {
+            json!({
+                "round": round,
+                "replies": replies.iter().map(handling).collect::<Vec<_>>(),
+                "feedback": verdicts.iter().map(feedback).collect::<Vec<_>>(),
+                "reopened_date": reopened_date,
+                "reopen_reason": reopen_reason,
+            })
+        }).collect::<Vec<_>>(),
         "merged_into": merged_into,
         "merged_proposal_ids": merged_proposal_ids,
         "refusal": refusal.as_ref().map(|pb::Refusal { reason, forwarded_to }| {
@@ -228,8 +240,12 @@ pub fn rules(response: &pb::GetRulesResponse) -> Value {
              copy_to,
              public_by_default,
              result_codes,
+             redo_months,
+             reopen_requires_dissatisfaction,
          }| {
             json!({
+                "redo_months": redo_months,
+                "reopen_requires_dissatisfaction": reopen_requires_dissatisfaction,
                 "reply_months": reply_months,
                 "time_zone": time_zone,
                 "max_extension_days": max_extension_days,
@@ -544,6 +560,15 @@ fn event_data(data: &Data) -> (&'static str, pb::EventKind, Value) {
             "key_set",
             pb::EventKind::KeyProposalSet,
             json!({ "key": key, "supervisor": supervisor, "note": note }),
+        ),
+        Data::Reopened(pb::ProposalReopened {
+            round,
+            reason,
+            due_date,
+        }) => (
+            "reopened",
+            pb::EventKind::ProposalReopened,
+            json!({ "round": round, "reason": reason, "due_date": due_date }),
         ),
     }
 }

@@ -50,6 +50,8 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
         feedback: verdicts,
         closed_date,
         closing_note,
+        round,
+        rounds,
     } = proposal;
     let mut fields = Fields::default();
     fields.add("id", id);
@@ -124,6 +126,36 @@ pub fn proposal(proposal: &pb::Proposal, full: bool) -> String {
     }
     fields.add("closed", closed_date);
     fields.add("closing note", closing_note);
+    if *round > 1 {
+        fields.add("round", round.to_string());
+    }
+    // Each earlier round in one line per reply and per verdict.
+    for earlier in rounds {
+        let mut line = format!(
+            "{}: reopened {}: {}",
+            earlier.round,
+            earlier.reopened_date,
+            summary(&earlier.reopen_reason)
+        );
+        for reply in &earlier.replies {
+            line.push_str(&format!(
+                "; {} {} issued {}",
+                reply.unit, reply.document_number, reply.issue_date
+            ));
+        }
+        fields.add("earlier round", line);
+        for verdict in &earlier.feedback {
+            fields.add(
+                "earlier feedback",
+                format!(
+                    "{}: {} {}",
+                    earlier.round,
+                    verdict.recorded_date,
+                    feedback(verdict)
+                ),
+            );
+        }
+    }
     if let Some(pb::Refusal {
         reason,
         forwarded_to,
@@ -629,6 +661,12 @@ fn data_details(data: &Data) -> String {
         Data::KeySet(k) if !k.key => "no longer a key proposal".to_owned(),
         Data::KeySet(k) if k.supervisor.is_empty() => "key proposal".to_owned(),
         Data::KeySet(k) => format!("key proposal, supervised by {}", k.supervisor),
+        Data::Reopened(r) => format!(
+            "round {}, due {}: {}",
+            r.round,
+            r.due_date,
+            summary(&r.reason)
+        ),
     }
 }
 
@@ -667,6 +705,8 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
         copy_to,
         public_by_default,
         result_codes,
+        redo_months,
+        reopen_requires_dissatisfaction,
     }) = rules
     {
         fields.add("reply_months", reply_months.to_string());
@@ -702,6 +742,11 @@ pub fn rules(response: &pb::GetRulesResponse) -> String {
             })
             .collect();
         fields.add("result_codes", codes.join("; "));
+        fields.add("redo_months", redo_months.to_string());
+        fields.add(
+            "reopen_requires_dissatisfaction",
+            reopen_requires_dissatisfaction.to_string(),
+        );
     }
     fields.add("today", today);
     fields.render()

@@ -147,6 +147,7 @@ pub fn kind_name(data: &Data) -> String {
         Data::FeedbackRecorded(_) => pb::EventKind::FeedbackRecorded,
         Data::Closed(_) => pb::EventKind::ProposalClosed,
         Data::KeySet(_) => pb::EventKind::KeyProposalSet,
+        Data::Reopened(_) => pb::EventKind::ProposalReopened,
     };
     kind.flag_name()
 }
@@ -287,7 +288,7 @@ mod tests {
             ]
         );
         let kinds = pb::EventKind::values().count();
-        assert_eq!(kinds, pb::EventKind::KeyProposalSet as usize);
+        assert_eq!(kinds, pb::EventKind::ProposalReopened as usize);
         let methods: Vec<String> = pb::ContactMethod::values().map(|m| m.flag_name()).collect();
         assert_eq!(
             methods,

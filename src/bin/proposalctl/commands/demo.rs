@@ -267,7 +267,7 @@ async fn show_rendered(
     proposal: &pb::Proposal,
     report: &mut Report<'_>,
 ) -> Result<Option<pb::RenderReplyResponse>, Failure> {
-    match render(server, proposal.id.clone(), String::new()).await {
+    match render(server, proposal.id.clone(), String::new(), 0).await {
         Ok(document) => {
             report.say(String::new())?;
             report.say(format!("the issued reply {}:", document.document_number))?;

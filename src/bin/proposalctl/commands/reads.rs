@@ -143,13 +143,16 @@ pub struct RenderReply {
     /// On a split proposal (分办): the unit whose reply to render.
     #[arg(long, visible_alias = "unit", value_name = "UNIT")]
     handling_unit: Option<String>,
+    /// The round whose reply to render, of a reopened proposal (重新办理); default the current.
+    #[arg(long, value_name = "N")]
+    round: Option<u32>,
 }
 
 impl RenderReply {
     pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
         let server = Server::connect(server).await?;
         let unit = self.handling_unit.unwrap_or_default();
-        let document = render(&server, self.proposal_id, unit).await?;
+        let document = render(&server, self.proposal_id, unit, self.round.unwrap_or(0)).await?;
         output.result(
             || document.text.trim_end_matches('\n').to_owned(),
             || json::rendered(&document),
@@ -173,10 +176,12 @@ pub async fn render(
     server: &Server,
     proposal_id: String,
     handling_unit: String,
+    round: u32,
 ) -> Result<pb::RenderReplyResponse, tonic::Status> {
     let request = server.call(pb::RenderReplyRequest {
         proposal_id,
         handling_unit,
+        round,
     });
     Ok(server.client().render_reply(request).await?.into_inner())
 }
