@@ -275,3 +275,205 @@ async fn drive_on(admin: &AuthClient, p: pb::Proposal) -> pb::Proposal {
         .proposal
         .unwrap()
 }
+
+fn reopen(p: &pb::Proposal) -> pb::ReopenProposalRequest {
+    pb::ReopenProposalRequest {
+        proposal_id: p.id.clone(),
+        reason: "提案人对答复不满意，要求重新办理".into(),
+        ..Default::default()
+    }
+}
+
+/// 重新办理: a proposer not satisfied, the office reopens the proposal; the same unit replies
+/// again under a new document number, the first round's document still renders, and the
+/// proposer's verdict is asked again.
+#[tokio::test]
+async fn a_dissatisfied_proposer_gets_a_second_round() {
+    let server = Guarded::start().await;
+    let office = server.client(REGISTRAR);
+    let admin = server.admin();
+    let p = drive(&admin, UNIT_A, State::Assigned).await;
+    let p = drive_on(&admin, p).await;
+    let first_document = answered(
+        office
+            .clone()
+            .render_reply(pb::RenderReplyRequest {
+                proposal_id: p.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        "render",
+    );
+
+    // Only with a dissatisfied verdict on this round, only by the office, and with a reason.
+    let early = office
+        .clone()
+        .reopen_proposal(reopen(&p))
+        .await
+        .unwrap_err();
+    let details = error_info(&early, Code::FailedPrecondition, "NO_DISSATISFACTION");
+    assert_eq!(details["round"], "1");
+    answered(
+        office
+            .clone()
+            .record_feedback(feedback(&p, pb::Satisfaction::NotSatisfied))
+            .await,
+        "feedback",
+    );
+    for member in [UNIT_A_CLERK, UNIT_A_OFFICE] {
+        let status = server
+            .client(member)
+            .reopen_proposal(reopen(&p))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{member:?}");
+    }
+    let reasonless = pb::ReopenProposalRequest {
+        reason: String::new(),
+        ..reopen(&p)
+    };
+    assert_invalid(
+        office.clone().reopen_proposal(reasonless).await,
+        "reason",
+        "a reopening without a reason",
+    );
+    let bad_date = pb::ReopenProposalRequest {
+        due_date: "2019-02-30".into(),
+        ..reopen(&p)
+    };
+    assert_invalid(
+        office.clone().reopen_proposal(bad_date).await,
+        "due_date",
+        "a due date that is no date",
+    );
+    assert_eq!(
+        get(&office, &p.id).await.version,
+        p.version + 1,
+        "unchanged"
+    );
+
+    let reopened = answered(office.clone().reopen_proposal(reopen(&p)).await, "reopen")
+        .proposal
+        .unwrap();
+    assert_eq!(reopened.state(), pb::ProposalState::Assigned);
+    assert_eq!(reopened.round, 2);
+    assert!(reopened.document_number.is_empty() && reopened.reply.is_none());
+    assert!(reopened.feedback.is_empty(), "verdicts are per round");
+    assert_eq!(reopened.handling_unit, UNIT_A);
+    assert!(!reopened.due_date.is_empty());
+    assert_eq!(reopened.handlings[0].due_date, reopened.due_date);
+    let [first] = &reopened.rounds[..] else {
+        panic!("one earlier round: {:?}", reopened.rounds);
+    };
+    assert_eq!(first.round, 1);
+    assert_eq!(first.feedback.len(), 1);
+    assert_eq!(
+        first.feedback[0].satisfaction(),
+        pb::Satisfaction::NotSatisfied
+    );
+    assert_eq!(first.replies.len(), 1);
+    assert_eq!(
+        first.replies[0].document_number,
+        first_document.document_number
+    );
+    assert_eq!(first.replies[0].state(), pb::ProposalState::Copied);
+    assert!(first.reopen_reason.contains("不满意"));
+
+    // Round 1's document renders as it was; the current round has none yet.
+    let round = |round| pb::RenderReplyRequest {
+        proposal_id: p.id.clone(),
+        round,
+        ..Default::default()
+    };
+    let old = answered(office.clone().render_reply(round(1)).await, "render 1");
+    assert_eq!(old.text, first_document.text);
+    let none = office.clone().render_reply(round(0)).await.unwrap_err();
+    error_info(&none, Code::FailedPrecondition, "NOT_ISSUED");
+    assert_invalid(
+        office.clone().render_reply(round(3)).await,
+        "round",
+        "a round the proposal has not reached",
+    );
+
+    // The new reply needs a document number of its own.
+    use common::requests as rq;
+    use common::requests::CommandFields;
+    let mut unit = admin.clone();
+    unit.draft_reply(rq::draft(&reopened).by("")).await.unwrap();
+    unit.sign_reply(rq::sign(&reopened).by("")).await.unwrap();
+    let reused = unit
+        .issue_reply(rq::issue(&reopened).by(""))
+        .await
+        .expect_err("a document number is issued once");
+    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
+    let issue = pb::IssueReplyRequest {
+        document_number: format!("许环〔2019〕{}号之二", p.number),
+        ..rq::issue(&reopened)
+    };
+    unit.issue_reply(issue.by("")).await.unwrap();
+    let copied = unit
+        .copy_reply(rq::copy(&reopened).by(""))
+        .await
+        .unwrap()
+        .into_inner()
+        .proposal
+        .unwrap();
+    assert_eq!(copied.state(), pb::ProposalState::Copied);
+    let new = answered(office.clone().render_reply(round(2)).await, "render 2");
+    assert!(
+        new.document_number.ends_with("之二"),
+        "{}",
+        new.document_number
+    );
+    assert_eq!(
+        answered(office.clone().render_reply(round(0)).await, "render").text,
+        new.text
+    );
+    // The same proposer's verdict again, in the new round; then 办结.
+    answered(
+        office
+            .clone()
+            .record_feedback(feedback(&p, pb::Satisfaction::Satisfied))
+            .await,
+        "second verdict",
+    );
+    let closed = answered(office.clone().close_proposal(close(&p)).await, "close")
+        .proposal
+        .unwrap();
+    assert_eq!(closed.state(), pb::ProposalState::Closed);
+    assert_eq!((closed.round, closed.rounds.len()), (2, 1));
+}
+
+/// Where the rules do not ask for a dissatisfied verdict, the office reopens any dispatched
+/// reply, the new one due on the day it names.
+#[tokio::test]
+async fn lenient_rules_reopen_without_a_verdict() {
+    let server = Guarded::start_with(proposal_service::domain::Rules {
+        reopen_requires_dissatisfaction: false,
+        ..Default::default()
+    })
+    .await;
+    let office = server.client(REGISTRAR);
+    let admin = server.admin();
+    let p = drive(&admin, UNIT_A, State::Assigned).await;
+    let p = drive_on(&admin, p).await;
+    let today = answered(
+        office.clone().get_rules(pb::GetRulesRequest {}).await,
+        "rules",
+    )
+    .today;
+    let reopened = answered(
+        office
+            .clone()
+            .reopen_proposal(pb::ReopenProposalRequest {
+                due_date: today.clone(),
+                ..reopen(&p)
+            })
+            .await,
+        "reopen",
+    )
+    .proposal
+    .unwrap();
+    assert_eq!(reopened.due_date, today);
+    assert_eq!(reopened.round, 2);
+}

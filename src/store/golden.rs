@@ -19,6 +19,7 @@ const EVENTS_V2_MERGE: &str = include_str!("golden/events_v2_merge.jsonl");
 const EVENTS_V2_SPLIT: &str = include_str!("golden/events_v2_split.jsonl");
 const EVENTS_V2_DISPATCH: &str = include_str!("golden/events_v2_dispatch.jsonl");
 const EVENTS_V2_AFTER_REPLY: &str = include_str!("golden/events_v2_after_reply.jsonl");
+const EVENTS_V2_REOPEN: &str = include_str!("golden/events_v2_reopen.jsonl");
 
 fn event(
     sequence: u64,
@@ -761,6 +762,88 @@ fn expected_after_reply() -> Vec<RecordedEvent> {
     events
 }
 
+/// 重新办理: the dispatched proposal of `expected_dispatch`, one proposer not satisfied, reopened
+/// into round 2, replied again under a new document number, then satisfied and closed.
+fn expected_reopen() -> Vec<RecordedEvent> {
+    use ProposalState as S;
+    let date = |text| CalendarDate::parse(text).unwrap();
+    let mut events = expected_dispatch();
+    let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e68").unwrap();
+    let verdict = |satisfaction| EventData::FeedbackRecorded {
+        feedback: Feedback {
+            proposer: "王五".into(),
+            satisfaction,
+            attitude: None,
+            comment: String::new(),
+        },
+    };
+    // The first round's reply, signed, issued and copied again under a new number.
+    let again = |data: &EventData| match data.clone() {
+        EventData::ReplyIssued {
+            issuing_office,
+            handling_unit,
+            copy_to,
+            public,
+            ..
+        } => EventData::ReplyIssued {
+            document_number: "许交〔2019〕21号".into(),
+            issue_date: date("2019-08-15"),
+            issuing_office,
+            handling_unit,
+            copy_to,
+            public,
+        },
+        EventData::ReplySigned {
+            signer,
+            handling_unit,
+            ..
+        } => EventData::ReplySigned {
+            signer,
+            handling_unit,
+            sign_date: Some(date("2019-08-14")),
+        },
+        data => data,
+    };
+    let steps = [
+        (S::Copied, "2019-06-20", verdict(Satisfaction::NotSatisfied)),
+        (
+            S::Assigned,
+            "2019-06-24",
+            EventData::ProposalReopened {
+                round: 2,
+                reason: "提案人对答复不满意".into(),
+                due_date: Some(date("2019-09-24")),
+            },
+        ),
+        (S::Drafted, "2019-08-10", again(&events[2].data)),
+        (S::Signed, "2019-08-14", again(&events[3].data)),
+        (S::Issued, "2019-08-15", again(&events[4].data)),
+        (S::Copied, "2019-08-16", again(&events[5].data)),
+        (S::Copied, "2019-08-30", verdict(Satisfaction::Satisfied)),
+        (
+            S::Closed,
+            "2019-09-02",
+            EventData::ProposalClosed {
+                note: String::new(),
+            },
+        ),
+    ];
+    let first_new = events.len() as u64 + 1;
+    for (sequence, (to, day, data)) in (first_new..).zip(steps) {
+        let from = events.last().map(|e| e.to_state);
+        let mut event = event(sequence, from, to, data);
+        event.schema = 2;
+        event.position = 700 + sequence;
+        event.effective_date = Some(date(day));
+        events.push(event);
+    }
+    for event in &mut events {
+        event.proposal_id = id;
+        event.position += 200;
+    }
+    events
+}
+
 fn decode_and_encode_alike(golden: &str, expected: &[RecordedEvent]) {
     let lines: Vec<&str> = golden.lines().collect();
     assert_eq!(lines.len(), expected.len());
@@ -789,6 +872,7 @@ fn format_2_events_decode_to_the_same_values_and_encode_to_the_same_bytes() {
     decode_and_encode_alike(EVENTS_V2_SPLIT, &expected_split());
     decode_and_encode_alike(EVENTS_V2_DISPATCH, &expected_dispatch());
     decode_and_encode_alike(EVENTS_V2_AFTER_REPLY, &expected_after_reply());
+    decode_and_encode_alike(EVENTS_V2_REOPEN, &expected_reopen());
 }
 
 /// Every golden history is one `decide` could have recorded, event by event.
@@ -803,6 +887,7 @@ fn golden_histories_pass_the_history_check() {
         expected_split(),
         expected_dispatch(),
         expected_after_reply(),
+        expected_reopen(),
     ] {
         let mut proposals: std::collections::HashMap<ProposalId, crate::domain::Proposal> =
             std::collections::HashMap::new();
@@ -843,6 +928,7 @@ const STATUS_V6_MERGE: &str = include_str!("golden/status_v6_merge.json");
 const STATUS_V6_SPLIT: &str = include_str!("golden/status_v6_split.json");
 const STATUS_V6_DISPATCH: &str = include_str!("golden/status_v6_dispatch.json");
 const STATUS_V6_AFTER_REPLY: &str = include_str!("golden/status_v6_after_reply.json");
+const STATUS_V6_REOPEN: &str = include_str!("golden/status_v6_reopen.json");
 
 /// The status records of the proposals `events` describe, after each event: what format 5
 /// stores under `proposals` (the projection without the content and the reply, which it names
@@ -900,6 +986,7 @@ fn format_6_status_records_decode_to_the_same_values_and_encode_to_the_same_byte
     status_records_alike(STATUS_V6_SPLIT, &statuses_of(&expected_split()));
     status_records_alike(STATUS_V6_DISPATCH, &statuses_of(&expected_dispatch()));
     status_records_alike(STATUS_V6_AFTER_REPLY, &statuses_of(&expected_after_reply()));
+    status_records_alike(STATUS_V6_REOPEN, &statuses_of(&expected_reopen()));
 }
 
 fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
@@ -967,6 +1054,11 @@ fn golden_files() -> Vec<(&'static str, String)> {
         (
             "status_v6_after_reply.json",
             status_lines(&statuses_of(&expected_after_reply())),
+        ),
+        ("events_v2_reopen.jsonl", events(&expected_reopen())),
+        (
+            "status_v6_reopen.json",
+            status_lines(&statuses_of(&expected_reopen())),
         ),
     ]
 }
