@@ -2540,3 +2540,66 @@ async fn a_reply_is_issued_as_signed_dispatched_rated_and_closed() {
 async fn json_of(server: &TestServer, args: &[&str]) -> Value {
     ctl(server, args).await.expect_success().json()
 }
+
+/// 重新办理 from the command line: refused without a dissatisfied verdict, then a new round
+/// whose earlier document still renders with --round.
+#[tokio::test]
+async fn a_dissatisfied_verdict_reopens_the_proposal_into_a_new_round() {
+    let server = TestServer::start().await;
+    let p = common::lifecycle::drive(&mut server.client.clone(), common::lifecycle::State::Copied)
+        .await;
+    let id = p.id.clone();
+    let reopen = [
+        "--json",
+        "reopen",
+        &id,
+        "--reason",
+        "提案人对答复不满意",
+        "--actor",
+        "提案委",
+    ];
+    let refused = ctl(&server, &reopen).await;
+    assert_ne!(refused.code, Some(0), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("NO_DISSATISFACTION"),
+        "{}",
+        refused.stderr
+    );
+    let feedback = [
+        "feedback",
+        &id,
+        "--proposer",
+        &p.proposers[0],
+        "--satisfaction",
+        "not-satisfied",
+        "--actor",
+        "提案委",
+    ];
+    ctl(&server, &feedback).await.expect_success();
+    let first = ctl(&server, &["render", &id]).await.expect_success().stdout;
+    let reopened = json_of(&server, &reopen).await;
+    assert_eq!(reopened["state"], "PROPOSAL_STATE_ASSIGNED");
+    assert_eq!(reopened["round"], 2);
+    assert_eq!(reopened["rounds"][0]["round"], 1);
+    assert_eq!(
+        reopened["rounds"][0]["feedback"][0]["satisfaction"],
+        "SATISFACTION_NOT_SATISFIED"
+    );
+    let text = ctl(&server, &["get", &id]).await.expect_success().stdout;
+    for line in ["round", "earlier round", "earlier feedback"] {
+        assert!(text.contains(line), "get shows {line}:\n{text}");
+    }
+    let earlier = ctl(&server, &["render", &id, "--round", "1"])
+        .await
+        .expect_success()
+        .stdout;
+    assert_eq!(earlier, first);
+    let history = ctl(&server, &["history", &id])
+        .await
+        .expect_success()
+        .stdout;
+    assert!(
+        history.contains("round 2, due"),
+        "the reopening in the history:\n{history}"
+    );
+}

@@ -73,6 +73,10 @@ pub enum Command {
     Feedback(transitions::RecordFeedback),
     /// The office closes a dispatched proposal (办结): COPIED → CLOSED.
     Close(transitions::CloseProposal),
+    /// The office sends a dispatched reply back to the same units to be handled again
+    /// (重新办理) after a proposer was not satisfied: COPIED → ASSIGNED, a new round due on
+    /// --due (default the rules' redo_months later); the earlier round stays readable.
+    Reopen(transitions::ReopenProposal),
     /// The office makes a proposal a key proposal (重点提案) under a supervising leader, or with
     /// --not-key no longer one; the state stays.
     SetKey(transitions::SetKeyProposal),
@@ -122,6 +126,7 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::Merge(args) => args.run(server, output).await,
         Command::Feedback(args) => args.run(server, output).await,
         Command::Close(args) => args.run(server, output).await,
+        Command::Reopen(args) => args.run(server, output).await,
         Command::SetKey(args) => args.run(server, output).await,
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,

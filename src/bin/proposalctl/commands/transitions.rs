@@ -509,6 +509,43 @@ impl CloseProposal {
 }
 
 #[derive(Args, Debug)]
+pub struct ReopenProposal {
+    #[command(flatten)]
+    target: Target,
+    /// Why it is handled again, e.g. the proposer's objection (required).
+    #[arg(long)]
+    reason: String,
+    /// The new reply's due date, YYYY-MM-DD (default: the rules' redo_months after the act).
+    #[arg(long, value_name = "DATE")]
+    due: Option<String>,
+}
+
+impl ReopenProposal {
+    pub async fn run(self, server: &ServerArgs, output: &Output) -> Result<(), Failure> {
+        let server = Server::connect(server).await?;
+        let Target {
+            proposal_id,
+            expected_version,
+            recording,
+        } = self.target;
+        let request = pb::ReopenProposalRequest {
+            proposal_id,
+            reason: self.reason,
+            due_date: self.due.unwrap_or_default(),
+            expected_version,
+            request_id: recording.request_id.unwrap_or_default(),
+            actor: recording.actor,
+            effective_date: recording.effective_date.unwrap_or_default(),
+        };
+        let response = server
+            .client()
+            .reopen_proposal(server.call(request))
+            .await?;
+        changed(output, response.into_inner().proposal)
+    }
+}
+
+#[derive(Args, Debug)]
 pub struct SetKeyProposal {
     #[command(flatten)]
     target: Target,
