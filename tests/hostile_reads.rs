@@ -173,6 +173,7 @@ fn read() -> impl Strategy<Value = Read> {
                 (proposer_kind, overdue_on, handling_role),
             )| {
                 Read::List(pb::ListProposalsRequest {
+                    proposer: String::new(),
                     state,
                     handling_unit,
                     committee,

@@ -58,6 +58,8 @@ pub struct ProposalFilter {
     pub handling_role: Option<HandlingRole>,
     /// Only key proposals (重点提案).
     pub key_only: bool,
+    /// Only proposals this member or collective made.
+    pub proposer: Option<String>,
 }
 
 /// A page of results and the token for the next one (`None` on the last page).
@@ -201,6 +203,7 @@ impl Workflow {
             overdue_on,
             handling_role,
             key_only,
+            proposer,
         } = filter;
         let overdue_text = overdue_on.map(|d| d.to_string()).unwrap_or_default();
         let scope = paging::scope(&[
@@ -212,6 +215,7 @@ impl Workflow {
             &overdue_text,
             handling_role.map_or("", |r| r.as_str()),
             if key_only { "key" } else { "" },
+            proposer.as_deref().unwrap_or(""),
         ]);
         let (limit, after) = page.resolve(LIST_PAGE, scope)?;
         let query = ListQuery {
@@ -223,6 +227,7 @@ impl Workflow {
             overdue_on,
             handling_role,
             key_only,
+            proposer,
             limit,
             after,
             view,

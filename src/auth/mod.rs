@@ -10,6 +10,7 @@
 //! | `signer` | sign, reject drafts — its unit's proposals | its unit's proposals and events |
 //! | `office` | issue, copy — its unit's proposals | its unit's proposals and events |
 //! | `auditor` | nothing | everything, `VerifyHistory` and statistics included |
+//! | `proposer` | record its own verdict (feedback) — the proposals it made | the proposals it made (its name is among their proposers): get, list, history, render; no events, no statistics |
 //! | `admin` | everything | everything |
 
 mod principals;
@@ -29,16 +30,20 @@ pub enum Role {
     Office,
     Auditor,
     Admin,
+    /// A member or collective who made proposals (提案者): its name is the one the proposals
+    /// list among their proposers.
+    Proposer,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Registrar,
         Role::Unit,
         Role::Signer,
         Role::Office,
         Role::Auditor,
         Role::Admin,
+        Role::Proposer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Role {
             Role::Office => "office",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Proposer => "proposer",
         }
     }
 
@@ -119,6 +125,9 @@ pub enum Grant {
     /// Only proposals this unit is handling (when the command is decided, for changes; when
     /// read, for reads); listings and streams are narrowed to the unit.
     OwnUnit(String),
+    /// Only proposals this proposer made (its name among their proposers), and of changes
+    /// only its own verdict; listings are narrowed to its proposals.
+    OwnProposals(String),
 }
 
 /// Why a call was refused: said to the caller and logged with the principal.
@@ -147,6 +156,9 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
     use {Action as A, CommandKind as K};
     let allowed = match (principal.role, action) {
         (Role::Admin, _) => true,
+        (Role::Proposer, action) => {
+            matches!(action, A::ReadProposals | A::Change(K::RecordFeedback))
+        }
         (Role::Auditor, read) => matches!(
             read,
             A::ReadProposals | A::ReadEvents | A::Verify | A::ReadStatistics
@@ -186,6 +198,9 @@ pub fn grant(principal: &Principal, action: Action, rules: &Rules) -> Result<Gra
     };
     if !allowed {
         return Err(Denied::new(principal, describe(action)));
+    }
+    if principal.role == Role::Proposer {
+        return Ok(Grant::OwnProposals(principal.name.clone()));
     }
     match (&principal.unit, principal.role.needs_unit()) {
         (Some(unit), true) => Ok(Grant::OwnUnit(unit.clone())),
@@ -249,7 +264,7 @@ mod tests {
         let changes = |kinds: &[K]| -> Vec<Action> {
             kinds.iter().map(|k| A::Change(*k)).chain(reads).collect()
         };
-        let expected: [(Role, Vec<Action>); 6] = [
+        let expected: [(Role, Vec<Action>); 7] = [
             (
                 Role::Registrar,
                 changes(&[
@@ -293,6 +308,10 @@ mod tests {
                 ],
             ),
             (Role::Admin, Action::all().collect()),
+            (
+                Role::Proposer,
+                vec![A::ReadProposals, A::Change(K::RecordFeedback)],
+            ),
         ];
         for (role, allowed) in expected {
             let p = principal(role);
@@ -304,9 +323,10 @@ mod tests {
                     "{role:?} {action:?}: {granted:?}"
                 );
                 if let Ok(grant) = granted {
-                    let want = match role.needs_unit() {
-                        true => Grant::OwnUnit("许昌市生态环境局".into()),
-                        false => Grant::Everywhere,
+                    let want = match (role, role.needs_unit()) {
+                        (Role::Proposer, _) => Grant::OwnProposals(p.name.clone()),
+                        (_, true) => Grant::OwnUnit("许昌市生态环境局".into()),
+                        (_, false) => Grant::Everywhere,
                     };
                     assert_eq!(grant, want, "{role:?} {action:?}");
                 }

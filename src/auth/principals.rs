@@ -3,7 +3,8 @@
 //! ```json
 //! { "principals": [
 //!     { "name": "registrar-1", "role": "registrar", "token_sha256": "<64 hex digits>" },
-//!     { "name": "eco-signer", "role": "signer", "unit": "许昌市生态环境局" }
+//!     { "name": "eco-signer", "role": "signer", "unit": "许昌市生态环境局" },
+//!     { "name": "苏会兴", "role": "proposer", "token_sha256": "<64 hex digits>" }
 //! ] }
 //! ```
 //!

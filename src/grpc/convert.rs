@@ -1052,6 +1052,7 @@ pub(super) fn list_request(
         overdue_on,
         handling_role,
         key_only,
+        proposer,
     } = request;
     let mut checked = Checked::default();
     let handling_role = checked.role_filter("handling_role", handling_role);
@@ -1073,6 +1074,7 @@ pub(super) fn list_request(
             overdue_on,
             handling_role,
             key_only,
+            proposer: set(proposer),
         },
         view,
         PageRequest {

@@ -18,7 +18,7 @@ use super::convert::{
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
 use crate::auth::{Action, Grant, Principal, Standing, grant};
-use crate::domain::{CommandKind, ProposalId, Rules};
+use crate::domain::{Command, CommandKind, ProposalId, Rules};
 use crate::store::{View, to_hex};
 
 /// Serves `proposal.v1.ProposalService` over a [`Workflow`].
@@ -58,8 +58,25 @@ impl ProposalApi {
         let grant = allowed(principal, action, self.workflow.rules())?;
         settle_actor(principal, request.actor())?;
         let mut submission: Submission = request.try_into()?;
-        if let Grant::OwnUnit(unit) = grant {
-            submission.unit_scope = Some(unit);
+        match grant {
+            Grant::OwnUnit(unit) => submission.unit_scope = Some(unit),
+            // A proposer gives its own verdict, on its own proposals (their proposers never
+            // change, so reading first decides it for good).
+            Grant::OwnProposals(name) => {
+                let own_verdict = matches!(
+                    &submission.command,
+                    Command::RecordFeedback { feedback } if feedback.proposer == name
+                );
+                if !own_verdict {
+                    return Err(AppError::PermissionDenied(format!(
+                        "{name} gives only its own verdict"
+                    )));
+                }
+                if let Some(id) = submission.proposal_id {
+                    self.readable(principal, id, View::Basic).await?;
+                }
+            }
+            Grant::Everywhere => {}
         }
         Ok(self.workflow.execute(submission).await?.into())
     }
@@ -72,8 +89,15 @@ impl ProposalApi {
         view: View,
     ) -> Result<crate::domain::Proposal, AppError> {
         let proposal = self.workflow.get(id, view).await?;
-        if let Grant::OwnUnit(unit) =
-            allowed(principal, Action::ReadProposals, self.workflow.rules())?
+        let grant = allowed(principal, Action::ReadProposals, self.workflow.rules())?;
+        if let Grant::OwnProposals(name) = &grant
+            && !proposal.proposers.contains(name)
+        {
+            return Err(AppError::PermissionDenied(format!(
+                "{name} reads only the proposals it made"
+            )));
+        }
+        if let Grant::OwnUnit(unit) = grant
             && !proposal.handled_by(&unit)
         {
             // A proposal merged into one the unit handles is answered by the unit: its
@@ -659,7 +683,17 @@ impl ProposalService for ProposalApi {
         self.traced("ListProposals", &principal, "", async {
             let grant = allowed(&principal, Action::ReadProposals, self.workflow.rules())?;
             let (mut filter, view, page) = list_request(request)?;
-            narrow(&principal, grant, &mut filter.handling_unit)?;
+            match grant {
+                Grant::OwnProposals(name) => match &filter.proposer {
+                    Some(asked) if *asked != name => {
+                        return Err(AppError::PermissionDenied(format!(
+                            "{name} lists only the proposals it made, not {asked}'s"
+                        )));
+                    }
+                    _ => filter.proposer = Some(name),
+                },
+                grant => narrow(&principal, grant, &mut filter.handling_unit)?,
+            }
             let page = self.workflow.list(filter, view, page).await?;
             Ok(pb::ListProposalsResponse {
                 proposals: page.items.into_iter().map(Into::into).collect(),

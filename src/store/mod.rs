@@ -141,6 +141,8 @@ pub struct ListQuery {
     pub handling_role: Option<HandlingRole>,
     /// Only key proposals (重点提案).
     pub key_only: bool,
+    /// Only proposals this member or collective made (its name among the proposers).
+    pub proposer: Option<String>,
     pub limit: usize,
     /// Resume after this point: a [`ListPage::next`] from the same query.
     pub after: Option<Vec<u8>>,

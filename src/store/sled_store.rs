@@ -573,6 +573,7 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
         overdue_on,
         handling_role,
         key_only,
+        proposer,
         limit: _,
         after: _,
         view: _,
@@ -607,6 +608,9 @@ fn matches(query: &ListQuery, status: &StatusRecord) -> bool {
     };
     state.is_none_or(|s| s == now)
         && (!key_only || status.key.is_some())
+        && proposer
+            .as_deref()
+            .is_none_or(|name| status.proposers.iter().any(|p| p == name))
         && proposer_kind.is_none_or(|k| k == status.proposer_kind)
         && is_overdue
         && ((handling_unit.is_none() && handling_role.is_none())

@@ -46,6 +46,8 @@ pub enum Role {
     Office,
     Auditor,
     Admin,
+    /// Not in the matrix's columns: tests/proposer_role.rs covers it.
+    Proposer,
 }
 
 impl Role {
@@ -67,6 +69,7 @@ impl Role {
             Role::Office => "office",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Proposer => "proposer",
         }
     }
 
@@ -98,9 +101,11 @@ pub const UNIT_A_OFFICE: Member = member("eco-office", Role::Office, Some(UNIT_A
 pub const UNIT_B_CLERK: Member = member("edu-unit", Role::Unit, Some(UNIT_B));
 pub const UNIT_B_SIGNER: Member = member("edu-signer", Role::Signer, Some(UNIT_B));
 pub const UNIT_B_OFFICE: Member = member("edu-office", Role::Office, Some(UNIT_B));
+/// The seed proposal's proposer, signed in as herself.
+pub const PROPOSER: Member = member("苏会兴", Role::Proposer, None);
 
 /// Everyone in the test's principals file.
-pub const EVERYONE: [Member; 10] = [
+pub const EVERYONE: [Member; 11] = [
     REGISTRAR,
     REGISTRAR_2,
     AUDITOR,
@@ -111,6 +116,7 @@ pub const EVERYONE: [Member; 10] = [
     UNIT_B_CLERK,
     UNIT_B_SIGNER,
     UNIT_B_OFFICE,
+    PROPOSER,
 ];
 
 /// The principals the matrix calls as: one per role, and the unit-bound roles for both units.
@@ -131,7 +137,13 @@ pub const UNIT_B_MEMBERS: [Member; 3] = [UNIT_B_CLERK, UNIT_B_SIGNER, UNIT_B_OFF
 
 /// A principal's bearer token (the file stores only its SHA-256).
 pub fn token(name: &str) -> String {
-    format!("token-of-{name}")
+    // Metadata is ASCII: a name in Chinese (a proposer's) goes in as its UTF-8 bytes' hex.
+    if name.is_ascii() {
+        format!("token-of-{name}")
+    } else {
+        let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("token-of-{hex}")
+    }
 }
 
 pub fn sha256_hex(text: &str) -> String {

@@ -65,6 +65,9 @@ pub struct ListProposals {
     /// Only key proposals (重点提案).
     #[arg(long)]
     key_only: bool,
+    /// Only proposals this member or collective made, e.g. 苏会兴.
+    #[arg(long, value_name = "NAME")]
+    proposer: Option<String>,
     /// `full` adds each proposal's content and reply (default: basic, without them).
     #[arg(long, value_enum, ignore_case = true)]
     view: Option<ViewArg>,
@@ -86,6 +89,7 @@ impl ListProposals {
             proposer_kind: self.proposer_kind.map_or(0, |k| k as i32),
             overdue_on: self.overdue_on.unwrap_or_default(),
             key_only: self.key_only,
+            proposer: self.proposer.unwrap_or_default(),
             handling_role: self.handling_role.map_or(0, |r| r as i32),
         };
         let (proposals, next) = proposal_pages(&server, &self.paging, filter).await?;
