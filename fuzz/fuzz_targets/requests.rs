@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    let converted = match selector % 20 {
+    let converted = match selector % 21 {
         0 => pb::ReceiveProposalRequest::decode(bytes).map(Submission::try_from),
         1 => pb::AssignProposalRequest::decode(bytes).map(Submission::try_from),
         2 => pb::ReturnProposalRequest::decode(bytes).map(Submission::try_from),
@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
         16 => pb::RecordFeedbackRequest::decode(bytes).map(Submission::try_from),
         17 => pb::CloseProposalRequest::decode(bytes).map(Submission::try_from),
         18 => pb::SetKeyProposalRequest::decode(bytes).map(Submission::try_from),
+        19 => pb::ReopenProposalRequest::decode(bytes).map(Submission::try_from),
         _ => pb::MergeProposalRequest::decode(bytes).map(Submission::try_from),
     };
     let Ok(Ok(submission)) = converted else {
@@ -379,6 +380,10 @@ fn respects_limits(s: &Submission) {
                 text("note", note, Limits::REASON_CHARS);
             }
         }
+        Command::Reopen {
+            reason,
+            due_date: _,
+        } => text("reason", reason, Limits::REASON_CHARS),
         Command::SetKey {
             key,
             supervisor,
