@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use proposal_service::app::{fingerprint, new_proposal_id};
 use proposal_service::domain::{
-    CalendarDate, Claim, Command, Decision, Envelope, HandlingRole, HandlingUnits, Proposal,
-    ProposalId, ProposalState, ProposerKind, RecordedEvent, Registration, Reply, RequestId,
-    ResultCode, Rules, Timestamp, decide,
+    CalendarDate, Claim, Command, Decision, Envelope, Feedback, HandlingRole, HandlingUnits,
+    Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Registration, Reply,
+    RequestId, ResultCode, Rules, Satisfaction, Timestamp, decide,
 };
 use proposal_service::store::{
     ChainHash, Change, EventScope, GENESIS, ListPage, ListQuery, LoggedEvent, RequestKey,
@@ -779,6 +779,70 @@ pub fn what_is_committed_survives_a_reopen(backend: &impl Backend) {
     assert_eq!(report.head, (log.len() as u64 + 2, script.head));
 }
 
+/// A reopened proposal (重新办理) reads back with its earlier round whole (the archived reply
+/// body included, in the basic view too), lists under its new state and by its proposer, and
+/// its first document number stays taken.
+pub fn a_reopened_proposal_keeps_its_earlier_round(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Blocking::new(backend.open(dir.path()));
+    let mut script = Script::new(&store);
+    let p = script.proposal(60, UNIT_A, ProposalState::Copied);
+    let first_reply = p.reply.clone().expect("a copied proposal has a reply");
+    let p = script.run(
+        Some(&p),
+        Command::RecordFeedback {
+            feedback: Feedback {
+                proposer: "苏会兴".into(),
+                satisfaction: Satisfaction::NotSatisfied,
+                attitude: None,
+                comment: String::new(),
+            },
+        },
+    );
+    let p = script.run(
+        Some(&p),
+        Command::Reopen {
+            reason: "提案人不满意".into(),
+            due_date: Some(date("2020-03-31")),
+        },
+    );
+    assert_eq!(
+        (p.state, p.round(), p.reply.as_ref()),
+        (ProposalState::Assigned, 2, None)
+    );
+    assert_eq!(store.proposal(p.id, View::Full).unwrap().as_ref(), Some(&p));
+    let read = store.proposal(p.id, View::Basic).unwrap().unwrap();
+    assert_eq!(read, basic(&p));
+    assert_eq!(
+        read.rounds[0].replies[0].reply.reply.as_ref(),
+        Some(&first_reply)
+    );
+    let listed = |query: ListQuery| ids(&list_all(&store, query));
+    let by_state = |state| ListQuery {
+        state: Some(state),
+        limit: 10,
+        ..ListQuery::default()
+    };
+    assert!(listed(by_state(ProposalState::Copied)).is_empty());
+    assert_eq!(
+        listed(by_state(ProposalState::Assigned)),
+        BTreeSet::from([p.id])
+    );
+    let by_proposer = |name: &str| ListQuery {
+        proposer: Some(name.into()),
+        limit: 10,
+        ..ListQuery::default()
+    };
+    assert_eq!(listed(by_proposer("苏会兴")), BTreeSet::from([p.id]));
+    assert!(listed(by_proposer("王五")).is_empty());
+    let first_number = Claim::DocumentNumber("许环〔2019〕60号".into());
+    assert_eq!(store.claimed_by(&first_number).unwrap(), Some(p.id));
+    // The new round's draft is the reply in force.
+    let p = script.run(Some(&p), draft());
+    assert_eq!(store.proposal(p.id, View::Full).unwrap().as_ref(), Some(&p));
+    assert_eq!(store.verify().unwrap().first_mismatch(), None);
+}
+
 /// Runs every check against `backend`.
 pub fn run_all(backend: &impl Backend) {
     an_empty_store_holds_nothing(backend);
@@ -789,4 +853,5 @@ pub fn run_all(backend: &impl Backend) {
     listings_page_through_exactly_the_matches(backend);
     backward_moves_keep_projection_and_indexes_exact(backend);
     what_is_committed_survives_a_reopen(backend);
+    a_reopened_proposal_keeps_its_earlier_round(backend);
 }
