@@ -115,6 +115,14 @@ fn same_proposal(
             .map(|h| h.unit.clone())
             .collect(),
         splits: split.iter().map(|h| part_of(h)).collect(),
+        proposers: actual.proposers.clone(),
+        key: actual.key.is_some(),
+        round: actual.round,
+        verdicts: actual
+            .feedback
+            .iter()
+            .map(|f| (f.proposer.clone(), f.satisfaction))
+            .collect(),
     };
     if !split.is_empty() {
         // The proposal is the first split unit's; each handling holds its own reply.
@@ -282,6 +290,7 @@ fn check_answer(
         Expect::DuplicateNumber => (Code::AlreadyExists, "DUPLICATE_PROPOSAL_NUMBER"),
         Expect::DuplicateDocument => (Code::AlreadyExists, "DUPLICATE_DOCUMENT_NUMBER"),
         Expect::Precondition(reason) => (Code::FailedPrecondition, *reason),
+        Expect::FeedbackRecorded => (Code::AlreadyExists, "FEEDBACK_RECORDED"),
     };
     if status.code() != code {
         return Err(format!("expected {code:?} {reason}, got {status:?}"));

@@ -247,11 +247,13 @@ impl Command {
 }
 
 /// The usual next step from `state`, what a well-behaved client sends (a copied proposal gets
-/// another copy and a refused one another refusal, which the lifecycle refuses).
+/// another copy, a refused one another refusal and a closed one another closing, which the
+/// lifecycle refuses).
 pub fn forward(state: Option<State>) -> Command {
     match state {
         None => Command::Receive,
         Some(State::Copied) => Command::Copy,
+        Some(State::Closed) => Command::Close,
         Some(State::NotAccepted) => Command::Refuse,
         // Merged: another merge, which the lifecycle refuses.
         Some(State::Merged) => Command::Merge,

@@ -55,6 +55,13 @@ pub struct Snap {
     /// state is the least advanced one's; its own reply fields and the sole handling's records
     /// above stay empty, each part holds its own.
     pub splits: Vec<Part>,
+    pub proposers: Vec<String>,
+    /// 重点提案.
+    pub key: bool,
+    /// The round of handling: 1, and one more per reopening (重新办理).
+    pub round: u32,
+    /// The current round's verdicts, in order: the proposer and the satisfaction's number.
+    pub verdicts: Vec<(String, i32)>,
 }
 
 /// One SPLIT handling (分办): where its own reply stands, and the unit's own records.
@@ -239,6 +246,8 @@ pub enum Expect {
     DuplicateDocument,
     /// FAILED_PRECONDITION with this reason: what the handling holds forbids it.
     Precondition(&'static str),
+    /// ALREADY_EXISTS, FEEDBACK_RECORDED: the proposer's verdict on this round is in.
+    FeedbackRecorded,
 }
 
 /// Days from 0000-03-01 to a `YYYY-MM-DD` date: enough calendar for the extension cap.
@@ -329,6 +338,23 @@ impl Model {
             // The default rules have the lead wait for every opinion.
             CommandRequest::Sign(_) if !now.opinions_pending.is_empty() => {
                 Some(Expect::Precondition("CO_OPINIONS_PENDING"))
+            }
+            CommandRequest::RecordFeedback(r) if !now.proposers.contains(&r.proposer) => {
+                Some(Expect::Invalid("proposer"))
+            }
+            CommandRequest::RecordFeedback(r)
+                if now.verdicts.iter().any(|(p, _)| *p == r.proposer) =>
+            {
+                Some(Expect::FeedbackRecorded)
+            }
+            // The default rules reopen only after a dissatisfied verdict on the round.
+            CommandRequest::Reopen(_)
+                if !now
+                    .verdicts
+                    .iter()
+                    .any(|(_, s)| *s == pb::Satisfaction::NotSatisfied as i32) =>
+            {
+                Some(Expect::Precondition("NO_DISSATISFACTION"))
             }
             _ => None,
         }
@@ -493,6 +519,10 @@ impl Model {
             merged_into: None,
             merged: Vec::new(),
             splits: Vec::new(),
+            proposers: Vec::new(),
+            key: false,
+            round: 1,
+            verdicts: Vec::new(),
         });
         // A command on the reply records the split unit whose reply it is.
         let mut reply_unit = String::new();
@@ -633,7 +663,42 @@ impl Model {
     ) {
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
         match sent {
-            CommandRequest::Receive(r) => after.title.clone_from(&r.title),
+            CommandRequest::Receive(r) => {
+                after.title.clone_from(&r.title);
+                after.proposers.clone_from(&r.proposers);
+            }
+            CommandRequest::RecordFeedback(r) => {
+                after.verdicts.push((r.proposer.clone(), r.satisfaction));
+            }
+            CommandRequest::Close(_) => {}
+            CommandRequest::SetKey(r) => after.key = r.key,
+            CommandRequest::Reopen(r) => {
+                // A new round: every replying unit drafts again, due anew; the round's reply
+                // and verdicts are kept apart (the model does not follow them).
+                let due = some(&r.due_date).unwrap_or_else(|| DEFAULT_DUE_DATE.into());
+                after.round += 1;
+                after.verdicts.clear();
+                after.reply_body = None;
+                after.signer = None;
+                after.document_number = None;
+                after.copy_to.clear();
+                after.copied_to.clear();
+                after.due_date = Some(due.clone());
+                if after.splits.is_empty() {
+                    after.original_due_date = Some(due);
+                } else {
+                    for part in &mut after.splits {
+                        part.state = State::Assigned;
+                        part.reply_body = None;
+                        part.signer = None;
+                        part.document_number = None;
+                        part.copy_to.clear();
+                        part.copied_to.clear();
+                        part.due_date = Some(due.clone());
+                        part.original_due_date = Some(due.clone());
+                    }
+                }
+            }
             CommandRequest::Assign(r) if !r.split_units.is_empty() => {
                 // 分办: every unit replies on its own; the proposal holds no records of its own.
                 let due = some(&r.due_date).unwrap_or_else(|| DEFAULT_DUE_DATE.into());
@@ -819,6 +884,15 @@ pub fn op() -> impl Strategy<Value = Op> {
         3 => Just(KindChoice::Forward),
         2 => prop::sample::select([&Command::ALL[..], &Command::RECORDS[..]].concat())
             .prop_map(KindChoice::Exactly),
+        // After the reply: verdicts, the closing, key proposals, reopenings.
+        1 => prop::sample::select(vec![
+            Command::RecordFeedback,
+            Command::RecordFeedback,
+            Command::Close,
+            Command::SetKey,
+            Command::Reopen,
+        ])
+        .prop_map(KindChoice::Exactly),
         // A merge takes two proposals, one still RECEIVED: often enough to happen.
         1 => Just(KindChoice::Exactly(Command::Merge)),
         // A return is asked for, then decided: often enough for a unit's part to end.
@@ -954,7 +1028,9 @@ pub fn forward_of(now: Option<&Snap>, payload: Payload) -> Command {
             // The unit `unit_for` picks first among those ready, when it can; a request of
             // its is decided first.
             let part = &now.splits[v % now.splits.len()];
-            if part.pending_return {
+            if now.state == State::Copied {
+                after_reply(now, v)
+            } else if part.pending_return {
                 Command::DecideReturn
             } else if part.pending_extension.is_some() {
                 Command::DecideExtension
@@ -962,7 +1038,28 @@ pub fn forward_of(now: Option<&Snap>, payload: Payload) -> Command {
                 forward(Some(part.state))
             }
         }
+        // Once dispatched: a verdict, then a reopening or the closing.
+        Some(now) if now.state == State::Copied => {
+            let v = match payload {
+                Payload::Valid(v) => v as usize,
+                Payload::Invalid(_) => 0,
+            };
+            after_reply(now, v)
+        }
         now => forward(now.map(|s| s.state)),
+    }
+}
+
+/// The office's next act on a dispatched proposal: verdicts first, then mostly a reopening
+/// (refused until one is dissatisfied), sometimes the closing.
+fn after_reply(now: &Snap, v: usize) -> Command {
+    if now.verdicts.len() < now.proposers.len() && v % 4 != 0 {
+        return Command::RecordFeedback;
+    }
+    if v % 5 == 0 {
+        Command::Close
+    } else {
+        Command::Reopen
     }
 }
 
@@ -1003,9 +1100,58 @@ pub fn build(
     let mut merge_into: Option<(String, Target)> = None;
     let handling_unit = pick(&["许昌市生态环境局", "许昌市住房和城乡建设局"]);
     let mut sent = match kind {
-        Command::RecordFeedback | Command::Close | Command::SetKey | Command::Reopen => {
-            unreachable!("the model does not generate {kind:?} yet")
+        Command::RecordFeedback => CommandRequest::RecordFeedback(pb::RecordFeedbackRequest {
+            proposal_id: proposal_id.clone(),
+            // Mostly a proposer; now and then a stranger.
+            proposer: pick(&["苏会兴", "李明", "苏会兴", "路人甲"]),
+            // Half of them not satisfied, so that reopenings go through.
+            satisfaction: [
+                pb::Satisfaction::NotSatisfied,
+                pb::Satisfaction::Satisfied,
+                pb::Satisfaction::NotSatisfied,
+                pb::Satisfaction::BasicallySatisfied,
+            ][v as usize / 6 % 4] as i32,
+            attitude: 0,
+            comment: String::new(),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::Close => CommandRequest::Close(pb::CloseProposalRequest {
+            proposal_id: proposal_id.clone(),
+            note: pick(&["", "办理完毕"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
+        Command::SetKey => {
+            let key = v % 3 != 0;
+            CommandRequest::SetKey(pb::SetKeyProposalRequest {
+                proposal_id: proposal_id.clone(),
+                key,
+                supervisor: if key {
+                    pick(&["", "市政协副主席王明"])
+                } else {
+                    String::new()
+                },
+                note: String::new(),
+                expected_version,
+                request_id: String::new(),
+                actor: actor.clone(),
+                effective_date: EFFECTIVE_DATE.into(),
+            })
         }
+        Command::Reopen => CommandRequest::Reopen(pb::ReopenProposalRequest {
+            proposal_id: proposal_id.clone(),
+            reason: "提案人对答复不满意".into(),
+            due_date: pick(&["", "2019-12-31"]),
+            expected_version,
+            request_id: String::new(),
+            actor: actor.clone(),
+            effective_date: EFFECTIVE_DATE.into(),
+        }),
         Command::Receive => CommandRequest::Receive(pb::ReceiveProposalRequest {
             committee: case.committee.clone(),
             session: SESSION.into(),
@@ -1405,6 +1551,31 @@ pub fn spoil(sent: &mut CommandRequest, bad: u8) -> &'static str {
         CommandRequest::Merge(r) => {
             r.into_proposal_id = "not-a-uuid".into();
             "into_proposal_id"
+        }
+        CommandRequest::RecordFeedback(r) if first => {
+            r.proposer = String::new();
+            "proposer"
+        }
+        CommandRequest::RecordFeedback(r) => {
+            r.satisfaction = 0;
+            "satisfaction"
+        }
+        CommandRequest::Close(r) => {
+            r.note = "办".repeat(5001);
+            "note"
+        }
+        CommandRequest::SetKey(r) => {
+            r.key = false;
+            r.supervisor = "某领导".into();
+            "supervisor"
+        }
+        CommandRequest::Reopen(r) if first => {
+            r.reason = String::new();
+            "reason"
+        }
+        CommandRequest::Reopen(r) => {
+            r.due_date = "2019-02-30".into();
+            "due_date"
         }
     }
 }

@@ -274,6 +274,65 @@ pub fn merge(p: &pb::Proposal, into: &pb::Proposal) -> pb::MergeProposalRequest 
     }
 }
 
+/// The office records `p`'s first proposer's verdict: basically satisfied.
+pub fn record_feedback(p: &pb::Proposal) -> pb::RecordFeedbackRequest {
+    verdict(p, pb::Satisfaction::BasicallySatisfied)
+}
+
+/// The office records `p`'s first proposer's verdict at `satisfaction`.
+pub fn verdict(p: &pb::Proposal, satisfaction: pb::Satisfaction) -> pb::RecordFeedbackRequest {
+    pb::RecordFeedbackRequest {
+        proposal_id: p.id.clone(),
+        proposer: p.proposers.first().cloned().unwrap_or_default(),
+        satisfaction: satisfaction as i32,
+        attitude: pb::Satisfaction::Satisfied as i32,
+        comment: "希望加快落实".into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The office closes `p` (办结).
+pub fn close(p: &pb::Proposal) -> pb::CloseProposalRequest {
+    pb::CloseProposalRequest {
+        proposal_id: p.id.clone(),
+        note: "办理完毕".into(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The office makes `p` a key proposal (重点提案).
+pub fn set_key(p: &pb::Proposal) -> pb::SetKeyProposalRequest {
+    pb::SetKeyProposalRequest {
+        proposal_id: p.id.clone(),
+        key: true,
+        supervisor: "市政协副主席王明".into(),
+        note: String::new(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
+/// The office reopens `p` (重新办理), the new reply due by the rules.
+pub fn reopen(p: &pb::Proposal) -> pb::ReopenProposalRequest {
+    pb::ReopenProposalRequest {
+        proposal_id: p.id.clone(),
+        reason: "提案人对答复不满意".into(),
+        due_date: String::new(),
+        expected_version: None,
+        request_id: String::new(),
+        actor: REGISTRAR_ACTOR.into(),
+        effective_date: String::new(),
+    }
+}
+
 /// The body of [`submit_opinion`]'s opinion.
 pub const OPINION_BODY: &str = "建议将大气污染防治资金纳入年度预算统筹安排。";
 
@@ -425,7 +484,9 @@ command_fields!(
     pb::RejectDraftRequest, pb::SignReplyRequest, pb::IssueReplyRequest, pb::CopyReplyRequest,
     pb::RefuseProposalRequest, pb::AcknowledgeAssignmentRequest, pb::RecordContactRequest,
     pb::RequestExtensionRequest, pb::DecideExtensionRequest, pb::RequestReturnRequest,
-    pb::DecideReturnRequest, pb::SubmitOpinionRequest, pb::MergeProposalRequest
+    pb::DecideReturnRequest, pb::SubmitOpinionRequest, pb::MergeProposalRequest,
+    pb::RecordFeedbackRequest, pb::CloseProposalRequest, pb::SetKeyProposalRequest,
+    pb::ReopenProposalRequest
 );
 
 /// Defines [`CommandRequest`] with one variant per `Variant(request type)`, and a `From` for
@@ -466,7 +527,11 @@ command_request!(
     RequestReturn(pb::RequestReturnRequest),
     DecideReturn(pb::DecideReturnRequest),
     SubmitOpinion(pb::SubmitOpinionRequest),
-    Merge(pb::MergeProposalRequest)
+    Merge(pb::MergeProposalRequest),
+    RecordFeedback(pb::RecordFeedbackRequest),
+    Close(pb::CloseProposalRequest),
+    SetKey(pb::SetKeyProposalRequest),
+    Reopen(pb::ReopenProposalRequest)
 );
 
 /// Runs `$body` with `$r` bound to the request inside any [`CommandRequest`].
@@ -490,6 +555,10 @@ macro_rules! each_command {
             $crate::common::requests::CommandRequest::DecideReturn($r) => $body,
             $crate::common::requests::CommandRequest::SubmitOpinion($r) => $body,
             $crate::common::requests::CommandRequest::Merge($r) => $body,
+            $crate::common::requests::CommandRequest::RecordFeedback($r) => $body,
+            $crate::common::requests::CommandRequest::Close($r) => $body,
+            $crate::common::requests::CommandRequest::SetKey($r) => $body,
+            $crate::common::requests::CommandRequest::Reopen($r) => $body,
         }
     };
 }
@@ -518,9 +587,11 @@ impl CommandRequest {
             Command::SubmitOpinion => Self::SubmitOpinion(submit_opinion(p, "")),
             // Into itself: valid fields, refused as MERGE_NOT_ALLOWED (see [`merge`]).
             Command::Merge => Self::Merge(merge(p, p)),
-            Command::RecordFeedback | Command::Close | Command::SetKey | Command::Reopen => {
-                unimplemented!("{command:?}: tests/after_reply.rs sends its requests itself")
-            }
+            Command::RecordFeedback => Self::RecordFeedback(record_feedback(p)),
+            Command::Close => Self::Close(close(p)),
+            Command::SetKey => Self::SetKey(set_key(p)),
+            // Refused unless a proposer is recorded not satisfied (NO_DISSATISFACTION).
+            Command::Reopen => Self::Reopen(reopen(p)),
         }
     }
 
@@ -543,6 +614,10 @@ impl CommandRequest {
             Self::DecideReturn(_) => Command::DecideReturn,
             Self::SubmitOpinion(_) => Command::SubmitOpinion,
             Self::Merge(_) => Command::Merge,
+            Self::RecordFeedback(_) => Command::RecordFeedback,
+            Self::Close(_) => Command::Close,
+            Self::SetKey(_) => Command::SetKey,
+            Self::Reopen(_) => Command::Reopen,
         }
     }
 
@@ -578,6 +653,10 @@ impl CommandRequest {
             Self::DecideReturn(r) => Some(&r.proposal_id),
             Self::SubmitOpinion(r) => Some(&r.proposal_id),
             Self::Merge(r) => Some(&r.proposal_id),
+            Self::RecordFeedback(r) => Some(&r.proposal_id),
+            Self::Close(r) => Some(&r.proposal_id),
+            Self::SetKey(r) => Some(&r.proposal_id),
+            Self::Reopen(r) => Some(&r.proposal_id),
         }
     }
 
@@ -601,6 +680,10 @@ impl CommandRequest {
             Self::DecideReturn(r) => r.expected_version,
             Self::SubmitOpinion(r) => r.expected_version,
             Self::Merge(r) => r.expected_version,
+            Self::RecordFeedback(r) => r.expected_version,
+            Self::Close(r) => r.expected_version,
+            Self::SetKey(r) => r.expected_version,
+            Self::Reopen(r) => r.expected_version,
         }
     }
 
@@ -702,6 +785,10 @@ impl CommandRequest {
             Self::DecideReturn(r) => send!(decide_return(r)),
             Self::SubmitOpinion(r) => send!(submit_opinion(r)),
             Self::Merge(r) => send!(merge_proposal(r)),
+            Self::RecordFeedback(r) => send!(record_feedback(r)),
+            Self::Close(r) => send!(close_proposal(r)),
+            Self::SetKey(r) => send!(set_key_proposal(r)),
+            Self::Reopen(r) => send!(reopen_proposal(r)),
         })
     }
 

@@ -430,6 +430,8 @@ impl Tracked {
             // Unset in a request reads as members.
             proposer_kind: request.proposer_kind.max(pb::ProposerKind::Member as i32),
             last_act_date: ACT_DATE.into(),
+            // The first round of handling.
+            round: 1,
             ..Default::default()
         };
         assert_proposal(&actual, &expected);
