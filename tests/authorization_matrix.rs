@@ -34,8 +34,10 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
             );
             // A decision needs a request to decide on.
             let need = match rpc {
-                Rpc::DecideExtension | Rpc::DecideReturn => Need::PendingRequest,
+                Rpc::DecideExtension => Need::PendingExtension,
+                Rpc::DecideReturn => Need::PendingReturn,
                 Rpc::SubmitOpinion => Need::CoHandledByA,
+                Rpc::Reopen => Need::Dissatisfied,
                 _ => Need::Nothing,
             };
             let target = match rpc.target_state() {
@@ -48,9 +50,13 @@ async fn every_rpc_is_allowed_or_denied_for_every_role_exactly_as_the_matrix_say
                     }
                     None => {
                         let mut p = drive(&admin, UNIT_A, state).await;
-                        if need == Need::PendingRequest {
+                        if need != Need::Nothing {
                             let request = match rpc {
                                 Rpc::DecideReturn => CommandRequest::from(rq::request_return(&p)),
+                                Rpc::Reopen => CommandRequest::from(rq::verdict(
+                                    &p,
+                                    pb::Satisfaction::NotSatisfied,
+                                )),
                                 _ => CommandRequest::from(rq::request_extension(&p)),
                             };
                             let sent = request.by("").send(&mut admin.clone()).await;
@@ -124,10 +130,14 @@ const LEAD: &str = "许昌市财政局";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Need {
     Nothing,
-    /// A request for the office to decide.
-    PendingRequest,
+    /// A unit's extension request for the office to decide.
+    PendingExtension,
+    /// A unit's request to return the proposal.
+    PendingReturn,
     /// Unit A as a co-unit (led by a third unit).
     CoHandledByA,
+    /// A proposer recorded not satisfied with the reply (to reopen it).
+    Dissatisfied,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,38 +158,45 @@ enum Remit {
 use Remit::{No as N, OwnUnit as O, Yes as Y};
 
 /// The matrix of `src/auth/mod.rs`, written out. Columns: registrar, unit, signer, office,
-/// auditor, admin ([`Role::COLUMNS`]).
-const MATRIX: [(Rpc, [Remit; 6]); 25] = [
-    (Rpc::Receive, [Y, N, N, N, N, Y]),
-    (Rpc::Assign, [Y, N, N, N, N, Y]),
+/// auditor, admin, proposer ([`Role::COLUMNS`]). The proposer's cells are for proposals she
+/// made, which every proposal here is (tests/proposer_role.rs has another's refused).
+const MATRIX: [(Rpc, [Remit; 7]); 30] = [
+    (Rpc::Receive, [Y, N, N, N, N, Y, N]),
+    (Rpc::Assign, [Y, N, N, N, N, Y, N]),
     // A unit returns directly only under rules that allow it (not the defaults); the office
     // withdraws an assignment.
-    (Rpc::Return, [Y, N, N, N, N, Y]),
-    (Rpc::Draft, [N, O, N, N, N, Y]),
-    (Rpc::RejectDraft, [N, N, O, N, N, Y]),
-    (Rpc::Sign, [N, N, O, N, N, Y]),
-    (Rpc::Issue, [N, N, N, O, N, Y]),
-    (Rpc::Copy, [N, N, N, O, N, Y]),
-    (Rpc::Refuse, [Y, N, N, N, N, Y]),
-    (Rpc::Acknowledge, [N, O, N, N, N, Y]),
-    (Rpc::Contact, [N, O, N, N, N, Y]),
-    (Rpc::RequestExtension, [N, O, N, N, N, Y]),
-    (Rpc::DecideExtension, [Y, N, N, N, N, Y]),
-    (Rpc::RequestReturn, [N, O, N, N, N, Y]),
-    (Rpc::DecideReturn, [Y, N, N, N, N, Y]),
+    (Rpc::Return, [Y, N, N, N, N, Y, N]),
+    (Rpc::Draft, [N, O, N, N, N, Y, N]),
+    (Rpc::RejectDraft, [N, N, O, N, N, Y, N]),
+    (Rpc::Sign, [N, N, O, N, N, Y, N]),
+    (Rpc::Issue, [N, N, N, O, N, Y, N]),
+    (Rpc::Copy, [N, N, N, O, N, Y, N]),
+    (Rpc::Refuse, [Y, N, N, N, N, Y, N]),
+    (Rpc::Acknowledge, [N, O, N, N, N, Y, N]),
+    (Rpc::Contact, [N, O, N, N, N, Y, N]),
+    (Rpc::RequestExtension, [N, O, N, N, N, Y, N]),
+    (Rpc::DecideExtension, [Y, N, N, N, N, Y, N]),
+    (Rpc::RequestReturn, [N, O, N, N, N, Y, N]),
+    (Rpc::DecideReturn, [Y, N, N, N, N, Y, N]),
     // On a proposal unit A co-handles, led by a third unit (tests/handling.rs has the lead's
     // own clerk refused: NOT_A_CO_UNIT).
-    (Rpc::SubmitOpinion, [N, O, N, N, N, Y]),
+    (Rpc::SubmitOpinion, [N, O, N, N, N, Y, N]),
     // 并案 is the committee's (a fresh proposal to merge into each time).
-    (Rpc::Merge, [Y, N, N, N, N, Y]),
-    (Rpc::Get, [Y, O, O, O, Y, Y]),
-    (Rpc::List, [Y, Y, Y, Y, Y, Y]),
-    (Rpc::History, [Y, O, O, O, Y, Y]),
-    (Rpc::ListEvents, [Y, Y, Y, Y, Y, Y]),
-    (Rpc::Watch, [Y, Y, Y, Y, Y, Y]),
-    (Rpc::Verify, [N, N, N, N, Y, Y]),
-    (Rpc::Render, [Y, O, O, O, Y, Y]),
-    (Rpc::Rules, [Y, Y, Y, Y, Y, Y]),
+    (Rpc::Merge, [Y, N, N, N, N, Y, N]),
+    // After the reply: the office's acts; a proposer gives her own verdict.
+    (Rpc::RecordFeedback, [Y, N, N, N, N, Y, Y]),
+    (Rpc::Close, [Y, N, N, N, N, Y, N]),
+    (Rpc::SetKey, [Y, N, N, N, N, Y, N]),
+    (Rpc::Reopen, [Y, N, N, N, N, Y, N]),
+    (Rpc::Statistics, [Y, N, N, N, Y, Y, N]),
+    (Rpc::Get, [Y, O, O, O, Y, Y, Y]),
+    (Rpc::List, [Y, Y, Y, Y, Y, Y, Y]),
+    (Rpc::History, [Y, O, O, O, Y, Y, Y]),
+    (Rpc::ListEvents, [Y, Y, Y, Y, Y, Y, N]),
+    (Rpc::Watch, [Y, Y, Y, Y, Y, Y, N]),
+    (Rpc::Verify, [N, N, N, N, Y, Y, N]),
+    (Rpc::Render, [Y, O, O, O, Y, Y, Y]),
+    (Rpc::Rules, [Y, Y, Y, Y, Y, Y, Y]),
 ];
 
 /// Whether `caller` may make `rpc` on a proposal unit A is handling.

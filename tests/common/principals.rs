@@ -46,19 +46,20 @@ pub enum Role {
     Office,
     Auditor,
     Admin,
-    /// Not in the matrix's columns: tests/proposer_role.rs covers it.
+    /// A member under her own name: the kit's proposals are all hers (苏会兴's).
     Proposer,
 }
 
 impl Role {
     /// The matrix's column order.
-    const COLUMNS: [Role; 6] = [
+    const COLUMNS: [Role; 7] = [
         Role::Registrar,
         Role::Unit,
         Role::Signer,
         Role::Office,
         Role::Auditor,
         Role::Admin,
+        Role::Proposer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,7 +121,7 @@ pub const EVERYONE: [Member; 11] = [
 ];
 
 /// The principals the matrix calls as: one per role, and the unit-bound roles for both units.
-pub const CALLERS: [Member; 9] = [
+pub const CALLERS: [Member; 10] = [
     REGISTRAR,
     UNIT_A_CLERK,
     UNIT_B_CLERK,
@@ -130,6 +131,7 @@ pub const CALLERS: [Member; 9] = [
     UNIT_B_OFFICE,
     AUDITOR,
     ADMIN,
+    PROPOSER,
 ];
 
 pub const UNIT_A_MEMBERS: [Member; 3] = [UNIT_A_CLERK, UNIT_A_SIGNER, UNIT_A_OFFICE];
@@ -371,6 +373,11 @@ pub enum Rpc {
     DecideReturn,
     SubmitOpinion,
     Merge,
+    RecordFeedback,
+    Close,
+    SetKey,
+    Reopen,
+    Statistics,
     Get,
     List,
     History,
@@ -402,7 +409,12 @@ impl Rpc {
             Rpc::DecideReturn => Some(Command::DecideReturn),
             Rpc::SubmitOpinion => Some(Command::SubmitOpinion),
             Rpc::Merge => Some(Command::Merge),
-            Rpc::Get
+            Rpc::RecordFeedback => Some(Command::RecordFeedback),
+            Rpc::Close => Some(Command::Close),
+            Rpc::SetKey => Some(Command::SetKey),
+            Rpc::Reopen => Some(Command::Reopen),
+            Rpc::Statistics
+            | Rpc::Get
             | Rpc::List
             | Rpc::History
             | Rpc::ListEvents
@@ -421,7 +433,12 @@ impl Rpc {
     /// command, the first state the lifecycle allows it in.
     pub fn target_state(self) -> Option<State> {
         match self {
-            Rpc::List | Rpc::ListEvents | Rpc::Watch | Rpc::Verify | Rpc::Rules => None,
+            Rpc::List
+            | Rpc::ListEvents
+            | Rpc::Watch
+            | Rpc::Verify
+            | Rpc::Rules
+            | Rpc::Statistics => None,
             // RenderReply needs an issued reply; reads never change it, so one serves all.
             Rpc::Get | Rpc::History | Rpc::Render => Some(State::Copied),
             command => command.command().and_then(Command::usual_state),
@@ -495,6 +512,15 @@ pub async fn invoke(
         Rpc::Rules => {
             let rules = c.get_rules(pb::GetRulesRequest {}).await?.into_inner();
             assert!(rules.rules.is_some(), "{rules:?}");
+        }
+        Rpc::Statistics => {
+            let request = pb::GetStatisticsRequest {
+                committee: rq::SEED.committee.clone(),
+                session: rq::SEED.session.clone(),
+                ..Default::default()
+            };
+            let figures = c.get_statistics(request).await?.into_inner();
+            assert!(figures.totals.is_some(), "{figures:?}");
         }
         command => unreachable!("{command:?} is a command"),
     }
