@@ -11,7 +11,9 @@
 //! returns the original result if it had been applied, applies now if not, and never appends
 //! twice.
 //!
-//! The lifecycles are the kit's (sole, or led with a co-unit), split proposals (分办) whose
+//! The lifecycles are the kit's (sole, or led with a co-unit; a quarter of them go on after the
+//! copies: a dissatisfied verdict, a reopening, a second reply under a new number, a satisfied
+//! verdict and the closing), split proposals (分办) whose
 //! units each draft, sign, issue and copy their own reply, interleaved, one unit sometimes
 //! giving its part back first, and merges (并案): a second proposal merged into the first, which
 //! then goes on (its join recorded under the merge's request id).

@@ -29,6 +29,10 @@ pub struct Step {
     pub unit: &'static str,
     /// An assignment's co-unit (主办/会办), if any.
     pub co_unit: &'static str,
+    /// The round of handling it belongs to (重新办理): 1, or 2 after a reopening. A later
+    /// round's document has a number of its own; the proposer is not satisfied in round 1 and
+    /// satisfied after.
+    pub round: u32,
 }
 
 /// `command` sent by `actor` (a draft on a DRAFTED proposal is a revision).
@@ -38,6 +42,15 @@ pub const fn step(command: Command, actor: &'static str) -> Step {
         actor,
         unit: "",
         co_unit: "",
+        round: 1,
+    }
+}
+
+/// `command` in the second round of handling, after a reopening.
+pub const fn again(command: Command, actor: &'static str) -> Step {
+    Step {
+        round: 2,
+        ..step(command, actor)
     }
 }
 
@@ -48,6 +61,7 @@ pub const fn assign(unit: &'static str, actor: &'static str) -> Step {
         actor,
         unit,
         co_unit: "",
+        round: 1,
     }
 }
 
@@ -115,6 +129,27 @@ pub fn request(step: Step, p: &pb::Proposal) -> CommandRequest {
         }
         .into(),
         Command::Assign => requests::assign_to(p, step.unit).into(),
+        Command::Issue if step.round > 1 => {
+            let first = requests::issue(p);
+            pb::IssueReplyRequest {
+                document_number: format!("{}之{}", first.document_number, step.round),
+                ..first
+            }
+            .into()
+        }
+        // The seed's proposer (the builders see only the id and the number).
+        Command::RecordFeedback => pb::RecordFeedbackRequest {
+            proposer: requests::SEED.proposers[0].clone(),
+            ..requests::verdict(
+                p,
+                if step.round > 1 {
+                    pb::Satisfaction::Satisfied
+                } else {
+                    pb::Satisfaction::NotSatisfied
+                },
+            )
+        }
+        .into(),
         command => CommandRequest::valid(command, p),
     }
     .by(step.actor)

@@ -64,6 +64,21 @@ pub fn lifecycle(rng: &mut Rng) -> Vec<Step> {
         step(Command::Issue),
         step(Command::Copy),
     ]);
+    // Sometimes the proposer is not satisfied: reopened (重新办理), replied again under a new
+    // document number, then satisfied and closed.
+    if rng.one_in(4) {
+        let again = |command| plans::again(command, actor_of(command));
+        steps.extend([
+            step(Command::RecordFeedback),
+            step(Command::Reopen),
+            again(Command::Draft),
+            again(Command::Sign),
+            again(Command::Issue),
+            again(Command::Copy),
+            again(Command::RecordFeedback),
+            step(Command::Close),
+        ]);
+    }
     steps
 }
 
