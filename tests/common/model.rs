@@ -1053,10 +1053,10 @@ pub fn forward_of(now: Option<&Snap>, payload: Payload) -> Command {
 /// The office's next act on a dispatched proposal: verdicts first, then mostly a reopening
 /// (refused until one is dissatisfied), sometimes the closing.
 fn after_reply(now: &Snap, v: usize) -> Command {
-    if now.verdicts.len() < now.proposers.len() && v % 4 != 0 {
+    if now.verdicts.len() < now.proposers.len() && !v.is_multiple_of(4) {
         return Command::RecordFeedback;
     }
-    if v % 5 == 0 {
+    if v.is_multiple_of(5) {
         Command::Close
     } else {
         Command::Reopen
