@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 use proposal_service::app::{AppError, Submission, Workflow};
 use proposal_service::domain::{
-    CalendarDate, Claim, Command, Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent,
-    Registration, Reply, RequestId, ResultCode,
+    CalendarDate, Claim, Command, Feedback, Proposal, ProposalId, ProposalState, ProposerKind,
+    RecordedEvent, Registration, Reply, RequestId, ResultCode, Satisfaction,
 };
 use proposal_service::store::{
     EventScope, GENESIS, ListQuery, SledOptions, SledStore, Store, View, event_bytes, link,
@@ -196,6 +196,43 @@ fn populate(store: Arc<dyn Store>) -> Vec<(Submission, Proposal)> {
             proposers: Vec::new(),
         },
         Some("copy-1"),
+    ));
+    // After the reply: a key proposal, the proposer not satisfied, reopened into a second
+    // round (the first kept in `rounds`), drafted again.
+    run(submit(
+        Some(first),
+        Command::SetKey {
+            key: true,
+            supervisor: "市政协副主席王明".into(),
+            note: String::new(),
+        },
+        None,
+    ));
+    run(submit(
+        Some(first),
+        Command::RecordFeedback {
+            feedback: Feedback {
+                proposer: "苏会兴".into(),
+                satisfaction: Satisfaction::NotSatisfied,
+                attitude: None,
+                comment: "未解决实际问题".into(),
+            },
+        },
+        Some("feedback-1"),
+    ));
+    let reopened = run(submit(
+        Some(first),
+        Command::Reopen {
+            reason: "提案人不满意".into(),
+            due_date: None,
+        },
+        Some("reopen-1"),
+    ));
+    assert_eq!(reopened.round(), 2);
+    run(submit(
+        Some(first),
+        draft("重新答复"),
+        Some("draft-1-again"),
     ));
     // 并案: the fourth merged into the fifth, two events in one act.
     let fourth = run(submit(None, registration(4), None)).id;
