@@ -701,7 +701,6 @@ fn expected_dispatch() -> Vec<RecordedEvent> {
 /// its two proposers' verdicts, and closed (the events those acts added to schema 2).
 fn expected_after_reply() -> Vec<RecordedEvent> {
     use ProposalState as S;
-    let date = |text| CalendarDate::parse(text).unwrap();
     let mut events = expected_dispatch();
     let id = ProposalId::parse("0190a4e2-7c1b-7d3e-9f00-5a1b2c3d4e67").unwrap();
     let steps = [
@@ -746,15 +745,7 @@ fn expected_after_reply() -> Vec<RecordedEvent> {
             },
         ),
     ];
-    let first_new = events.len() as u64 + 1;
-    for (sequence, (to, day, data)) in (first_new..).zip(steps) {
-        let from = events.last().map(|e| e.to_state);
-        let mut event = event(sequence, from, to, data);
-        event.schema = 2;
-        event.position = 700 + sequence;
-        event.effective_date = Some(date(day));
-        events.push(event);
-    }
+    continue_dated(&mut events, steps);
     for event in &mut events {
         event.proposal_id = id;
         event.position += 100;
@@ -828,20 +819,29 @@ fn expected_reopen() -> Vec<RecordedEvent> {
             },
         ),
     ];
+    continue_dated(&mut events, steps);
+    for event in &mut events {
+        event.proposal_id = id;
+        event.position += 200;
+    }
+    events
+}
+
+/// Appends `steps` (the state each leads to, its effective date, its data) to a schema-2
+/// history that continues `expected_dispatch`'s positions.
+fn continue_dated(
+    events: &mut Vec<RecordedEvent>,
+    steps: impl IntoIterator<Item = (ProposalState, &'static str, EventData)>,
+) {
     let first_new = events.len() as u64 + 1;
     for (sequence, (to, day, data)) in (first_new..).zip(steps) {
         let from = events.last().map(|e| e.to_state);
         let mut event = event(sequence, from, to, data);
         event.schema = 2;
         event.position = 700 + sequence;
-        event.effective_date = Some(date(day));
+        event.effective_date = CalendarDate::parse(day);
         events.push(event);
     }
-    for event in &mut events {
-        event.proposal_id = id;
-        event.position += 200;
-    }
-    events
 }
 
 fn decode_and_encode_alike(golden: &str, expected: &[RecordedEvent]) {
