@@ -6,6 +6,7 @@ mod common;
 
 use common::lifecycle::State;
 use common::principals::{AuthClient, Guarded, PROPOSER, REGISTRAR, UNIT_A, drive};
+use common::reads::get;
 use common::requests::{self as rq, CommandRequest};
 use common::status::error_info;
 use proposal_service::pb;
@@ -62,18 +63,7 @@ async fn a_proposer_reads_renders_and_rates_only_her_own_proposals() {
     let theirs = someone_elses(&admin).await;
 
     // Her own: read, its history, its document.
-    let read = me
-        .clone()
-        .get_proposal(pb::GetProposalRequest {
-            proposal_id: mine.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .proposal
-        .unwrap();
-    assert_eq!(read.id, mine.id);
+    assert_eq!(get(&me, &mine.id).await.version, mine.version);
     let history = me
         .clone()
         .get_proposal_history(pb::GetProposalHistoryRequest {
@@ -196,17 +186,7 @@ async fn a_proposer_reads_renders_and_rates_only_her_own_proposals() {
             .await,
         "a registration",
     );
-    let unchanged = server
-        .client(REGISTRAR)
-        .get_proposal(pb::GetProposalRequest {
-            proposal_id: theirs.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .proposal
-        .unwrap();
+    let unchanged = get(&server.client(REGISTRAR), &theirs.id).await;
     assert_eq!(
         unchanged.version, theirs.version,
         "denied calls change nothing"
