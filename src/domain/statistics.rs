@@ -60,7 +60,7 @@ impl Deadline {
     /// Whether the reply is late on `day`: due before it and not issued on or before it
     /// (the rule of [`Proposal::is_overdue_on`], for one reply).
     pub fn missed_on(&self, day: CalendarDate) -> bool {
-        self.due.is_some_and(|due| due < day) && !self.issued.is_some_and(|issued| issued <= day)
+        self.due.is_some_and(|due| due < day) && self.issued.is_none_or(|issued| issued > day)
     }
 }
 
