@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 30] = [
+pub const SUBCOMMANDS: [&str; 31] = [
     "receive",
     "assign",
     "return",
@@ -39,6 +39,7 @@ pub const SUBCOMMANDS: [&str; 30] = [
     "get",
     "list",
     "overdue",
+    "stats",
     "history",
     "render",
     "events",
