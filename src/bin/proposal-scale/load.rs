@@ -78,6 +78,7 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
         seed_body,
         reply_bytes: args.reply_bytes as usize,
         documents: HashMap::new(),
+        sessions: args.sessions,
     };
     let mut loader = Loader {
         store,
@@ -212,6 +213,7 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
         None
     };
     let manifest = Manifest {
+        sessions: args.sessions,
         proposals_full: done_full,
         proposals_partial: done_partial,
         events: loader.events,
