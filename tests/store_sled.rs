@@ -56,3 +56,8 @@ fn backward_moves_keep_projection_and_indexes_exact() {
 fn what_is_committed_survives_a_reopen() {
     conformance::what_is_committed_survives_a_reopen(&Sled);
 }
+
+#[test]
+fn a_sessions_facts_are_those_of_its_proposals_histories() {
+    conformance::a_sessions_facts_are_those_of_its_proposals_histories(&Sled);
+}
