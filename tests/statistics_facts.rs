@@ -52,11 +52,20 @@ fn check(script: &[common::sessions::Step], batch: usize) -> Result<(), TestCase
     // Act by act, as the store's commit keeps them.
     let mut kept: HashMap<ProposalId, ProposalFacts> = HashMap::new();
     for change in &session.changes {
-        kept.entry(change.after.id).or_default().record_change(
-            change.before.as_deref(),
-            &change.events,
-            &change.after,
-        );
+        let facts = kept.entry(change.after.id).or_default();
+        let earlier = facts.clone();
+        facts.record_change(change.before.as_deref(), &change.events, &change.after);
+        // What the store skips must indeed change nothing.
+        if let Some(before) = change.before.as_deref()
+            && ProposalFacts::unchanged_by(before, &change.events, &change.after)
+        {
+            prop_assert_eq!(
+                &*facts,
+                &earlier,
+                "skipped, yet changed by {:?}",
+                change.events
+            );
+        }
     }
     for history in &session.histories {
         let id = history[0].proposal_id;

@@ -406,6 +406,21 @@ impl ProposalFacts {
         }
     }
 
+    /// Whether a change of `events` from `before` to `after` leaves any proposal's facts as
+    /// they are, so a store need neither read nor rewrite them: one event that is not an
+    /// assignment, and the same standing on both sides (the last standing the facts hold is
+    /// always that of the proposal as it stands, so recording an equal one changes nothing,
+    /// whatever its day). Drafting, signing, dispatching, receipts and contacts are such.
+    pub fn unchanged_by(before: &Proposal, events: &[RecordedEvent], after: &Proposal) -> bool {
+        match events {
+            [event] => {
+                !matches!(event.data, EventData::ProposalAssigned { .. })
+                    && Standing::of(before, false) == Standing::of(after, false)
+            }
+            _ => false,
+        }
+    }
+
     /// The facts of a whole history.
     pub fn of_history<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Self {
         let mut facts = Self::default();

@@ -467,17 +467,12 @@ impl SledStore {
             keys::proposal(id).to_vec(),
             encode(&records::status(after, after_sources))?,
         ));
-        let facts_key = keys::facts(&after.committee, &after.session, id);
-        let proposal_facts = match (before, facts.entry(id)) {
-            (_, Entry::Occupied(earlier)) => earlier.into_mut(),
-            (None, Entry::Vacant(new)) => new.insert(ProposalFacts::default()),
-            (Some(_), Entry::Vacant(stored)) => stored.insert(
-                self.get(FACTS, &facts_key, "a proposal's facts")?
-                    .unwrap_or_default(),
-            ),
-        };
-        proposal_facts.record_change(before.as_deref(), events, after);
-        writes.push(Write::Insert(FACTS, facts_key, encode(&*proposal_facts)?));
+        let unchanged = before
+            .as_deref()
+            .is_some_and(|before| ProposalFacts::unchanged_by(before, events, after));
+        if !unchanged {
+            self.facts_writes(change, facts, writes)?;
+        }
         let IndexChanges { removed, added } = index::changes_of(change);
         for entry in removed {
             let (tree, key, _) = index_entry(&entry);
@@ -494,6 +489,35 @@ impl SledStore {
                 records::encode_request(record),
             ));
         }
+        Ok(())
+    }
+
+    /// The write of a change's proposal's statistics facts: the facts before it (from
+    /// `facts`, the commit's own, or the store), moved past its events.
+    fn facts_writes(
+        &self,
+        change: &Change,
+        facts: &mut HashMap<ProposalId, ProposalFacts>,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), StoreError> {
+        let Change {
+            before,
+            after,
+            events,
+            request: _,
+        } = change;
+        let id = after.id;
+        let facts_key = keys::facts(&after.committee, &after.session, id);
+        let proposal_facts = match (before, facts.entry(id)) {
+            (_, Entry::Occupied(earlier)) => earlier.into_mut(),
+            (None, Entry::Vacant(new)) => new.insert(ProposalFacts::default()),
+            (Some(_), Entry::Vacant(stored)) => stored.insert(
+                self.get(FACTS, &facts_key, "a proposal's facts")?
+                    .unwrap_or_default(),
+            ),
+        };
+        proposal_facts.record_change(before.as_deref(), events, after);
+        writes.push(Write::Insert(FACTS, facts_key, encode(&*proposal_facts)?));
         Ok(())
     }
 

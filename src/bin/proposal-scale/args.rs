@@ -57,6 +57,10 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = crate::generate::ALL_SESSIONS,
           value_parser = clap::value_parser!(u64).range(1..=crate::generate::ALL_SESSIONS))]
     pub sessions: u64,
+    /// Give the acts effective dates spread over each session's year (received in March,
+    /// replied July to October), instead of the day of the load.
+    #[arg(long)]
+    pub dated: bool,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

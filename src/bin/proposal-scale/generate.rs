@@ -178,6 +178,8 @@ pub struct Generator {
     pub documents: HashMap<(usize, i32), u32>,
     /// How many (committee, session) pairs the proposals spread over.
     pub sessions: u64,
+    /// Whether acts get effective dates spread over the session's year (`--dated`).
+    pub dated: bool,
 }
 
 impl Generator {
@@ -218,6 +220,31 @@ impl Generator {
     }
 
     /// The command of step `step` (0 = receive ... 5 = copy) for `spec`.
+    /// With `--dated`, the effective date of step `step` of `spec` in its session's year:
+    /// received 03-01, assigned 03-15, drafted 06-01, signed 06-15, issued on the issue date
+    /// (July to October), copied 11-01, so that its statistics facts change on three days as
+    /// in life. Without, `None`: the day of the load, as before.
+    pub fn effective_date(
+        &self,
+        spec: &Spec,
+        step: usize,
+        command: &Command,
+    ) -> Option<CalendarDate> {
+        if !self.dated {
+            return None;
+        }
+        let (_, year) = SESSIONS[spec.session];
+        let day = |month: u8, day: u8| CalendarDate::from_ymd(year, month, day);
+        match (step, command) {
+            (_, Command::Issue { issue_date, .. }) => Some(*issue_date),
+            (0, _) => day(3, 1),
+            (1, _) => day(3, 15),
+            (2, _) => day(6, 1),
+            (3, _) => day(6, 15),
+            _ => day(11, 1),
+        }
+    }
+
     pub fn command(&mut self, spec: &mut Spec, step: usize) -> Command {
         let (session, year) = SESSIONS[spec.session];
         let (unit, abbreviation) = UNITS[spec.unit];

@@ -79,6 +79,7 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
         reply_bytes: args.reply_bytes as usize,
         documents: HashMap::new(),
         sessions: args.sessions,
+        dated: args.dated,
     };
     let mut loader = Loader {
         store,
@@ -146,7 +147,9 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
                     continue;
                 }
                 let command = generator.command(&mut entry.spec, step);
-                let change = loader.change(entry.proposal.take(), command, ACTORS[step])?;
+                let effective_date = generator.effective_date(&entry.spec, step, &command);
+                let change =
+                    loader.change(entry.proposal.take(), command, effective_date, ACTORS[step])?;
                 entry.proposal = Some(Arc::clone(&change.after));
                 changes.push(change);
             }
