@@ -435,6 +435,9 @@ fn expected(plans: &[Plan], day: &str) -> Figures {
         }
         f.received += 1;
         let has = |pred: &dyn Fn(&Act) -> bool| acts.iter().any(|(_, a)| pred(a));
+        // A key proposal whatever its state.
+        let key = has(&|a| matches!(a, Act::Key));
+        f.key_proposals += u32::from(key);
         if has(&|a| matches!(a, Act::Refuse)) {
             f.not_accepted += 1;
             continue;
@@ -525,10 +528,7 @@ fn expected(plans: &[Plan], day: &str) -> Figures {
             }
         }
         f.closed += u32::from(closed);
-        if has(&|a| matches!(a, Act::Key)) {
-            f.key_proposals += 1;
-            f.key_replied += u32::from(replied);
-        }
+        f.key_replied += u32::from(key && replied);
     }
     f
 }

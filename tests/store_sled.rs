@@ -61,3 +61,8 @@ fn what_is_committed_survives_a_reopen() {
 fn a_reopened_proposal_keeps_its_earlier_round() {
     conformance::a_reopened_proposal_keeps_its_earlier_round(&Sled);
 }
+
+#[test]
+fn a_sessions_facts_are_those_of_its_proposals_histories() {
+    conformance::a_sessions_facts_are_those_of_its_proposals_histories(&Sled);
+}

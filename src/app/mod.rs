@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::domain::statistics::{SessionStatistics, statistics_of_facts};
 use crate::domain::{
     CalendarDate, Command, FieldViolation, HandlingRole, NotRenderable, Proposal, ProposalId,
-    ProposalState, ProposerKind, RenderedReply, RequestId, Rules, in_round, render_reply_to,
-    reply_of,
+    ProposalState, ProposerKind, RenderedReply, RequestId, Rules, Timestamp, in_round,
+    render_reply_to, reply_of,
 };
 use crate::store::{ListQuery, LoggedEvent, Store, Verification, View};
 
@@ -42,6 +43,17 @@ pub struct Submission {
     /// When set, the command applies only to a proposal this unit is handling at the moment it
     /// is decided (the remit of a unit-bound caller); otherwise PERMISSION_DENIED.
     pub unit_scope: Option<String>,
+}
+
+/// What [`Workflow::statistics`] counts: one session's proposals, as of a day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatisticsQuery {
+    pub committee: String,
+    pub session: String,
+    /// Already checked to be no later than today.
+    pub as_of: CalendarDate,
+    /// Also one row per unit.
+    pub by_unit: bool,
 }
 
 /// Filters for [`Workflow::list`]; unset ones match everything.
@@ -186,6 +198,23 @@ impl Workflow {
                 ))))
             }
         }
+    }
+
+    /// A session's figures as of a day, from the facts the store keeps per proposal (one read
+    /// of the session's facts, no event), once what it read is durable.
+    pub async fn statistics(&self, query: &StatisticsQuery) -> Result<SessionStatistics, AppError> {
+        let facts = self
+            .store
+            .session_facts(&query.committee, &query.session)
+            .await?;
+        self.settle().await?;
+        let rules = Arc::clone(&self.rules);
+        Ok(statistics_of_facts(
+            &facts,
+            query.as_of,
+            query.by_unit,
+            &|instant: Timestamp| rules.date_at(instant.unix_nanos()),
+        ))
     }
 
     pub async fn list(

@@ -10,6 +10,7 @@ mod limits;
 mod model;
 mod render;
 mod rules;
+pub mod statistics;
 
 pub use command::{Command, CommandKind, Registration, validate_envelope};
 pub use decide::{

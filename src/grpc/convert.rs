@@ -5,7 +5,8 @@
 use prost_types::Timestamp as PbTimestamp;
 
 use super::pb;
-use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, Submission};
+use crate::app::{AppError, EventFilter, PageRequest, ProposalFilter, StatisticsQuery, Submission};
+use crate::domain::statistics::{SessionStatistics, Statistics, UnitStatistics};
 use crate::domain::{
     CalendarDate, Command, Contact, ContactMethod, EventKind, Extension, Feedback, FieldViolation,
     Handling, HandlingRole, KeyDesignation, Limits, MergedProposal, OfficeDecision, Opinion,
@@ -1082,6 +1083,145 @@ pub(super) fn list_request(
             page_token,
         },
     ))
+}
+
+/// A statistics request, checked against `today` (the rules' today): `as_of` defaults to it and
+/// may not be later.
+pub(super) fn statistics_request(
+    request: pb::GetStatisticsRequest,
+    today: CalendarDate,
+) -> Result<StatisticsQuery, AppError> {
+    let pb::GetStatisticsRequest {
+        committee,
+        session,
+        as_of,
+        by_unit,
+    } = request;
+    let mut checked = Checked::default();
+    for (field, value) in [("committee", &committee), ("session", &session)] {
+        if value.is_empty() {
+            checked.0.push(FieldViolation::new(field, "is required"));
+        }
+    }
+    let as_of = checked.optional_date("as_of", &as_of).unwrap_or(today);
+    if as_of > today {
+        checked.0.push(FieldViolation::new(
+            "as_of",
+            format!("must not be after today ({today})"),
+        ));
+    }
+    checked.finish()?;
+    Ok(StatisticsQuery {
+        committee,
+        session,
+        as_of,
+        by_unit,
+    })
+}
+
+/// The response to `query`: the figures, rates where their divisor is not 0.
+pub(super) fn statistics_response(
+    query: StatisticsQuery,
+    statistics: SessionStatistics,
+) -> pb::GetStatisticsResponse {
+    let StatisticsQuery {
+        committee,
+        session,
+        as_of,
+        by_unit: _,
+    } = query;
+    let SessionStatistics { totals, units } = statistics;
+    pb::GetStatisticsResponse {
+        committee,
+        session,
+        as_of: as_of.to_string(),
+        totals: Some(totals.into()),
+        units: units.into_iter().map(Into::into).collect(),
+    }
+}
+
+impl From<Statistics> for pb::Statistics {
+    fn from(statistics: Statistics) -> Self {
+        let (reply_rate, on_time_rate, satisfaction_rate) = (
+            statistics.reply_rate(),
+            statistics.on_time_rate(),
+            statistics.satisfaction_rate(),
+        );
+        let Statistics {
+            received,
+            accepted,
+            not_accepted,
+            merged,
+            assigned,
+            replied,
+            replied_on_time,
+            overdue,
+            result_codes,
+            satisfied,
+            basically_satisfied,
+            not_satisfied,
+            reopened,
+            closed,
+            key_proposals,
+            key_replied,
+        } = statistics;
+        pb::Statistics {
+            received,
+            accepted,
+            not_accepted,
+            merged,
+            assigned,
+            replied,
+            replied_on_time,
+            overdue,
+            reply_rate,
+            on_time_rate,
+            result_codes: result_codes
+                .into_iter()
+                .map(|(code, count)| pb::ResultCodeCount {
+                    code: result_code_to_pb(code).into(),
+                    count,
+                })
+                .collect(),
+            satisfied,
+            basically_satisfied,
+            not_satisfied,
+            satisfaction_rate,
+            reopened,
+            closed,
+            key_proposals,
+            key_replied,
+        }
+    }
+}
+
+impl From<UnitStatistics> for pb::UnitStatistics {
+    fn from(row: UnitStatistics) -> Self {
+        let UnitStatistics {
+            unit,
+            sole,
+            lead,
+            split,
+            co,
+            replied,
+            replied_on_time,
+            overdue,
+            opinions_submitted,
+            opinions_on_time,
+        } = row;
+        pb::UnitStatistics {
+            unit,
+            sole,
+            lead,
+            split,
+            co,
+            replied,
+            replied_on_time,
+            overdue,
+            opinions_submitted,
+            opinions_on_time,
+        }
+    }
 }
 
 pub(super) fn history_request(

@@ -13,7 +13,8 @@ use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
 use super::convert::{
-    get_request, history_request, list_events_request, list_request, render_request, watch_request,
+    get_request, history_request, list_events_request, list_request, render_request,
+    statistics_request, statistics_response, watch_request,
 };
 use super::pb::{self, proposal_service_server::ProposalService};
 use crate::app::{AppError, EventFilter, Submission, Workflow};
@@ -857,8 +858,15 @@ impl ProposalService for ProposalApi {
         &self,
         request: Request<pb::GetStatisticsRequest>,
     ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
-        let _ = request;
-        Err(Status::unimplemented("GetStatistics is being built"))
+        let principal = caller(&request)?;
+        let request = request.into_inner();
+        self.traced("GetStatistics", &principal, "", async {
+            allowed(&principal, Action::ReadStatistics, self.workflow.rules())?;
+            let query = statistics_request(request, self.workflow.today())?;
+            let statistics = self.workflow.statistics(&query).await?;
+            Ok(statistics_response(query, statistics))
+        })
+        .await
     }
 
     async fn get_rules(

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use super::chain::{self, ChainHash, GENESIS};
 use super::index::{self, IndexEntry, IndexKind};
 use super::{RequestKey, RequestRecord, StoreError};
+use crate::domain::statistics::ProposalFacts;
 use crate::domain::{
     EVENT_SCHEMA_VERSION, EventData, Proposal, ProposalId, RecordedEvent, apply, check_recorded,
     fold,
@@ -60,6 +61,8 @@ pub struct Expected {
     pub events: u64,
     pub proposals: u64,
     pub requests: u64,
+    /// One statistics facts record per proposal.
+    pub facts: u64,
     pub index: HashMap<IndexKind, u64>,
 }
 
@@ -93,6 +96,14 @@ pub trait Audit {
         events: &[RecordedEvent],
         report: &mut Verification,
     ) -> Result<(), StoreError>;
+
+    /// Whether the backend holds `facts` as the statistics facts of `proposal` (they are
+    /// [`ProposalFacts::of_history`] of its events): `None` if so, else the problem in words.
+    fn check_facts(
+        &self,
+        proposal: &Proposal,
+        facts: &ProposalFacts,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Whether the backend holds `entry` exactly: `None` if so, else the problem in words.
     fn check_entry(&self, entry: &IndexEntry) -> Result<Option<String>, StoreError>;
@@ -252,6 +263,10 @@ fn verify_proposal(
     };
     expected.proposals += 1;
     store.check_projection(&proposal, events, report)?;
+    expected.facts += 1;
+    if let Some(problem) = store.check_facts(&proposal, &ProposalFacts::of_history(events))? {
+        report.problem(problem);
+    }
     for entry in index::entries_of(&proposal, events) {
         *expected.index.entry(entry.kind()).or_default() += 1;
         if let Some(problem) = store.check_entry(&entry)? {

@@ -5,6 +5,7 @@
 //! instead.
 
 use super::records::{self, Sources, StatusRecord};
+use crate::domain::statistics::ProposalFacts;
 use crate::domain::{
     CalendarDate, Contact, ContactMethod, EVENT_SCHEMA_VERSION, EventData, Feedback,
     MergedProposal, Opinion, ProposalId, ProposalState, ProposerKind, RecordedEvent, Reply,
@@ -1000,6 +1001,53 @@ fn status_records_alike(golden: &str, statuses: &[StatusRecord]) {
     }
 }
 
+const FACTS_V7: &str = include_str!("golden/facts_v7.json");
+
+/// Format 7: the statistics facts of every proposal of every golden history (format 1's
+/// undated events included), one line each, in order of first appearance.
+fn facts_v7() -> Vec<ProposalFacts> {
+    let mut facts = Vec::new();
+    for events in [
+        expected(),
+        expected_v2(),
+        expected_handling(),
+        expected_co_handling(),
+        expected_merge(),
+        expected_split(),
+        expected_dispatch(),
+        expected_after_reply(),
+    ] {
+        let mut ids: Vec<ProposalId> = Vec::new();
+        for event in &events {
+            if !ids.contains(&event.proposal_id) {
+                ids.push(event.proposal_id);
+            }
+        }
+        for id in ids {
+            facts.push(ProposalFacts::of_history(
+                events.iter().filter(|e| e.proposal_id == id),
+            ));
+        }
+    }
+    facts
+}
+
+/// If a change to the statistics alters how the stored facts encode or decode, every stored
+/// record would read differently: this fails first, and the change needs a new store format
+/// (or an upgrade that recomputes the facts, as format 7's does).
+#[test]
+fn format_7_facts_decode_to_the_same_values_and_encode_to_the_same_bytes() {
+    let lines: Vec<&str> = FACTS_V7.lines().collect();
+    let facts = facts_v7();
+    assert_eq!(lines.len(), facts.len());
+    for (line, facts) in lines.iter().zip(&facts) {
+        let decoded: ProposalFacts =
+            super::sled_store::decode(line.as_bytes(), "golden facts").unwrap();
+        assert_eq!(&decoded, facts);
+        assert_eq!(super::sled_store::encode(facts).unwrap(), line.as_bytes());
+    }
+}
+
 /// Every golden file, by name, with what this build writes into it.
 fn golden_files() -> Vec<(&'static str, String)> {
     let events = |events: &[RecordedEvent]| -> String {
@@ -1059,6 +1107,13 @@ fn golden_files() -> Vec<(&'static str, String)> {
         (
             "status_v6_reopen.json",
             status_lines(&statuses_of(&expected_reopen())),
+        ),
+        (
+            "facts_v7.json",
+            facts_v7()
+                .iter()
+                .map(|f| String::from_utf8(super::sled_store::encode(f).unwrap()).unwrap() + "\n")
+                .collect(),
         ),
     ]
 }

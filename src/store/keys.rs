@@ -121,6 +121,14 @@ pub(super) fn unit_event(unit: &str, position: u64) -> Vec<u8> {
     key
 }
 
+/// `committee ++ session ++ id` → the proposal's statistics facts: a session's facts are one
+/// range, under [`number_prefix`] of the committee and session.
+pub(super) fn facts(committee: &str, session: &str, id: ProposalId) -> Vec<u8> {
+    let mut key = number_prefix(committee, Some(session));
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
 /// `request_id` → what the request produced.
 pub(super) fn request(request_id: &str) -> Vec<u8> {
     request_id.as_bytes().to_vec()
@@ -154,5 +162,14 @@ mod tests {
         let id = ProposalId::from_bytes([1; 16]);
         assert!(!unit("许昌市生态环境局二", id).starts_with(&unit_prefix("许昌市生态环境局")));
         assert_eq!(trailing_id(&unit("许昌市生态环境局", id)), Some(id));
+    }
+
+    #[test]
+    fn a_sessions_facts_are_under_its_prefix_and_no_other_sessions() {
+        let id = ProposalId::from_bytes([1; 16]);
+        let key = facts("许昌市政协", "七届三次会议", id);
+        assert!(key.starts_with(&number_prefix("许昌市政协", Some("七届三次会议"))));
+        assert!(!key.starts_with(&number_prefix("许昌市政协", Some("七届三"))));
+        assert_eq!(trailing_id(&key), Some(id));
     }
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::statistics::ProposalFacts;
 use crate::domain::{
     CalendarDate, Claim, HandlingRole, Proposal, ProposalId, ProposalState, ProposerKind,
     RecordedEvent,
@@ -188,6 +189,15 @@ pub trait Store: Send + Sync + 'static {
     async fn claimed_by(&self, claim: &Claim) -> Result<Option<ProposalId>, StoreError>;
     /// What an earlier request with this idempotency key produced, if any.
     async fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError>;
+    /// The statistics facts of every proposal of a session (any order), kept with each commit
+    /// ([`ProposalFacts::record`]): what GetStatistics folds as of its day, without reading
+    /// the session's events. A backend keeps them like an index (a tree, a table keyed by
+    /// committee, session and proposal id).
+    async fn session_facts(
+        &self,
+        committee: &str,
+        session: &str,
+    ) -> Result<Vec<ProposalFacts>, StoreError>;
     /// The global position of the last event stored (0 when there is none).
     async fn last_position(&self) -> Result<u64, StoreError>;
     /// Appends the changes' events, links them into the hash chain, and updates the projection

@@ -4,6 +4,7 @@
 //! threads at once (concurrent `flush_async` deadlocks in sled 0.34.7, issue #1308).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::{self, File, TryLockError};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use super::{
     Change, EventScope, ListPage, ListQuery, LoggedEvent, RequestKey, RequestRecord, Store,
     StoreError, Verification, View, keys,
 };
+use crate::domain::statistics::ProposalFacts;
 use crate::domain::{
     Claim, EVENT_SCHEMA_VERSION, Handling, Proposal, ProposalId, RecordedEvent, overdue,
 };
@@ -34,7 +36,9 @@ use crate::domain::{
 /// tree keeps the global order (position → event key), replacing the `history` index.
 /// Format 6: the status holds the handlings (a proposal's units, each with its receipt,
 /// contacts and extensions); a format-5 store is upgraded in place when opened.
-const FORMAT_VERSION: u32 = 6;
+/// Format 7: the `facts` tree (each proposal's statistics facts, by committee and session), so
+/// a session's statistics are one range read; a format-5 or 6 store is upgraded in place.
+const FORMAT_VERSION: u32 = 7;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// How to open the embedded store.
@@ -63,7 +67,8 @@ pub(super) const BY_STATE: usize = 5;
 pub(super) const BY_UNIT: usize = 6;
 pub(super) const REQUESTS: usize = 7;
 pub(super) const UNIT_EVENTS: usize = 8;
-pub(super) const TREE_NAMES: [&str; 9] = [
+pub(super) const FACTS: usize = 9;
+pub(super) const TREE_NAMES: [&str; 10] = [
     "events",
     "log",
     "proposals",
@@ -73,6 +78,7 @@ pub(super) const TREE_NAMES: [&str; 9] = [
     "by_unit",
     "requests",
     "unit_events",
+    "facts",
 ];
 
 /// The sled-backed [`Store`]. Holds an exclusive lock on its data directory while open.
@@ -212,7 +218,11 @@ impl SledStore {
     fn check_format(&self, path: &str) -> Result<(), StoreError> {
         match self.db.get(FORMAT_KEY).map_err(io)? {
             Some(found) if found.as_ref() == FORMAT_VERSION.to_be_bytes() => {}
-            Some(found) if found.as_ref() == 5u32.to_be_bytes() => self.upgrade_from_5()?,
+            Some(found) if found.as_ref() == 5u32.to_be_bytes() => {
+                self.upgrade_from_5()?;
+                self.upgrade_from_6()?;
+            }
+            Some(found) if found.as_ref() == 6u32.to_be_bytes() => self.upgrade_from_6()?,
             Some(found) => {
                 return Err(StoreError::UnsupportedFormat {
                     path: path.to_owned(),
@@ -262,10 +272,42 @@ impl SledStore {
                 .map_err(io)?;
         }
         self.db
+            .insert(FORMAT_KEY, &6u32.to_be_bytes())
+            .map_err(io)?;
+        self.db.flush().map_err(io)?;
+        tracing::info!("upgraded the store from format 5 to format 6");
+        Ok(())
+    }
+
+    /// Format 6 → 7: every proposal's statistics facts, computed from its events, then the
+    /// store is stamped 7. Idempotent: an upgrade cut short runs again at the next open.
+    fn upgrade_from_6(&self) -> Result<(), StoreError> {
+        let mut upgraded = 0u64;
+        for entry in self.trees[PROPOSALS].iter() {
+            let (key, value) = entry.map_err(io)?;
+            let status: StatusRecord = decode(&value, "a proposal's status")?;
+            let id =
+                ProposalId::from_bytes(key.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt("malformed key in the proposals tree".into())
+                })?);
+            let events = self.history(id, 0, usize::MAX)?;
+            let facts = ProposalFacts::of_history(events.iter().map(|logged| &logged.event));
+            self.trees[FACTS]
+                .insert(
+                    keys::facts(&status.committee, &status.session, id),
+                    encode(&facts)?,
+                )
+                .map_err(io)?;
+            upgraded += 1;
+        }
+        self.db
             .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
             .map_err(io)?;
         self.db.flush().map_err(io)?;
-        tracing::info!("upgraded the store from format 5 to format {FORMAT_VERSION}");
+        tracing::info!(
+            proposals = upgraded,
+            "upgraded the store from format 6 to format {FORMAT_VERSION}"
+        );
         Ok(())
     }
 
@@ -375,6 +417,7 @@ impl SledStore {
         change: &Change,
         head: &mut ChainHead,
         sources: &mut HashMap<ProposalId, Sources>,
+        facts: &mut HashMap<ProposalId, ProposalFacts>,
         writes: &mut Vec<Write>,
         hashes: &mut Vec<ChainHash>,
     ) -> Result<(), StoreError> {
@@ -424,6 +467,12 @@ impl SledStore {
             keys::proposal(id).to_vec(),
             encode(&records::status(after, after_sources))?,
         ));
+        let unchanged = before
+            .as_deref()
+            .is_some_and(|before| ProposalFacts::unchanged_by(before, events, after));
+        if !unchanged {
+            self.facts_writes(change, facts, writes)?;
+        }
         let IndexChanges { removed, added } = index::changes_of(change);
         for entry in removed {
             let (tree, key, _) = index_entry(&entry);
@@ -440,6 +489,35 @@ impl SledStore {
                 records::encode_request(record),
             ));
         }
+        Ok(())
+    }
+
+    /// The write of a change's proposal's statistics facts: the facts before it (from
+    /// `facts`, the commit's own, or the store), moved past its events.
+    fn facts_writes(
+        &self,
+        change: &Change,
+        facts: &mut HashMap<ProposalId, ProposalFacts>,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), StoreError> {
+        let Change {
+            before,
+            after,
+            events,
+            request: _,
+        } = change;
+        let id = after.id;
+        let facts_key = keys::facts(&after.committee, &after.session, id);
+        let proposal_facts = match (before, facts.entry(id)) {
+            (_, Entry::Occupied(earlier)) => earlier.into_mut(),
+            (None, Entry::Vacant(new)) => new.insert(ProposalFacts::default()),
+            (Some(_), Entry::Vacant(stored)) => stored.insert(
+                self.get(FACTS, &facts_key, "a proposal's facts")?
+                    .unwrap_or_default(),
+            ),
+        };
+        proposal_facts.record_change(before.as_deref(), events, after);
+        writes.push(Write::Insert(FACTS, facts_key, encode(&*proposal_facts)?));
         Ok(())
     }
 
@@ -888,6 +966,18 @@ impl SledStore {
         }
     }
 
+    /// As [`Store::session_facts`], synchronously: one range read of the facts tree.
+    pub fn session_facts(
+        &self,
+        committee: &str,
+        session: &str,
+    ) -> Result<Vec<ProposalFacts>, StoreError> {
+        self.trees[FACTS]
+            .scan_prefix(keys::number_prefix(committee, Some(session)))
+            .map(|entry| decode(&entry.map_err(io)?.1, "a proposal's facts"))
+            .collect()
+    }
+
     /// As [`Store::last_position`], synchronously.
     pub fn last_position(&self) -> Result<u64, StoreError> {
         match self.trees[LOG].last().map_err(io)? {
@@ -903,8 +993,16 @@ impl SledStore {
         let mut writes = Vec::new();
         let mut hashes = Vec::new();
         let mut sources = HashMap::new();
+        let mut facts = HashMap::new();
         for change in changes {
-            self.writes_for(change, &mut head, &mut sources, &mut writes, &mut hashes)?;
+            self.writes_for(
+                change,
+                &mut head,
+                &mut sources,
+                &mut facts,
+                &mut writes,
+                &mut hashes,
+            )?;
         }
         self.trees
             .as_slice()
@@ -980,6 +1078,14 @@ impl Store for SledStore {
 
     async fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError> {
         SledStore::request(self, key)
+    }
+
+    async fn session_facts(
+        &self,
+        committee: &str,
+        session: &str,
+    ) -> Result<Vec<ProposalFacts>, StoreError> {
+        SledStore::session_facts(self, committee, session)
     }
 
     async fn last_position(&self) -> Result<u64, StoreError> {
@@ -1117,6 +1223,96 @@ mod tests {
         assert_eq!(proposal.handlings[0].unit, "许昌市生态环境局");
         let verification = store.verify().unwrap();
         assert!(verification.problems.is_empty(), "{verification:?}");
+    }
+
+    /// A format-6 store (no statistics facts) opens as format 7 with every proposal's facts
+    /// computed from its events; damaged facts are then reported by verification.
+    #[test]
+    fn a_format_6_store_gets_its_facts_when_opened_and_verify_checks_them() {
+        use crate::domain::{CommandKind, Envelope, Rules, Timestamp, decide, examples};
+        let dir = tempfile::tempdir().unwrap();
+        let id = ProposalId::from_bytes([6; 16]);
+        let expected = {
+            let store = open(dir.path()).unwrap();
+            let mut before: Option<std::sync::Arc<Proposal>> = None;
+            for (i, kind) in [CommandKind::Receive, CommandKind::Assign]
+                .into_iter()
+                .enumerate()
+            {
+                let envelope = Envelope {
+                    proposal_id: id,
+                    position: i as u64 + 1,
+                    occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000),
+                    effective_date: None,
+                    actor: "tester".into(),
+                    request_id: None,
+                };
+                let decision = decide(
+                    before.as_deref(),
+                    &examples::command(kind),
+                    envelope,
+                    &Rules::default(),
+                )
+                .unwrap();
+                let after = std::sync::Arc::new(decision.after);
+                store
+                    .commit(&[Change {
+                        before: before.clone(),
+                        after: after.clone(),
+                        events: vec![decision.event],
+                        request: None,
+                    }])
+                    .unwrap();
+                before = Some(after);
+            }
+            let p = before.unwrap();
+            let facts = store.session_facts(&p.committee, &p.session).unwrap();
+            assert_eq!(facts.len(), 1);
+            // Both acts on the same day: one standing, the one after the assignment.
+            assert_eq!(facts[0].changes.len(), 1);
+            store.trees[FACTS].clear().unwrap();
+            store.db.insert(FORMAT_KEY, &6u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+            (p.committee.clone(), p.session.clone(), facts)
+        };
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            store.db.get(FORMAT_KEY).unwrap().unwrap().as_ref(),
+            FORMAT_VERSION.to_be_bytes()
+        );
+        let (committee, session, facts) = expected;
+        assert_eq!(store.session_facts(&committee, &session).unwrap(), facts);
+        assert!(
+            store
+                .session_facts(&committee, "another")
+                .unwrap()
+                .is_empty()
+        );
+        let verification = store.verify().unwrap();
+        assert!(verification.problems.is_empty(), "{verification:?}");
+        let key = keys::facts(&committee, &session, id);
+        let mut damaged = facts[0].clone();
+        damaged.changes.clear();
+        store.trees[FACTS]
+            .insert(&key, encode(&damaged).unwrap())
+            .unwrap();
+        let verification = store.verify().unwrap();
+        assert!(
+            verification
+                .problems
+                .iter()
+                .any(|p| p.contains("facts entry") && p.contains("differs")),
+            "{verification:?}"
+        );
+        store.trees[FACTS].remove(&key).unwrap();
+        let verification = store.verify().unwrap();
+        assert!(
+            verification
+                .problems
+                .iter()
+                .any(|p| p.contains("facts lacks the entry")),
+            "{verification:?}"
+        );
     }
 
     #[test]

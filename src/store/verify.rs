@@ -8,10 +8,11 @@ use super::index::{IndexEntry, IndexKind};
 use super::keys;
 use super::records::{self, Sources, StatusRecord};
 use super::sled_store::{
-    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, LOG, PROPOSALS, REQUESTS, SledStore,
+    BY_DOCUMENT, BY_NUMBER, BY_STATE, BY_UNIT, EVENTS, FACTS, LOG, PROPOSALS, REQUESTS, SledStore,
     TREE_NAMES, UNIT_EVENTS, decode_logged, index_entry, io, misplaced,
 };
 use super::{LoggedEvent, RequestKey, RequestRecord, StoreError, View};
+use crate::domain::statistics::ProposalFacts;
 use crate::domain::{Proposal, ProposalId, RecordedEvent};
 
 impl SledStore {
@@ -135,6 +136,25 @@ impl Audit for SledStore {
         Ok(())
     }
 
+    fn check_facts(
+        &self,
+        proposal: &Proposal,
+        facts: &ProposalFacts,
+    ) -> Result<Option<String>, StoreError> {
+        let id = proposal.id;
+        let key = keys::facts(&proposal.committee, &proposal.session, id);
+        Ok(match self.trees[FACTS].get(&key).map_err(io)? {
+            None => Some(format!("facts lacks the entry for {id}")),
+            Some(stored) => match serde_json::from_slice::<ProposalFacts>(&stored) {
+                Ok(stored) if stored == *facts => None,
+                Ok(_) => Some(format!(
+                    "facts entry {id} differs from the fold of the events"
+                )),
+                Err(e) => Some(format!("facts entry {id} does not decode: {e}")),
+            },
+        })
+    }
+
     fn check_entry(&self, entry: &IndexEntry) -> Result<Option<String>, StoreError> {
         let (tree, key, value) = index_entry(entry);
         Ok(match self.trees[tree].get(&key).map_err(io)? {
@@ -180,6 +200,7 @@ impl Audit for SledStore {
         counts[LOG] = expected.events;
         counts[PROPOSALS] = expected.proposals;
         counts[REQUESTS] = expected.requests;
+        counts[FACTS] = expected.facts;
         for (kind, count) in &expected.index {
             counts[tree_of(*kind)] += count;
         }

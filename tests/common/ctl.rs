@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::TestServer;
 
 /// Every subcommand, as `proposalctl --help` lists them.
-pub const SUBCOMMANDS: [&str; 31] = [
+pub const SUBCOMMANDS: [&str; 32] = [
     "receive",
     "assign",
     "return",
@@ -40,6 +40,7 @@ pub const SUBCOMMANDS: [&str; 31] = [
     "get",
     "list",
     "overdue",
+    "stats",
     "history",
     "render",
     "events",

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
+use proposal_service::domain::statistics::ProposalFacts;
 use proposal_service::domain::{Claim, Proposal, ProposalId};
 use proposal_service::server::ServeOptions;
 use proposal_service::store::{
@@ -117,6 +118,13 @@ impl Store for GatedStore {
     }
     async fn request(&self, key: &RequestKey) -> Result<Option<RequestRecord>, StoreError> {
         self.inner.request(key)
+    }
+    async fn session_facts(
+        &self,
+        committee: &str,
+        session: &str,
+    ) -> Result<Vec<ProposalFacts>, StoreError> {
+        self.inner.session_facts(committee, session)
     }
     async fn last_position(&self) -> Result<u64, StoreError> {
         self.inner.last_position()

@@ -29,6 +29,7 @@
 //!   log holds varied, interleaved histories (the audit-trail, watch and verify tests).
 //! - [`event_log`], [`watchers`]: the reference filter of `ListEvents` and `WatchEvents`, and
 //!   watch streams read on tasks of their own and checked against it.
+//! - [`sessions`]: random sessions played through the pure core (the statistics property test).
 //! - [`report`]: the measuring tools run for their JSON reports, and the figures those must hold
 //!   (the bench and scale smoke tests).
 
@@ -59,6 +60,7 @@ pub mod requests;
 pub mod retried;
 pub mod seeded;
 pub mod server;
+pub mod sessions;
 pub mod status;
 pub mod tracked;
 pub mod watchers;

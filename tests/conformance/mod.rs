@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use proposal_service::app::{fingerprint, new_proposal_id};
+use proposal_service::domain::statistics::ProposalFacts;
 use proposal_service::domain::{
     CalendarDate, Claim, Command, Decision, Envelope, Feedback, HandlingRole, HandlingUnits,
     Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Registration, Reply,
@@ -93,6 +94,14 @@ impl<S: Store> Blocking<S> {
 
     fn commit(&self, changes: &[Change]) -> Result<Vec<ChainHash>, StoreError> {
         self.wait(self.store.commit(changes))
+    }
+
+    fn session_facts(
+        &self,
+        committee: &str,
+        session: &str,
+    ) -> Result<Vec<ProposalFacts>, StoreError> {
+        self.wait(self.store.session_facts(committee, session))
     }
 
     fn verify(&self) -> Result<Verification, StoreError> {
@@ -843,6 +852,54 @@ pub fn a_reopened_proposal_keeps_its_earlier_round(backend: &impl Backend) {
     assert_eq!(store.verify().unwrap().first_mismatch(), None);
 }
 
+/// A session's statistics facts are exactly those its proposals' histories give, kept through
+/// every commit (batched or not, a merge's two sides included), and no other session's.
+pub fn a_sessions_facts_are_those_of_its_proposals_histories(backend: &impl Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Blocking::new(backend.open(dir.path()));
+    let mut script = Script::new(&store);
+    let mut proposals = vec![
+        script.proposal(60, UNIT_A, ProposalState::Closed),
+        script.proposal(62, UNIT_B, ProposalState::NotAccepted),
+        script.proposal(64, UNIT_A, ProposalState::Drafted),
+        script.proposal(61, UNIT_A, ProposalState::Copied),
+    ];
+    proposals.extend(script.merged_pair(66));
+    let facts_of = |id: ProposalId| {
+        let events: Vec<RecordedEvent> = store
+            .history(id, 0, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|logged| logged.event)
+            .collect();
+        ProposalFacts::of_history(&events)
+    };
+    let sorted = |mut facts: Vec<ProposalFacts>| {
+        facts.sort_by_key(|f| format!("{f:?}"));
+        facts
+    };
+    for session in ["七届三次会议", "七届四次会议"] {
+        let expected: Vec<ProposalFacts> = proposals
+            .iter()
+            .filter(|p| p.session == session)
+            .map(|p| facts_of(p.id))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            sorted(store.session_facts(COMMITTEE, session).unwrap()),
+            sorted(expected),
+            "{session}"
+        );
+    }
+    assert!(store.session_facts(COMMITTEE, "七届").unwrap().is_empty());
+    assert!(
+        store
+            .session_facts("另一个政协", "七届三次会议")
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Runs every check against `backend`.
 pub fn run_all(backend: &impl Backend) {
     an_empty_store_holds_nothing(backend);
@@ -854,4 +911,5 @@ pub fn run_all(backend: &impl Backend) {
     backward_moves_keep_projection_and_indexes_exact(backend);
     what_is_committed_survives_a_reopen(backend);
     a_reopened_proposal_keeps_its_earlier_round(backend);
+    a_sessions_facts_are_those_of_its_proposals_histories(backend);
 }

@@ -23,6 +23,8 @@ pub enum Mode {
     Measure(MeasureArgs),
     /// Logical bytes per sled tree (reads the whole store).
     TreeSizes(TreeSizesArgs),
+    /// Times GetStatistics over gRPC on the loaded store's largest session (the first one).
+    Statistics(StatisticsArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,6 +52,15 @@ pub struct LoadArgs {
     /// directory has less than this many GiB free.
     #[arg(long, default_value_t = 5.0)]
     pub min_free_gb: f64,
+    /// Spread the proposals over this many (committee, session) pairs, committee first (all
+    /// 48 by default; 1 loads a single session).
+    #[arg(long, default_value_t = crate::generate::ALL_SESSIONS,
+          value_parser = clap::value_parser!(u64).range(1..=crate::generate::ALL_SESSIONS))]
+    pub sessions: u64,
+    /// Give the acts effective dates spread over each session's year (received in March,
+    /// replied July to October), instead of the day of the load.
+    #[arg(long)]
+    pub dated: bool,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -110,6 +121,22 @@ pub struct MeasureArgs {
     /// Seed of the random choices.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatisticsArgs {
+    /// A directory written by `load`.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// sled page cache in MiB (default: the server's default).
+    #[arg(long)]
+    pub cache_mb: Option<u64>,
+    /// Timed calls of each kind, after the first (cold) one.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rounds: u32,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use proposal_service::app::{EventClock, Submission, fingerprint, new_proposal_id};
-use proposal_service::domain::{Command, Decision, Envelope, Proposal, RequestId, Rules, decide};
+use proposal_service::domain::{
+    CalendarDate, Command, Decision, Envelope, Proposal, RequestId, Rules, decide,
+};
 use proposal_service::store::{Change, RequestRecord, SledStore, event_bytes, request_key};
 
 /// The store being loaded, and what the writer keeps from one change to the next: the next
@@ -26,6 +28,7 @@ impl Loader {
         &mut self,
         before: Option<Arc<Proposal>>,
         command: Command,
+        effective_date: Option<CalendarDate>,
         actor: &str,
     ) -> Result<Change, String> {
         let proposal_id = before.as_ref().map(|p| p.id);
@@ -37,14 +40,14 @@ impl Loader {
             expected_version,
             request_id: Some(request_id.clone()),
             actor: actor.to_owned(),
-            effective_date: None,
+            effective_date,
             unit_scope: None,
         });
         let envelope = Envelope {
             proposal_id: proposal_id.unwrap_or_else(new_proposal_id),
             position: self.next_position,
             occurred_at: self.clock.now(),
-            effective_date: None,
+            effective_date,
             actor: actor.to_owned(),
             request_id: Some(request_id.as_str().to_owned()),
         };

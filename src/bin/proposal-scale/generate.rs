@@ -122,14 +122,19 @@ const SENTENCES: [&str; 8] = [
 ];
 const RECIPIENTS: [&str; 3] = ["市政协提案委", "市政府督查室", "市人大常委会人代联工委"];
 
-/// Where proposal `k` (0-based, in load order) is registered: unique per (committee, session).
-pub fn registration_of(k: u64) -> (usize, usize, u32) {
+/// Every (committee, session) pair: the most sessions a load can spread over.
+pub const ALL_SESSIONS: u64 = (COMMITTEES.len() * SESSIONS.len()) as u64;
+
+/// Where proposal `k` (0-based, in load order) is registered when the load spreads over the
+/// first `sessions` (committee, session) pairs (committee first): unique per (committee,
+/// session). With all of them, committees take turns, then sessions.
+pub fn registration_of(k: u64, sessions: u64) -> (usize, usize, u32) {
     let c = COMMITTEES.len() as u64;
-    let s = SESSIONS.len() as u64;
+    let pair = k % sessions;
     (
-        (k % c) as usize,
-        ((k / c) % s) as usize,
-        u32::try_from(k / (c * s) + 1).expect("fewer than 2^32 numbers per session"),
+        (pair % c) as usize,
+        (pair / c) as usize,
+        u32::try_from(k / sessions + 1).expect("fewer than 2^32 numbers per session"),
     )
 }
 
@@ -171,11 +176,15 @@ pub struct Generator {
     pub reply_bytes: usize,
     /// The next document number per (unit, year).
     pub documents: HashMap<(usize, i32), u32>,
+    /// How many (committee, session) pairs the proposals spread over.
+    pub sessions: u64,
+    /// Whether acts get effective dates spread over the session's year (`--dated`).
+    pub dated: bool,
 }
 
 impl Generator {
     pub fn spec(&self, k: u64, total: u64, partial: u64) -> Spec {
-        let (committee, session, number) = registration_of(k);
+        let (committee, session, number) = registration_of(k, self.sessions);
         let mut rng = Rng::new(self.seed ^ k.wrapping_mul(0xA24B_AED4_963E_E407));
         // A few units handle more than the others, as in life.
         let unit = if rng.below(4) == 0 {
@@ -211,6 +220,31 @@ impl Generator {
     }
 
     /// The command of step `step` (0 = receive ... 5 = copy) for `spec`.
+    /// With `--dated`, the effective date of step `step` of `spec` in its session's year:
+    /// received 03-01, assigned 03-15, drafted 06-01, signed 06-15, issued on the issue date
+    /// (July to October), copied 11-01, so that its statistics facts change on three days as
+    /// in life. Without, `None`: the day of the load, as before.
+    pub fn effective_date(
+        &self,
+        spec: &Spec,
+        step: usize,
+        command: &Command,
+    ) -> Option<CalendarDate> {
+        if !self.dated {
+            return None;
+        }
+        let (_, year) = SESSIONS[spec.session];
+        let day = |month: u8, day: u8| CalendarDate::from_ymd(year, month, day);
+        match (step, command) {
+            (_, Command::Issue { issue_date, .. }) => Some(*issue_date),
+            (0, _) => day(3, 1),
+            (1, _) => day(3, 15),
+            (2, _) => day(6, 1),
+            (3, _) => day(6, 15),
+            _ => day(11, 1),
+        }
+    }
+
     pub fn command(&mut self, spec: &mut Spec, step: usize) -> Command {
         let (session, year) = SESSIONS[spec.session];
         let (unit, abbreviation) = UNITS[spec.unit];

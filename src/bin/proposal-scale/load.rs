@@ -78,6 +78,8 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
         seed_body,
         reply_bytes: args.reply_bytes as usize,
         documents: HashMap::new(),
+        sessions: args.sessions,
+        dated: args.dated,
     };
     let mut loader = Loader {
         store,
@@ -145,7 +147,9 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
                     continue;
                 }
                 let command = generator.command(&mut entry.spec, step);
-                let change = loader.change(entry.proposal.take(), command, ACTORS[step])?;
+                let effective_date = generator.effective_date(&entry.spec, step, &command);
+                let change =
+                    loader.change(entry.proposal.take(), command, effective_date, ACTORS[step])?;
                 entry.proposal = Some(Arc::clone(&change.after));
                 changes.push(change);
             }
@@ -212,6 +216,7 @@ pub fn load(args: &LoadArgs) -> Result<LoadReport, String> {
         None
     };
     let manifest = Manifest {
+        sessions: args.sessions,
         proposals_full: done_full,
         proposals_partial: done_partial,
         events: loader.events,

@@ -28,6 +28,9 @@
 //!   Finally it runs `proposal-bench` (the existing workflow load) against an empty database
 //!   and against this one, in alternation, and compares their throughput. The loaded
 //!   directory keeps what those runs add; later runs count their events in the raw bytes.
+//! - `statistics --data-dir D`: times GetStatistics over gRPC on the load's first (largest)
+//!   session: the first call, then `--rounds` of each kind (totals, rows by unit, a past day).
+//!   `load --sessions 1` puts every proposal into that one session.
 //! - `tree-sizes --data-dir D`: the logical bytes (keys and values) held in each sled tree, to
 //!   see where the disk goes. Reads everything.
 //!
@@ -64,6 +67,7 @@ mod output;
 mod procfs;
 mod reads;
 mod rng;
+mod statistics;
 mod table;
 mod tree_sizes;
 mod units;
@@ -90,6 +94,10 @@ fn main() -> ExitCode {
         Mode::Measure(args) => measure(args).map(|report| {
             print(&report, args.json, render_measure);
             report.ok
+        }),
+        Mode::Statistics(args) => statistics::statistics(args).map(|report| {
+            print(&report, args.json, statistics::render_statistics);
+            true
         }),
         Mode::TreeSizes(args) => tree_sizes(args).map(|sizes| {
             print(&sizes, args.json, |s| render_tree_sizes(s));

@@ -8,6 +8,10 @@ pub const MANIFEST: &str = "scale-load.json";
 /// What `load` stored; written to the data directory as `scale-load.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
+    /// How many (committee, session) pairs the proposals spread over (absent before
+    /// `--sessions`: all of them).
+    #[serde(default = "all_sessions")]
+    pub sessions: u64,
     /// Proposals taken through all six transitions.
     pub proposals_full: u64,
     /// Proposals stopped before COPIED.
@@ -22,4 +26,8 @@ pub struct Manifest {
     pub load_secs: f64,
     /// Why loading stopped before all requested proposals, if it did.
     pub stopped_early: Option<String>,
+}
+
+fn all_sessions() -> u64 {
+    crate::generate::ALL_SESSIONS
 }

@@ -160,7 +160,7 @@ pub fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
     let mut rng = Rng::new(args.seed);
     let mut ids = Vec::with_capacity(args.sample as usize);
     for _ in 0..args.sample.min(loaded.max(1) * 4) {
-        let (c, s, number) = registration_of(rng.below(loaded));
+        let (c, s, number) = registration_of(rng.below(loaded), manifest.sessions);
         let id = store
             .claimed_by(&Claim::ProposalNumber {
                 committee: COMMITTEES[c].into(),

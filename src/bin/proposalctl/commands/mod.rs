@@ -2,7 +2,7 @@
 //! [`run`] hands each to its module: `transitions` the mutating RPCs (the transitions, and the
 //! handling unit's acts that leave the state as it is: acknowledge, contact, extensions, a
 //! co-unit's opinion; and the return requests, whose approval moves it), `reads` the reads of
-//! proposals (get, list, history, render) and of the rules, `overdue` the late replies on a day,
+//! proposals (get, list, history, render) and of the rules, `overdue` the late replies on a day, `stats` a session's figures as of a day,
 //! `audit` the event log (events, watch, verify), `demo` the seed's whole lifecycle. A new group
 //! of subcommands (export, import, …) is a new module here and its variants below; [`Paging`]
 //! and [`all_pages`] are there to reuse.
@@ -11,6 +11,7 @@ mod audit;
 mod demo;
 mod overdue;
 mod reads;
+mod stats;
 mod transitions;
 
 use std::future::Future;
@@ -88,6 +89,10 @@ pub enum Command {
     /// each with the units whose replies are late (a split proposal's late units only), their
     /// due dates in force and the days overdue.
     Overdue(overdue::ListOverdue),
+    /// A session's figures as of a day (default today): received, accepted, replied, on time,
+    /// overdue, result codes, satisfaction and more, with --by-unit one row per unit; a table,
+    /// --json or --csv.
+    Stats(stats::SessionStatistics),
     /// Show one proposal's events, oldest first.
     History(reads::GetProposalHistory),
     /// Print the issued reply as the text of the official document.
@@ -131,6 +136,7 @@ pub async fn run(command: Command, server: &ServerArgs, output: &Output) -> Resu
         Command::Get(args) => args.run(server, output).await,
         Command::List(args) => args.run(server, output).await,
         Command::Overdue(args) => args.run(server, output).await,
+        Command::Stats(args) => args.run(server, output).await,
         Command::History(args) => args.run(server, output).await,
         Command::Render(args) => args.run(server, output).await,
         Command::Rules(args) => args.run(server, output).await,
