@@ -110,6 +110,21 @@ async fn bad_fields_are_invalid_and_unit_bound_roles_are_denied() {
         .expect_err("committee and session are required");
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&status), ["committee", "session"]);
+    // Named as a registration names them: one line, within the limits.
+    let long = "政".repeat(201);
+    for (committee, session, field) in [
+        (long.as_str(), "七届三次会议", "committee"),
+        ("许昌市政协", "七届\u{7}三次会议", "session"),
+    ] {
+        assert_invalid(
+            office
+                .clone()
+                .get_statistics(request(committee, session, ""))
+                .await,
+            field,
+            "a name no proposal can have",
+        );
+    }
     for (as_of, what) in [
         ("2024-02-30", "a day that does not exist"),
         ("24-01-01", "a malformed day"),

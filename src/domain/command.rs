@@ -632,6 +632,15 @@ impl Command {
     }
 }
 
+/// Checks the committee and session a read names (a session's statistics) as a registration's
+/// are checked: required one-line names within the limits.
+pub fn validate_session(committee: &str, session: &str) -> Result<(), Vec<FieldViolation>> {
+    let mut v = Violations::default();
+    v.line("committee", committee, Limits::NAME_CHARS);
+    v.line("session", session, Limits::NAME_CHARS);
+    v.into_result()
+}
+
 /// Checks the fields every mutating request shares: who acts and the optional idempotency key.
 pub fn validate_envelope(actor: &str, request_id: &str) -> Result<(), Vec<FieldViolation>> {
     let mut v = Violations::default();

@@ -12,7 +12,7 @@ mod render;
 mod rules;
 pub mod statistics;
 
-pub use command::{Command, CommandKind, Registration, validate_envelope};
+pub use command::{Command, CommandKind, Registration, validate_envelope, validate_session};
 pub use decide::{
     Decision, DomainError, EffectiveDateError, Envelope, NotDecidable, Precondition, apply,
     check_recorded, decide, fold, in_round, merge, reply_of, transition,

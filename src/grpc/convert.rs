@@ -12,7 +12,7 @@ use crate::domain::{
     Handling, HandlingRole, KeyDesignation, Limits, MergedProposal, OfficeDecision, Opinion,
     Proposal, ProposalId, ProposalState, ProposerKind, RecordedEvent, Refusal, Registration, Reply,
     RequestId, ResultCode, ReturnRequest, Round, RoundReply, Rules, Satisfaction, SplitReply,
-    Timestamp, validate_envelope,
+    Timestamp, validate_envelope, validate_session,
 };
 use crate::store::{LoggedEvent, View, to_hex};
 
@@ -1098,10 +1098,8 @@ pub(super) fn statistics_request(
         by_unit,
     } = request;
     let mut checked = Checked::default();
-    for (field, value) in [("committee", &committee), ("session", &session)] {
-        if value.is_empty() {
-            checked.0.push(FieldViolation::new(field, "is required"));
-        }
+    if let Err(violations) = validate_session(&committee, &session) {
+        checked.0.extend(violations);
     }
     let as_of = checked.optional_date("as_of", &as_of).unwrap_or(today);
     if as_of > today {
