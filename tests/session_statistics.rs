@@ -4,8 +4,8 @@ mod common;
 // office knows (refused, merged, split, lead with a co-unit, an extension, late replies, a
 // dissatisfied proposer reopened and then satisfied, closings, key proposals, some still
 // open), their acts dated over months as the offices did them. Then GetStatistics as of four
-// days must equal the figures this test works out from its own script: only acts dated on or
-// before the day count.
+// days, the totals and the rows by unit, must equal the figures this test works out from its
+// own script: only acts dated on or before the day count.
 //
 // The script below is the only source of the expected figures: `expected` reads the plan, not
 // the service, and shares no code with it.
@@ -533,6 +533,114 @@ fn expected(plans: &[Plan], day: &str) -> Figures {
     f
 }
 
+/// One unit's row as the script makes it: its handlings by role, its replies, and a co-unit's
+/// opinions.
+#[derive(Debug, Default, PartialEq)]
+struct Row {
+    sole: u32,
+    lead: u32,
+    split: u32,
+    co: u32,
+    replied: u32,
+    replied_on_time: u32,
+    overdue: u32,
+    opinions_submitted: u32,
+    opinions_on_time: u32,
+}
+
+/// The rows by unit on `day`, from the script alone.
+fn expected_rows(plans: &[Plan], day: &str) -> BTreeMap<&'static str, Row> {
+    let mut rows: BTreeMap<&'static str, Row> = BTreeMap::new();
+    for plan in plans {
+        let mut acts: Vec<&(&str, Act)> = plan.acts.iter().filter(|(d, _)| *d <= day).collect();
+        acts.sort_by_key(|(d, _)| *d);
+        let closed = acts.iter().any(|(_, a)| matches!(a, Act::Close));
+        // Each replying unit: its due date in force, its first-round reply (on time or not),
+        // and whether the current round's reply is issued.
+        let mut replying: Vec<(&'static str, &str, Option<bool>, bool)> = Vec::new();
+        let mut first_round = true;
+        for (date, act) in &acts {
+            match act {
+                Act::Assign { unit, due } => {
+                    rows.entry(unit).or_default().sole += 1;
+                    replying.push((unit, due, None, false));
+                }
+                Act::AssignCo {
+                    lead,
+                    co,
+                    due,
+                    co_due,
+                } => {
+                    rows.entry(lead).or_default().lead += 1;
+                    replying.push((lead, due, None, false));
+                    let row = rows.entry(co).or_default();
+                    row.co += 1;
+                    // Its opinion, if given by the day.
+                    if let Some((given, _)) = acts
+                        .iter()
+                        .find(|(_, a)| matches!(a, Act::Opinion { unit } if unit == co))
+                    {
+                        row.opinions_submitted += 1;
+                        row.opinions_on_time += u32::from(given <= co_due);
+                    }
+                }
+                Act::AssignSplit { units, due } => {
+                    for unit in units {
+                        rows.entry(unit).or_default().split += 1;
+                        replying.push((unit, due, None, false));
+                    }
+                }
+                Act::Extend { new_due } => {
+                    for r in &mut replying {
+                        r.1 = new_due;
+                    }
+                }
+                Act::Reply { unit, .. } => {
+                    let r = match unit {
+                        Some(unit) => replying.iter_mut().find(|r| r.0 == *unit).unwrap(),
+                        None => &mut replying[0],
+                    };
+                    if first_round {
+                        r.2 = Some(*date <= r.1);
+                    }
+                    r.3 = true;
+                }
+                Act::Reopen { due } => {
+                    first_round = false;
+                    for r in &mut replying {
+                        r.1 = due;
+                        r.3 = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (unit, due, first, issued) in replying {
+            let row = rows.entry(unit).or_default();
+            if let Some(on_time) = first {
+                row.replied += 1;
+                row.replied_on_time += u32::from(on_time);
+            }
+            row.overdue += u32::from(!closed && due < day && !issued);
+        }
+    }
+    rows
+}
+
+fn row_of(u: &pb::UnitStatistics) -> Row {
+    Row {
+        sole: u.sole,
+        lead: u.lead,
+        split: u.split,
+        co: u.co,
+        replied: u.replied,
+        replied_on_time: u.replied_on_time,
+        overdue: u.overdue,
+        opinions_submitted: u.opinions_submitted,
+        opinions_on_time: u.opinions_on_time,
+    }
+}
+
 fn figures_of(s: &pb::Statistics) -> Figures {
     Figures {
         received: s.received,
@@ -859,6 +967,12 @@ async fn a_sessions_statistics_as_of_any_day_are_what_its_acts_by_that_day_make_
             (got.committee.as_str(), got.session.as_str()),
             (COMMITTEE, SESSION)
         );
+        let rows: BTreeMap<&str, Row> = got
+            .units
+            .iter()
+            .map(|u| (u.unit.as_str(), row_of(u)))
+            .collect();
+        assert_eq!(rows, expected_rows(&plans, day), "by unit, as of {day}");
         let totals = got.totals.expect("the totals");
         assert_eq!(figures_of(&totals), want, "as of {day}");
         let rate = |part: u32, whole: u32| (whole > 0).then(|| f64::from(part) / f64::from(whole));
@@ -896,6 +1010,25 @@ async fn a_sessions_statistics_as_of_any_day_are_what_its_acts_by_that_day_make_
         (21, 15, 3)
     );
     assert_eq!((last.reopened, last.closed, last.key_proposals), (2, 5, 4));
+    let eco = statistics(&server.client, "2020-12-31").await.units;
+    let eco = eco
+        .iter()
+        .find(|u| u.unit == ECO)
+        .expect("a row for 生态环境局");
+    assert_eq!(
+        row_of(eco),
+        Row {
+            sole: 4,
+            lead: 1,
+            split: 1,
+            co: 1,
+            replied: 6,
+            replied_on_time: 5,
+            overdue: 0,
+            opinions_submitted: 1,
+            opinions_on_time: 1,
+        }
+    );
     // Before anything was received, nothing counts; another session counts nothing of it.
     let before = figures_of(
         &statistics(&server.client, "2020-01-09")
