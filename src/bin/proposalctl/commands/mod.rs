@@ -69,8 +69,8 @@ pub enum Command {
     /// The other (--into), of the same committee and session and RECEIVED or ASSIGNED, records
     /// the merge too and from then on answers both.
     Merge(transitions::MergeProposal),
-    /// The office records a proposer's verdict on the dispatched reply (征询意见表), once per
-    /// proposer: COPIED.
+    /// The office (or a proposer, her own) records a proposer's verdict on the dispatched reply
+    /// (征询意见表), once per proposer in each round: COPIED.
     Feedback(transitions::RecordFeedback),
     /// The office closes a dispatched proposal (办结): COPIED → CLOSED.
     Close(transitions::CloseProposal),
