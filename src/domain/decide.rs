@@ -557,19 +557,26 @@ pub fn in_round(proposal: &Proposal, round: Option<u32>) -> Option<Cow<'_, Propo
     let archived = proposal.rounds.iter().find(|r| r.round == round)?;
     let mut view = proposal.clone();
     view.feedback.clone_from(&archived.feedback);
-    for reply in &archived.replies {
-        match view.handlings.iter_mut().find(|h| h.unit == reply.unit) {
-            Some(handling) if handling.split.is_some() => {
+    if archived
+        .replies
+        .iter()
+        .any(|r| r.role == HandlingRole::Split)
+    {
+        // A split proposal's units as the round had them (a unit returned since still shows
+        // its document; one that came after has none in this round).
+        view.handlings = archived
+            .replies
+            .iter()
+            .map(|reply| {
+                let mut handling =
+                    Handling::new(reply.unit.clone(), reply.role, None, reply.due_date);
                 handling.split = Some(Box::new(reply.reply.clone()));
-                handling.due_date = reply.due_date;
-            }
-            // A split unit since returned has no handling to show its reply in.
-            _ if reply.role == HandlingRole::Split => {}
-            _ => {
-                set_reply(&mut view, &reply.reply);
-                view.due_date = reply.due_date;
-            }
-        }
+                handling
+            })
+            .collect();
+    } else if let Some(reply) = archived.replies.first() {
+        set_reply(&mut view, &reply.reply);
+        view.due_date = reply.due_date;
     }
     Some(Cow::Owned(view))
 }
@@ -2272,6 +2279,38 @@ mod tests {
         let view = reply_of(&earlier, SPLIT).unwrap();
         assert_eq!(view.state, ProposalState::Copied);
         assert_eq!(view.sign_date, CalendarDate::parse("2019-07-01"));
+        // A unit that gives its part back in the new round keeps its first document; the unit
+        // that takes over has none in round 1.
+        let lenient = Rules {
+            return_window_days: 90,
+            ..Rules::default()
+        };
+        let ask = Command::RequestReturn {
+            handling_unit: SPLIT.into(),
+            reason: "不属于本单位职责".into(),
+        };
+        on(&mut history, "2019-07-07", &ask, &lenient).unwrap();
+        let approve = Command::DecideReturn {
+            handling_unit: SPLIT.into(),
+            approve: true,
+            note: String::new(),
+            reassign_to: FINANCE.into(),
+            due_date: None,
+        };
+        let p = on(&mut history, "2019-07-08", &approve, &lenient).unwrap();
+        assert!(p.handling(SPLIT).is_none() && p.handling(FINANCE).is_some());
+        let earlier = in_round(&p, Some(1)).unwrap();
+        let returned = reply_of(&earlier, SPLIT).unwrap();
+        assert_eq!(
+            returned.document_number.as_deref(),
+            Some(format!("许环〔2019〕13号{SPLIT}").as_str())
+        );
+        assert_eq!(
+            reply_of(&earlier, FINANCE).map(|_| ()),
+            Err(Precondition::NotAHandlingUnit {
+                unit: FINANCE.into()
+            })
+        );
     }
 
     /// 分办: No. 228 split between the seed's unit and [`examples::SPLIT_UNIT`] on 2019-06-10.
