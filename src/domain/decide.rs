@@ -1554,6 +1554,10 @@ pub fn apply(proposal: Option<Proposal>, event: &RecordedEvent) -> Proposal {
             opinion,
         } => {
             if let Some(h) = handling_mut(&mut p, handling_unit) {
+                // A revision keeps the date of the first opinion.
+                if h.opinion.is_some() {
+                    h.first_opinion_on = h.first_opinion_on.or(h.opinion_submitted_on);
+                }
                 h.opinion = Some(opinion.clone());
                 h.opinion_submitted_on = event.effective_date;
             }

@@ -202,6 +202,7 @@ pub fn proposal_in(state: ProposalState) -> Proposal {
         }),
         handlings: vec![
             Handling {
+                first_opinion_on: None,
                 unit: "许昌市生态环境局".into(),
                 role: HandlingRole::Lead,
                 assigned_on: Some(date("2019-06-10")),

@@ -447,6 +447,10 @@ pub struct Handling {
     pub opinion: Option<Opinion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opinion_submitted_on: Option<CalendarDate>,
+    /// When a later opinion replaced the first: the first's date (what "on time" is judged
+    /// by); absent while there is one opinion, and in records from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_opinion_on: Option<CalendarDate>,
     /// A SPLIT handling's own reply and where it stands; `None` for the other roles, whose
     /// reply is the proposal's (a LEAD's) or the lead's (a CO's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -521,6 +525,7 @@ impl Handling {
             return_requests: Vec::new(),
             opinion: None,
             opinion_submitted_on: None,
+            first_opinion_on: None,
             split: (role == HandlingRole::Split).then(|| Box::new(SplitReply::assigned())),
         }
     }

@@ -311,7 +311,8 @@ impl Standing {
                     deadline,
                     opinion,
                     opinion_on_time: opinion
-                        && match (h.opinion_submitted_on, h.due_date) {
+                        // A revision (after a reopening, say) is judged by the first opinion.
+                        && match (h.first_opinion_on.or(h.opinion_submitted_on), h.due_date) {
                             (_, None) => true,
                             (Some(submitted), Some(due)) => submitted <= due,
                             (None, Some(_)) => false,
@@ -772,6 +773,57 @@ mod tests {
         assert!(before.units.iter().all(|u| u.opinions_submitted == 0));
         let without = statistics_of_facts([&facts], date("2019-07-20"), false, &utc);
         assert!(without.units.is_empty());
+    }
+
+    /// A co-unit that revises its opinion (after a reopening, as the design invites) is judged
+    /// by its first opinion: on time stays on time.
+    #[test]
+    fn a_revised_opinion_is_judged_by_the_first() {
+        let mut history = Vec::new();
+        record(
+            &mut history,
+            &examples::command(CommandKind::Receive),
+            "2019-07-01",
+        );
+        record(&mut history, &examples::co_assignment(), "2019-07-05");
+        let submit = Command::SubmitOpinion {
+            handling_unit: examples::CO_UNIT.into(),
+            opinion: examples::opinion(),
+        };
+        record(&mut history, &submit, "2019-07-20");
+        for kind in [
+            CommandKind::Draft,
+            CommandKind::Sign,
+            CommandKind::Issue,
+            CommandKind::Copy,
+        ] {
+            record(&mut history, &examples::command(kind), "2019-09-29");
+        }
+        record(&mut history, &examples::dissatisfied(), "2019-10-01");
+        let reopen = Command::Reopen {
+            reason: "提案人不满意".into(),
+            due_date: None,
+        };
+        record(&mut history, &reopen, "2019-10-02");
+        record(&mut history, &submit, "2019-10-10");
+        let facts = ProposalFacts::of_history(&history);
+        for day in ["2019-10-02", "2019-10-10"] {
+            let figures = statistics_of_facts([&facts], date(day), true, &utc);
+            assert_eq!(
+                figures,
+                statistics_by_fold([&history[..]], date(day), true, &utc)
+            );
+            let co = figures
+                .units
+                .iter()
+                .find(|u| u.unit == examples::CO_UNIT)
+                .unwrap();
+            assert_eq!(
+                (co.opinions_submitted, co.opinions_on_time),
+                (1, 1),
+                "{day}"
+            );
+        }
     }
 
     #[test]

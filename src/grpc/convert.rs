@@ -1610,6 +1610,7 @@ fn handling_to_pb(handling: Handling, own: &SplitReply) -> pb::Handling {
         return_requests,
         opinion,
         opinion_submitted_on,
+        first_opinion_on: _,
         split: _,
     } = handling;
     pb::Handling {
