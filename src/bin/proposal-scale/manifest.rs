@@ -1,9 +1,22 @@
 //! What `load` leaves in the data directory for `measure` (`scale-load.json`).
 
+use std::path::Path;
+
+use proposal_service::store::SledOptions;
 use serde::{Deserialize, Serialize};
 
 /// What `load` leaves in the data directory for `measure`.
 pub const MANIFEST: &str = "scale-load.json";
+
+/// The store's options for a measurement: its cache as asked for, else sled's default.
+pub fn sled_options(cache_mb: Option<u64>) -> SledOptions {
+    match cache_mb {
+        Some(mb) => SledOptions {
+            cache_capacity: mb * 1024 * 1024,
+        },
+        None => SledOptions::default(),
+    }
+}
 
 /// What `load` stored; written to the data directory as `scale-load.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -30,4 +43,14 @@ pub struct Manifest {
 
 fn all_sessions() -> u64 {
     crate::generate::ALL_SESSIONS
+}
+
+impl Manifest {
+    /// What `load` left in `dir`, or why it cannot be read.
+    pub fn read(dir: &Path) -> Result<Self, String> {
+        let path = dir.join(MANIFEST);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("{}: {e} (run `load` first)", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))
+    }
 }

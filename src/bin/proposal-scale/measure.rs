@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use proposal_service::app::Workflow;
 use proposal_service::domain::Claim;
 use proposal_service::server::{self, ServeOptions};
-use proposal_service::store::{EventScope, SledOptions, SledStore, Store, event_bytes};
+use proposal_service::store::{EventScope, SledStore, Store, event_bytes};
 use serde::Serialize;
 
 use crate::allocator;
@@ -17,7 +17,7 @@ use crate::args::MeasureArgs;
 use crate::disk::{disk_use, free_bytes};
 use crate::generate::{COMMITTEES, SESSIONS, registration_of};
 use crate::loadgen::ratio;
-use crate::manifest::{MANIFEST, Manifest};
+use crate::manifest::{Manifest, sled_options};
 use crate::procfs::{load_average, proc_status_bytes, rss};
 use crate::reads::{ReadPlan, ReadReport, measure_reads};
 use crate::rng::Rng;
@@ -98,17 +98,8 @@ fn later_event_bytes(store: &SledStore, after: u64) -> Result<(u64, u64), String
 
 pub fn measure(args: &MeasureArgs) -> Result<MeasureReport, String> {
     let dir = &args.data_dir;
-    let manifest: Manifest = serde_json::from_slice(
-        &std::fs::read(dir.join(MANIFEST))
-            .map_err(|e| format!("{}: {e} (run `load` first)", dir.join(MANIFEST).display()))?,
-    )
-    .map_err(|e| format!("{MANIFEST}: {e}"))?;
-    let options = match args.cache_mb {
-        Some(mb) => SledOptions {
-            cache_capacity: mb * 1024 * 1024,
-        },
-        None => SledOptions::default(),
-    };
+    let manifest = Manifest::read(dir)?;
+    let options = sled_options(args.cache_mb);
     let cache_mb = options.cache_capacity / (1024 * 1024);
 
     eprintln!("proposal-scale: opening {}", dir.display());

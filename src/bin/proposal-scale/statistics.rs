@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use proposal_service::pb;
 use proposal_service::pb::proposal_service_client::ProposalServiceClient;
 use proposal_service::server::{self, ServeOptions};
-use proposal_service::store::{SledOptions, SledStore, Store};
+use proposal_service::store::{SledStore, Store};
 use serde::Serialize;
 
 use crate::args::StatisticsArgs;
 use crate::generate::{COMMITTEES, SESSIONS};
-use crate::manifest::{MANIFEST, Manifest};
+use crate::manifest::{Manifest, sled_options};
 
 #[derive(Serialize)]
 pub struct StatisticsReport {
@@ -48,17 +48,8 @@ fn ms(duration: Duration) -> f64 {
 
 pub fn statistics(args: &StatisticsArgs) -> Result<StatisticsReport, String> {
     let dir = &args.data_dir;
-    let manifest: Manifest = serde_json::from_slice(
-        &std::fs::read(dir.join(MANIFEST))
-            .map_err(|e| format!("{}: {e} (run `load` first)", dir.join(MANIFEST).display()))?,
-    )
-    .map_err(|e| format!("{MANIFEST}: {e}"))?;
-    let options = match args.cache_mb {
-        Some(mb) => SledOptions {
-            cache_capacity: mb * 1024 * 1024,
-        },
-        None => SledOptions::default(),
-    };
+    let manifest = Manifest::read(dir)?;
+    let options = sled_options(args.cache_mb);
     eprintln!("proposal-scale: opening {}", dir.display());
     let started = Instant::now();
     let store = Arc::new(
