@@ -529,22 +529,8 @@ pub fn reply_of<'a>(proposal: &'a Proposal, unit: &str) -> Result<Cow<'a, Propos
     let mut view = proposal.clone();
     view.state = part.state;
     view.handling_unit = Some(handling.unit.clone());
-    set_reply(&mut view, part);
+    view.set_own_reply(part);
     Ok(Cow::Owned(view))
-}
-
-/// Puts `part` in the proposal's own reply fields.
-fn set_reply(view: &mut Proposal, part: &SplitReply) {
-    view.state = part.state;
-    view.reply.clone_from(&part.reply);
-    view.signer.clone_from(&part.signer);
-    view.sign_date = part.sign_date;
-    view.document_number.clone_from(&part.document_number);
-    view.issue_date = part.issue_date;
-    view.issuing_office.clone_from(&part.issuing_office);
-    view.copy_to.clone_from(&part.copy_to);
-    view.public = part.public;
-    view.copied_to.clone_from(&part.copied_to);
 }
 
 /// The proposal as round `round` of its handling left it (`None`: the current round): its
@@ -575,7 +561,7 @@ pub fn in_round(proposal: &Proposal, round: Option<u32>) -> Option<Cow<'_, Propo
             })
             .collect();
     } else if let Some(reply) = archived.replies.first() {
-        set_reply(&mut view, &reply.reply);
+        view.set_own_reply(&reply.reply);
         view.due_date = reply.due_date;
     }
     Some(Cow::Owned(view))
@@ -1614,18 +1600,9 @@ fn reopen(
     reopened_on: Option<CalendarDate>,
 ) {
     let round = p.round();
-    let own = SplitReply {
-        state: p.state,
-        reply: p.reply.take(),
-        signer: p.signer.take(),
-        sign_date: p.sign_date.take(),
-        document_number: p.document_number.take(),
-        issue_date: p.issue_date.take(),
-        issuing_office: p.issuing_office.take(),
-        copy_to: std::mem::take(&mut p.copy_to),
-        public: std::mem::take(&mut p.public),
-        copied_to: std::mem::take(&mut p.copied_to),
-    };
+    // The sole or lead reply ends with the round (the state is the event's, set by `apply`).
+    let own = p.own_reply();
+    p.set_own_reply(&SplitReply::assigned());
     let mut replies = Vec::new();
     for h in p.handlings.iter_mut().filter(|h| h.replies()) {
         let reply = match &mut h.split {

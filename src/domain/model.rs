@@ -196,6 +196,12 @@ impl ProposalState {
         Self::Closed,
     ];
 
+    /// Whether a reply in this state has been issued (ISSUED, COPIED, CLOSED): its issue date
+    /// counts.
+    pub fn has_issued(self) -> bool {
+        matches!(self, Self::Issued | Self::Copied | Self::Closed)
+    }
+
     /// Whether nothing follows it: not accepted, merged into another, closed.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::NotAccepted | Self::Merged | Self::Closed)
@@ -559,10 +565,7 @@ pub fn overdue(
     day: CalendarDate,
 ) -> bool {
     let late = |due: Option<CalendarDate>, state: ProposalState, issued: Option<CalendarDate>| {
-        let issued = matches!(
-            state,
-            ProposalState::Issued | ProposalState::Copied | ProposalState::Closed
-        ) && issued.is_some_and(|issued| issued <= day);
+        let issued = state.has_issued() && issued.is_some_and(|issued| issued <= day);
         due.is_some_and(|due| due < day) && !issued
     };
     let mut split = handlings
@@ -797,6 +800,37 @@ impl Proposal {
     /// Whether `unit` handles the proposal in any role: what a unit-bound caller may read.
     pub fn handled_by(&self, unit: &str) -> bool {
         self.handlings.iter().any(|h| h.unit == unit)
+    }
+
+    /// The sole or lead reply as a split unit's would hold it: its state, draft, signature,
+    /// document and dispatch (a split proposal's are empty: each unit holds its own).
+    pub fn own_reply(&self) -> SplitReply {
+        SplitReply {
+            state: self.state,
+            reply: self.reply.clone(),
+            signer: self.signer.clone(),
+            sign_date: self.sign_date,
+            document_number: self.document_number.clone(),
+            issue_date: self.issue_date,
+            issuing_office: self.issuing_office.clone(),
+            copy_to: self.copy_to.clone(),
+            public: self.public,
+            copied_to: self.copied_to.clone(),
+        }
+    }
+
+    /// Puts `part` in the proposal's own reply fields and state: [`Self::own_reply`] reversed.
+    pub fn set_own_reply(&mut self, part: &SplitReply) {
+        self.state = part.state;
+        self.reply.clone_from(&part.reply);
+        self.signer.clone_from(&part.signer);
+        self.sign_date = part.sign_date;
+        self.document_number.clone_from(&part.document_number);
+        self.issue_date = part.issue_date;
+        self.issuing_office.clone_from(&part.issuing_office);
+        self.copy_to.clone_from(&part.copy_to);
+        self.public = part.public;
+        self.copied_to.clone_from(&part.copied_to);
     }
 
     /// The current round of handling: 1 until the office reopens it.

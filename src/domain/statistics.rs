@@ -207,12 +207,7 @@ fn current_replies(p: &Proposal) -> Vec<RoundOfReply<'_>> {
 /// The day a reply in `state` counts as issued by, if it does: the rule of
 /// [`Proposal::is_overdue_on`].
 fn issued_in(state: ProposalState, issue_date: Option<CalendarDate>) -> Option<CalendarDate> {
-    matches!(
-        state,
-        ProposalState::Issued | ProposalState::Copied | ProposalState::Closed
-    )
-    .then_some(issue_date)
-    .flatten()
+    state.has_issued().then_some(issue_date).flatten()
 }
 
 fn on_time(issued: Option<CalendarDate>, due: Option<CalendarDate>) -> bool {

@@ -1456,6 +1456,8 @@ fn date_text(date: Option<CalendarDate>) -> String {
 
 impl From<Proposal> for pb::Proposal {
     fn from(proposal: Proposal) -> Self {
+        let own = proposal.own_reply();
+        let round = proposal.round();
         let Proposal {
             id,
             committee,
@@ -1490,21 +1492,8 @@ impl From<Proposal> for pb::Proposal {
             received_at,
             updated_at,
         } = proposal;
-        let round = u32::try_from(rounds.len()).map_or(u32::MAX, |n| n.saturating_add(1));
         let rounds = rounds.into_iter().map(round_to_pb).collect();
         // A SOLE or LEAD handling shows the proposal's reply as its own.
-        let own = SplitReply {
-            state,
-            reply: reply.clone(),
-            signer: signer.clone(),
-            sign_date,
-            document_number: document_number.clone(),
-            issue_date,
-            issuing_office: issuing_office.clone(),
-            copy_to: copy_to.clone(),
-            public,
-            copied_to: copied_to.clone(),
-        };
         let handlings = handlings
             .into_iter()
             .map(|h| handling_to_pb(h, &own))

@@ -1164,46 +1164,52 @@ mod tests {
         );
     }
 
+    /// Commits No. 228's registration and assignment as proposal `id`; returns it after them.
+    fn received_and_assigned(store: &SledStore, id: ProposalId) -> std::sync::Arc<Proposal> {
+        use crate::domain::{CommandKind, Envelope, Rules, Timestamp, decide, examples};
+        let mut before: Option<std::sync::Arc<Proposal>> = None;
+        for (i, kind) in [CommandKind::Receive, CommandKind::Assign]
+            .into_iter()
+            .enumerate()
+        {
+            let envelope = Envelope {
+                proposal_id: id,
+                position: i as u64 + 1,
+                occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000),
+                effective_date: None,
+                actor: "tester".into(),
+                request_id: None,
+            };
+            let decision = decide(
+                before.as_deref(),
+                &examples::command(kind),
+                envelope,
+                &Rules::default(),
+            )
+            .unwrap();
+            let after = std::sync::Arc::new(decision.after);
+            store
+                .commit(&[Change {
+                    before: before.clone(),
+                    after: after.clone(),
+                    events: vec![decision.event],
+                    request: None,
+                }])
+                .unwrap();
+            before = Some(after);
+        }
+        before.expect("two commands committed")
+    }
+
     /// A format-5 store (no handlings in the statuses) opens as format 6, each assigned
     /// proposal with the sole handling its assignment made, and passes verification.
     #[test]
     fn a_format_5_store_is_upgraded_when_opened() {
-        use crate::domain::{CommandKind, Envelope, Rules, Timestamp, decide, examples};
         let dir = tempfile::tempdir().unwrap();
         let id = ProposalId::from_bytes([5; 16]);
         {
             let store = open(dir.path()).unwrap();
-            let mut before: Option<std::sync::Arc<Proposal>> = None;
-            for (i, kind) in [CommandKind::Receive, CommandKind::Assign]
-                .into_iter()
-                .enumerate()
-            {
-                let envelope = Envelope {
-                    proposal_id: id,
-                    position: i as u64 + 1,
-                    occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000),
-                    effective_date: None,
-                    actor: "tester".into(),
-                    request_id: None,
-                };
-                let decision = decide(
-                    before.as_deref(),
-                    &examples::command(kind),
-                    envelope,
-                    &Rules::default(),
-                )
-                .unwrap();
-                let after = std::sync::Arc::new(decision.after);
-                store
-                    .commit(&[Change {
-                        before: before.clone(),
-                        after: after.clone(),
-                        events: vec![decision.event],
-                        request: None,
-                    }])
-                    .unwrap();
-                before = Some(after);
-            }
+            received_and_assigned(&store, id);
             let mut status = store.status(id).unwrap().unwrap();
             assert_eq!(status.handlings.len(), 1);
             status.handlings.clear();
@@ -1229,43 +1235,11 @@ mod tests {
     /// computed from its events; damaged facts are then reported by verification.
     #[test]
     fn a_format_6_store_gets_its_facts_when_opened_and_verify_checks_them() {
-        use crate::domain::{CommandKind, Envelope, Rules, Timestamp, decide, examples};
         let dir = tempfile::tempdir().unwrap();
         let id = ProposalId::from_bytes([6; 16]);
         let expected = {
             let store = open(dir.path()).unwrap();
-            let mut before: Option<std::sync::Arc<Proposal>> = None;
-            for (i, kind) in [CommandKind::Receive, CommandKind::Assign]
-                .into_iter()
-                .enumerate()
-            {
-                let envelope = Envelope {
-                    proposal_id: id,
-                    position: i as u64 + 1,
-                    occurred_at: Timestamp::from_unix_nanos(1_569_715_200_000_000_000),
-                    effective_date: None,
-                    actor: "tester".into(),
-                    request_id: None,
-                };
-                let decision = decide(
-                    before.as_deref(),
-                    &examples::command(kind),
-                    envelope,
-                    &Rules::default(),
-                )
-                .unwrap();
-                let after = std::sync::Arc::new(decision.after);
-                store
-                    .commit(&[Change {
-                        before: before.clone(),
-                        after: after.clone(),
-                        events: vec![decision.event],
-                        request: None,
-                    }])
-                    .unwrap();
-                before = Some(after);
-            }
-            let p = before.unwrap();
+            let p = received_and_assigned(&store, id);
             let facts = store.session_facts(&p.committee, &p.session).unwrap();
             assert_eq!(facts.len(), 1);
             // Both acts on the same day: one standing, the one after the assignment.
